@@ -1,0 +1,161 @@
+/** `ctwin simulate` — DESIGN.md contract: flags, params.csv, traj.csv, status.csv. */
+import { existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { loadModel, type Model } from '../physics/model.js';
+import { InputError, numberCell, readCsv, writeFileAtomic } from '../io/csv.js';
+import { makeProblem, statusName, type Backend, type Solution } from '../solvers/problem.js';
+import { solve } from '../solvers/solve.js';
+import { METHOD_NAMES, STATUS, type MethodName } from '../solvers/methods.js';
+import { UsageError, numberFlag, integerFlag, type Flags } from './args.js';
+
+export const SIMULATE_FLAGS = {
+  model: { type: 'string' }, params: { type: 'string' }, batch: { type: 'string' }, t0: { type: 'string' },
+  t1: { type: 'string' }, saveat: { type: 'string' }, method: { type: 'string' }, rtol: { type: 'string' },
+  atol: { type: 'string' }, dt: { type: 'string' }, 'max-steps': { type: 'string' }, backend: { type: 'string' },
+  out: { type: 'string' }, 'status-out': { type: 'string' }, quiet: { type: 'boolean' },
+} as const;
+
+/** `0:10:600` (start:step:stop, inclusive) or `1,2.5,7`. */
+export function parseSaveat(text: string): number[] {
+  const bad = (why: string) => new UsageError(`--saveat ${text}: ${why} (use start:step:stop like 0:10:600, or a list like 1,2.5,7)`);
+  if (text.includes(':')) {
+    const parts = text.split(':').map(Number);
+    if (parts.length !== 3 || parts.some((x) => !Number.isFinite(x))) throw bad('expected three numbers');
+    const [a, step, b] = parts as [number, number, number];
+    if (!(step > 0)) throw bad('the step must be positive');
+    if (b < a) throw bad('stop is before start');
+    const n = Math.floor((b - a) / step + 1e-9) + 1;
+    if (n > 1e6) throw bad(`${n} save times is too many`);
+    return Array.from({ length: n }, (_, i) => a + i * step);
+  }
+  const list = text.split(',').map((s) => Number(s.trim()));
+  if (list.length === 0 || list.some((x) => !Number.isFinite(x))) throw bad('not a list of numbers');
+  return list;
+}
+
+/** Reads params.csv: columns named after parameters and/or states; missing columns keep defaults. */
+export function readParamsCsv(path: string, model: Model): { params: Float64Array; initial: Float64Array; batch: number } {
+  const table = readCsv(path);
+  const N = model.states.length, P = model.params.length;
+  const pIndex = new Map(model.params.map((p, i) => [p.name, i]));
+  const sIndex = new Map(model.states.map((s, i) => [s.name, i]));
+  const seen = new Set<string>();
+  const columns = table.header.map((name, c) => {
+    if (seen.has(name)) throw new InputError(`${path}:1:${c + 1}: column "${name}" appears twice`);
+    seen.add(name);
+    if (pIndex.has(name)) return { kind: 'param' as const, index: pIndex.get(name)!, name };
+    if (sIndex.has(name)) return { kind: 'state' as const, index: sIndex.get(name)!, name };
+    if (name === 'traj') return { kind: 'skip' as const, index: -1, name };
+    throw new InputError(`${path}:1:${c + 1}: column "${name}" is neither a parameter nor a state of model "${model.name}" ` +
+      `(parameters: ${model.params.map((p) => p.name).join(', ') || 'none'}; states: ${model.states.map((s) => s.name).join(', ')})`);
+  });
+  const batch = table.rows.length;
+  if (batch === 0) throw new InputError(`${path}:2:1: no rows after the header; give one row per trajectory`);
+  const params = new Float64Array(batch * P), initial = new Float64Array(batch * N);
+  table.rows.forEach((row, b) => {
+    params.set(model.params.map((p) => p.value), b * P);
+    initial.set(model.states.map((s) => s.value), b * N);
+    columns.forEach((col, c) => {
+      if (col.kind === 'skip') return;
+      const x = numberCell(row[c]!, path, table.lines[b]!, c + 1, col.name);
+      if (col.kind === 'param') params[b * P + col.index] = x;
+      else initial[b * N + col.index] = x;
+    });
+  });
+  return { params, initial, batch };
+}
+
+const formatNumber = (backend: 'gpu' | 'cpu') =>
+  backend === 'gpu' ? (x: number) => (Number.isNaN(x) ? 'NaN' : String(Number(x.toPrecision(9)))) : (x: number) => String(x);
+
+export function writeTrajectories(path: string, model: Model, sol: Solution): void {
+  const N = model.states.length, S = sol.t.length, B = sol.status.length;
+  const fmt = formatNumber(sol.backend);
+  const times = Array.from(sol.t, (t) => String(t));
+  writeFileAtomic(path, (write) => {
+    write(`traj,t,${model.states.map((s) => s.name).join(',')}\n`);
+    let buf = '';
+    for (let b = 0; b < B; b++) {
+      for (let s = 0; s < S; s++) {
+        let line = `${b},${times[s]}`;
+        const o = (b * S + s) * N;
+        for (let k = 0; k < N; k++) line += `,${fmt(sol.y[o + k]!)}`;
+        buf += line + '\n';
+      }
+      if (buf.length > 1 << 20) { write(buf); buf = ''; }
+    }
+    write(buf);
+  });
+}
+
+export function writeStatus(path: string, sol: Solution): void {
+  writeFileAtomic(path, (write) => {
+    write('traj,status,steps,rejected\n');
+    let buf = '';
+    for (let b = 0; b < sol.status.length; b++) {
+      buf += `${b},${statusName(sol.status[b]!)},${sol.steps[b]},${sol.rejected[b]}\n`;
+      if (buf.length > 1 << 20) { write(buf); buf = ''; }
+    }
+    write(buf);
+  });
+}
+
+function checkOutputPath(flag: string, path: string) {
+  const dir = dirname(path);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--${flag} ${path}: directory ${dir} does not exist`);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`--${flag} ${path} is a directory; give a file name`);
+}
+
+export async function simulateCommand(flags: Flags<typeof SIMULATE_FLAGS>, log: (line: string) => void): Promise<void> {
+  if (!flags.model) throw new UsageError('--model is required (a model JSON file)');
+  if (!flags.out) throw new UsageError('--out is required (the trajectory CSV to write)');
+  if (flags.t1 === undefined) throw new UsageError('--t1 is required (the end time)');
+  checkOutputPath('out', flags.out);
+  if (flags['status-out']) checkOutputPath('status-out', flags['status-out']);
+  const method = (flags.method ?? 'dopri5') as MethodName;
+  if (!METHOD_NAMES.includes(method)) throw new UsageError(`--method ${method}: unknown (choose ${METHOD_NAMES.join(', ')})`);
+  const backend = (flags.backend ?? 'auto') as Backend;
+  if (!['auto', 'gpu', 'cpu'].includes(backend)) throw new UsageError(`--backend ${backend}: choose auto, gpu or cpu`);
+  const t0 = numberFlag(flags, 't0') ?? 0;
+  const t1 = numberFlag(flags, 't1')!;
+  const model = loadModel(flags.model);
+
+  let params: Float64Array | undefined, initial: Float64Array | undefined;
+  let batch = integerFlag(flags, 'batch');
+  if (batch !== undefined && batch < 1) throw new UsageError(`--batch ${batch}: must be at least 1`);
+  if (flags.params) {
+    const p = readParamsCsv(flags.params, model);
+    if (batch !== undefined && batch !== p.batch) {
+      throw new UsageError(`--batch ${batch} disagrees with ${flags.params}, which has ${p.batch} rows; drop --batch`);
+    }
+    ({ params, initial, batch } = p);
+  }
+  const problem = makeProblem(model, {
+    t0, t1, batch: batch ?? 1, params, initial,
+    saveat: flags.saveat !== undefined ? parseSaveat(flags.saveat) : undefined,
+  });
+  const showProgress = !flags.quiet && process.stderr.isTTY;
+  const sol = await solve(problem, {
+    method, backend, rtol: numberFlag(flags, 'rtol'), atol: numberFlag(flags, 'atol'), dt: numberFlag(flags, 'dt'),
+    maxSteps: integerFlag(flags, 'max-steps'),
+    onProgress: showProgress ? (done, total) => process.stderr.write(`\rsimulating: ${done}/${total} trajectories`) : undefined,
+  });
+  if (showProgress) process.stderr.write('\n');
+  if (sol.notice) log(`notice: ${sol.notice}`);
+  writeTrajectories(flags.out, model, sol);
+  if (flags['status-out']) writeStatus(flags['status-out'], sol);
+
+  const failed = new Map<string, number>();
+  for (const s of sol.status) if (s !== STATUS.success) failed.set(statusName(s), (failed.get(statusName(s)) ?? 0) + 1);
+  if (!flags.quiet) {
+    log(`${model.name}: ${problem.batch} trajectories × ${problem.saveat.length} save times, ${method} on ${sol.backend}` +
+      ` in ${(sol.timing.totalMs / 1000).toFixed(2)} s → ${flags.out}`);
+  }
+  for (const [name, count] of failed) {
+    const hint = name === 'max_steps' ? 'raise --max-steps, or use --method rosenbrock23 if the system is stiff'
+      : name === 'dt_underflow' ? 'the step size collapsed: the system may be stiff (try --method rosenbrock23) or singular'
+        : name === 'non_finite' ? 'NaN/Inf in parameters, initial values or the solution (blow-up); check those trajectories'
+          : '';
+    log(`warning: ${name} for ${count} of ${problem.batch} trajectories; ${hint}`);
+  }
+}

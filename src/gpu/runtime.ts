@@ -1,0 +1,214 @@
+/**
+ * WebGPU runtime: one owner of the GPU instance, device acquisition with clear messages, error
+ * scopes around everything that can fail validation, a per-device pipeline cache and buffer pool.
+ *
+ * Why the instance is held here for the process lifetime (WEBGPU.md): in dawn.node the object
+ * returned by `create()` is the only owner of the Dawn instance. If it is garbage-collected while
+ * a device made from it lives, Dawn's event pump touches freed memory — the intermittent SIGSEGV/
+ * SIGABRT seen on lavapipe. Keeping a strong module-level reference removes the crash.
+ */
+
+export interface GpuInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  backend: string;
+  features: string[];
+  limits: Record<string, number>;
+  dawnVersion?: string;
+}
+
+export interface GpuContext {
+  device: GPUDevice;
+  adapter: GPUAdapter;
+  info: GpuInfo;
+}
+
+/** No usable adapter; `reason` says why in words a user can act on. */
+export class GpuUnavailableError extends Error {
+  override name = 'GpuUnavailableError';
+}
+
+/** A validation or out-of-memory error raised by a labelled GPU operation. */
+export class GpuError extends Error {
+  override name = 'GpuError';
+}
+
+// The GPU instance (dawn.node) or navigator.gpu — held for as long as any device lives.
+let instance: GPU | undefined;
+let context: Promise<GpuContext> | undefined;
+let lostReason: string | undefined;
+
+async function createInstance(): Promise<GPU> {
+  if (typeof navigator !== 'undefined' && (navigator as Navigator & { gpu?: GPU }).gpu) {
+    return (navigator as Navigator & { gpu: GPU }).gpu;
+  }
+  let mod: typeof import('webgpu');
+  try {
+    mod = await import('webgpu');
+  } catch (err) {
+    throw new GpuUnavailableError(`the "webgpu" package could not be loaded (${(err as Error).message})`);
+  }
+  Object.assign(globalThis, mod.globals);
+  process.env.XDG_RUNTIME_DIR ??= '/tmp'; // silences a lavapipe warning on headless machines
+  return mod.create([]);
+}
+
+/** The shared device, created on first use. Throws GpuUnavailableError with the reason. */
+export function acquireGpu(): Promise<GpuContext> {
+  context ??= (async () => {
+    instance ??= await createInstance();
+    const adapter = await instance.requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) {
+      throw new GpuUnavailableError(
+        'no WebGPU adapter found (on Debian/Ubuntu without a GPU run `sudo bash scripts/setup-webgpu.sh` to install Mesa lavapipe)');
+    }
+    const want: Record<string, number> = {};
+    for (const key of ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupsPerDimension', 'maxStorageBuffersPerShaderStage'] as const) {
+      want[key] = adapter.limits[key];
+    }
+    const device = await adapter.requestDevice({ requiredLimits: want, label: 'condensate-twin' });
+    device.lost.then((info) => {
+      lostReason = `${info.reason}: ${info.message}`;
+      context = undefined; // the next acquireGpu() makes a new device; the instance stays alive
+    });
+    device.onuncapturederror = (ev) => {
+      console.error(`condensate-twin: uncaptured WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`);
+    };
+    const ai = adapter.info;
+    const limits: Record<string, number> = {};
+    for (const key in adapter.limits) limits[key] = (adapter.limits as unknown as Record<string, number>)[key]!;
+    const info: GpuInfo = {
+      vendor: ai.vendor, architecture: ai.architecture, device: ai.device, description: ai.description,
+      backend: (ai as GPUAdapterInfo & { backend?: string }).backend ?? guessBackend(ai.description),
+      features: [...adapter.features].sort(), limits,
+    };
+    return { device, adapter, info };
+  })();
+  context.catch(() => { context = undefined; });
+  return context;
+}
+
+function guessBackend(description: string): string {
+  return /vulkan|llvmpipe|lavapipe/i.test(description) ? 'vulkan' : 'unknown';
+}
+
+/** Why the last device was lost, if it was. */
+export const deviceLostReason = () => lostReason;
+
+/** Destroys the shared device (the instance stays held; see the module comment). */
+export async function releaseGpu(): Promise<void> {
+  const ctx = context;
+  context = undefined;
+  if (!ctx) return;
+  try {
+    const { device } = await ctx;
+    pipelines.delete(device);
+    pools.get(device)?.clear();
+    pools.delete(device);
+    device.destroy();
+  } catch { /* never acquired */ }
+}
+
+/**
+ * Runs `fn` inside validation and out-of-memory error scopes; any error throws a GpuError that
+ * names `label`, instead of the WebGPU default of skipping the call and reading back zeros.
+ */
+export async function checked<T>(device: GPUDevice, label: string, fn: () => T): Promise<T> {
+  device.pushErrorScope('out-of-memory');
+  device.pushErrorScope('validation');
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    const validation = await device.popErrorScope();
+    const oom = await device.popErrorScope();
+    const e = validation ?? oom;
+    if (e) throw new GpuError(`${label}: ${e.message}`);
+  }
+  return result;
+}
+
+const pipelines = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
+
+/**
+ * A compute pipeline for `code`, cached per device by the generated source (the only thing the
+ * shader depends on). `compileMs` reports the time when this call compiled it.
+ */
+export async function computePipeline(
+  device: GPUDevice, label: string, code: string,
+): Promise<{ pipeline: GPUComputePipeline; compileMs: number }> {
+  let cache = pipelines.get(device);
+  if (!cache) pipelines.set(device, (cache = new Map()));
+  const hit = cache.get(code);
+  if (hit) return { pipeline: await hit, compileMs: 0 };
+  const start = performance.now();
+  if (process.env.CTWIN_PRINT_WGSL) console.error(`// ---- ${label} ----\n${code}`);
+  const promise = (async () => {
+    const module = await checked(device, `shader module "${label}"`, () => device.createShaderModule({ label, code }));
+    const info = await module.getCompilationInfo();
+    const errors = info.messages.filter((m) => m.type === 'error');
+    if (errors.length) {
+      throw new GpuError(`shader module "${label}": ${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ')}`);
+    }
+    device.pushErrorScope('validation');
+    try {
+      return await device.createComputePipelineAsync({ label, layout: 'auto', compute: { module, entryPoint: 'main' } });
+    } catch (err) {
+      throw new GpuError(`pipeline "${label}": ${(err as Error).message}`);
+    } finally {
+      const e = await device.popErrorScope();
+      if (e) throw new GpuError(`pipeline "${label}": ${e.message}`);
+    }
+  })();
+  cache.set(code, promise);
+  promise.catch(() => cache!.delete(code));
+  const pipeline = await promise;
+  return { pipeline, compileMs: performance.now() - start };
+}
+
+/** Free buffers by (size, usage), reused across solves on the same device (tfjs BufferManager). */
+class BufferPool {
+  private free = new Map<string, GPUBuffer[]>();
+  acquire(device: GPUDevice, size: number, usage: GPUBufferUsageFlags, label: string): GPUBuffer {
+    const padded = Math.max(16, Math.ceil(size / 256) * 256);
+    const list = this.free.get(`${padded}:${usage}`);
+    const buffer = list?.pop();
+    if (buffer) { buffer.label = label; return buffer; }
+    return device.createBuffer({ size: padded, usage, label });
+  }
+  release(buffer: GPUBuffer) {
+    const key = `${buffer.size}:${buffer.usage}`;
+    let list = this.free.get(key);
+    if (!list) this.free.set(key, (list = []));
+    if (list.length < 8) list.push(buffer);
+    else buffer.destroy();
+  }
+  clear() {
+    for (const list of this.free.values()) for (const b of list) b.destroy();
+    this.free.clear();
+  }
+}
+const pools = new WeakMap<GPUDevice, BufferPool>();
+export function bufferPool(device: GPUDevice): BufferPool {
+  let pool = pools.get(device);
+  if (!pool) pools.set(device, (pool = new BufferPool()));
+  return pool;
+}
+
+/** Copies `src` to a mappable buffer and returns its bytes. */
+export async function readBuffer(device: GPUDevice, src: GPUBuffer, size: number, label: string): Promise<ArrayBuffer> {
+  const pool = bufferPool(device);
+  const staging = pool.acquire(device, size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, `${label} (readback)`);
+  await checked(device, `read ${label}`, () => {
+    const enc = device.createCommandEncoder({ label: `read ${label}` });
+    enc.copyBufferToBuffer(src, 0, staging, 0, Math.ceil(size / 4) * 4);
+    device.queue.submit([enc.finish()]);
+  });
+  await staging.mapAsync(GPUMapMode.READ, 0, Math.ceil(size / 4) * 4);
+  const bytes = staging.getMappedRange(0, Math.ceil(size / 4) * 4).slice(0);
+  staging.unmap();
+  pool.release(staging);
+  return bytes;
+}

@@ -1,0 +1,9 @@
+/** condensate-twin public API. Everything else is internal. */
+export { parseModel, loadModel, symbolicJacobian, ModelError, type Model, type ModelSymbol, type Quantity } from './physics/model.js';
+export { ExpressionError, type Expr } from './physics/expr.js';
+export { compileF64, emitModelWgsl, type ModelF64 } from './shaders/compile.js';
+export { buildSolverKernel } from './shaders/kernel.js';
+export { makeProblem, linspace, statusName, ProblemError, type EnsembleProblem, type ProblemInput, type Solution, type SolveOptions, type Backend } from './solvers/problem.js';
+export { solve, resolveOptions } from './solvers/solve.js';
+export { METHOD_NAMES, STATUS, STATUS_NAMES, RK4, DOPRI5, TSIT5, ROSENBROCK23, methodByName, type MethodName, type StatusName } from './solvers/methods.js';
+export { acquireGpu, releaseGpu, GpuUnavailableError, GpuError, type GpuInfo } from './gpu/runtime.js';

@@ -1,0 +1,240 @@
+/**
+ * The expression tree every backend is generated from.
+ *
+ * mathjs parses the user's text; we convert its node tree into this small, closed IR so that
+ * (1) every construct a backend must support is listed in one place, (2) the WGSL (f32) and the
+ * JavaScript (f64) right-hand sides are printed from the very same tree (STYLE.md §7), and
+ * (3) symbolic derivatives (Jacobian, ∂f/∂t) cover min/max/abs, which mathjs.derivative refuses.
+ */
+import { parse, type MathNode } from 'mathjs';
+
+/** A reference to a model symbol, resolved at compile time. */
+export type SymbolRef =
+  | { kind: 'state'; index: number; name: string }
+  | { kind: 'param'; index: number; name: string }
+  | { kind: 'time' };
+
+export type UnaryFn =
+  | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'tanh' | 'sinh' | 'cosh'
+  | 'sin' | 'cos' | 'tan' | 'atan' | 'asin' | 'acos';
+export type BinaryFn = 'min' | 'max' | 'pow';
+export type Comparison = '<' | '<=' | '>' | '>=';
+
+export type Expr =
+  | { k: 'num'; v: number }
+  | { k: 'sym'; ref: SymbolRef }
+  | { k: 'neg'; a: Expr }
+  | { k: 'add' | 'sub' | 'mul' | 'div'; a: Expr; b: Expr }
+  | { k: 'fn1'; fn: UnaryFn; a: Expr }
+  | { k: 'fn2'; fn: BinaryFn; a: Expr; b: Expr }
+  /** `cmp(a, b) ? then : else` — piecewise terms (dosing windows, thresholds). */
+  | { k: 'cond'; cmp: Comparison; a: Expr; b: Expr; then: Expr; else: Expr };
+
+export const UNARY_FUNCTIONS: readonly UnaryFn[] = [
+  'exp', 'log', 'sqrt', 'abs', 'sign', 'tanh', 'sinh', 'cosh', 'sin', 'cos', 'tan', 'atan', 'asin', 'acos',
+];
+const BINARY_FUNCTIONS: readonly BinaryFn[] = ['min', 'max', 'pow'];
+const CONSTANTS: Record<string, number> = { pi: Math.PI, e: Math.E };
+
+/** Thrown for an expression the engine cannot compile; `symbol` names the offending piece. */
+export class ExpressionError extends Error {
+  constructor(message: string, readonly symbol?: string) {
+    super(message);
+  }
+}
+
+/** Parses mathjs text and resolves symbols with `resolve` (returns undefined for unknown names). */
+export function parseExpression(text: string, resolve: (name: string) => SymbolRef | undefined): Expr {
+  let node: MathNode;
+  try {
+    node = parse(text);
+  } catch (err) {
+    throw new ExpressionError(`cannot parse "${text}": ${(err as Error).message}`);
+  }
+  return fromMathjs(node, resolve);
+}
+
+function fromMathjs(node: MathNode, resolve: (name: string) => SymbolRef | undefined): Expr {
+  const rec = (n: MathNode) => fromMathjs(n, resolve);
+  const n = node as any;
+  switch (node.type) {
+    case 'ConstantNode': {
+      if (typeof n.value !== 'number') throw new ExpressionError(`constant ${String(n.value)} is not a number`);
+      if (!Number.isFinite(n.value)) throw new ExpressionError(`constant ${String(n.value)} is not finite`, String(n.value));
+      return num(n.value);
+    }
+    case 'SymbolNode': {
+      const name: string = n.name;
+      const ref = resolve(name);
+      if (ref) return { k: 'sym', ref };
+      if (name in CONSTANTS) return num(CONSTANTS[name]!);
+      throw new ExpressionError(`unknown symbol "${name}"`, name);
+    }
+    case 'ParenthesisNode':
+      return rec(n.content);
+    case 'OperatorNode': {
+      const args: Expr[] = n.args.map(rec);
+      if (args.length === 1) {
+        if (n.op === '-') return { k: 'neg', a: args[0]! };
+        if (n.op === '+') return args[0]!;
+      } else if (args.length === 2) {
+        const [a, b] = args as [Expr, Expr];
+        switch (n.op) {
+          case '+': return { k: 'add', a, b };
+          case '-': return { k: 'sub', a, b };
+          case '*': return { k: 'mul', a, b };
+          case '/': return { k: 'div', a, b };
+          case '^': return { k: 'fn2', fn: 'pow', a, b };
+        }
+      }
+      throw new ExpressionError(`operator "${n.op}" is not supported (use + - * / ^, or a ? b : c with < <= > >=)`, n.op);
+    }
+    case 'FunctionNode': {
+      const name: string = n.fn?.name ?? String(n.fn);
+      const args: Expr[] = n.args.map(rec);
+      if ((UNARY_FUNCTIONS as string[]).includes(name)) {
+        if (args.length !== 1) throw new ExpressionError(`${name}() takes 1 argument, got ${args.length}`, name);
+        return { k: 'fn1', fn: name as UnaryFn, a: args[0]! };
+      }
+      if ((BINARY_FUNCTIONS as string[]).includes(name)) {
+        if (name === 'pow' && args.length !== 2) throw new ExpressionError(`pow() takes 2 arguments, got ${args.length}`, name);
+        if (args.length < 2) throw new ExpressionError(`${name}() takes at least 2 arguments, got ${args.length}`, name);
+        // min(a, b, c) = min(min(a, b), c)
+        return args.slice(1).reduce((acc, b) => ({ k: 'fn2', fn: name as BinaryFn, a: acc, b }), args[0]!);
+      }
+      throw new ExpressionError(
+        `unknown function "${name}" (supported: ${[...UNARY_FUNCTIONS, ...BINARY_FUNCTIONS].join(', ')})`, name);
+    }
+    case 'ConditionalNode': {
+      const c = n.condition.type === 'ParenthesisNode' ? n.condition.content : n.condition;
+      if (c.type !== 'OperatorNode' || !['<', '<=', '>', '>='].includes(c.op) || c.args.length !== 2) {
+        throw new ExpressionError('a condition must be a comparison a < b, a <= b, a > b or a >= b');
+      }
+      return { k: 'cond', cmp: c.op, a: rec(c.args[0]), b: rec(c.args[1]), then: rec(n.trueExpr), else: rec(n.falseExpr) };
+    }
+    default:
+      throw new ExpressionError(`${node.type} is not allowed in a model equation`);
+  }
+}
+
+export const num = (v: number): Expr => ({ k: 'num', v });
+const isNum = (e: Expr, v?: number) => e.k === 'num' && (v === undefined || e.v === v);
+
+// Smart constructors: fold constants and drop 0/1 so derivatives stay small.
+export function add(a: Expr, b: Expr): Expr {
+  if (isNum(a, 0)) return b;
+  if (isNum(b, 0)) return a;
+  if (a.k === 'num' && b.k === 'num') return num(a.v + b.v);
+  return { k: 'add', a, b };
+}
+export function sub(a: Expr, b: Expr): Expr {
+  if (isNum(b, 0)) return a;
+  if (isNum(a, 0)) return neg(b);
+  if (a.k === 'num' && b.k === 'num') return num(a.v - b.v);
+  return { k: 'sub', a, b };
+}
+export function mul(a: Expr, b: Expr): Expr {
+  if (isNum(a, 0) || isNum(b, 0)) return num(0);
+  if (isNum(a, 1)) return b;
+  if (isNum(b, 1)) return a;
+  if (a.k === 'num' && b.k === 'num') return num(a.v * b.v);
+  return { k: 'mul', a, b };
+}
+export function div(a: Expr, b: Expr): Expr {
+  if (isNum(a, 0)) return num(0);
+  if (isNum(b, 1)) return a;
+  return { k: 'div', a, b };
+}
+export function neg(a: Expr): Expr {
+  if (a.k === 'num') return num(-a.v);
+  if (a.k === 'neg') return a.a;
+  return { k: 'neg', a };
+}
+const fn1 = (fn: UnaryFn, a: Expr): Expr => ({ k: 'fn1', fn, a });
+
+function sameRef(r: SymbolRef, s: SymbolRef): boolean {
+  if (r.kind === 'time' || s.kind === 'time') return r.kind === s.kind;
+  return r.kind === s.kind && r.index === s.index;
+}
+
+/**
+ * ∂e/∂x, symbolically. min/max/abs/sign/cond differentiate piecewise (the derivative of the
+ * branch taken), as automatic differentiation does; they are non-smooth only on a null set.
+ */
+export function derivative(e: Expr, x: SymbolRef): Expr {
+  const d = (u: Expr) => derivative(u, x);
+  switch (e.k) {
+    case 'num': return num(0);
+    case 'sym': return num(sameRef(e.ref, x) ? 1 : 0);
+    case 'neg': return neg(d(e.a));
+    case 'add': return add(d(e.a), d(e.b));
+    case 'sub': return sub(d(e.a), d(e.b));
+    case 'mul': return add(mul(d(e.a), e.b), mul(e.a, d(e.b)));
+    case 'div': {
+      // (a/b)' = a'/b − a·b'/b²
+      const da = d(e.a), db = d(e.b);
+      return sub(div(da, e.b), div(mul(e.a, db), mul(e.b, e.b)));
+    }
+    case 'fn1': {
+      const a = e.a, da = d(a);
+      if (isNum(da, 0)) return num(0);
+      switch (e.fn) {
+        case 'exp': return mul(da, e);
+        case 'log': return div(da, a);
+        case 'sqrt': return div(da, mul(num(2), e));
+        case 'abs': return mul(da, fn1('sign', a));
+        case 'sign': return num(0);
+        case 'tanh': return mul(da, sub(num(1), mul(e, e)));
+        case 'sinh': return mul(da, fn1('cosh', a));
+        case 'cosh': return mul(da, fn1('sinh', a));
+        case 'sin': return mul(da, fn1('cos', a));
+        case 'cos': return neg(mul(da, fn1('sin', a)));
+        case 'tan': { const c = fn1('cos', a); return div(da, mul(c, c)); }
+        case 'atan': return div(da, add(num(1), mul(a, a)));
+        case 'asin': return div(da, fn1('sqrt', sub(num(1), mul(a, a))));
+        case 'acos': return neg(div(da, fn1('sqrt', sub(num(1), mul(a, a)))));
+      }
+      break;
+    }
+    case 'fn2': {
+      const da = d(e.a), db = d(e.b);
+      if (e.fn === 'pow') {
+        if (isNum(db, 0)) {
+          // (a^c)' = c·a^(c−1)·a'
+          if (isNum(da, 0)) return num(0);
+          if (e.b.k === 'num') return mul(mul(num(e.b.v), powOf(e.a, num(e.b.v - 1))), da);
+          return mul(mul(e.b, powOf(e.a, sub(e.b, num(1)))), da);
+        }
+        // (a^b)' = a^b·(b'·ln a + b·a'/a)
+        return mul(e, add(mul(db, fn1('log', e.a)), div(mul(e.b, da), e.a)));
+      }
+      const cmp: Comparison = e.fn === 'max' ? '>=' : '<=';
+      if (isNum(da, 0) && isNum(db, 0)) return num(0);
+      return { k: 'cond', cmp, a: e.a, b: e.b, then: da, else: db };
+    }
+    case 'cond': {
+      const dt = d(e.then), de = d(e.else);
+      if (isNum(dt, 0) && isNum(de, 0)) return num(0);
+      return { ...e, then: dt, else: de };
+    }
+  }
+  throw new Error(`derivative: unhandled node ${(e as Expr).k}`);
+}
+
+function powOf(a: Expr, b: Expr): Expr {
+  if (isNum(b, 0)) return num(1);
+  if (isNum(b, 1)) return a;
+  return { k: 'fn2', fn: 'pow', a, b };
+}
+
+/** The names of the model symbols `e` reads (`t` for time). */
+export function references(e: Expr, out = new Set<string>()): Set<string> {
+  switch (e.k) {
+    case 'num': break;
+    case 'sym': out.add(e.ref.kind === 'time' ? 't' : e.ref.name); break;
+    case 'neg': case 'fn1': references(e.a, out); break;
+    case 'cond': references(e.a, out); references(e.b, out); references(e.then, out); references(e.else, out); break;
+    default: references(e.a, out); references(e.b, out);
+  }
+  return out;
+}

@@ -1,0 +1,89 @@
+/**
+ * Prints an expression tree as WGSL (f32) or JavaScript (f64) source. Both targets are printed
+ * from the same tree by the same function, so the CPU reference is the same model as the shader
+ * (STYLE.md §7, TypeGPU's dualImpl).
+ */
+import type { Expr, SymbolRef } from '../physics/expr.js';
+
+export type Target = 'wgsl' | 'js';
+
+/** How a target names the model's symbols, e.g. `y[0]`, `p[3]`, `t`. */
+export type SymbolNamer = (ref: SymbolRef) => string;
+
+/**
+ * The shortest decimal that rounds to the same f32 as `x`, written as a WGSL float literal.
+ * Exact f32 literals keep tableau coefficients and model constants identical across compilers
+ * (DESIGN.md, Numerics).
+ */
+export function f32Literal(x: number): string {
+  if (!Number.isFinite(x)) throw new RangeError(`${x} has no WGSL literal`);
+  const target = Math.fround(x);
+  if (!Number.isFinite(target)) throw new RangeError(`${x} overflows f32 (|x| > 3.4e38); rescale the model`);
+  let s = String(target);
+  for (let digits = 1; digits <= 9; digits++) {
+    const candidate = target.toPrecision(digits);
+    if (Math.fround(Number(candidate)) === target) { s = candidate; break; }
+  }
+  s = s.replace('e+', 'e');
+  if (!/[.e]/.test(s)) s += '.0';
+  return s.startsWith('-') ? `(${s})` : s;
+}
+
+/** An f64 literal that round-trips exactly. */
+export function f64Literal(x: number): string {
+  const s = String(x);
+  return x < 0 || Object.is(x, -0) ? `(${s})` : s;
+}
+
+const WGSL_FN: Record<string, string> = {
+  exp: 'exp', log: 'log', sqrt: 'sqrt', abs: 'abs', sign: 'sign', tanh: 'tanh', sinh: 'sinh', cosh: 'cosh',
+  sin: 'sin', cos: 'cos', tan: 'tan', atan: 'atan', asin: 'asin', acos: 'acos', min: 'min', max: 'max', pow: 'pow',
+};
+const JS_FN: Record<string, string> = {
+  exp: 'Math.exp', log: 'Math.log', sqrt: 'Math.sqrt', abs: 'Math.abs', sign: 'Math.sign', tanh: 'Math.tanh',
+  sinh: 'Math.sinh', cosh: 'Math.cosh', sin: 'Math.sin', cos: 'Math.cos', tan: 'Math.tan', atan: 'Math.atan',
+  asin: 'Math.asin', acos: 'Math.acos', min: 'Math.min', max: 'Math.max', pow: 'Math.pow',
+};
+
+/** Largest integer exponent expanded into multiplications (x^3 → x*x*x): exact, faster, and defined for x < 0. */
+const MAX_EXPANDED_POWER = 4;
+
+export function emit(e: Expr, target: Target, name: SymbolNamer): string {
+  const r = (u: Expr) => emit(u, target, name);
+  const fns = target === 'wgsl' ? WGSL_FN : JS_FN;
+  switch (e.k) {
+    case 'num': return target === 'wgsl' ? f32Literal(e.v) : f64Literal(e.v);
+    case 'sym': return name(e.ref);
+    case 'neg': return `(-${r(e.a)})`;
+    case 'add': return `(${r(e.a)} + ${r(e.b)})`;
+    case 'sub': return `(${r(e.a)} - ${r(e.b)})`;
+    case 'mul': return `(${r(e.a)} * ${r(e.b)})`;
+    case 'div': return `(${r(e.a)} / ${r(e.b)})`;
+    case 'fn1':
+      if (e.fn === 'tanh' && target === 'wgsl') {
+        // Some WGSL tanh implementations compute (e^2x − 1)/(e^2x + 1) and return NaN for |x| > ~44;
+        // tanh(±15) is ±1 to f32 precision, so clamping changes nothing else.
+        return `tanh(clamp(${r(e.a)}, -15.0, 15.0))`;
+      }
+      return `${fns[e.fn]}(${r(e.a)})`;
+    case 'fn2': {
+      if (e.fn === 'pow' && e.b.k === 'num') {
+        const n = e.b.v;
+        if (Number.isInteger(n) && Math.abs(n) <= MAX_EXPANDED_POWER) {
+          if (n === 0) return target === 'wgsl' ? '1.0' : '1';
+          const base = r(e.a);
+          const product = `(${Array(Math.abs(n)).fill(base).join(' * ')})`;
+          return n > 0 ? product : `(${target === 'wgsl' ? '1.0' : '1'} / ${product})`;
+        }
+        if (n === 0.5) return `${fns.sqrt}(${r(e.a)})`;
+      }
+      return `${fns[e.fn]}(${r(e.a)}, ${r(e.b)})`;
+    }
+    case 'cond': {
+      const test = `(${r(e.a)} ${e.cmp} ${r(e.b)})`;
+      return target === 'wgsl'
+        ? `select(${r(e.else)}, ${r(e.then)}, ${test})`
+        : `(${test} ? ${r(e.then)} : ${r(e.else)})`;
+    }
+  }
+}

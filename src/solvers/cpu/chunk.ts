@@ -1,0 +1,56 @@
+/**
+ * Solves a contiguous range of trajectories on the CPU (f64). Runs in the main thread or inside
+ * a worker (./worker.ts); everything it needs is structured-cloneable.
+ */
+import type { Model } from '../../physics/model.js';
+import { compileF64 } from '../../shaders/compile.js';
+import { methodByName } from '../methods.js';
+import type { ResolvedOptions } from '../problem.js';
+import { Workspace, integrateTrajectory } from './integrate.js';
+
+export interface ChunkInput {
+  model: Model;
+  opts: ResolvedOptions;
+  t0: number;
+  t1: number;
+  saveat: Float64Array;
+  /** count × P */
+  params: Float64Array;
+  /** count × N */
+  initial: Float64Array;
+  count: number;
+}
+
+export interface ChunkOutput {
+  y: Float64Array;
+  status: Uint8Array;
+  steps: Uint32Array;
+  rejected: Uint32Array;
+  rhsEvals: Uint32Array;
+}
+
+export function solveChunk(input: ChunkInput, onTrajectory?: (done: number) => void): ChunkOutput {
+  const { model, opts, count, saveat } = input;
+  const N = model.states.length, P = model.params.length, S = saveat.length;
+  const method = methodByName(opts.method);
+  const fns = compileF64(model);
+  const ws = new Workspace(N, method.kind === 'explicit' ? method.c.length : 5);
+  const out: ChunkOutput = {
+    y: new Float64Array(count * S * N),
+    status: new Uint8Array(count),
+    steps: new Uint32Array(count),
+    rejected: new Uint32Array(count),
+    rhsEvals: new Uint32Array(count),
+  };
+  for (let b = 0; b < count; b++) {
+    const r = integrateTrajectory(
+      method, fns, input.initial.subarray(b * N, (b + 1) * N), input.params.subarray(b * P, (b + 1) * P),
+      input.t0, input.t1, saveat, opts, out.y, b * S * N, ws);
+    out.status[b] = r.status;
+    out.steps[b] = r.steps;
+    out.rejected[b] = r.rejected;
+    out.rhsEvals[b] = r.rhsEvals;
+    onTrajectory?.(b + 1);
+  }
+  return out;
+}

@@ -1,0 +1,372 @@
+/**
+ * The f64 reference integrators: one trajectory at a time, same methods, controller and status
+ * rules as the WGSL kernels (src/shaders/kernel.ts). Time and state are accumulated with
+ * compensated (Kahan/TwoSum) sums, as on the GPU, so both paths round the same way by design.
+ */
+import type { ModelF64 } from '../../shaders/compile.js';
+import { CONTROLLER, STATUS, isAdaptive, type ExplicitTableau, type Method, type RosenbrockMethod } from '../methods.js';
+import type { ResolvedOptions } from '../problem.js';
+
+export interface TrajectoryResult {
+  status: number;
+  steps: number;
+  rejected: number;
+  rhsEvals: number;
+}
+
+/** Work arrays sized for one model, reused across the trajectories of a chunk. */
+export class Workspace {
+  readonly k: Float64Array[];
+  readonly y: Float64Array;
+  readonly yc: Float64Array;
+  readonly ynew: Float64Array;
+  readonly tmp: Float64Array;
+  readonly err: Float64Array;
+  readonly J: Float64Array;
+  readonly W: Float64Array;
+  readonly perm: Int32Array;
+  readonly dT: Float64Array;
+  readonly lin: Float64Array;
+  constructor(readonly N: number, stages: number) {
+    // Rosenbrock uses five vectors of k: f₀, k₁, k₂, k₃, f₂.
+    this.k = Array.from({ length: Math.max(stages, 5) }, () => new Float64Array(N));
+    this.lin = new Float64Array(N);
+    this.y = new Float64Array(N);
+    this.yc = new Float64Array(N);
+    this.ynew = new Float64Array(N);
+    this.tmp = new Float64Array(N);
+    this.err = new Float64Array(N);
+    this.J = new Float64Array(N * N);
+    this.W = new Float64Array(N * N);
+    this.perm = new Int32Array(N);
+    this.dT = new Float64Array(N);
+  }
+}
+
+const EPS = Number.EPSILON;
+/** t counts as t1 once within this many ulps of it (the rest is rounding in the sum of steps). */
+const END_SLACK = 8 * EPS;
+/**
+ * The step to take towards a target `distance` away: the whole distance when h would overshoot it
+ * or stop short by a sliver (< 1e-6·h, or so close to t that the underflow test would refuse it).
+ */
+export const landOn = (h: number, distance: number, t: number) =>
+  (distance <= h * (1 + 1e-6) + 16 * EPS * Math.abs(t) ? distance : h);
+const isFiniteArray = (a: Float64Array) => { for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return false; return true; };
+
+/** RMS of e_i / (atol + rtol·max(|y_i|, |ynew_i|)) — Hairer's scaled error norm. */
+function scaledNorm(e: Float64Array, y: Float64Array, ynew: Float64Array, rtol: number, atol: number): number {
+  let s = 0;
+  for (let i = 0; i < e.length; i++) {
+    const sk = atol + rtol * Math.max(Math.abs(y[i]!), Math.abs(ynew[i]!));
+    const r = e[i]! / sk;
+    s += r * r;
+  }
+  return Math.sqrt(s / e.length);
+}
+
+/**
+ * Hairer's starting step (HNW I, §II.4, DOPRI5's HINIT): h₀ from ‖y₀‖/‖f₀‖, refined with one
+ * explicit Euler step so that h^(q+1)·max(‖f'‖, ‖f₀‖) ≈ 0.01.
+ */
+export function initialStep(
+  f: ModelF64['rhs'], t0: number, y0: Float64Array, f0: Float64Array, p: Float64Array, order: number,
+  rtol: number, atol: number, hmax: number, y1: Float64Array, f1: Float64Array,
+): number {
+  const N = y0.length;
+  let dnf = 0, dny = 0;
+  for (let i = 0; i < N; i++) {
+    const sk = atol + rtol * Math.abs(y0[i]!);
+    dnf += (f0[i]! / sk) ** 2;
+    dny += (y0[i]! / sk) ** 2;
+  }
+  dnf /= N; dny /= N;
+  let h = dnf <= 1e-10 || dny <= 1e-10 ? 1e-6 : Math.sqrt(dny / dnf) * 0.01;
+  h = Math.min(h, hmax);
+  for (let i = 0; i < N; i++) y1[i] = y0[i]! + h * f0[i]!;
+  f(t0 + h, y1, p, f1);
+  let der2 = 0;
+  for (let i = 0; i < N; i++) {
+    const sk = atol + rtol * Math.abs(y0[i]!);
+    der2 += ((f1[i]! - f0[i]!) / sk) ** 2;
+  }
+  der2 = Math.sqrt(der2 / N) / h;
+  const der12 = Math.max(Math.abs(der2), Math.sqrt(dnf));
+  const h1 = der12 <= 1e-15 || !Number.isFinite(der12) ? Math.max(1e-6, h * 1e-3) : (0.01 / der12) ** (1 / order);
+  const hNew = Math.min(100 * h, h1, hmax);
+  return Number.isFinite(hNew) && hNew > 0 ? hNew : Math.min(1e-6, hmax);
+}
+
+/**
+ * Integrates one trajectory from `y0` over [t0, t1], writing y at each save time into
+ * `out[outOffset + s·N + i]`. Save times never reached (a failed trajectory) stay NaN.
+ */
+export function integrateTrajectory(
+  method: Method, fns: ModelF64, y0: Float64Array, p: Float64Array, t0: number, t1: number,
+  saveat: Float64Array, opts: ResolvedOptions, out: Float64Array, outOffset: number, ws: Workspace,
+): TrajectoryResult {
+  const N = ws.N;
+  for (let s = 0; s < saveat.length; s++) out.fill(NaN, outOffset + s * N, outOffset + (s + 1) * N);
+  const y = ws.y, yc = ws.yc;
+  y.set(y0);
+  yc.fill(0);
+  let save = 0;
+  const writeSave = (src: Float64Array) => { out.set(src, outOffset + save * N); save++; };
+  while (save < saveat.length && saveat[save]! <= t0) writeSave(y);
+  const res: TrajectoryResult = { status: STATUS.running, steps: 0, rejected: 0, rhsEvals: 0 };
+  if (!isFiniteArray(y) || !isFiniteArray(p)) { res.status = STATUS.non_finite; return res; }
+  if (method.kind === 'rosenbrock') return rosenbrock(method, fns, p, t0, t1, saveat, opts, out, outOffset, ws, res, save);
+  return explicitRK(method, fns, p, t0, t1, saveat, opts, out, outOffset, ws, res, save);
+}
+
+function explicitRK(
+  tab: ExplicitTableau, fns: ModelF64, p: Float64Array, t0: number, t1: number, saveat: Float64Array,
+  opts: ResolvedOptions, out: Float64Array, outOffset: number, ws: Workspace, res: TrajectoryResult, save: number,
+): TrajectoryResult {
+  const { N, k, y, yc, ynew, tmp, err } = ws;
+  const S = tab.c.length;
+  const adaptive = isAdaptive(tab) && !opts.fixedStep;
+  const f = fns.rhs;
+  // Time as an unevaluated sum th + tl (TwoSum), so that many small steps do not drift.
+  let th = t0, tl = 0;
+  f(th, y, p, k[0]!);
+  res.rhsEvals++;
+  if (!isFiniteArray(k[0]!)) { res.status = STATUS.non_finite; return res; }
+  const hmax = t1 - t0;
+  let h = adaptive
+    ? initialStep(f, t0, y, k[0]!, p, tab.order, opts.rtol, opts.atol, hmax, tmp, k[1]!)
+    : opts.dt;
+  if (adaptive) res.rhsEvals++;
+  const expo = 1 / (tab.errorOrder ?? tab.order) - 0.75 * CONTROLLER.betaFor(tab);
+  const beta = CONTROLLER.betaFor(tab);
+  let errPrev = 1e-4;
+  let lastRejected = false, lastNonFinite = false;
+
+  for (;;) {
+    const remaining = (t1 - th) - tl;
+    if (remaining <= END_SLACK * Math.abs(t1)) { res.status = STATUS.success; break; }
+    if (res.steps + res.rejected >= opts.maxSteps) { res.status = STATUS.max_steps; break; }
+    // Fixed-step methods land exactly on save times (no dense output); all land on t1.
+    let hStep = landOn(h, remaining, th);
+    if (!tab.dense && save < saveat.length) hStep = landOn(hStep, (saveat[save]! - th) - tl, th);
+    if (hStep <= EPS * Math.abs(th) || !(hStep > 0)) {
+      res.status = lastNonFinite ? STATUS.non_finite : STATUS.dt_underflow;
+      break;
+    }
+    // Stages.
+    for (let s = 1; s < S; s++) {
+      const as = tab.a[s]!;
+      for (let i = 0; i < N; i++) {
+        let acc = 0;
+        for (let j = 0; j < s; j++) acc += as[j]! * k[j]![i]!;
+        tmp[i] = y[i]! + hStep * acc;
+      }
+      if (s === S - 1 && tab.fsal) {
+        // The last FSAL stage is evaluated at y₁ itself; compute y₁ with the compensated sum.
+        break;
+      }
+      f(th + tab.c[s]! * hStep, tmp, p, k[s]!);
+      res.rhsEvals++;
+    }
+    // y₁ = y + h Σ b_i k_i, with Kahan compensation carried in yc.
+    for (let i = 0; i < N; i++) {
+      let acc = 0;
+      for (let j = 0; j < S; j++) if (tab.b[j] !== 0) acc += tab.b[j]! * k[j]![i]!;
+      const v = hStep * acc - yc[i]!;
+      ynew[i] = y[i]! + v;
+      tmp[i] = (ynew[i]! - y[i]!) - v; // candidate compensation, committed on acceptance
+    }
+    if (tab.fsal) { f(th + hStep, ynew, p, k[S - 1]!); res.rhsEvals++; }
+
+    let errNorm = 0;
+    if (adaptive) {
+      for (let i = 0; i < N; i++) {
+        let acc = 0;
+        for (let j = 0; j < S; j++) acc += tab.btilde![j]! * k[j]![i]!;
+        err[i] = hStep * acc;
+      }
+      errNorm = scaledNorm(err, y, ynew, opts.rtol, opts.atol);
+    }
+    const finite = Number.isFinite(errNorm) && isFiniteArray(ynew) && (!tab.fsal || isFiniteArray(k[S - 1]!));
+    if (!finite) {
+      if (!adaptive) { res.status = STATUS.non_finite; break; }
+      res.rejected++;
+      lastNonFinite = true; lastRejected = true;
+      h = hStep * CONTROLLER.nonFiniteShrink;
+      continue;
+    }
+    lastNonFinite = false;
+    if (adaptive && errNorm > 1) {
+      res.rejected++;
+      const fac11 = errNorm ** expo;
+      h = hStep / Math.min(1 / CONTROLLER.minShrink, fac11 / CONTROLLER.safety);
+      lastRejected = true;
+      continue;
+    }
+    // Accepted: emit save points inside (t, t + h] by dense output, then advance.
+    while (save < saveat.length && (saveat[save]! - th) - tl <= hStep * (1 + 4 * EPS)) {
+      const ts = saveat[save]!;
+      const theta = ((ts - th) - tl) / hStep;
+      if (!tab.dense || theta >= 1) {
+        out.set(ynew, outOffset + save * N);
+      } else {
+        const pow = [theta, theta * theta, theta * theta * theta, theta * theta * theta * theta];
+        for (let i = 0; i < N; i++) {
+          let acc = 0;
+          for (let j = 0; j < S; j++) {
+            const d = tab.dense[j]!;
+            acc += (d[0]! * pow[0]! + d[1]! * pow[1]! + d[2]! * pow[2]! + d[3]! * pow[3]!) * k[j]![i]!;
+          }
+          out[outOffset + save * N + i] = y[i]! + hStep * acc;
+        }
+      }
+      save++;
+    }
+    // t += h as a TwoSum.
+    const sHi = th + hStep, bp = sHi - th, e = (th - (sHi - bp)) + (hStep - bp);
+    const lo = tl + e;
+    th = sHi + lo; tl = lo - (th - sHi);
+    y.set(ynew);
+    yc.set(tmp);
+    res.steps++;
+    if (tab.fsal) k[0]!.set(k[S - 1]!);
+    else { f(th, y, p, k[0]!); res.rhsEvals++; }
+    if (adaptive) {
+      const fac11 = errNorm ** expo;
+      const fac = Math.max(1 / CONTROLLER.maxGrowth, Math.min(1 / CONTROLLER.minShrink, fac11 / errPrev ** beta / CONTROLLER.safety));
+      let hNew = hStep / fac;
+      if (lastRejected) hNew = Math.min(hNew, hStep);
+      errPrev = Math.max(errNorm, 1e-4);
+      h = hNew;
+      lastRejected = false;
+    }
+  }
+  return res;
+}
+
+/** LU with partial pivoting in place (row-major n×n); returns false for a singular matrix. */
+function luFactor(A: Float64Array, perm: Int32Array, n: number): boolean {
+  for (let i = 0; i < n; i++) perm[i] = i;
+  for (let c = 0; c < n; c++) {
+    let piv = c, best = Math.abs(A[c * n + c]!);
+    for (let r = c + 1; r < n; r++) { const v = Math.abs(A[r * n + c]!); if (v > best) { best = v; piv = r; } }
+    if (!(best > 0)) return false;
+    if (piv !== c) {
+      for (let j = 0; j < n; j++) { const tmp = A[c * n + j]!; A[c * n + j] = A[piv * n + j]!; A[piv * n + j] = tmp; }
+      const tp = perm[c]!; perm[c] = perm[piv]!; perm[piv] = tp;
+    }
+    const d = A[c * n + c]!;
+    for (let r = c + 1; r < n; r++) {
+      const m = (A[r * n + c]! /= d);
+      if (m !== 0) for (let j = c + 1; j < n; j++) A[r * n + j]! -= m * A[c * n + j]!;
+    }
+  }
+  return true;
+}
+
+/** Solves LU x = P b in place in `b` (uses `tmp`). */
+function luSolve(A: Float64Array, perm: Int32Array, n: number, b: Float64Array, tmp: Float64Array) {
+  for (let i = 0; i < n; i++) tmp[i] = b[perm[i]!]!;
+  for (let i = 0; i < n; i++) { let s = tmp[i]!; for (let j = 0; j < i; j++) s -= A[i * n + j]! * tmp[j]!; tmp[i] = s; }
+  for (let i = n - 1; i >= 0; i--) { let s = tmp[i]!; for (let j = i + 1; j < n; j++) s -= A[i * n + j]! * tmp[j]!; tmp[i] = s / A[i * n + i]!; }
+  b.set(tmp);
+}
+
+function rosenbrock(
+  m: RosenbrockMethod, fns: ModelF64, p: Float64Array, t0: number, t1: number, saveat: Float64Array,
+  opts: ResolvedOptions, out: Float64Array, outOffset: number, ws: Workspace, res: TrajectoryResult, save: number,
+): TrajectoryResult {
+  const { N, y, yc, ynew, tmp, err, J, W, perm, dT } = ws;
+  const [f0, k1, k2, k3] = ws.k as [Float64Array, Float64Array, Float64Array, Float64Array];
+  const f1 = ws.err; // reused: f(t + h/2, y + h/2 k1); err is computed after f1 is no longer needed
+  const f2 = ws.k[4]!, lin = ws.lin;
+  const { d, e32 } = m;
+  const f = fns.rhs;
+  let th = t0, tl = 0;
+  f(th, y, p, f0);
+  res.rhsEvals++;
+  if (!isFiniteArray(f0)) { res.status = STATUS.non_finite; return res; }
+  const adaptive = !opts.fixedStep;
+  let h = adaptive ? initialStep(f, t0, y, f0, p, m.errorOrder, opts.rtol, opts.atol, t1 - t0, tmp, k1) : opts.dt;
+  if (adaptive) res.rhsEvals++;
+  const expo = 1 / m.errorOrder;
+  let lastRejected = false, lastNonFinite = false;
+
+  for (;;) {
+    const remaining = (t1 - th) - tl;
+    if (remaining <= END_SLACK * Math.abs(t1)) { res.status = STATUS.success; break; }
+    if (res.steps + res.rejected >= opts.maxSteps) { res.status = STATUS.max_steps; break; }
+    const hs = landOn(h, remaining, th);
+    if (hs <= EPS * Math.abs(th) || !(hs > 0)) { res.status = lastNonFinite ? STATUS.non_finite : STATUS.dt_underflow; break; }
+
+    fns.jacobian(th, y, p, J);
+    fns.timeDerivative(th, y, p, dT);
+    const hd = hs * d;
+    for (let i = 0; i < N * N; i++) W[i] = -hd * J[i]!;
+    for (let i = 0; i < N; i++) W[i * N + i]! += 1;
+    let ok = luFactor(W, perm, N);
+    if (ok) {
+      // k1 = W⁻¹ (f0 + h d ∂f/∂t)
+      for (let i = 0; i < N; i++) k1[i] = f0[i]! + hd * dT[i]!;
+      luSolve(W, perm, N, k1, lin);
+      for (let i = 0; i < N; i++) tmp[i] = y[i]! + 0.5 * hs * k1[i]!;
+      f(th + 0.5 * hs, tmp, p, f1);
+      // k2 = W⁻¹ (f1 − k1) + k1
+      for (let i = 0; i < N; i++) k2[i] = f1[i]! - k1[i]!;
+      luSolve(W, perm, N, k2, lin);
+      for (let i = 0; i < N; i++) k2[i]! += k1[i]!;
+      for (let i = 0; i < N; i++) {
+        const v = hs * k2[i]! - yc[i]!;
+        ynew[i] = y[i]! + v;
+        tmp[i] = (ynew[i]! - y[i]!) - v;
+      }
+      f(th + hs, ynew, p, f2);
+      // k3 = W⁻¹ (f2 − e32 (k2 − f1) − 2 (k1 − f0) + h d ∂f/∂t)
+      for (let i = 0; i < N; i++) k3[i] = f2[i]! - e32 * (k2[i]! - f1[i]!) - 2 * (k1[i]! - f0[i]!) + hd * dT[i]!;
+      luSolve(W, perm, N, k3, lin);
+      res.rhsEvals += 2;
+    }
+    let errNorm = Infinity;
+    if (ok) {
+      for (let i = 0; i < N; i++) err[i] = (hs / 6) * (k1[i]! - 2 * k2[i]! + k3[i]!);
+      errNorm = scaledNorm(err, y, ynew, opts.rtol, opts.atol);
+      ok = Number.isFinite(errNorm) && isFiniteArray(ynew) && isFiniteArray(f2);
+    }
+    if (!ok) {
+      res.rejected++;
+      lastNonFinite = true; lastRejected = true;
+      h = hs * CONTROLLER.nonFiniteShrink;
+      continue;
+    }
+    lastNonFinite = false;
+    const fac11 = errNorm ** expo;
+    if (adaptive && errNorm > 1) {
+      res.rejected++;
+      h = hs / Math.min(1 / CONTROLLER.minShrink, fac11 / CONTROLLER.safety);
+      lastRejected = true;
+      continue;
+    }
+    while (save < saveat.length && (saveat[save]! - th) - tl <= hs * (1 + 4 * EPS)) {
+      const theta = ((saveat[save]! - th) - tl) / hs;
+      if (theta >= 1) out.set(ynew, outOffset + save * N);
+      else {
+        const w1 = (theta * (1 - theta)) / (1 - 2 * d), w2 = (theta * (theta - 2 * d)) / (1 - 2 * d);
+        for (let i = 0; i < N; i++) out[outOffset + save * N + i] = y[i]! + hs * (w1 * k1[i]! + w2 * k2[i]!);
+      }
+      save++;
+    }
+    const sHi = th + hs, bp = sHi - th, e = (th - (sHi - bp)) + (hs - bp);
+    const lo = tl + e;
+    th = sHi + lo; tl = lo - (th - sHi);
+    y.set(ynew);
+    yc.set(tmp);
+    f0.set(f2);
+    res.steps++;
+    const fac = Math.max(1 / CONTROLLER.maxGrowth, Math.min(1 / CONTROLLER.minShrink, fac11 / CONTROLLER.safety));
+    let hNew = hs / fac;
+    if (lastRejected) hNew = Math.min(hNew, hs);
+    if (adaptive) h = hNew;
+    lastRejected = false;
+  }
+  return res;
+}

@@ -1,0 +1,160 @@
+/**
+ * Integration methods as data (STYLE.md §4: "a method is a tableau plus a few lines").
+ * Both backends read these tables; the WGSL generator prints them as exact f32 literals.
+ */
+
+export type MethodName = 'rk4' | 'dopri5' | 'tsit5' | 'rosenbrock23';
+export const METHOD_NAMES: readonly MethodName[] = ['rk4', 'dopri5', 'tsit5', 'rosenbrock23'];
+
+/** An explicit Runge–Kutta method: k_i = f(t + c_i h, y + h Σ_j a_ij k_j), y₁ = y₀ + h Σ b_i k_i. */
+export interface ExplicitTableau {
+  kind: 'explicit';
+  name: MethodName;
+  /** Order of the propagated solution (the convergence slope a test expects). */
+  order: number;
+  c: number[];
+  a: number[][];
+  b: number[];
+  /** Error weights b − b̂ of the embedded pair; absent → fixed step. */
+  btilde?: number[];
+  /** Order q of the embedded error estimate; the controller's exponent is 1/q (Hairer I §II.4). */
+  errorOrder?: number;
+  /** The last stage is f(t + h, y₁): reused as the next step's first stage (first same as last). */
+  fsal: boolean;
+  /**
+   * Continuous extension y(t + θh) = y₀ + h Σ_i b_i(θ) k_i with b_i(θ) = Σ_m dense[i][m] θ^(m+1).
+   * Absent → the integrator steps exactly onto every save time.
+   */
+  dense?: number[][];
+}
+
+/** Linearly implicit (Rosenbrock) method using the Jacobian; see `ROSENBROCK23`. */
+export interface RosenbrockMethod {
+  kind: 'rosenbrock';
+  name: 'rosenbrock23';
+  order: number;
+  errorOrder: number;
+  /** d = 1/(2 + √2): W = I − h d J. */
+  d: number;
+  /** e32 = 6 + √2. */
+  e32: number;
+}
+
+export type Method = ExplicitTableau | RosenbrockMethod;
+
+/** Classical 4th-order Runge–Kutta, fixed step. */
+export const RK4: ExplicitTableau = {
+  kind: 'explicit', name: 'rk4', order: 4, fsal: false,
+  c: [0, 1 / 2, 1 / 2, 1],
+  a: [[], [1 / 2], [0, 1 / 2], [0, 0, 1]],
+  b: [1 / 6, 1 / 3, 1 / 3, 1 / 6],
+};
+
+/**
+ * Dormand & Prince (1980) 5(4), FSAL, with Shampine's (1986) 4th-order dense output as in
+ * Hairer's DOPRI5 (CONTD5). b = the 7th row of a.
+ */
+const DP_B = [35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84, 0];
+const DP_D = [-12715105075 / 11282082432, 0, 87487479700 / 32700410799, -10690763975 / 1880347072,
+  701980252875 / 199316789632, -1453857185 / 822651844, 69997945 / 29380423];
+export const DOPRI5: ExplicitTableau = {
+  kind: 'explicit', name: 'dopri5', order: 5, errorOrder: 5, fsal: true,
+  c: [0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1, 1],
+  a: [
+    [],
+    [1 / 5],
+    [3 / 40, 9 / 40],
+    [44 / 45, -56 / 15, 32 / 9],
+    [19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729],
+    [9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656],
+    DP_B.slice(0, 6),
+  ],
+  b: DP_B,
+  btilde: [71 / 57600, 0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 / 40],
+  // Hairer's y(θ) = y₀ + θΔ + θ(1−θ)(hk₁ − Δ) + θ²(1−θ)(2Δ − hk₁ − hk₇) + θ²(1−θ)²·h Σ d_i k_i,
+  // Δ = h Σ b_i k_i, expanded into powers of θ per stage (δ = Kronecker delta):
+  // θ: δ_i1; θ²: 3b_i − 2δ_i1 − δ_i7 + d_i; θ³: −2b_i + δ_i1 + δ_i7 − 2d_i; θ⁴: d_i.
+  dense: DP_B.map((b, i) => {
+    const d1 = i === 0 ? 1 : 0, d7 = i === 6 ? 1 : 0, d = DP_D[i]!;
+    return [d1, 3 * b - 2 * d1 - d7 + d, -2 * b + d1 + d7 - 2 * d, d];
+  }),
+};
+
+/**
+ * Tsitouras (2011) 5(4), "Runge–Kutta pairs of order 5(4) satisfying only the first column
+ * simplifying assumption", with its 4th-order interpolant (coefficients as in OrdinaryDiffEq.jl).
+ */
+const TS_B = [0.09646076681806523, 0.01, 0.4798896504144996, 1.379008574103742, -3.290069515436081,
+  2.324710524099774, 0];
+export const TSIT5: ExplicitTableau = {
+  kind: 'explicit', name: 'tsit5', order: 5, errorOrder: 5, fsal: true,
+  c: [0, 0.161, 0.327, 0.9, 0.9800255409045097, 1, 1],
+  a: [
+    [],
+    [0.161],
+    [-0.008480655492356989, 0.335480655492357],
+    [2.897153057105493, -6.359448489975075, 4.3622954328695815],
+    [5.325864828439257, -11.748883564062828, 7.4955393428898365, -0.09249506636175525],
+    [5.86145544294642, -12.92096931784711, 8.159367898576159, -0.071584973281401, -0.028269050394068383],
+    TS_B.slice(0, 6),
+  ],
+  b: TS_B,
+  btilde: [-0.00178001105222577714, -0.0008164344596567469, 0.007880878010261995, -0.1447110071732629,
+    0.5823571654525552, -0.45808210592918697, 1 / 66],
+  dense: [
+    [1, -2.763706197274826, 2.9132554618219126, -1.0530884977290216],
+    [0, 0.13169999999999998, -0.2234, 0.1017],
+    [0, 3.9302962368947516, -5.941033872131505, 2.490627285651253],
+    [0, -12.411077166933676, 30.33818863028232, -16.548102889244902],
+    [0, 37.50931341651104, -88.1789048947664, 47.37952196281928],
+    [0, -27.896526289197286, 65.09189467479366, -34.87065786149661],
+    [0, 1.5, -4, 2.5],
+  ],
+};
+
+/**
+ * Rosenbrock 2(3) of Shampine & Reichelt (1997), "The MATLAB ODE Suite" (ode23s): L-stable,
+ * order 2 with a 3rd-order error estimate and a free 2nd-order interpolant.
+ *   W = I − h d J,  k₁ = W⁻¹(f(t,y) + h d ∂f/∂t)
+ *   k₂ = W⁻¹(f(t + h/2, y + h/2 k₁) − k₁) + k₁,  y₁ = y + h k₂
+ *   k₃ = W⁻¹(f(t+h, y₁) − e32(k₂ − f₁) − 2(k₁ − f₀) + h d ∂f/∂t)
+ *   err = h/6 (k₁ − 2k₂ + k₃);  y(θ) = y + h[θ(1−θ)/(1−2d) k₁ + θ(θ−2d)/(1−2d) k₂]
+ */
+export const ROSENBROCK23: RosenbrockMethod = {
+  kind: 'rosenbrock', name: 'rosenbrock23', order: 2, errorOrder: 3,
+  d: 1 / (2 + Math.SQRT2),
+  e32: 6 + Math.SQRT2,
+};
+
+export function methodByName(name: MethodName): Method {
+  switch (name) {
+    case 'rk4': return RK4;
+    case 'dopri5': return DOPRI5;
+    case 'tsit5': return TSIT5;
+    case 'rosenbrock23': return ROSENBROCK23;
+  }
+}
+
+/** True when the method adapts its step (needs rtol/atol, not --dt). */
+export const isAdaptive = (m: Method) => m.kind === 'rosenbrock' || m.btilde !== undefined;
+
+/**
+ * Step-size control (Hairer, Nørsett & Wanner I, §II.4; DOPRI5's PI controller, Gustafsson 1991):
+ *   fac = err^(1/q − 0.75β) / errₚᵣₑᵥ^β, h_new = h / clamp(fac/safety, 1/maxGrowth, 1/minShrink).
+ */
+export const CONTROLLER = {
+  safety: 0.9,
+  /** Smallest factor a step may shrink by in one go. */
+  minShrink: 0.2,
+  /** Largest factor a step may grow by in one go. */
+  maxGrowth: 10,
+  /** PI memory β for 5th-order pairs (DOPRI5 default 0.04); the 2(3) Rosenbrock uses pure I control. */
+  betaFor: (m: Method) => (m.kind === 'explicit' && m.errorOrder === 5 ? 0.04 : 0),
+  /** A non-finite trial shrinks the step by this factor. */
+  nonFiniteShrink: 0.1,
+};
+
+/** Per-trajectory outcome codes, shared with the shader (wgsl constants are generated from these). */
+export const STATUS = { running: 0, success: 1, max_steps: 2, dt_underflow: 3, non_finite: 4 } as const;
+export type StatusName = keyof typeof STATUS;
+export const STATUS_NAMES: StatusName[] = ['running', 'success', 'max_steps', 'dt_underflow', 'non_finite'];

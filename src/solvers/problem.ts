@@ -1,0 +1,130 @@
+/**
+ * Problem → solve → Solution (STYLE.md §1–2). The batch is the problem: every trajectory has its
+ * own parameters and initial state; the model and time span are shared.
+ */
+import type { Model } from '../physics/model.js';
+import { STATUS_NAMES, type MethodName, type StatusName } from './methods.js';
+
+export interface EnsembleProblem {
+  model: Model;
+  batch: number;
+  t0: number;
+  t1: number;
+  /** Save times, strictly increasing, within [t0, t1]. */
+  saveat: Float64Array;
+  /** batch × P, row per trajectory, parameters in model order. */
+  params: Float64Array;
+  /** batch × N, row per trajectory, states in model order. */
+  initial: Float64Array;
+}
+
+export interface ProblemInput {
+  t0?: number;
+  t1: number;
+  /** Save times; default: 101 evenly spaced points over [t0, t1]. */
+  saveat?: ArrayLike<number>;
+  /** Number of trajectories; default: rows of `params`/`initial`, else 1. */
+  batch?: number;
+  /** batch × P values (model order); default: the model's defaults. */
+  params?: Float64Array;
+  /** batch × N values (model order); default: the model's initial values. */
+  initial?: Float64Array;
+}
+
+/** Thrown for a problem that cannot be solved as stated (bad span, save times, sizes). */
+export class ProblemError extends Error {
+  override name = 'ProblemError';
+}
+
+/** Builds and checks an ensemble problem; defaults come from the model. */
+export function makeProblem(model: Model, input: ProblemInput): EnsembleProblem {
+  const t0 = input.t0 ?? 0;
+  const { t1 } = input;
+  if (!Number.isFinite(t0) || !Number.isFinite(t1)) throw new ProblemError(`t0 and t1 must be finite numbers (got ${t0}, ${t1})`);
+  if (!(t1 > t0)) throw new ProblemError(`t1 (${t1}) must be greater than t0 (${t0})`);
+  const N = model.states.length, P = model.params.length;
+  const rowsOf = (a: Float64Array | undefined, width: number) => (a && width > 0 ? a.length / width : undefined);
+  const batch = input.batch ?? rowsOf(input.params, P) ?? rowsOf(input.initial, N) ?? 1;
+  if (!Number.isInteger(batch) || batch < 1) throw new ProblemError(`batch must be a positive integer (got ${batch})`);
+
+  const fill = (given: Float64Array | undefined, width: number, defaults: number[], what: string) => {
+    if (given) {
+      if (given.length !== batch * width) throw new ProblemError(`${what} has ${given.length} values; expected batch × ${width} = ${batch * width}`);
+      return given;
+    }
+    const out = new Float64Array(batch * width);
+    for (let b = 0; b < batch; b++) out.set(defaults, b * width);
+    return out;
+  };
+  const params = fill(input.params, P, model.params.map((p) => p.value), 'params');
+  const initial = fill(input.initial, N, model.states.map((s) => s.value), 'initial');
+
+  const saveat = input.saveat ? Float64Array.from(input.saveat) : linspace(t0, t1, 101);
+  if (saveat.length === 0) throw new ProblemError('saveat is empty: give at least one save time');
+  for (let i = 0; i < saveat.length; i++) {
+    const s = saveat[i]!;
+    if (!Number.isFinite(s) || s < t0 || s > t1) throw new ProblemError(`save time ${s} lies outside [t0, t1] = [${t0}, ${t1}]`);
+    if (i > 0 && !(s > saveat[i - 1]!)) throw new ProblemError(`save times must increase strictly (${saveat[i - 1]} then ${s})`);
+  }
+  return { model, batch, t0, t1, saveat, params, initial };
+}
+
+/** n evenly spaced points from a to b inclusive (the last one is exactly b). */
+export function linspace(a: number, b: number, n: number): Float64Array {
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = n === 1 ? b : a + ((b - a) * i) / (n - 1);
+  if (n > 1) out[n - 1] = b;
+  return out;
+}
+
+export type Backend = 'auto' | 'gpu' | 'cpu';
+
+export interface SolveOptions {
+  method?: MethodName;
+  /** Relative tolerance (adaptive methods); default 1e-6. */
+  rtol?: number;
+  /** Absolute tolerance (adaptive methods); default 1e-8. */
+  atol?: number;
+  /** Step for fixed-step methods (rk4), required there; with `adaptive: false`, the step of any method. */
+  dt?: number;
+  /** false: take fixed steps of `dt` even with an adaptive method (for convergence studies). Default true. */
+  adaptive?: boolean;
+  /** Step attempts (accepted + rejected) per trajectory before `max_steps`; default 100 000. */
+  maxSteps?: number;
+  backend?: Backend;
+  /** Called now and then with the number of finished trajectories. */
+  onProgress?: (finished: number, total: number) => void;
+  /** CPU backend: worker threads to use (default: the machine's cores). */
+  workers?: number;
+}
+
+export interface ResolvedOptions {
+  method: MethodName;
+  rtol: number;
+  atol: number;
+  dt: number;
+  maxSteps: number;
+  /** Fixed steps of dt (rk4 always; other methods with `adaptive: false`). */
+  fixedStep: boolean;
+}
+
+export interface Solution {
+  /** The save times. */
+  t: Float64Array;
+  /** batch × saves × N, states in model order; NaN where a failed trajectory never reached a save time. */
+  y: Float64Array;
+  /** Per-trajectory status code (see `STATUS`), and its name via `statusName`. */
+  status: Uint8Array;
+  /** Accepted steps, rejected steps and right-hand-side evaluations per trajectory. */
+  steps: Uint32Array;
+  rejected: Uint32Array;
+  rhsEvals: Uint32Array;
+  backend: 'gpu' | 'cpu';
+  method: MethodName;
+  /** Wall time in ms, and the part spent compiling pipelines (GPU). */
+  timing: { totalMs: number; compileMs: number };
+  /** Set when the requested backend was not used (e.g. no WebGPU adapter). */
+  notice?: string;
+}
+
+export const statusName = (code: number): StatusName | 'unknown' => STATUS_NAMES[code] ?? 'unknown';

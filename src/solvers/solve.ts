@@ -1,0 +1,53 @@
+/**
+ * `solve(problem, options)`: the one entry point over both backends (STYLE.md §1). The GPU (f32)
+ * path is used when an adapter exists; otherwise the CPU (f64) path, with a one-line notice.
+ */
+import { GpuUnavailableError } from '../gpu/runtime.js';
+import { solveOnCpu } from './cpu/backend.js';
+import { solveOnGpu } from './gpu.js';
+import { METHOD_NAMES, isAdaptive, methodByName, type MethodName } from './methods.js';
+import { ProblemError, type EnsembleProblem, type ResolvedOptions, type Solution, type SolveOptions } from './problem.js';
+
+export function resolveOptions(o: SolveOptions): ResolvedOptions {
+  const method: MethodName = o.method ?? 'dopri5';
+  if (!METHOD_NAMES.includes(method)) throw new ProblemError(`unknown method "${method}" (choose ${METHOD_NAMES.join(', ')})`);
+  const rtol = o.rtol ?? 1e-6, atol = o.atol ?? 1e-8, maxSteps = o.maxSteps ?? 100_000;
+  if (!(rtol > 0) || !(atol > 0)) throw new ProblemError(`rtol and atol must be positive (got ${rtol}, ${atol})`);
+  if (!Number.isInteger(maxSteps) || maxSteps < 1) throw new ProblemError(`maxSteps must be a positive integer (got ${maxSteps})`);
+  const fixedStep = !isAdaptive(methodByName(method)) || o.adaptive === false;
+  if (fixedStep && o.dt === undefined) throw new ProblemError(`${method} with fixed steps needs dt (--dt)`);
+  const dt = o.dt ?? 0;
+  if (o.dt !== undefined && !(dt > 0 && Number.isFinite(dt))) throw new ProblemError(`dt must be a positive number (got ${o.dt})`);
+  return { method, rtol, atol, dt, maxSteps, fixedStep };
+}
+
+/**
+ * Integrates every trajectory of `problem`.
+ * @example
+ * const model = parseModel({ name: 'decay', states: { x: 1 }, params: { k: 0.5 }, equations: { x: '-k*x' } });
+ * const sol = await solve(makeProblem(model, { t1: 10, batch: 1000 }), { method: 'tsit5', rtol: 1e-6 });
+ * sol.y; // batch × saves × states
+ */
+export async function solve(problem: EnsembleProblem, options: SolveOptions = {}): Promise<Solution> {
+  const opts = resolveOptions(options);
+  const backend = options.backend ?? 'auto';
+  const start = performance.now();
+  let notice: string | undefined;
+  if (backend !== 'cpu') {
+    try {
+      const r = await solveOnGpu(problem, opts, options.onProgress);
+      return {
+        t: problem.saveat, y: r.y, status: r.status, steps: r.steps, rejected: r.rejected, rhsEvals: r.rhsEvals,
+        backend: 'gpu', method: opts.method, timing: { totalMs: performance.now() - start, compileMs: r.compileMs },
+      };
+    } catch (err) {
+      if (!(err instanceof GpuUnavailableError) || backend === 'gpu') throw err;
+      notice = `no WebGPU adapter (${err.message}); using the CPU backend (f64)`;
+    }
+  }
+  const r = await solveOnCpu(problem, opts, options.workers, options.onProgress);
+  return {
+    t: problem.saveat, y: r.y, status: r.status, steps: r.steps, rejected: r.rejected, rhsEvals: r.rhsEvals,
+    backend: 'cpu', method: opts.method, timing: { totalMs: performance.now() - start, compileMs: 0 }, notice,
+  };
+}
