@@ -142,7 +142,12 @@ export function parseModel(input: string | object, source = '<model>'): Model {
     try {
       equations[i!] = parseExpression(valueNode.value as string, resolve);
     } catch (err) {
-      if (err instanceof ExpressionError) fail(`equation for "${state}": ${err.message}`, valueNode);
+      if (err instanceof ExpressionError) {
+        // Point at the offending symbol inside the string when we can find it (+1 for the quote).
+        const at = err.symbol ? (valueNode.value as string).search(new RegExp(`(?<![A-Za-z0-9_])${escapeRegExp(err.symbol)}(?![A-Za-z0-9_])`)) : -1;
+        const shift = at < 0 ? 0 : 1 + at;
+        fail(`equation for "${state}": ${err.message}`, { ...valueNode, offset: valueNode.offset + shift });
+      }
       throw err;
     }
   }
@@ -157,6 +162,8 @@ export function parseModel(input: string | object, source = '<model>'): Model {
     source,
   };
 }
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 function readQuantity(sym: string, node: Node, section: string, fail: (m: string, n?: Node) => never): Quantity {
   const checkNumber = (v: Node, what: string): number => {
