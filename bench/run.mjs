@@ -1,0 +1,80 @@
+// Throughput benchmark (run by hand: `npm run bench`; never part of the tests — this machine is
+// shared and noisy). Prints JSON lines: traj/s and traj·steps/s per backend and batch size, pipeline
+// compile time separately, and the ratio of the GPU backend to a native C DOPRI5 ensemble
+// (bench/native/dopri5_ensemble.c, built here with the system compiler, -O3 -march=native -fopenmp).
+// Usage: node bench/run.mjs [--sizes 1e3,1e4,1e5,1e6] [--cpu-max 1e5] [--models lorenz,condensate]
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseModel, makeProblem, solve, releaseGpu, acquireGpu } from '../dist/index.js';
+
+const arg = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
+const sizes = arg('sizes', '1e3,1e4,1e5,1e6').split(',').map(Number);
+const cpuMax = Number(arg('cpu-max', '1e5'));
+const models = arg('models', 'lorenz,condensate').split(',');
+
+// The problems of issue #2: Lorenz (σ=10, ρ=28, β=8/3, u0=(1,0,0), t∈[0,10]) and a 3-state
+// condensate-like model (the same equations as the C reference), dopri5, rtol 1e-6, atol 1e-8.
+const PROBLEMS = {
+  lorenz: {
+    t1: 10,
+    model: parseModel({ name: 'lorenz', states: { x: 1, y: 0, z: 0 }, params: { sigma: 10, rho: 28, beta: 8 / 3 },
+      equations: { x: 'sigma*(y-x)', y: 'x*(rho-z)-y', z: 'x*y-beta*z' } }),
+  },
+  condensate: {
+    t1: 100,
+    model: parseModel({ name: 'condensate3', states: { c: 8, phi: 0.01, P: 0 },
+      params: { k_syn: 1, k_deg: 0.1, k_part: 2, c_sat: 5, k_off: 0.05, k_nuc: 0.001, k_rec: 1, K_phi: 0.2, k_esc: 0.3 },
+      equations: {
+        c: 'k_syn - k_deg*c - k_part*phi*(c - c_sat)',
+        phi: 'k_part*phi*(c - c_sat)*(1 - phi) - k_off*phi + k_nuc',
+        P: 'k_rec*phi/(K_phi + phi)*(1 - P) - k_esc*P',
+      } }),
+  },
+};
+
+const print = (o) => console.log(JSON.stringify(o));
+const sum = (a) => a.reduce((s, x) => s + x, 0);
+
+let gpuInfo;
+try { gpuInfo = (await acquireGpu()).info; } catch (e) { print({ note: `no GPU backend: ${e.message}` }); }
+if (gpuInfo) print({ gpu: gpuInfo.description, backend: gpuInfo.backend });
+
+const exe = join('bench', 'out', 'dopri5_ensemble');
+mkdirSync(join('bench', 'out'), { recursive: true });
+execFileSync(process.env.CC ?? 'cc', ['-O3', '-march=native', '-fopenmp', 'bench/native/dopri5_ensemble.c', '-o', exe, '-lm']);
+
+for (const name of models) {
+  const { model, t1 } = PROBLEMS[name];
+  const native = {};
+  for (const B of sizes.filter((b) => b >= 1e4)) {
+    const line = JSON.parse(execFileSync(exe, [name, String(B)], { encoding: 'utf8' }));
+    native[B] = line;
+    print({ ...line, y0: undefined });
+  }
+  for (const backend of gpuInfo ? ['gpu', 'cpu'] : ['cpu']) {
+    for (const B of sizes) {
+      if (backend === 'cpu' && B > cpuMax) continue;
+      const problem = makeProblem(model, { t1, batch: B, saveat: [t1] });
+      if (backend === 'gpu') await solve(makeProblem(model, { t1, batch: 64, saveat: [t1] }), { backend }); // compile outside the timing
+      const start = performance.now();
+      const sol = await solve(problem, { backend, method: 'dopri5', rtol: 1e-6, atol: 1e-8 });
+      const seconds = (performance.now() - start) / 1000;
+      const steps = sum(Array.from(sol.steps));
+      const out = {
+        model: name, backend, batch: B, seconds: +seconds.toFixed(4), traj_per_s: +(B / seconds).toFixed(1),
+        traj_steps_per_s: +(steps / seconds).toFixed(1), steps_per_traj: +(steps / B).toFixed(1),
+        failed: Array.from(sol.status).filter((s) => s !== 1).length,
+      };
+      if (backend === 'gpu' && native[B]) out.ratio_vs_native_c = +(out.traj_per_s / native[B].traj_per_s).toFixed(3);
+      print(out);
+    }
+  }
+  if (gpuInfo) {
+    // Pipeline compile time, measured on a fresh device so the cache is cold.
+    await releaseGpu();
+    const sol = await solve(makeProblem(model, { t1, batch: 1, saveat: [t1] }), { backend: 'gpu' });
+    print({ model: name, backend: 'gpu', pipeline_compile_ms: +sol.timing.compileMs.toFixed(1) });
+  }
+}
+await releaseGpu();
