@@ -210,12 +210,12 @@ function explicitRK(
       if (!tab.dense || theta >= 1) {
         out.set(ynew, outOffset + save * N);
       } else {
-        const pow = [theta, theta * theta, theta * theta * theta, theta * theta * theta * theta];
         for (let i = 0; i < N; i++) {
           let acc = 0;
           for (let j = 0; j < S; j++) {
+            // b_j(θ) = θ(d0 + θ(d1 + θ(d2 + θ d3))), Horner form as in the shader
             const d = tab.dense[j]!;
-            acc += (d[0]! * pow[0]! + d[1]! * pow[1]! + d[2]! * pow[2]! + d[3]! * pow[3]!) * k[j]![i]!;
+            acc += (d[0]! + theta * (d[1]! + theta * (d[2]! + theta * d[3]!))) * theta * k[j]![i]!;
           }
           out[outOffset + save * N + i] = y[i]! + hStep * acc;
         }
