@@ -5,5 +5,5 @@ export { compileF64, emitModelWgsl, type ModelF64 } from './shaders/compile.js';
 export { buildSolverKernel } from './shaders/kernel.js';
 export { makeProblem, linspace, statusName, ProblemError, type EnsembleProblem, type ProblemInput, type Solution, type SolveOptions, type Backend } from './solvers/problem.js';
 export { solve, resolveOptions } from './solvers/solve.js';
-export { METHOD_NAMES, STATUS, STATUS_NAMES, RK4, DOPRI5, TSIT5, ROSENBROCK23, methodByName, type MethodName, type StatusName } from './solvers/methods.js';
+export { METHOD_NAMES, STATUS, STATUS_NAMES, RK4, DOPRI5, TSIT5, ROSENBROCK23, RODAS4, methodByName, type MethodName, type StatusName, type Method, type ExplicitTableau, type RosenbrockTableau } from './solvers/methods.js';
 export { acquireGpu, releaseGpu, GpuUnavailableError, GpuError, type GpuInfo } from './gpu/runtime.js';

@@ -36,6 +36,7 @@ const CASES: Array<{ method: MethodName; order: number; cpu: number[]; gpu: numb
   { method: 'dopri5', order: 5, cpu: [0.25, 0.125, 0.0625], gpu: [0.5, 0.4, 0.32, 0.25] },
   { method: 'tsit5', order: 5, cpu: [0.125, 0.0625, 0.03125], gpu: [0.5, 0.4, 0.32, 0.25] },
   { method: 'rosenbrock23', order: 2, cpu: [0.04, 0.02, 0.01, 0.005], gpu: [0.04, 0.02, 0.01, 0.005] },
+  { method: 'rodas4', order: 4, cpu: [0.2, 0.1, 0.05, 0.025], gpu: [0.5, 0.4, 0.32, 0.25] },
 ];
 
 async function errors(method: MethodName, backend: 'cpu' | 'gpu', dts: number[]) {

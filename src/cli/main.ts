@@ -17,7 +17,7 @@ const USAGE = `usage: ctwin <command> [flags]
 commands:
   doctor      which WebGPU adapter/backend is used (or why the CPU fallback), limits, versions
   simulate    --model M.json --t1 T --out traj.csv [--params P.csv | --batch N] [--t0 0]
-              [--saveat 0:10:600 | --saveat 1,2.5,7] [--method dopri5|tsit5|rk4|rosenbrock23]
+              [--saveat 0:10:600 | --saveat 1,2.5,7] [--method dopri5|tsit5|rk4|rosenbrock23|rodas4]
               [--rtol 1e-6] [--atol 1e-8] [--dt DT] [--max-steps 100000]
               [--backend auto|gpu|cpu] [--status-out status.csv] [--quiet]
 `;

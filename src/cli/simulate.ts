@@ -152,8 +152,8 @@ export async function simulateCommand(flags: Flags<typeof SIMULATE_FLAGS>, log: 
       ` in ${(sol.timing.totalMs / 1000).toFixed(2)} s → ${flags.out}`);
   }
   for (const [name, count] of failed) {
-    const hint = name === 'max_steps' ? 'raise --max-steps, or use --method rosenbrock23 if the system is stiff'
-      : name === 'dt_underflow' ? 'the step size collapsed: the system may be stiff (try --method rosenbrock23) or singular'
+    const hint = name === 'max_steps' ? 'raise --max-steps, or use --method rodas4 if the system is stiff'
+      : name === 'dt_underflow' ? 'the step size collapsed: the system may be stiff (try --method rodas4) or singular'
         : name === 'non_finite' ? 'NaN/Inf in parameters, initial values or the solution (blow-up); check those trajectories'
           : '';
     log(`warning: ${name} for ${count} of ${problem.batch} trajectories; ${hint}`);

@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Model } from '../physics/model.js';
-import { CONTROLLER, STATUS, type ExplicitTableau, type Method, type RosenbrockMethod, isAdaptive } from '../solvers/methods.js';
+import { CONTROLLER, STATUS, type ExplicitTableau, type Method, type RosenbrockTableau, isAdaptive } from '../solvers/methods.js';
 import { emitModelWgsl, wgslSizes } from './compile.js';
 import { f32Literal as L } from './emit.js';
 
@@ -205,10 +205,8 @@ function explicitMain(N: number, P: number, tab: ExplicitTableau, fixedStep: boo
     }
     let k0 = f0;
 ${stages.join('\n')}
-    // y₁ = y + h Σ b_i k_i with Kahan compensation (yc carries the rounding of earlier steps).
-    var ynew: array<f32, ${N}>;
-    var ycn: array<f32, ${N}>;
-${range(N).map((i) => `    { let v = hs * (${lincomb(tab.b, k, i)}) - yc[${i}]; ynew[${i}] = opaque(y[${i}] + v); ycn[${i}] = opaque(ynew[${i}] - y[${i}]) - v; }`).join('\n')}
+    // y₁ = y + h Σ b_i k_i
+${compensatedUpdateWgsl(N, tab.b, k, 'hs * ')}
     ${tab.fsal ? `let ${lastK} = rhs(t.x + hs, ynew, p);\n    nfev += ${S - 1}u;` : `nfev += ${S - 1}u;`}
 ${adaptive ? `    var e: array<f32, ${N}>;
 ${range(N).map((i) => `    e[${i}] = hs * (${lincomb(tab.btilde!, k, i)});`).join('\n')}
@@ -244,30 +242,84 @@ ${adaptive ? `    let fac = clamp(fac11 / pow(err_prev, ${L(beta)}) / ${L(CONTRO
 ${epilogue(N)}`;
 }
 
-function rosenbrockMain(N: number, P: number, m: RosenbrockMethod, fixedStep: boolean): string {
-  const NN = N * N;
-  const { expo } = controller(m);
-  // W = I − h d J, LU without pivoting (unrolled); W is an M-matrix-like perturbation of I for
-  // small h·d·J, and a zero/inf pivot shows up as a non-finite trial, which shrinks the step.
-  const lu: string[] = [];
+/**
+ * LU with partial pivoting of the N×N matrix `W` in place, unrolled: the pivot row is chosen with
+ * comparisons and swapped in with `select`, so every array index stays a constant. `piv[c]` is the
+ * row swapped with row c (LAPACK's ipiv). Pivoting matters when W = I/(hγ) − J has small diagonal
+ * entries (large steps on oscillatory stiff problems); without it the factors grow like 1/pivot.
+ */
+function luFactorWgsl(N: number): string {
+  const lines: string[] = [];
   for (let c = 0; c < N; c++) {
+    if (c < N - 1) {
+      lines.push(`    { var p: u32 = ${c}u; var best = abs(W[${c * N + c}]);`);
+      for (let r = c + 1; r < N; r++) lines.push(`      if (abs(W[${r * N + c}]) > best) { best = abs(W[${r * N + c}]); p = ${r}u; }`);
+      lines.push(`      piv[${c}] = p;`);
+      for (let r = c + 1; r < N; r++) {
+        lines.push(`      if (p == ${r}u) {`);
+        for (let j = 0; j < N; j++) lines.push(`        { let s = W[${c * N + j}]; W[${c * N + j}] = W[${r * N + j}]; W[${r * N + j}] = s; }`);
+        lines.push('      }');
+      }
+      lines.push('    }');
+    }
     for (let r = c + 1; r < N; r++) {
-      lu.push(`    W[${r * N + c}] = W[${r * N + c}] / W[${c * N + c}];`);
-      for (let j = c + 1; j < N; j++) lu.push(`    W[${r * N + j}] = W[${r * N + j}] - W[${r * N + c}] * W[${c * N + j}];`);
+      lines.push(`    W[${r * N + c}] = W[${r * N + c}] / W[${c * N + c}];`);
+      for (let j = c + 1; j < N; j++) lines.push(`    W[${r * N + j}] = W[${r * N + j}] - W[${r * N + c}] * W[${c * N + j}];`);
     }
   }
-  const solveFn = `
-fn lu_solve(W: array<f32, ${NN}>, b: array<f32, ${N}>) -> array<f32, ${N}> {
+  return lines.join('\n');
+}
+
+/** Solves (LU) x = P b for the factors of `luFactorWgsl`: row swaps, forward, back substitution. */
+function luSolveWgsl(N: number): string {
+  const swaps = range(N - 1).flatMap((c) => range(N).filter((r) => r > c).map((r) =>
+    `  if (piv[${c}] == ${r}u) { let s = x[${c}]; x[${c}] = x[${r}]; x[${r}] = s; }`));
+  return `
+fn lu_solve(W: array<f32, ${N * N}>, piv: array<u32, ${N}>, b: array<f32, ${N}>) -> array<f32, ${N}> {
   var x = b;
+${swaps.join('\n')}
 ${range(N).flatMap((i) => range(i).map((j) => `  x[${i}] = x[${i}] - W[${i * N + j}] * x[${j}];`)).join('\n')}
 ${range(N).reverse().flatMap((i) => [...range(N).filter((j) => j > i).map((j) => `  x[${i}] = x[${i}] - W[${i * N + j}] * x[${j}];`), `  x[${i}] = x[${i}] / W[${i * N + i}];`]).join('\n')}
   return x;
 }
 `;
-  const d = L(m.d), e32 = L(m.e32), w12 = L(1 / (1 - 2 * m.d)), twoD = L(2 * m.d);
-  return `${solveFn}${prologue(N, P)}
+}
+
+/** Any Rosenbrock tableau (stage equations in `RosenbrockTableau`), unrolled over stages and states. */
+function rosenbrockMain(N: number, P: number, tab: RosenbrockTableau, fixedStep: boolean): string {
+  const NN = N * N;
+  const S = tab.c.length;
+  const { expo } = controller(tab);
+  const U = range(S).map((s) => `U${s}`);
+  const stages: string[] = [];
+  for (let s = 0; s < S; s++) {
+    if (s === 0) stages.push('    let fs0 = f0;');
+    else if (tab.fsal && s === S - 1) {
+      stages.push(compensatedUpdateWgsl(N, tab.m, U));
+      stages.push(`    let fs${s} = rhs(t.x + hs, ynew, p);`);
+    } else {
+      stages.push(`    var u${s}: array<f32, ${N}>;`);
+      stages.push(...range(N).map((i) => `    u${s}[${i}] = y[${i}] + ${lincomb(tab.a[s]!, U, i)};`));
+      stages.push(`    let fs${s} = rhs(t.x + ${L(tab.c[s]!)} * hs, u${s}, p);`);
+    }
+    const Cs = tab.C[s]!;
+    const rhsTerms = (i: number) => [
+      `fs${s}[${i}]`,
+      tab.d[s] !== 0 ? `hs * ${L(tab.d[s]!)} * dT[${i}]` : '',
+      Cs.some((c) => c !== 0) ? `inv_h * (${lincomb(Cs, U, i)})` : '',
+    ].filter(Boolean).join(' + ');
+    stages.push(`    var r${s}: array<f32, ${N}>;`);
+    stages.push(...range(N).map((i) => `    r${s}[${i}] = ${rhsTerms(i)};`));
+    stages.push(`    let U${s} = lu_solve(W, piv, r${s});`);
+  }
+  const denseTerm = (i: number) => `y[${i}] + ${range(S).map((j) => {
+    const m = tab.m[j]!, h2 = tab.h2[j]!, h3 = tab.h3[j]!;
+    if (m === 0 && h2 === 0 && h3 === 0) return '';
+    return `(theta * ${L(m)} + theta * (1.0 - theta) * (${L(h2)} + theta * ${L(h3)})) * U${j}[${i}]`;
+  }).filter(Boolean).join(' + ')}`;
+  return `${luSolveWgsl(N)}${prologue(N, P)}
     if (steps + rejected == 0u && (flags & FLAG_LAST_REJECTED) == 0u && h == 0.0) {
-      ${fixedStep ? 'h = cfg.dt;' : `h = initial_step(t.x, y, f0, p, ${L(m.errorOrder)}, time_until(cfg.t1_hi, cfg.t1_lo, t));
+      ${fixedStep ? 'h = cfg.dt;' : `h = initial_step(t.x, y, f0, p, ${L(tab.errorOrder)}, time_until(cfg.t1_hi, cfg.t1_lo, t));
       nfev += 1u;`}
     }
     let hs = land_on(h, remaining, t.x);
@@ -277,32 +329,20 @@ ${range(N).reverse().flatMap((i) => [...range(N).filter((j) => j > i).map((j) =>
     }
     let J = jac(t.x, y, p);
     let dT = dfdt(t.x, y, p);
-    let hd = hs * ${d};
+    let inv_h = 1.0 / hs;
+    let inv_hg = inv_h * ${L(1 / tab.gamma)};
+    // W = I/(hγ) − J, factored once for all stages.
     var W: array<f32, ${NN}>;
-${range(NN).map((q) => `    W[${q}] = ${Math.floor(q / N) === q % N ? '1.0 - ' : '-'}hd * J[${q}];`).join('\n')}
-${lu.join('\n')}
-    var r1: array<f32, ${N}>;
-${range(N).map((i) => `    r1[${i}] = f0[${i}] + hd * dT[${i}];`).join('\n')}
-    let k1 = lu_solve(W, r1);
-    var u: array<f32, ${N}>;
-${range(N).map((i) => `    u[${i}] = y[${i}] + 0.5 * hs * k1[${i}];`).join('\n')}
-    let f1 = rhs(t.x + 0.5 * hs, u, p);
-    var r2: array<f32, ${N}>;
-${range(N).map((i) => `    r2[${i}] = f1[${i}] - k1[${i}];`).join('\n')}
-    var k2 = lu_solve(W, r2);
-${range(N).map((i) => `    k2[${i}] = k2[${i}] + k1[${i}];`).join('\n')}
-    var ynew: array<f32, ${N}>;
-    var ycn: array<f32, ${N}>;
-${range(N).map((i) => `    { let v = hs * k2[${i}] - yc[${i}]; ynew[${i}] = opaque(y[${i}] + v); ycn[${i}] = opaque(ynew[${i}] - y[${i}]) - v; }`).join('\n')}
-    let f2 = rhs(t.x + hs, ynew, p);
-    var r3: array<f32, ${N}>;
-${range(N).map((i) => `    r3[${i}] = f2[${i}] - ${e32} * (k2[${i}] - f1[${i}]) - 2.0 * (k1[${i}] - f0[${i}]) + hd * dT[${i}];`).join('\n')}
-    let k3 = lu_solve(W, r3);
-    nfev += 2u;
+${range(NN).map((q) => `    W[${q}] = ${Math.floor(q / N) === q % N ? 'inv_hg - ' : '-'}J[${q}];`).join('\n')}
+    var piv: array<u32, ${N}>;
+${luFactorWgsl(N)}
+${stages.join('\n')}
+    nfev += ${S - 1}u;
+${tab.fsal ? '' : compensatedUpdateWgsl(N, tab.m, U)}
     var e: array<f32, ${N}>;
-${range(N).map((i) => `    e[${i}] = hs / 6.0 * (k1[${i}] - 2.0 * k2[${i}] + k3[${i}]);`).join('\n')}
+${range(N).map((i) => `    e[${i}] = ${lincomb(tab.e, U, i)};`).join('\n')}
     let err = scaled_norm(e, y, ynew);
-    if (!finite(err) || !all_finite(ynew) || !all_finite(f2)) {
+    if (!finite(err) || !all_finite(ynew)${tab.fsal ? ` || !all_finite(fs${S - 1})` : ''}) {
       rejected += 1u;
       flags = flags | FLAG_LAST_REJECTED | FLAG_LAST_NONFINITE;
       h = hs * ${L(CONTROLLER.nonFiniteShrink)};
@@ -317,17 +357,24 @@ ${range(N).map((i) => `    e[${i}] = hs / 6.0 * (k1[${i}] - 2.0 * k2[${i}] + k3[
       continue;
     }
     {
-${saveLoop(N, (i) => `y[${i}] + hs * (theta * (1.0 - theta) * ${w12} * k1[${i}] + theta * (theta - ${twoD}) * ${w12} * k2[${i}])`)}
+${saveLoop(N, denseTerm)}
     }
     t = add_time(t, hs);
     y = ynew;
     yc = ycn;
     steps += 1u;
-    f0 = f2;
+    ${tab.fsal ? `f0 = fs${S - 1};` : 'f0 = rhs(t.x, y, p);\n    nfev += 1u;'}
     let fac = clamp(fac11 / ${L(CONTROLLER.safety)}, ${L(1 / CONTROLLER.maxGrowth)}, ${L(1 / CONTROLLER.minShrink)});
     var hn = hs / fac;
     if ((flags & FLAG_LAST_REJECTED) != 0u) { hn = min(hn, hs); }
     ${fixedStep ? '' : 'h = hn;'}
     flags = flags & ~FLAG_LAST_REJECTED;
 ${epilogue(N)}`;
+}
+
+/** ynew = y + Σ w_j V_j with Kahan compensation (yc carries the rounding of earlier steps). */
+function compensatedUpdateWgsl(N: number, w: number[], V: string[], scale = ''): string {
+  return `    var ynew: array<f32, ${N}>;
+    var ycn: array<f32, ${N}>;
+${range(N).map((i) => `    { let v = ${scale}(${lincomb(w, V, i)}) - yc[${i}]; ynew[${i}] = opaque(y[${i}] + v); ycn[${i}] = opaque(ynew[${i}] - y[${i}]) - v; }`).join('\n')}`;
 }

@@ -3,8 +3,8 @@
  * Both backends read these tables; the WGSL generator prints them as exact f32 literals.
  */
 
-export type MethodName = 'rk4' | 'dopri5' | 'tsit5' | 'rosenbrock23';
-export const METHOD_NAMES: readonly MethodName[] = ['rk4', 'dopri5', 'tsit5', 'rosenbrock23'];
+export type MethodName = 'rk4' | 'dopri5' | 'tsit5' | 'rosenbrock23' | 'rodas4';
+export const METHOD_NAMES: readonly MethodName[] = ['rk4', 'dopri5', 'tsit5', 'rosenbrock23', 'rodas4'];
 
 /** An explicit Runge–Kutta method: k_i = f(t + c_i h, y + h Σ_j a_ij k_j), y₁ = y₀ + h Σ b_i k_i. */
 export interface ExplicitTableau {
@@ -28,19 +28,40 @@ export interface ExplicitTableau {
   dense?: number[][];
 }
 
-/** Linearly implicit (Rosenbrock) method using the Jacobian; see `ROSENBROCK23`. */
-export interface RosenbrockMethod {
+/**
+ * A Rosenbrock (linearly implicit) method in the transformed form of Hairer & Wanner II, §IV.7
+ * (eq. 7.4'), the form rodas.f uses: with W = I/(hγ) − J, stage i solves
+ *   W U_i = f(t + c_i h, y + Σ_{j<i} a_ij U_j) + Σ_{j<i} (C_ij / h) U_j + h d_i ∂f/∂t,
+ * then y₁ = y + Σ m_j U_j and the local error estimate is Σ e_j U_j. One LU of W per step.
+ */
+export interface RosenbrockTableau {
   kind: 'rosenbrock';
-  name: 'rosenbrock23';
+  name: MethodName;
   order: number;
+  /** The error estimate is O(h^errorOrder); the controller's exponent is 1/errorOrder. */
   errorOrder: number;
-  /** d = 1/(2 + √2): W = I − h d J. */
-  d: number;
-  /** e32 = 6 + √2. */
-  e32: number;
+  gamma: number;
+  c: number[];
+  a: number[][];
+  C: number[][];
+  /** Weights of h ∂f/∂t per stage (non-autonomous problems). */
+  d: number[];
+  m: number[];
+  e: number[];
+  /**
+   * The last stage is evaluated at (t + h, y₁) itself (a = m, c = 1): its f is the next step's
+   * first stage, and the state it sees carries the compensated sum (first same as last).
+   */
+  fsal: boolean;
+  /**
+   * Dense output y(θ) = y₀ + θ Σ m_j U_j + θ(1−θ) Σ (h2_j + θ h3_j) U_j — Hairer's CONT form
+   * (1−θ)y₀ + θ(y₁ + (1−θ)(H₂ + θH₃)) written with the increment, which keeps f32 digits.
+   */
+  h2: number[];
+  h3: number[];
 }
 
-export type Method = ExplicitTableau | RosenbrockMethod;
+export type Method = ExplicitTableau | RosenbrockTableau;
 
 /** Classical 4th-order Runge–Kutta, fixed step. */
 export const RK4: ExplicitTableau = {
@@ -114,16 +135,59 @@ export const TSIT5: ExplicitTableau = {
 
 /**
  * Rosenbrock 2(3) of Shampine & Reichelt (1997), "The MATLAB ODE Suite" (ode23s): L-stable,
- * order 2 with a 3rd-order error estimate and a free 2nd-order interpolant.
- *   W = I − h d J,  k₁ = W⁻¹(f(t,y) + h d ∂f/∂t)
- *   k₂ = W⁻¹(f(t + h/2, y + h/2 k₁) − k₁) + k₁,  y₁ = y + h k₂
- *   k₃ = W⁻¹(f(t+h, y₁) − e32(k₂ − f₁) − 2(k₁ − f₀) + h d ∂f/∂t)
- *   err = h/6 (k₁ − 2k₂ + k₃);  y(θ) = y + h[θ(1−θ)/(1−2d) k₁ + θ(θ−2d)/(1−2d) k₂]
+ * order 2 with a 3rd-order error estimate and a free 2nd-order interpolant. Published as
+ *   W' = I − h δ J,  k₁ = W'⁻¹(f₀ + h δ f_t),  k₂ = W'⁻¹(f(t + h/2, y + h/2 k₁) − k₁) + k₁,
+ *   y₁ = y + h k₂,  k₃ = W'⁻¹(f(t+h, y₁) − e₃₂(k₂ − f₁) − 2(k₁ − f₀) + h δ f_t),
+ *   err = h/6 (k₁ − 2k₂ + k₃),  y(θ) = y + h[θ(1−θ)/(1−2δ) k₁ + θ(θ−2δ)/(1−2δ) k₂],
+ * with δ = 1/(2+√2), e₃₂ = 6+√2. Rewritten in the transformed form with γ = δ:
+ *   U₁ = hδ k₁, U₂ = hδ (k₂ − k₁), U₃ = hδ (k₃ − e₃₂(k₂ − k₁) − 2k₁)
+ * (using f₁ = W'(k₂ − k₁) + k₁ and f₀ = W'k₁ − hδ f_t to eliminate f₀, f₁ from stage 3), which gives
+ * the coefficients below; test/references.test.ts checks the result against published values.
  */
-export const ROSENBROCK23: RosenbrockMethod = {
-  kind: 'rosenbrock', name: 'rosenbrock23', order: 2, errorOrder: 3,
-  d: 1 / (2 + Math.SQRT2),
-  e32: 6 + Math.SQRT2,
+const RB_D = 1 / (2 + Math.SQRT2);
+const RB_E32 = 6 + Math.SQRT2;
+export const ROSENBROCK23: RosenbrockTableau = {
+  kind: 'rosenbrock', name: 'rosenbrock23', order: 2, errorOrder: 3, gamma: RB_D, fsal: true,
+  c: [0, 1 / 2, 1],
+  a: [[], [1 / (2 * RB_D)], [1 / RB_D, 1 / RB_D]],
+  C: [[], [-1 / RB_D], [-2 / RB_D, -RB_E32 / RB_D]],
+  d: [RB_D, 0, -RB_D],
+  m: [1 / RB_D, 1 / RB_D, 0],
+  e: [1 / (6 * RB_D), (RB_E32 - 2) / (6 * RB_D), 1 / (6 * RB_D)],
+  h2: [0, -1 / (RB_D * (1 - 2 * RB_D)), 0],
+  h3: [0, 0, 0],
+};
+
+/**
+ * RODAS (Hairer & Wanner II, §VI.4; rodas.f, METH = 1): 6 stages, order 4 with an embedded order-3
+ * solution, L-stable and stiffly accurate (y₁ and the embedded solution are stage values, so the
+ * error estimate is the last stage U₆ itself), with a 3rd-order dense output (D21…D35).
+ */
+const RODAS_A5 = [1.221224509226641, 6.019134481288629, 12.53708332932087, -0.687886036105895];
+export const RODAS4: RosenbrockTableau = {
+  kind: 'rosenbrock', name: 'rodas4', order: 4, errorOrder: 4, gamma: 0.25, fsal: false,
+  c: [0, 0.386, 0.21, 0.63, 1, 1],
+  a: [
+    [],
+    [1.544],
+    [0.9466785280815826, 0.2557011698983284],
+    [3.314825187068521, 2.896124015972201, 0.9986419139977817],
+    RODAS_A5,
+    [...RODAS_A5, 1],
+  ],
+  C: [
+    [],
+    [-5.6688],
+    [-2.430093356833875, -0.2063599157091915],
+    [-0.1073529058151375, -9.594562251023355, -20.47028614809616],
+    [7.496443313967647, -10.24680431464352, -33.99990352819905, 11.7089089320616],
+    [8.083246795921522, -7.981132988064893, -31.52159432874371, 16.31930543123136, -6.058818238834054],
+  ],
+  d: [0.25, -0.1043, 0.1035, -0.03620000000000023, 0, 0],
+  m: [...RODAS_A5, 1, 1],
+  e: [0, 0, 0, 0, 0, 1],
+  h2: [10.12623508344586, -7.487995877610167, -34.80091861555747, -7.992771707568823, 1.025137723295662, 0],
+  h3: [-0.6762803392801253, 6.087714651680015, 16.43084320892478, 24.76722511418386, -6.594389125716872, 0],
 };
 
 export function methodByName(name: MethodName): Method {
@@ -132,6 +196,7 @@ export function methodByName(name: MethodName): Method {
     case 'dopri5': return DOPRI5;
     case 'tsit5': return TSIT5;
     case 'rosenbrock23': return ROSENBROCK23;
+    case 'rodas4': return RODAS4;
   }
 }
 

@@ -34,7 +34,7 @@ export function solveChunk(input: ChunkInput, onTrajectory?: (done: number) => v
   const N = model.states.length, P = model.params.length, S = saveat.length;
   const method = methodByName(opts.method);
   const fns = compileF64(model);
-  const ws = new Workspace(N, method.kind === 'explicit' ? method.c.length : 5);
+  const ws = new Workspace(N, method.c.length);
   const out: ChunkOutput = {
     y: new Float64Array(count * S * N),
     status: new Uint8Array(count),

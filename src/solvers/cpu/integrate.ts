@@ -4,7 +4,7 @@
  * compensated (Kahan/TwoSum) sums, as on the GPU, so both paths round the same way by design.
  */
 import type { ModelF64 } from '../../shaders/compile.js';
-import { CONTROLLER, STATUS, isAdaptive, type ExplicitTableau, type Method, type RosenbrockMethod } from '../methods.js';
+import { CONTROLLER, STATUS, isAdaptive, type ExplicitTableau, type Method, type RosenbrockTableau } from '../methods.js';
 import type { ResolvedOptions } from '../problem.js';
 
 export interface TrajectoryResult {
@@ -27,9 +27,13 @@ export class Workspace {
   readonly perm: Int32Array;
   readonly dT: Float64Array;
   readonly lin: Float64Array;
+  /** For Rosenbrock methods: f at the step's start and at the current stage. */
+  readonly f0: Float64Array;
+  readonly fs: Float64Array;
   constructor(readonly N: number, stages: number) {
-    // Rosenbrock uses five vectors of k: f₀, k₁, k₂, k₃, f₂.
-    this.k = Array.from({ length: Math.max(stages, 5) }, () => new Float64Array(N));
+    this.k = Array.from({ length: stages }, () => new Float64Array(N));
+    this.f0 = new Float64Array(N);
+    this.fs = new Float64Array(N);
     this.lin = new Float64Array(N);
     this.y = new Float64Array(N);
     this.yc = new Float64Array(N);
@@ -272,24 +276,34 @@ function luSolve(A: Float64Array, perm: Int32Array, n: number, b: Float64Array, 
   b.set(tmp);
 }
 
+/** y₁ = y + Σ w_j U_j with the Kahan compensation `yc` of earlier steps; the new compensation goes to `ycNew`. */
+function compensatedUpdate(y: Float64Array, yc: Float64Array, U: Float64Array[], w: number[], ynew: Float64Array, ycNew: Float64Array) {
+  for (let i = 0; i < y.length; i++) {
+    let acc = 0;
+    for (let j = 0; j < w.length; j++) if (w[j] !== 0) acc += w[j]! * U[j]![i]!;
+    const v = acc - yc[i]!;
+    ynew[i] = y[i]! + v;
+    ycNew[i] = (ynew[i]! - y[i]!) - v;
+  }
+}
+
+/** One step of any Rosenbrock tableau (see `RosenbrockTableau` for the stage equations). */
 function rosenbrock(
-  m: RosenbrockMethod, fns: ModelF64, p: Float64Array, t0: number, t1: number, saveat: Float64Array,
+  tab: RosenbrockTableau, fns: ModelF64, p: Float64Array, t0: number, t1: number, saveat: Float64Array,
   opts: ResolvedOptions, out: Float64Array, outOffset: number, ws: Workspace, res: TrajectoryResult, save: number,
 ): TrajectoryResult {
-  const { N, y, yc, ynew, tmp, err, J, W, perm, dT } = ws;
-  const [f0, k1, k2, k3] = ws.k as [Float64Array, Float64Array, Float64Array, Float64Array];
-  const f1 = ws.err; // reused: f(t + h/2, y + h/2 k1); err is computed after f1 is no longer needed
-  const f2 = ws.k[4]!, lin = ws.lin;
-  const { d, e32 } = m;
+  const { N, y, yc, ynew, tmp, err, J, W, perm, dT, lin, f0, fs } = ws;
+  const U = ws.k;
+  const S = tab.c.length;
   const f = fns.rhs;
   let th = t0, tl = 0;
   f(th, y, p, f0);
   res.rhsEvals++;
   if (!isFiniteArray(f0)) { res.status = STATUS.non_finite; return res; }
   const adaptive = !opts.fixedStep;
-  let h = adaptive ? initialStep(f, t0, y, f0, p, m.errorOrder, opts.rtol, opts.atol, t1 - t0, tmp, k1) : opts.dt;
+  let h = adaptive ? initialStep(f, t0, y, f0, p, tab.errorOrder, opts.rtol, opts.atol, t1 - t0, tmp, fs) : opts.dt;
   if (adaptive) res.rhsEvals++;
-  const expo = 1 / m.errorOrder;
+  const expo = 1 / tab.errorOrder;
   let lastRejected = false, lastNonFinite = false;
 
   for (;;) {
@@ -299,38 +313,46 @@ function rosenbrock(
     const hs = landOn(h, remaining, th);
     if (hs <= EPS * Math.abs(th) || !(hs > 0)) { res.status = lastNonFinite ? STATUS.non_finite : STATUS.dt_underflow; break; }
 
+    // W = I/(hγ) − J, factored once for all stages.
     fns.jacobian(th, y, p, J);
     fns.timeDerivative(th, y, p, dT);
-    const hd = hs * d;
-    for (let i = 0; i < N * N; i++) W[i] = -hd * J[i]!;
-    for (let i = 0; i < N; i++) W[i * N + i]! += 1;
+    const inv = 1 / (hs * tab.gamma);
+    for (let i = 0; i < N * N; i++) W[i] = -J[i]!;
+    for (let i = 0; i < N; i++) W[i * N + i]! += inv;
     let ok = luFactor(W, perm, N);
-    if (ok) {
-      // k1 = W⁻¹ (f0 + h d ∂f/∂t)
-      for (let i = 0; i < N; i++) k1[i] = f0[i]! + hd * dT[i]!;
-      luSolve(W, perm, N, k1, lin);
-      for (let i = 0; i < N; i++) tmp[i] = y[i]! + 0.5 * hs * k1[i]!;
-      f(th + 0.5 * hs, tmp, p, f1);
-      // k2 = W⁻¹ (f1 − k1) + k1
-      for (let i = 0; i < N; i++) k2[i] = f1[i]! - k1[i]!;
-      luSolve(W, perm, N, k2, lin);
-      for (let i = 0; i < N; i++) k2[i]! += k1[i]!;
-      for (let i = 0; i < N; i++) {
-        const v = hs * k2[i]! - yc[i]!;
-        ynew[i] = y[i]! + v;
-        tmp[i] = (ynew[i]! - y[i]!) - v;
+    for (let s = 0; ok && s < S; s++) {
+      const as = tab.a[s]!, Cs = tab.C[s]!, Us = U[s]!;
+      if (s === 0) fs.set(f0);
+      else {
+        if (tab.fsal && s === S - 1) { compensatedUpdate(y, yc, U, tab.m, ynew, tmp); f(th + hs, ynew, p, fs); }
+        else {
+          for (let i = 0; i < N; i++) {
+            let acc = y[i]!;
+            for (let j = 0; j < s; j++) acc += as[j]! * U[j]![i]!;
+            tmp[i] = acc;
+          }
+          f(th + tab.c[s]! * hs, tmp, p, fs);
+        }
+        res.rhsEvals++;
       }
-      f(th + hs, ynew, p, f2);
-      // k3 = W⁻¹ (f2 − e32 (k2 − f1) − 2 (k1 − f0) + h d ∂f/∂t)
-      for (let i = 0; i < N; i++) k3[i] = f2[i]! - e32 * (k2[i]! - f1[i]!) - 2 * (k1[i]! - f0[i]!) + hd * dT[i]!;
-      luSolve(W, perm, N, k3, lin);
-      res.rhsEvals += 2;
+      const hd = hs * tab.d[s]!;
+      for (let i = 0; i < N; i++) {
+        let acc = fs[i]! + hd * dT[i]!;
+        for (let j = 0; j < s; j++) acc += (Cs[j]! / hs) * U[j]![i]!;
+        Us[i] = acc;
+      }
+      luSolve(W, perm, N, Us, lin);
     }
     let errNorm = Infinity;
     if (ok) {
-      for (let i = 0; i < N; i++) err[i] = (hs / 6) * (k1[i]! - 2 * k2[i]! + k3[i]!);
+      if (!tab.fsal) compensatedUpdate(y, yc, U, tab.m, ynew, tmp);
+      for (let i = 0; i < N; i++) {
+        let acc = 0;
+        for (let j = 0; j < S; j++) if (tab.e[j] !== 0) acc += tab.e[j]! * U[j]![i]!;
+        err[i] = acc;
+      }
       errNorm = scaledNorm(err, y, ynew, opts.rtol, opts.atol);
-      ok = Number.isFinite(errNorm) && isFiniteArray(ynew) && isFiniteArray(f2);
+      ok = Number.isFinite(errNorm) && isFiniteArray(ynew) && (!tab.fsal || isFiniteArray(fs));
     }
     if (!ok) {
       res.rejected++;
@@ -350,8 +372,12 @@ function rosenbrock(
       const theta = ((saveat[save]! - th) - tl) / hs;
       if (theta >= 1) out.set(ynew, outOffset + save * N);
       else {
-        const w1 = (theta * (1 - theta)) / (1 - 2 * d), w2 = (theta * (theta - 2 * d)) / (1 - 2 * d);
-        for (let i = 0; i < N; i++) out[outOffset + save * N + i] = y[i]! + hs * (w1 * k1[i]! + w2 * k2[i]!);
+        const o = outOffset + save * N, w = theta * (1 - theta);
+        for (let i = 0; i < N; i++) {
+          let acc = 0;
+          for (let j = 0; j < S; j++) acc += (theta * tab.m[j]! + w * (tab.h2[j]! + theta * tab.h3[j]!)) * U[j]![i]!;
+          out[o + i] = y[i]! + acc;
+        }
       }
       save++;
     }
@@ -360,8 +386,9 @@ function rosenbrock(
     th = sHi + lo; tl = lo - (th - sHi);
     y.set(ynew);
     yc.set(tmp);
-    f0.set(f2);
     res.steps++;
+    if (tab.fsal) f0.set(fs);
+    else { f(th, y, p, f0); res.rhsEvals++; }
     const fac = Math.max(1 / CONTROLLER.maxGrowth, Math.min(1 / CONTROLLER.minShrink, fac11 / CONTROLLER.safety));
     let hNew = hs / fac;
     if (lastRejected) hNew = Math.min(hNew, hs);
