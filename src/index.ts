@@ -1,7 +1,11 @@
 /** condensate-twin public API. Everything else is internal. */
-export { parseModel, loadModel, symbolicJacobian, ModelError, type Model, type ModelSymbol, type Quantity } from './physics/model.js';
-export { ExpressionError, type Expr } from './physics/expr.js';
-export { compileF64, emitModelWgsl, type ModelF64 } from './shaders/compile.js';
+export { parseModel, loadModel, symbolicJacobian, rateAt, ModelError, type Model, type ModelSymbol, type Quantity, type NamedExpr, type ConservedLaw } from './physics/model.js';
+export { initialWeights, layerSizes, weightLayout, referenceForward, referenceVjp, ACTIVATIONS, type NeuralSpec, type Activation } from './physics/neural.js';
+export { parseUnit, inferUnit, UnitError } from './physics/units.js';
+export { ExpressionError, print as printExpr, type Expr, type SymbolRef } from './physics/expr.js';
+export { compileF64, emitModelWgsl, defaultWeights, neuralWeightCount, type ModelF64 } from './shaders/compile.js';
+export { mlpWgsl, mlpJs, compileMlpF64, type MlpF64 } from './shaders/neural.js';
+export { releaseCpuWorkers } from './solvers/cpu/backend.js';
 export { buildSolverKernel } from './shaders/kernel.js';
 export { makeProblem, linspace, statusName, ProblemError, type EnsembleProblem, type ProblemInput, type Solution, type SolveOptions, type Backend } from './solvers/problem.js';
 export { solve, resolveOptions } from './solvers/solve.js';

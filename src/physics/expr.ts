@@ -12,7 +12,13 @@ import { parse, type MathNode } from 'mathjs';
 export type SymbolRef =
   | { kind: 'state'; index: number; name: string }
   | { kind: 'param'; index: number; name: string }
-  | { kind: 'time' };
+  | { kind: 'time' }
+  /** Output `index` of the model's neural network, evaluated at its input expressions. */
+  | { kind: 'nn'; index: number }
+  /** ∂(network output `out`)/∂(network input `in`): what the chain rule needs for Jacobians. */
+  | { kind: 'nnjac'; out: number; in: number }
+  /** A named intermediate (`expressions` section) before it is inlined by the model compiler. */
+  | { kind: 'expr'; index: number; name: string };
 
 export type UnaryFn =
   | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'tanh' | 'sinh' | 'cosh'
@@ -153,19 +159,33 @@ export function neg(a: Expr): Expr {
 const fn1 = (fn: UnaryFn, a: Expr): Expr => ({ k: 'fn1', fn, a });
 
 function sameRef(r: SymbolRef, s: SymbolRef): boolean {
-  if (r.kind === 'time' || s.kind === 'time') return r.kind === s.kind;
-  return r.kind === s.kind && r.index === s.index;
+  if (r.kind !== s.kind) return false;
+  if (r.kind === 'time') return true;
+  if (r.kind === 'nnjac' || s.kind === 'nnjac') return false;
+  return r.index === (s as { index: number }).index;
 }
 
 /**
  * ∂e/∂x, symbolically. min/max/abs/sign/cond differentiate piecewise (the derivative of the
  * branch taken), as automatic differentiation does; they are non-smooth only on a null set.
+ * A neural output nn_j = g_j(u(t, y, p)) differentiates by the chain rule,
+ * ∂nn_j/∂x = Σ_m ∂g_j/∂u_m · ∂u_m/∂x, with the network inputs `nnInputs` (u) given by the model.
  */
-export function derivative(e: Expr, x: SymbolRef): Expr {
-  const d = (u: Expr) => derivative(u, x);
+export function derivative(e: Expr, x: SymbolRef, nnInputs?: readonly Expr[]): Expr {
+  const d = (u: Expr) => derivative(u, x, nnInputs);
   switch (e.k) {
     case 'num': return num(0);
-    case 'sym': return num(sameRef(e.ref, x) ? 1 : 0);
+    case 'sym': {
+      const r = e.ref;
+      if (r.kind === 'nn') {
+        if (!nnInputs) throw new Error('derivative: a neural term needs its input expressions');
+        return nnInputs.reduce<Expr>((acc, u, m) => add(acc, mul({ k: 'sym', ref: { kind: 'nnjac', out: r.index, in: m } }, d(u))), num(0));
+      }
+      // Second derivatives of the network are never needed (Jacobians and VJPs are first order).
+      if (r.kind === 'nnjac') throw new Error('derivative: second derivatives of the neural term are not supported');
+      if (r.kind === 'expr') throw new Error(`derivative: expression "${r.name}" was not inlined`);
+      return num(sameRef(r, x) ? 1 : 0);
+    }
     case 'neg': return neg(d(e.a));
     case 'add': return add(d(e.a), d(e.b));
     case 'sub': return sub(d(e.a), d(e.b));
@@ -231,10 +251,53 @@ function powOf(a: Expr, b: Expr): Expr {
 export function references(e: Expr, out = new Set<string>()): Set<string> {
   switch (e.k) {
     case 'num': break;
-    case 'sym': out.add(e.ref.kind === 'time' ? 't' : e.ref.name); break;
+    case 'sym': out.add(refName(e.ref)); break;
     case 'neg': case 'fn1': references(e.a, out); break;
     case 'cond': references(e.a, out); references(e.b, out); references(e.then, out); references(e.else, out); break;
     default: references(e.a, out); references(e.b, out);
   }
   return out;
+}
+
+/** A readable name for a symbol, for messages and generated comments. */
+export function refName(r: SymbolRef): string {
+  switch (r.kind) {
+    case 'time': return 't';
+    case 'nn': return `nn[${r.index}]`;
+    case 'nnjac': return `dnn[${r.out}]/du[${r.in}]`;
+    default: return r.name;
+  }
+}
+
+/** Replaces every symbol for which `f` returns an expression (used to inline named intermediates). */
+export function substitute(e: Expr, f: (ref: SymbolRef) => Expr | undefined): Expr {
+  const r = (u: Expr) => substitute(u, f);
+  switch (e.k) {
+    case 'num': return e;
+    case 'sym': return f(e.ref) ?? e;
+    case 'neg': case 'fn1': return { ...e, a: r(e.a) };
+    case 'cond': return { ...e, a: r(e.a), b: r(e.b), then: r(e.then), else: r(e.else) };
+    default: return { ...e, a: r(e.a), b: r(e.b) };
+  }
+}
+
+const PRINT_PRECEDENCE: Record<string, number> = { add: 1, sub: 1, mul: 2, div: 2, neg: 3, pow: 4 };
+/** The expression in mathjs syntax with the user's names: error messages quote terms with it. */
+export function print(e: Expr): string {
+  const wrap = (u: Expr, min: number) => {
+    const p = u.k === 'fn2' && u.fn === 'pow' ? PRINT_PRECEDENCE.pow! : (PRINT_PRECEDENCE[u.k] ?? 9);
+    return p < min ? `(${print(u)})` : print(u);
+  };
+  switch (e.k) {
+    case 'num': return String(e.v);
+    case 'sym': return refName(e.ref);
+    case 'neg': return `-${wrap(e.a, 3)}`;
+    case 'add': return `${print(e.a)} + ${wrap(e.b, 1)}`;
+    case 'sub': return `${print(e.a)} - ${wrap(e.b, 2)}`;
+    case 'mul': return `${wrap(e.a, 2)}*${wrap(e.b, 3)}`;
+    case 'div': return `${wrap(e.a, 2)}/${wrap(e.b, 3)}`;
+    case 'fn1': return `${e.fn}(${print(e.a)})`;
+    case 'fn2': return e.fn === 'pow' ? `${wrap(e.a, 5)}^${wrap(e.b, 5)}` : `${e.fn}(${print(e.a)}, ${print(e.b)})`;
+    case 'cond': return `(${print(e.a)} ${e.cmp} ${print(e.b)} ? ${print(e.then)} : ${print(e.else)})`;
+  }
 }

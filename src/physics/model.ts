@@ -6,7 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseTree, findNodeAtLocation, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
-import { parseExpression, ExpressionError, derivative, type Expr, type SymbolRef } from './expr.js';
+import { parseExpression, ExpressionError, derivative, substitute, type Expr, type SymbolRef } from './expr.js';
+import { ACTIVATIONS, type Activation, type NeuralSpec } from './neural.js';
+import { checkModelUnits } from './units.js';
 
 /** Metadata a state or parameter value may carry (units are checked in the physics layer). */
 export interface Quantity {
@@ -22,17 +24,47 @@ export interface ModelSymbol extends Quantity {
   name: string;
 }
 
+/** A named expression of the state (`expressions`, `observables`), inlined down to states/params/t. */
+export interface NamedExpr {
+  name: string;
+  expr: Expr;
+  unit?: string;
+}
+
+/**
+ * A quantity conserved up to a rate law, e.g. total TF T = (1−φ)c + φ·c_den with
+ * dT/dt = k_syn − k_deg·T. `rate` may read the quantity itself through the placeholder
+ * `{kind: 'expr', index: -1, name}`; `rateAt` substitutes what stands for it.
+ */
+export interface ConservedLaw {
+  name: string;
+  expr: Expr;
+  rate: Expr;
+  unit?: string;
+}
+
 export interface Model {
   name: string;
+  /** Unit of t when the model declares units (then every state and parameter has one). */
+  timeUnit?: string;
   /** States in declaration order; `value` is the default initial value. */
   states: ModelSymbol[];
   /** Parameters in declaration order; `value` is the default. */
   params: ModelSymbol[];
-  /** dy_i/dt for state i, in state order. */
+  /** Named intermediates, already inlined wherever they are used. */
+  expressions: NamedExpr[];
+  /** dy_i/dt for state i, in state order (neural terms included, as `nn` symbols). */
   equations: Expr[];
+  observables: NamedExpr[];
+  conserved: ConservedLaw[];
+  neural?: NeuralSpec;
   /** Where the model came from, for messages. */
   source: string;
 }
+
+/** The rate law of `law` with `value` standing for the conserved quantity. */
+export const rateAt = (law: ConservedLaw, value: Expr): Expr =>
+  substitute(law.rate, (r) => (r.kind === 'expr' && r.index === -1 ? value : undefined));
 
 /** A bad model file. `toString()` gives `file:line:col: message`. */
 export class ModelError extends Error {
@@ -42,9 +74,11 @@ export class ModelError extends Error {
   }
 }
 
-const SECTION_KEYS = new Set(['name', 'states', 'params', 'equations', 'description']);
+const SECTION_KEYS = new Set(['name', 'description', 'time_unit', 'states', 'params', 'expressions', 'equations', 'observables', 'conserved', 'neural']);
 const QUANTITY_KEYS = new Set(['value', 'unit', 'min', 'max', 'scale', 'estimate', 'description', 'source']);
-const RESERVED = new Set(['t', 'pi', 'e']);
+const RESERVED = new Set(['t', 'pi', 'e', 'nn']);
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const NEURAL_KEYS = new Set(['inputs', 'outputs', 'hidden', 'activation', 'seed', 'description']);
 
 /** Reads and validates a model file. */
 export function loadModel(path: string): Model {
@@ -96,7 +130,7 @@ export function parseModel(input: string | object, source = '<model>'): Model {
 
   for (const [key, keyNode] of members(root, 'model')) {
     if (!SECTION_KEYS.has(key)) {
-      fail(`unknown section "${key}" (expected name, states, params, equations)`, keyNode);
+      fail(`unknown section "${key}" (expected ${[...SECTION_KEYS].join(', ')})`, keyNode);
     }
   }
   const nameNode = findNodeAtLocation(root, ['name']);
@@ -109,10 +143,14 @@ export function parseModel(input: string | object, source = '<model>'): Model {
     return node!;
   };
 
+  const checkName = (sym: string, keyNode: Node) => {
+    if (!NAME.test(sym)) fail(`"${sym}" is not a valid name (letters, digits, _; not starting with a digit)`, keyNode);
+    if (RESERVED.has(sym)) fail(`"${sym}" is reserved (t is time, pi and e are constants, nn the neural term); rename it`, keyNode);
+  };
+
   const readSymbols = (key: 'states' | 'params'): Array<ModelSymbol & { node: Node }> =>
     members(section(key), key).map(([sym, keyNode, valueNode]) => {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(sym)) fail(`"${sym}" is not a valid name (letters, digits, _; not starting with a digit)`, keyNode);
-      if (RESERVED.has(sym)) fail(`"${sym}" is reserved (t is time, pi and e are constants); rename it`, keyNode);
+      checkName(sym, keyNode);
       return { name: sym, ...readQuantity(sym, valueNode, key, fail), node: keyNode };
     });
 
@@ -125,42 +163,202 @@ export function parseModel(input: string | object, source = '<model>'): Model {
     if (stateIndex.has(p.name)) fail(`duplicate name "${p.name}": it is both a state and a parameter`, p.node);
   }
 
+  // Named intermediates: parsed with references to each other, then inlined (cycles are errors).
+  const exprSection = findNodeAtLocation(root, ['expressions']);
+  const exprMembers = exprSection ? members(exprSection, 'expressions') : [];
+  const exprIndex = new Map<string, number>();
+  for (const [sym, keyNode] of exprMembers) {
+    checkName(sym, keyNode);
+    if (stateIndex.has(sym) || paramIndex.has(sym)) fail(`duplicate name "${sym}": it is already a ${stateIndex.has(sym) ? 'state' : 'parameter'}`, keyNode);
+    exprIndex.set(sym, exprIndex.size);
+  }
+
   const resolve = (sym: string): SymbolRef | undefined => {
     if (sym === 't') return { kind: 'time' };
     const si = stateIndex.get(sym);
     if (si !== undefined) return { kind: 'state', index: si, name: sym };
     const pi = paramIndex.get(sym);
     if (pi !== undefined) return { kind: 'param', index: pi, name: sym };
+    const ei = exprIndex.get(sym);
+    if (ei !== undefined) return { kind: 'expr', index: ei, name: sym };
     return undefined;
   };
+
+  /** Parses the string at `valueNode`; errors point at the offending symbol inside the string. */
+  const parseAt = (valueNode: Node, what: string, res: (s: string) => SymbolRef | undefined = resolve): Expr => {
+    if (valueNode.type !== 'string') fail(`${what} must be a string expression`, valueNode);
+    try {
+      return parseExpression(valueNode.value as string, res);
+    } catch (err) {
+      if (err instanceof ExpressionError) {
+        const at = err.symbol ? (valueNode.value as string).search(new RegExp(`(?<![A-Za-z0-9_])${escapeRegExp(err.symbol)}(?![A-Za-z0-9_])`)) : -1;
+        const shift = at < 0 ? 0 : 1 + at; // +1 for the opening quote
+        fail(`${what}: ${err.message}`, { ...valueNode, offset: valueNode.offset + shift });
+      }
+      throw err;
+    }
+  };
+
+  const rawExprs = exprMembers.map(([sym, , valueNode]) => parseAt(valueNode, `expression "${sym}"`));
+  const inlined: Array<Expr | undefined> = rawExprs.map(() => undefined);
+  const inlining: number[] = [];
+  const inlineExpr = (i: number): Expr => {
+    if (inlined[i]) return inlined[i]!;
+    if (inlining.includes(i)) {
+      const cycle = [...inlining.slice(inlining.indexOf(i)), i].map((k) => exprMembers[k]![0]).join(' → ');
+      fail(`expression "${exprMembers[i]![0]}" depends on itself (${cycle})`, exprMembers[i]![1]);
+    }
+    inlining.push(i);
+    inlined[i] = inline(rawExprs[i]!);
+    inlining.pop();
+    return inlined[i]!;
+  };
+  const inline = (e: Expr): Expr => substitute(e, (r) => (r.kind === 'expr' && r.index >= 0 ? inlineExpr(r.index) : undefined));
+  const expressions = exprMembers.map(([sym], i) => ({ name: sym, expr: inlineExpr(i) }));
 
   const equations: Array<Expr | undefined> = states.map(() => undefined);
   for (const [state, keyNode, valueNode] of members(section('equations'), 'equations')) {
     const i = stateIndex.get(state);
     if (i === undefined) fail(`equation for "${state}", which is not a state (states: ${states.map((s) => s.name).join(', ')})`, keyNode);
-    if (valueNode.type !== 'string') fail(`equation for "${state}" must be a string expression`, valueNode);
-    try {
-      equations[i!] = parseExpression(valueNode.value as string, resolve);
-    } catch (err) {
-      if (err instanceof ExpressionError) {
-        // Point at the offending symbol inside the string when we can find it (+1 for the quote).
-        const at = err.symbol ? (valueNode.value as string).search(new RegExp(`(?<![A-Za-z0-9_])${escapeRegExp(err.symbol)}(?![A-Za-z0-9_])`)) : -1;
-        const shift = at < 0 ? 0 : 1 + at;
-        fail(`equation for "${state}": ${err.message}`, { ...valueNode, offset: valueNode.offset + shift });
-      }
-      throw err;
-    }
+    equations[i!] = inline(parseAt(valueNode, `equation for "${state}"`));
   }
   const missing = states.filter((_, i) => equations[i] === undefined).map((s) => s.name);
   if (missing.length > 0) fail(`missing equation for state${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')}`, section('equations'));
 
-  return {
+  // Observables: "name": "expr" or {"expression": "…", "unit": "…"}.
+  const taken = new Set([...stateIndex.keys(), ...paramIndex.keys(), ...exprIndex.keys()]);
+  const readNamedExprs = (key: 'observables' | 'conserved') => {
+    const node = findNodeAtLocation(root, [key]);
+    return node ? members(node, key) : [];
+  };
+  const observables: NamedExpr[] = readNamedExprs('observables').map(([sym, keyNode, valueNode]) => {
+    checkName(sym, keyNode);
+    if (valueNode.type === 'string') return { name: sym, expr: inline(parseAt(valueNode, `observable "${sym}"`)) };
+    const fields = objectFields(valueNode, `observable "${sym}"`, ['expression', 'unit', 'description'], fail);
+    if (!fields.expression) fail(`observable "${sym}" needs an "expression"`, valueNode);
+    return { name: sym, expr: inline(parseAt(fields.expression!, `observable "${sym}"`)), unit: stringField(fields.unit, 'unit', fail) };
+  });
+
+  // Conserved laws: {"expression": "…", "rate": "…", "unit": "…"}; the rate may read the quantity by its name.
+  const conserved: ConservedLaw[] = readNamedExprs('conserved').map(([sym, keyNode, valueNode]) => {
+    checkName(sym, keyNode);
+    if (taken.has(sym)) fail(`duplicate name "${sym}": conserved quantities need a name of their own`, keyNode);
+    const fields = objectFields(valueNode, `conserved quantity "${sym}"`, ['expression', 'rate', 'unit', 'description'], fail);
+    if (!fields.expression) fail(`conserved quantity "${sym}" needs an "expression" (the quantity as a function of the states)`, valueNode);
+    if (!fields.rate) fail(`conserved quantity "${sym}" needs a "rate" (its rate law, e.g. "k_syn - k_deg*${sym}", or "0")`, valueNode);
+    const self = (name: string): SymbolRef | undefined => (name === sym ? { kind: 'expr', index: -1, name: sym } : resolve(name));
+    return {
+      name: sym,
+      expr: inline(parseAt(fields.expression!, `conserved quantity "${sym}"`)),
+      rate: inline(parseAt(fields.rate!, `rate of conserved quantity "${sym}"`, self)),
+      unit: stringField(fields.unit, 'unit', fail),
+    };
+  });
+
+  const neuralNode = findNodeAtLocation(root, ['neural']);
+  const neural = neuralNode ? readNeural(neuralNode, (n, w) => inline(parseAt(n, w)), stateIndex, fail) : undefined;
+  if (neural) {
+    neural.outputs.forEach(({ state, scale }, j) => {
+      const term: Expr = { k: 'mul', a: { k: 'num', v: scale }, b: { k: 'sym', ref: { kind: 'nn', index: j } } };
+      equations[state] = { k: 'add', a: equations[state]!, b: term };
+    });
+  }
+
+  const timeUnitNode = findNodeAtLocation(root, ['time_unit']);
+  if (timeUnitNode && timeUnitNode.type !== 'string') fail('"time_unit" must be a string such as "s" or "min"', timeUnitNode);
+
+  const model: Model = {
     name,
+    timeUnit: timeUnitNode?.value as string | undefined,
     states: states.map(({ node: _n, ...s }) => s),
     params: params.map(({ node: _n, ...p }) => p),
+    expressions,
     equations: equations as Expr[],
+    observables,
+    conserved,
+    neural,
     source,
   };
+  // Units: checked whenever the model declares any (DESIGN.md: every equation dimensionally consistent).
+  const unitErr = checkModelUnits(model);
+  if (unitErr) {
+    const node = unitErr.at.section === 'time_unit' ? timeUnitNode
+      : unitErr.at.section === 'states' || unitErr.at.section === 'params'
+        ? findNodeAtLocation(root, [unitErr.at.section, unitErr.at.name])
+        : findNodeAtLocation(root, [unitErr.at.section, unitErr.at.name]);
+    fail(unitErr.message, node ?? root);
+  }
+  return model;
+}
+
+/** The members of a JSON object with the allowed keys only. */
+function objectFields(node: Node, what: string, allowed: string[], fail: (m: string, n?: Node) => never): Record<string, Node | undefined> {
+  if (node.type !== 'object') fail(`${what} must be an object {${allowed.map((k) => `"${k}": …`).join(', ')}}`, node);
+  const out: Record<string, Node | undefined> = {};
+  for (const prop of node.children ?? []) {
+    const [k, v] = prop.children as [Node, Node];
+    if (!allowed.includes(k.value as string)) fail(`unknown field "${k.value}" in ${what} (allowed: ${allowed.join(', ')})`, k);
+    out[k.value as string] = v;
+  }
+  return out;
+}
+
+function stringField(node: Node | undefined, what: string, fail: (m: string, n?: Node) => never): string | undefined {
+  if (!node) return undefined;
+  if (node.type !== 'string') fail(`"${what}" must be a string`, node);
+  return node.value as string;
+}
+
+/**
+ * "neural": {"inputs": ["c", "phi", "log(P + 1)"], "outputs": ["c", {"state": "phi", "scale": 0.01}],
+ *            "hidden": [16, 16], "activation": "tanh", "seed": 1}
+ */
+function readNeural(node: Node, parseAt: (n: Node, what: string) => Expr, stateIndex: Map<string, number>, fail: (m: string, n?: Node) => never): NeuralSpec {
+  const f = objectFields(node, '"neural"', [...NEURAL_KEYS], fail);
+  const list = (key: string, n: Node | undefined): Node[] => {
+    if (!n) fail(`"neural" needs "${key}"`, node);
+    if (n!.type !== 'array' || (n!.children ?? []).length === 0) fail(`"neural.${key}" must be a non-empty array`, n);
+    return n!.children!;
+  };
+  const inputNodes = list('inputs', f.inputs);
+  const inputs = inputNodes.map((n, m) => parseAt(n, `neural input ${m + 1}`));
+  const seenOut = new Set<number>();
+  const outputs = list('outputs', f.outputs).map((n) => {
+    let stateNode = n, scale = 1;
+    if (n.type === 'object') {
+      const o = objectFields(n, 'a neural output', ['state', 'scale'], fail);
+      if (!o.state) fail('a neural output needs "state" (the derivative it adds to)', n);
+      stateNode = o.state!;
+      if (o.scale) {
+        if (o.scale.type !== 'number' || !Number.isFinite(o.scale.value)) fail('"scale" of a neural output must be a finite number', o.scale);
+        scale = o.scale.value as number;
+      }
+    }
+    if (stateNode.type !== 'string') fail('a neural output must name a state, e.g. "phi" or {"state": "phi", "scale": 0.01}', stateNode);
+    const k = stateIndex.get(stateNode.value as string);
+    if (k === undefined) fail(`neural output "${stateNode.value}" is not a state (states: ${[...stateIndex.keys()].join(', ')})`, stateNode);
+    if (seenOut.has(k!)) fail(`neural output "${stateNode.value}" is listed twice`, stateNode);
+    seenOut.add(k!);
+    return { state: k!, scale };
+  });
+  const hidden = f.hidden === undefined ? [16, 16] : (() => {
+    if (f.hidden.type !== 'array') fail('"neural.hidden" must be an array of layer widths, e.g. [16, 16]', f.hidden);
+    return (f.hidden.children ?? []).map((h) => {
+      if (h.type !== 'number' || !Number.isInteger(h.value) || h.value < 1 || h.value > 256) fail('each hidden layer width must be an integer from 1 to 256', h);
+      return h.value as number;
+    });
+  })();
+  let activation: Activation = 'tanh';
+  if (f.activation) {
+    if (!ACTIVATIONS.includes(f.activation.value)) fail(`unknown activation "${f.activation.value}" (choose ${ACTIVATIONS.join(', ')})`, f.activation);
+    activation = f.activation.value;
+  }
+  let seed = 1;
+  if (f.seed) {
+    if (f.seed.type !== 'number' || !Number.isInteger(f.seed.value) || f.seed.value < 0) fail('"neural.seed" must be a non-negative integer', f.seed);
+    seed = f.seed.value as number;
+  }
+  return { inputs, inputNames: inputNodes.map((n) => String(n.value)), outputs, hidden, activation, seed };
 }
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -189,11 +387,12 @@ function readQuantity(sym: string, node: Node, section: string, fail: (m: string
   return q as Quantity;
 }
 
-/** ∂f_i/∂y_j (row-major) and ∂f_i/∂t, for implicit methods. */
+/** ∂f_i/∂y_j (row-major) and ∂f_i/∂t, for implicit methods (neural terms by the chain rule). */
 export function symbolicJacobian(model: Model): { jacobian: Expr[]; timeDerivative: Expr[] } {
   const jacobian: Expr[] = [];
+  const u = model.neural?.inputs;
   for (const f of model.equations) {
-    model.states.forEach((s, j) => jacobian.push(derivative(f, { kind: 'state', index: j, name: s.name })));
+    model.states.forEach((s, j) => jacobian.push(derivative(f, { kind: 'state', index: j, name: s.name }, u)));
   }
-  return { jacobian, timeDerivative: model.equations.map((f) => derivative(f, { kind: 'time' })) };
+  return { jacobian, timeDerivative: model.equations.map((f) => derivative(f, { kind: 'time' }, u)) };
 }

@@ -4,7 +4,9 @@
  */
 import { symbolicJacobian, type Model } from '../physics/model.js';
 import type { Expr, SymbolRef } from '../physics/expr.js';
+import { initialWeights, weightLayout, layerSizes } from '../physics/neural.js';
 import { emit } from './emit.js';
+import { compileMlpF64, mlpWgsl } from './neural.js';
 
 /** f(t, y, p) → dy, all Float64Array; the CPU path's right-hand side. */
 export type RhsF64 = (t: number, y: Float64Array, p: Float64Array, dy: Float64Array) => void;
@@ -17,22 +19,53 @@ export interface ModelF64 {
   timeDerivative: RhsF64;
 }
 
-const jsName = (ref: SymbolRef) => (ref.kind === 'time' ? 't' : ref.kind === 'state' ? `y[${ref.index}]` : `p[${ref.index}]`);
-const wgslName = jsName;
+/** WGSL binding of the neural weights θ (after the solver's own bindings 0–6). */
+export const NN_WEIGHTS_BINDING = 7;
 
-function jsFunction(outputs: Expr[], what: string): RhsF64 {
-  const body = outputs.map((e, i) => `  out[${i}] = ${emit(e, 'js', jsName)};`).join('\n');
-  // The generated source is built only from our own IR (numbers and indices), never user text.
-  return new Function('t', 'y', 'p', 'out', `"use strict";\n// ${what}\n${body}\n`) as RhsF64;
+function namer(nIn: number) {
+  return (ref: SymbolRef): string => {
+    switch (ref.kind) {
+      case 'time': return 't';
+      case 'state': return `y[${ref.index}]`;
+      case 'param': return `p[${ref.index}]`;
+      case 'nn': return `nn[${ref.index}]`;
+      case 'nnjac': return `nnJ[${ref.out * nIn + ref.in}]`;
+      case 'expr': throw new Error(`internal: expression "${ref.name}" was not inlined`);
+    }
+  };
 }
 
-/** Compiles the f64 JavaScript twins of the model's right-hand side and derivatives. */
-export function compileF64(model: Model): ModelF64 {
+/** Number of weights the model's neural term needs (0 without one). */
+export const neuralWeightCount = (model: Model) => (model.neural ? weightLayout(layerSizes(model.neural)).total : 0);
+
+/** The model's default neural weights (seeded Glorot init), or an empty vector. */
+export const defaultWeights = (model: Model) => (model.neural ? initialWeights(model.neural) : new Float64Array(0));
+
+/**
+ * Compiles the f64 JavaScript twins of the model's right-hand side and derivatives. With a neural
+ * term, `weights` is θ (default: the seeded initial weights); the functions read it live, so a
+ * training loop may update it in place.
+ */
+export function compileF64(model: Model, weights: Float64Array = defaultWeights(model)): ModelF64 {
   const { jacobian, timeDerivative } = symbolicJacobian(model);
+  const spec = model.neural;
+  const nIn = spec?.inputs.length ?? 0, nOut = spec?.outputs.length ?? 0;
+  const name = namer(nIn);
+  const mlp = spec ? compileMlpF64(spec, weights) : undefined;
+  const nnIn = new Float64Array(nIn), nn = new Float64Array(nOut), nnJ = new Float64Array(nIn * nOut);
+  const prelude = (withJacobian: boolean) => (spec
+    ? [...spec.inputs.map((u, m) => `  nnIn[${m}] = ${emit(u, 'js', name)};`), '  mlp.forward(nnIn, nn);',
+      ...(withJacobian ? ['  mlp.jacobian(nnIn, nnJ);'] : [])].join('\n')
+    : '');
+  const fn = (outputs: Expr[], what: string, withJacobian: boolean): RhsF64 => {
+    const body = outputs.map((e, i) => `  out[${i}] = ${emit(e, 'js', name)};`).join('\n');
+    // The generated source is built only from our own IR (numbers and indices), never user text.
+    return new Function('mlp', 'nnIn', 'nn', 'nnJ', `"use strict";\n// ${what}\nreturn function (t, y, p, out) {\n${prelude(withJacobian)}\n${body}\n};`)(mlp, nnIn, nn, nnJ) as RhsF64;
+  };
   return {
-    rhs: jsFunction(model.equations, `${model.name}: dy/dt`),
-    jacobian: jsFunction(jacobian, `${model.name}: ∂f/∂y (row-major)`),
-    timeDerivative: jsFunction(timeDerivative, `${model.name}: ∂f/∂t`),
+    rhs: fn(model.equations, `${model.name}: dy/dt`, false),
+    jacobian: fn(jacobian, `${model.name}: ∂f/∂y (row-major)`, true),
+    timeDerivative: fn(timeDerivative, `${model.name}: ∂f/∂t`, true),
   };
 }
 
@@ -45,19 +78,33 @@ export function wgslSizes(model: Model) {
  * WGSL functions `rhs`, `jac` (row-major N×N) and `dfdt`, each
  * `fn(t: f32, y: array<f32, N>, p: array<f32, P>) -> array<f32, …>`. Arrays are indexed only by
  * constants, so the compiler keeps them in registers (WEBGPU.md: loop-indexed private arrays are slow).
+ * With a neural term, also the MLP (`nn_forward`, `nn_jacobian`) and the binding of its weights.
  */
 export function emitModelWgsl(model: Model, withJacobian: boolean): string {
   const { N, P } = wgslSizes(model);
-  const fn = (name: string, outputs: Expr[], doc: string) => {
-    const lines = outputs.map((e, i) => `  r[${i}] = ${emit(e, 'wgsl', wgslName)};`);
-    return `// ${doc}\nfn ${name}(t: f32, y: array<f32, ${N}>, p: array<f32, ${P}>) -> array<f32, ${outputs.length}> {\n` +
-      `  var r: array<f32, ${outputs.length}>;\n${lines.join('\n')}\n  return r;\n}\n`;
+  const spec = model.neural;
+  const nIn = spec?.inputs.length ?? 0;
+  const name = namer(nIn);
+  const prelude = (jac: boolean) => {
+    if (!spec) return '';
+    const x = `array<f32, ${nIn}>(${spec.inputs.map((u) => emit(u, 'wgsl', name)).join(', ')})`;
+    return `  let nn_in = ${x};\n  let nn = nn_forward(nn_in);\n${jac ? '  let nnJ = nn_jacobian(nn_in);\n' : ''}`;
   };
-  let src = fn('rhs', model.equations, `${model.name}: dy/dt`);
+  const fn = (fname: string, outputs: Expr[], doc: string, jac: boolean) => {
+    const lines = outputs.map((e, i) => `  r[${i}] = ${emit(e, 'wgsl', name)};`);
+    return `// ${doc}\nfn ${fname}(t: f32, y: array<f32, ${N}>, p: array<f32, ${P}>) -> array<f32, ${outputs.length}> {\n` +
+      `${prelude(jac)}  var r: array<f32, ${outputs.length}>;\n${lines.join('\n')}\n  return r;\n}\n`;
+  };
+  let src = '';
+  if (spec) {
+    src += `@group(0) @binding(${NN_WEIGHTS_BINDING}) var<storage, read> nn_w: array<f32>;\n\n`;
+    src += `${mlpWgsl(spec, (k) => `nn_w[${k}]`).code}\n`;
+  }
+  src += fn('rhs', model.equations, `${model.name}: dy/dt`, false);
   if (withJacobian) {
     const { jacobian, timeDerivative } = symbolicJacobian(model);
-    src += fn('jac', jacobian, `${model.name}: ∂f/∂y, row-major`);
-    src += fn('dfdt', timeDerivative, `${model.name}: ∂f/∂t`);
+    src += fn('jac', jacobian, `${model.name}: ∂f/∂y, row-major`, true);
+    src += fn('dfdt', timeDerivative, `${model.name}: ∂f/∂t`, true);
   }
   return src;
 }

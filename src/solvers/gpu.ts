@@ -79,6 +79,8 @@ export async function solveOnGpu(
       saveT: pool.acquire(device, saveT.byteLength, STORAGE, `${label} save times`),
       out: pool.acquire(device, count * S * N * 4, STORAGE, `${label} output`),
       active: pool.acquire(device, 4, STORAGE, `${label} active count`),
+      // Neural weights θ, shared by every trajectory (read-only storage, binding 7).
+      ...(model.neural ? { weights: pool.acquire(device, Math.max(4, problem.weights.length * 4), STORAGE, `${label} neural weights`) } : {}),
     };
     try {
       const bindGroup = await checked(device, `bind group ${label}`, () => {
@@ -87,9 +89,10 @@ export async function solveOnGpu(
         device.queue.writeBuffer(buf.state, 0, state);
         device.queue.writeBuffer(buf.counters, 0, new Uint32Array(count * COUNTER_STRIDE));
         device.queue.writeBuffer(buf.saveT, 0, saveT);
+        if (buf.weights) device.queue.writeBuffer(buf.weights, 0, Float32Array.from(problem.weights));
         return device.createBindGroup({
           label: `${label} bindings`, layout: pipeline.getBindGroupLayout(0),
-          entries: [buf.cfg, buf.params, buf.state, buf.counters, buf.saveT, buf.out, buf.active]
+          entries: [buf.cfg, buf.params, buf.state, buf.counters, buf.saveT, buf.out, buf.active, ...(buf.weights ? [buf.weights] : [])]
             .map((buffer, binding) => ({ binding, resource: { buffer } })),
         });
       });

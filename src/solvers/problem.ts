@@ -3,6 +3,7 @@
  * own parameters and initial state; the model and time span are shared.
  */
 import type { Model } from '../physics/model.js';
+import { defaultWeights, neuralWeightCount } from '../shaders/compile.js';
 import { STATUS_NAMES, type MethodName, type StatusName } from './methods.js';
 
 export interface EnsembleProblem {
@@ -16,6 +17,8 @@ export interface EnsembleProblem {
   params: Float64Array;
   /** batch × N, row per trajectory, states in model order. */
   initial: Float64Array;
+  /** Weights θ of the model's neural term, shared by the whole batch (empty without one). */
+  weights: Float64Array;
 }
 
 export interface ProblemInput {
@@ -29,6 +32,8 @@ export interface ProblemInput {
   params?: Float64Array;
   /** batch × N values (model order); default: the model's initial values. */
   initial?: Float64Array;
+  /** Neural weights θ shared by the batch; default: the seeded initial weights of the model's spec. */
+  weights?: Float64Array;
 }
 
 /** Thrown for a problem that cannot be solved as stated (bad span, save times, sizes). */
@@ -66,7 +71,11 @@ export function makeProblem(model: Model, input: ProblemInput): EnsembleProblem 
     if (!Number.isFinite(s) || s < t0 || s > t1) throw new ProblemError(`save time ${s} lies outside [t0, t1] = [${t0}, ${t1}]`);
     if (i > 0 && !(s > saveat[i - 1]!)) throw new ProblemError(`save times must increase strictly (${saveat[i - 1]} then ${s})`);
   }
-  return { model, batch, t0, t1, saveat, params, initial };
+  const nW = neuralWeightCount(model);
+  const weights = input.weights ?? defaultWeights(model);
+  if (weights.length !== nW) throw new ProblemError(`weights has ${weights.length} values; the model's neural term needs ${nW}`);
+  if (!weights.every(Number.isFinite)) throw new ProblemError('weights contains a non-finite value');
+  return { model, batch, t0, t1, saveat, params, initial, weights };
 }
 
 /** n evenly spaced points from a to b inclusive (the last one is exactly b). */

@@ -28,7 +28,7 @@ function workerPath(): string | undefined {
 function slice(problem: EnsembleProblem, opts: ResolvedOptions, start: number, count: number): ChunkInput {
   const N = problem.model.states.length, P = problem.model.params.length;
   return {
-    model: problem.model, opts, t0: problem.t0, t1: problem.t1, saveat: problem.saveat, count,
+    model: problem.model, opts, t0: problem.t0, t1: problem.t1, saveat: problem.saveat, count, weights: problem.weights,
     params: problem.params.slice(start * P, (start + count) * P),
     initial: problem.initial.slice(start * N, (start + count) * N),
   };
@@ -47,20 +47,48 @@ export async function solveOnCpu(
   }
   const bounds = Array.from({ length: nWorkers + 1 }, (_, w) => Math.round((w * B) / nWorkers));
   let finished = 0;
+  const pool = workerPool(path!, nWorkers);
   const parts = await Promise.all(bounds.slice(0, -1).map(async (start, w) => {
     const count = bounds[w + 1]! - start;
-    const worker = new Worker(path!);
+    const entry = pool[w]!;
+    entry.worker.ref();
     try {
-      const api = Comlink.wrap<WorkerApi>(nodeEndpoint(worker));
-      const out = await api.solve(slice(problem, opts, start, count));
+      const out = await entry.api.solve(slice(problem, opts, start, count));
       finished += count;
       onProgress?.(finished, B);
       return out;
     } finally {
-      await worker.terminate();
+      entry.worker.unref();
     }
   }));
   return concat(parts, problem.saveat.length * problem.model.states.length);
+}
+
+interface PooledWorker { worker: Worker; api: Comlink.Remote<WorkerApi> }
+let pool: PooledWorker[] = [];
+
+/**
+ * Workers are kept between solves: starting one loads the compiler and mathjs (~0.5 s), which a
+ * training loop or a dose grid calling `solve` hundreds of times must not pay each time. Idle
+ * workers are unref'd, so they never keep the process alive.
+ */
+function workerPool(path: string, n: number): PooledWorker[] {
+  while (pool.length < n) {
+    const worker = new Worker(path);
+    worker.unref();
+    const entry = { worker, api: Comlink.wrap<WorkerApi>(nodeEndpoint(worker)) };
+    worker.on('exit', () => { pool = pool.filter((p) => p !== entry); });
+    worker.on('error', () => { pool = pool.filter((p) => p !== entry); });
+    pool.push(entry);
+  }
+  return pool.slice(0, n);
+}
+
+/** Stops the CPU backend's worker threads (they are restarted on the next solve). */
+export async function releaseCpuWorkers(): Promise<void> {
+  const all = pool;
+  pool = [];
+  await Promise.all(all.map((p) => p.worker.terminate()));
 }
 
 function concat(parts: ChunkOutput[], perTrajectory: number): ChunkOutput {

@@ -18,6 +18,8 @@ export interface ChunkInput {
   params: Float64Array;
   /** count × N */
   initial: Float64Array;
+  /** Neural weights θ (empty without a neural term). */
+  weights: Float64Array;
   count: number;
 }
 
@@ -33,7 +35,7 @@ export function solveChunk(input: ChunkInput, onTrajectory?: (done: number) => v
   const { model, opts, count, saveat } = input;
   const N = model.states.length, P = model.params.length, S = saveat.length;
   const method = methodByName(opts.method);
-  const fns = compileF64(model);
+  const fns = compileF64(model, input.weights);
   const ws = new Workspace(N, method.c.length);
   const out: ChunkOutput = {
     y: new Float64Array(count * S * N),

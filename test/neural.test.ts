@@ -1,0 +1,194 @@
+/**
+ * The neural term: the generated MLP (forward, Jacobian, VJP) in f64 against a plain-loop reference
+ * and finite differences, the WGSL version against the f64 one, and a UDE solved on both backends.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  parseModel, compileF64, compileMlpF64, initialWeights, layerSizes, weightLayout, referenceForward, referenceVjp, mlpWgsl,
+  makeProblem, solve, type NeuralSpec, type Activation,
+} from '../src/index.js';
+import { acquireGpu, releaseGpu, checked, computePipeline, readBuffer } from '../src/gpu/runtime.js';
+import { gpuAvailable } from './helpers/gpu.js';
+
+let haveGpu = false;
+beforeAll(async () => { haveGpu = await gpuAvailable(); });
+afterAll(releaseGpu);
+
+const spec = (activation: Activation, hidden = [16, 16]): NeuralSpec => ({
+  inputs: [{ k: 'num', v: 0 }, { k: 'num', v: 0 }, { k: 'num', v: 0 }], inputNames: ['a', 'b', 'c'],
+  outputs: [{ state: 0, scale: 1 }, { state: 1, scale: 1 }, { state: 2, scale: 1 }], hidden, activation, seed: 7,
+});
+const rand = (() => { let s = 12345; return () => { s = (Math.imul(s, 1103515245) + 12345) >>> 0; return s / 2 ** 32; }; })();
+const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let num = 0, den = 0;
+  for (let i = 0; i < b.length; i++) { num += (a[i]! - b[i]!) ** 2; den += b[i]! ** 2; }
+  return Math.sqrt(num / Math.max(den, 1e-300));
+};
+
+describe.each(['tanh', 'sigmoid', 'softplus'] as const)('MLP 3→16→16→3 (%s), f64', (activation) => {
+  const s = spec(activation);
+  const sizes = layerSizes(s);
+  const w = initialWeights(s);
+  const mlp = compileMlpF64(s, w);
+  const x = [0.3, -1.2, 0.8];
+
+  it('the generated forward pass equals the plain-loop reference', () => {
+    const out = new Float64Array(3);
+    mlp.forward(x, out);
+    expect(relErr(out, referenceForward(sizes, activation, w, x).y)).toBeLessThan(1e-14);
+  });
+
+  it('the Jacobian ∂g/∂u matches central finite differences', () => {
+    const J = new Float64Array(9);
+    mlp.jacobian(x, J);
+    const fd = new Float64Array(9), h = 1e-6;
+    for (let m = 0; m < 3; m++) {
+      const xp = [...x], xm = [...x];
+      xp[m]! += h; xm[m]! -= h;
+      const yp = referenceForward(sizes, activation, w, xp).y, ym = referenceForward(sizes, activation, w, xm).y;
+      for (let j = 0; j < 3; j++) fd[j * 3 + m] = (yp[j]! - ym[j]!) / (2 * h);
+    }
+    expect(relErr(J, fd)).toBeLessThan(1e-8);
+  });
+
+  it('the VJP equals the reference and finite differences in the weights', () => {
+    const gy = [0.7, -0.4, 1.1];
+    const gx = new Float64Array(3), gw = new Float64Array(w.length);
+    mlp.vjp(x, gy, gx, gw);
+    const gwRef = new Float64Array(w.length);
+    const gxRef = referenceVjp(sizes, activation, w, x, gy, gwRef);
+    expect(relErr(gx, gxRef)).toBeLessThan(1e-13);
+    expect(relErr(gw, gwRef)).toBeLessThan(1e-13);
+    // ȳ·g(x; θ) differentiated by central differences in 40 random weights.
+    const dot = (theta: Float64Array) => referenceForward(sizes, activation, theta, x).y.reduce((a, v, j) => a + v * gy[j]!, 0);
+    const h = 1e-6;
+    for (let n = 0; n < 40; n++) {
+      const k = Math.floor(rand() * w.length);
+      const wp = Float64Array.from(w), wm = Float64Array.from(w);
+      wp[k]! += h; wm[k]! -= h;
+      const fd = (dot(wp) - dot(wm)) / (2 * h);
+      expect(Math.abs(gw[k]! - fd)).toBeLessThan(1e-8 * Math.max(1, Math.abs(fd)));
+    }
+  });
+});
+
+describe('MLP in WGSL (f32) against the f64 twin', () => {
+  it.each(['tanh', 'sigmoid', 'softplus', 'relu'] as const)('%s: forward, Jacobian and VJP on 256 random inputs', async (activation) => {
+    if (!haveGpu) return;
+    const s = spec(activation, [16, 12]);
+    const sizes = layerSizes(s);
+    const { W, b } = weightLayout(sizes);
+    const w = Float64Array.from(initialWeights(s), Math.fround);
+    const NW = w.length, B = 256;
+    const xs = Float32Array.from({ length: B * 3 }, () => 4 * rand() - 2);
+    const gys = Float32Array.from({ length: B * 3 }, () => 2 * rand() - 1);
+    // Per input: y (3), J (9), then the VJP: x̄ (3), g1 (16), g2 (12), g3 (3), a1 (16), a2 (12).
+    const fields: Array<[string, number]> = [['gx', 3], ['g1', 16], ['g2', 12], ['g3', 3], ['a1', 16], ['a2', 12]];
+    const R = 12 + fields.reduce((n, [, k]) => n + k, 0);
+    let o = 12;
+    const writes = fields.flatMap(([f, k]) => Array.from({ length: k }, (_, j) => `  res[i * ${R}u + ${o++}u] = v.${f}[${j}];`));
+    const code = `
+@group(0) @binding(0) var<storage, read> nn_w: array<f32>;
+@group(0) @binding(1) var<storage, read> xs: array<f32>;
+@group(0) @binding(2) var<storage, read> gys: array<f32>;
+@group(0) @binding(3) var<storage, read_write> res: array<f32>;
+${mlpWgsl(s, (k) => `nn_w[${k}]`, true).code}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  if (i >= ${B}u) { return; }
+  let x = array<f32, 3>(xs[3u * i], xs[3u * i + 1u], xs[3u * i + 2u]);
+  let gy = array<f32, 3>(gys[3u * i], gys[3u * i + 1u], gys[3u * i + 2u]);
+  let y = nn_forward(x);
+  let J = nn_jacobian(x);
+  let v = nn_vjp(x, gy);
+${[0, 1, 2].map((j) => `  res[i * ${R}u + ${j}u] = y[${j}];`).join('\n')}
+${[...Array(9).keys()].map((j) => `  res[i * ${R}u + ${3 + j}u] = J[${j}];`).join('\n')}
+${writes.join('\n')}
+}`;
+    const { device } = await acquireGpu();
+    const { pipeline } = await computePipeline(device, `mlp test ${activation}`, code);
+    const mk = (data: Float32Array | number, label: string) => {
+      const size = typeof data === 'number' ? data * 4 : data.byteLength;
+      const buf = device.createBuffer({ label, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+      if (typeof data !== 'number') device.queue.writeBuffer(buf, 0, data);
+      return buf;
+    };
+    const bufs = [mk(Float32Array.from(w), 'w'), mk(xs, 'xs'), mk(gys, 'gys'), mk(B * R, 'res')];
+    await checked(device, 'mlp test dispatch', () => {
+      const bind = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: bufs.map((buffer, binding) => ({ binding, resource: { buffer } })) });
+      const enc = device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      pass.setPipeline(pipeline); pass.setBindGroup(0, bind); pass.dispatchWorkgroups(B / 64); pass.end();
+      device.queue.submit([enc.finish()]);
+    });
+    const res = new Float32Array(await readBuffer(device, bufs[3]!, B * R * 4, 'res'));
+    bufs.forEach((buf) => buf.destroy());
+
+    const mlp = compileMlpF64(s, w);
+    let worst = 0;
+    for (let i = 0; i < B; i++) {
+      const x = xs.subarray(3 * i, 3 * i + 3), gy = gys.subarray(3 * i, 3 * i + 3);
+      const y = new Float64Array(3), J = new Float64Array(9), gx = new Float64Array(3), gw = new Float64Array(NW);
+      mlp.forward(x, y); mlp.jacobian(x, J); mlp.vjp(x, gy, gx, gw);
+      const r = res.subarray(i * R, (i + 1) * R);
+      // The weight gradient from the GPU's signals: ∂/∂W_l = g_l ⊗ a_(l−1), ∂/∂b_l = g_l.
+      const g = [r.subarray(15, 31), r.subarray(31, 43), r.subarray(43, 46)];
+      const a = [x, r.subarray(46, 62), r.subarray(62, 74)];
+      const gwGpu = new Float64Array(NW);
+      for (let l = 0; l < 3; l++) {
+        const n0 = sizes[l]!, n1 = sizes[l + 1]!;
+        for (let k = 0; k < n1; k++) {
+          gwGpu[b[l]! + k] = g[l]![k]!;
+          for (let j = 0; j < n0; j++) gwGpu[W[l]! + k * n0 + j] = g[l]![k]! * a[l]![j]!;
+        }
+      }
+      worst = Math.max(worst, relErr(r.subarray(0, 3), y), relErr(r.subarray(3, 12), J), relErr(r.subarray(12, 15), gx), relErr(gwGpu, gw));
+    }
+    console.log(`MLP ${activation}: worst norm-relative f32 vs f64 difference ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(1e-5);
+  });
+});
+
+describe('a UDE: mechanistic terms plus the network', () => {
+  const ude = parseModel({
+    name: 'ude', states: { c: 1, phi: 0.1, P: 0 }, params: { k: 0.5, csat: 0.8, kp: 1, kr: 0.2 },
+    equations: { c: '-k*(c - csat)*phi', phi: 'k*(c - csat)*phi*(1 - phi)', P: 'kp*phi - kr*P' },
+    neural: { inputs: ['c', 'phi', 'P'], outputs: [{ state: 'c', scale: 0.05 }, { state: 'phi', scale: 0.05 }, { state: 'P', scale: 0.05 }], hidden: [16, 16], seed: 3 },
+  }, 'ude.json');
+
+  it('the symbolic Jacobian (network by the chain rule) matches finite differences', () => {
+    const f = compileF64(ude);
+    const y = new Float64Array([1.1, 0.3, 0.2]), p = new Float64Array([0.5, 0.8, 1, 0.2]);
+    const J = new Float64Array(9);
+    f.jacobian(0, y, p, J);
+    const fd = new Float64Array(9), h = 1e-6, fp = new Float64Array(3), fm = new Float64Array(3);
+    for (let j = 0; j < 3; j++) {
+      const yp = Float64Array.from(y), ym = Float64Array.from(y);
+      yp[j]! += h; ym[j]! -= h;
+      f.rhs(0, yp, p, fp); f.rhs(0, ym, p, fm);
+      for (let i = 0; i < 3; i++) fd[i * 3 + j] = (fp[i]! - fm[i]!) / (2 * h);
+    }
+    expect(relErr(J, fd)).toBeLessThan(1e-8);
+  });
+
+  it('different weights change the solution; GPU and CPU agree (dopri5 and rodas4)', async () => {
+    const B = 512;
+    const params = new Float64Array(B * 4);
+    for (let b = 0; b < B; b++) params.set([0.3 + 0.4 * rand(), 0.6 + 0.4 * rand(), 1, 0.2], b * 4);
+    const problem = makeProblem(ude, { t1: 20, saveat: [5, 10, 20], params });
+    const noNet = makeProblem(ude, { t1: 20, saveat: [5, 10, 20], params, weights: new Float64Array(problem.weights.length) });
+    for (const method of ['dopri5', 'rodas4'] as const) {
+      const cpu = await solve(problem, { method, backend: 'cpu' });
+      const cpu0 = await solve(noNet, { method, backend: 'cpu' });
+      expect(cpu.status.every((s) => s === 1)).toBe(true);
+      expect(relErr(cpu.y, cpu0.y)).toBeGreaterThan(1e-3);
+      if (!haveGpu) continue;
+      const gpu = await solve(problem, { method, backend: 'gpu' });
+      expect(gpu.status.every((s) => s === 1)).toBe(true);
+      const err = relErr(gpu.y, cpu.y);
+      console.log(`UDE ${method}: GPU vs CPU norm-relative difference ${err.toExponential(2)} over ${B} trajectories`);
+      expect(err).toBeLessThan(1e-4);
+    }
+  });
+});
