@@ -58,6 +58,11 @@ export interface Model {
   observables: NamedExpr[];
   conserved: ConservedLaw[];
   neural?: NeuralSpec;
+  /**
+   * Optional map applied to the state after every accepted step (y ← projection(t, y, p)), e.g.
+   * onto a conserved manifold (src/physics/conservation.ts). Absent for a model as written.
+   */
+  projection?: Expr[];
   /** Where the model came from, for messages. */
   source: string;
 }

@@ -3,7 +3,7 @@
  * kernels and JavaScript (f64) functions for the CPU reference (STYLE.md §7).
  */
 import { symbolicJacobian, type Model } from '../physics/model.js';
-import type { Expr, SymbolRef } from '../physics/expr.js';
+import { references, type Expr, type SymbolRef } from '../physics/expr.js';
 import { initialWeights, weightLayout, layerSizes } from '../physics/neural.js';
 import { emit } from './emit.js';
 import { compileMlpF64, mlpWgsl } from './neural.js';
@@ -17,6 +17,8 @@ export interface ModelF64 {
   jacobian: RhsF64;
   /** ∂f/∂t into dT. */
   timeDerivative: RhsF64;
+  /** The model's projection y ← P(t, y, p) into `out`, when it has one. */
+  project?: RhsF64;
 }
 
 /** WGSL binding of the neural weights θ (after the solver's own bindings 0–6). */
@@ -34,6 +36,9 @@ function namer(nIn: number) {
     }
   };
 }
+
+/** True when any of the expressions reads the neural term (nn or its Jacobian). */
+const readsNeural = (outputs: Expr[]) => outputs.some((e) => [...references(e)].some((n) => n.startsWith('nn[') || n.startsWith('dnn[')));
 
 /** Number of weights the model's neural term needs (0 without one). */
 export const neuralWeightCount = (model: Model) => (model.neural ? weightLayout(layerSizes(model.neural)).total : 0);
@@ -53,20 +58,28 @@ export function compileF64(model: Model, weights: Float64Array = defaultWeights(
   const name = namer(nIn);
   const mlp = spec ? compileMlpF64(spec, weights) : undefined;
   const nnIn = new Float64Array(nIn), nn = new Float64Array(nOut), nnJ = new Float64Array(nIn * nOut);
-  const prelude = (withJacobian: boolean) => (spec
+  const prelude = (withJacobian: boolean, outputs: Expr[]) => (spec && readsNeural(outputs)
     ? [...spec.inputs.map((u, m) => `  nnIn[${m}] = ${emit(u, 'js', name)};`), '  mlp.forward(nnIn, nn);',
       ...(withJacobian ? ['  mlp.jacobian(nnIn, nnJ);'] : [])].join('\n')
     : '');
   const fn = (outputs: Expr[], what: string, withJacobian: boolean): RhsF64 => {
     const body = outputs.map((e, i) => `  out[${i}] = ${emit(e, 'js', name)};`).join('\n');
     // The generated source is built only from our own IR (numbers and indices), never user text.
-    return new Function('mlp', 'nnIn', 'nn', 'nnJ', `"use strict";\n// ${what}\nreturn function (t, y, p, out) {\n${prelude(withJacobian)}\n${body}\n};`)(mlp, nnIn, nn, nnJ) as RhsF64;
+    return new Function('mlp', 'nnIn', 'nn', 'nnJ', `"use strict";\n// ${what}\nreturn function (t, y, p, out) {\n${prelude(withJacobian, outputs)}\n${body}\n};`)(mlp, nnIn, nn, nnJ) as RhsF64;
   };
   return {
     rhs: fn(model.equations, `${model.name}: dy/dt`, false),
     jacobian: fn(jacobian, `${model.name}: ∂f/∂y (row-major)`, true),
     timeDerivative: fn(timeDerivative, `${model.name}: ∂f/∂t`, true),
+    project: model.projection ? fn(model.projection, `${model.name}: projection after a step`, false) : undefined,
   };
+}
+
+/** One expression of (t, y, p) as an f64 function (observables, conserved quantities, reports). */
+export function compileExprF64(model: Model, e: Expr): (t: number, y: ArrayLike<number>, p: ArrayLike<number>) => number {
+  if (readsNeural([e])) throw new Error('compileExprF64: the expression reads the neural term; evaluate it through compileF64');
+  const name = namer(model.neural?.inputs.length ?? 0);
+  return new Function('t', 'y', 'p', `"use strict";\nreturn ${emit(e, 'js', name)};`) as (t: number, y: ArrayLike<number>, p: ArrayLike<number>) => number;
 }
 
 /** Sizes a WGSL kernel needs (arrays of length 0 are not allowed in WGSL). */
@@ -85,15 +98,15 @@ export function emitModelWgsl(model: Model, withJacobian: boolean): string {
   const spec = model.neural;
   const nIn = spec?.inputs.length ?? 0;
   const name = namer(nIn);
-  const prelude = (jac: boolean) => {
-    if (!spec) return '';
+  const prelude = (jac: boolean, outputs: Expr[]) => {
+    if (!spec || !readsNeural(outputs)) return '';
     const x = `array<f32, ${nIn}>(${spec.inputs.map((u) => emit(u, 'wgsl', name)).join(', ')})`;
     return `  let nn_in = ${x};\n  let nn = nn_forward(nn_in);\n${jac ? '  let nnJ = nn_jacobian(nn_in);\n' : ''}`;
   };
   const fn = (fname: string, outputs: Expr[], doc: string, jac: boolean) => {
     const lines = outputs.map((e, i) => `  r[${i}] = ${emit(e, 'wgsl', name)};`);
     return `// ${doc}\nfn ${fname}(t: f32, y: array<f32, ${N}>, p: array<f32, ${P}>) -> array<f32, ${outputs.length}> {\n` +
-      `${prelude(jac)}  var r: array<f32, ${outputs.length}>;\n${lines.join('\n')}\n  return r;\n}\n`;
+      `${prelude(jac, outputs)}  var r: array<f32, ${outputs.length}>;\n${lines.join('\n')}\n  return r;\n}\n`;
   };
   let src = '';
   if (spec) {
@@ -106,5 +119,6 @@ export function emitModelWgsl(model: Model, withJacobian: boolean): string {
     src += fn('jac', jacobian, `${model.name}: ∂f/∂y, row-major`, true);
     src += fn('dfdt', timeDerivative, `${model.name}: ∂f/∂t`, true);
   }
+  if (model.projection) src += fn('project', model.projection, `${model.name}: projection after a step`, false);
   return src;
 }

@@ -37,7 +37,8 @@ export function buildSolverKernel(model: Model, method: Method, fixedStep = fals
     ...Object.entries(STATUS).map(([k, v]) => `const STATUS_${k.toUpperCase()}: u32 = ${v}u;`),
   ].join('\n');
   const modelFns = emitModelWgsl(model, method.kind === 'rosenbrock');
-  const body = method.kind === 'rosenbrock' ? rosenbrockMain(N, P, method, fixedStep) : explicitMain(N, P, method, fixedStep);
+  const projects = model.projection !== undefined;
+  const body = method.kind === 'rosenbrock' ? rosenbrockMain(N, P, method, fixedStep, projects) : explicitMain(N, P, method, fixedStep, projects);
   return `${header}\n${COMMON}\n${modelFns}\n${helpers(N)}\n${body}`;
 }
 
@@ -147,7 +148,7 @@ ${range(N).map((k) => `  state[sb + ${k}u] = y[${k}];\n  state[sb + ${N + k}u] =
 }
 
 /** Writes saves in (t, t + hs] with `dense` giving the WGSL for component k at `theta`. */
-function saveLoop(N: number, dense: (k: number) => string): string {
+function saveLoop(N: number, dense: (k: number) => string, projects: boolean): string {
   return `
       loop {
         if (save >= cfg.n_save) { break; }
@@ -155,11 +156,14 @@ function saveLoop(N: number, dense: (k: number) => string): string {
         if (dist > hs * (1.0 + 4.0 * EPS32)) { break; }
         let theta = dist / hs;
         let ob = (i * cfg.n_save + save) * N;
+        var ys: array<f32, ${N}>;
         if (theta >= 1.0) {
-${range(N).map((k) => `          out[ob + ${k}u] = ynew[${k}];`).join('\n')}
+          ys = ynew;
         } else {
-${range(N).map((k) => `          out[ob + ${k}u] = ${dense(k)};`).join('\n')}
+${range(N).map((k) => `          ys[${k}] = ${dense(k)};`).join('\n')}
         }
+        ${projects ? '// Saved states lie on the projection manifold too.\n        ys = project(t.x + dist, ys, p);' : ''}
+${range(N).map((k) => `        out[ob + ${k}u] = ys[${k}];`).join('\n')}
         save += 1u;
       }`;
 }
@@ -171,7 +175,16 @@ function controller(method: Method): { expo: number; beta: number } {
   return { expo: 1 / q - 0.75 * beta, beta };
 }
 
-function explicitMain(N: number, P: number, tab: ExplicitTableau, fixedStep: boolean): string {
+/**
+ * After an accepted step: the model's projection (if any), then f at the new point — reused from
+ * the last stage when the method is FSAL and nothing moved the state since.
+ */
+function acceptState(fsal: boolean, projects: boolean, lastStage: string): string {
+  const projection = projects ? 'y = project(t.x, y, p);\n    ' : '';
+  return projection + (fsal && !projects ? `f0 = ${lastStage};` : 'f0 = rhs(t.x, y, p);\n    nfev += 1u;');
+}
+
+function explicitMain(N: number, P: number, tab: ExplicitTableau, fixedStep: boolean, projects: boolean): string {
   const S = tab.c.length;
   const adaptive = isAdaptive(tab) && !fixedStep;
   const k = range(S).map((s) => `k${s}`);
@@ -226,13 +239,13 @@ ${adaptive ? `    let fac11 = pow(err, ${L(expo)});
       continue;
     }` : ''}
     {
-${saveLoop(N, tab.dense ? denseTerm : (i) => `ynew[${i}]`)}
+${saveLoop(N, tab.dense ? denseTerm : (i) => `ynew[${i}]`, projects)}
     }
     t = add_time(t, hs);
     y = ynew;
     yc = ycn;
     steps += 1u;
-    ${tab.fsal ? `f0 = ${lastK};` : 'f0 = rhs(t.x, y, p);\n    nfev += 1u;'}
+    ${acceptState(tab.fsal, projects, lastK)}
 ${adaptive ? `    let fac = clamp(fac11 / pow(err_prev, ${L(beta)}) / ${L(CONTROLLER.safety)}, ${L(1 / CONTROLLER.maxGrowth)}, ${L(1 / CONTROLLER.minShrink)});
     var hn = hs / fac;
     if ((flags & FLAG_LAST_REJECTED) != 0u) { hn = min(hn, hs); }
@@ -286,7 +299,7 @@ ${range(N).reverse().flatMap((i) => [...range(N).filter((j) => j > i).map((j) =>
 }
 
 /** Any Rosenbrock tableau (stage equations in `RosenbrockTableau`), unrolled over stages and states. */
-function rosenbrockMain(N: number, P: number, tab: RosenbrockTableau, fixedStep: boolean): string {
+function rosenbrockMain(N: number, P: number, tab: RosenbrockTableau, fixedStep: boolean, projects: boolean): string {
   const NN = N * N;
   const S = tab.c.length;
   const { expo } = controller(tab);
@@ -357,13 +370,13 @@ ${range(N).map((i) => `    e[${i}] = ${lincomb(tab.e, U, i)};`).join('\n')}
       continue;
     }
     {
-${saveLoop(N, denseTerm)}
+${saveLoop(N, denseTerm, projects)}
     }
     t = add_time(t, hs);
     y = ynew;
     yc = ycn;
     steps += 1u;
-    ${tab.fsal ? `f0 = fs${S - 1};` : 'f0 = rhs(t.x, y, p);\n    nfev += 1u;'}
+    ${acceptState(tab.fsal, projects, `fs${S - 1}`)}
     let fac = clamp(fac11 / ${L(CONTROLLER.safety)}, ${L(1 / CONTROLLER.maxGrowth)}, ${L(1 / CONTROLLER.minShrink)});
     var hn = hs / fac;
     if ((flags & FLAG_LAST_REJECTED) != 0u) { hn = min(hn, hs); }

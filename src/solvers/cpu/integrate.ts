@@ -58,6 +58,20 @@ export const landOn = (h: number, distance: number, t: number) =>
   (distance <= h * (1 + 1e-6) + 16 * EPS * Math.abs(t) ? distance : h);
 const isFiniteArray = (a: Float64Array) => { for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return false; return true; };
 
+/** Projects a saved state out[o … o+N) in place (saved states lie on the manifold too). */
+function projectInPlace(fns: ModelF64, t: number, out: Float64Array, o: number, N: number, p: Float64Array, scratch: Float64Array) {
+  fns.project!(t, out.subarray(o, o + N), p, scratch);
+  out.set(scratch.subarray(0, N), o);
+}
+
+/** Applies the model's projection (if any) to y in place after an accepted step; true if it did. */
+function project(fns: ModelF64, t: number, y: Float64Array, p: Float64Array, scratch: Float64Array): boolean {
+  if (!fns.project) return false;
+  fns.project(t, y, p, scratch);
+  y.set(scratch);
+  return true;
+}
+
 /** RMS of e_i / (atol + rtol·max(|y_i|, |ynew_i|)) — Hairer's scaled error norm. */
 function scaledNorm(e: Float64Array, y: Float64Array, ynew: Float64Array, rtol: number, atol: number): number {
   let s = 0;
@@ -224,6 +238,7 @@ function explicitRK(
           out[outOffset + save * N + i] = y[i]! + hStep * acc;
         }
       }
+      if (fns.project) projectInPlace(fns, saveat[save]!, out, outOffset + save * N, N, p, err);
       save++;
     }
     // t += h as a TwoSum.
@@ -232,8 +247,9 @@ function explicitRK(
     th = sHi + lo; tl = lo - (th - sHi);
     y.set(ynew);
     yc.set(tmp);
+    const projected = project(fns, th, y, p, err);
     res.steps++;
-    if (tab.fsal) k[0]!.set(k[S - 1]!);
+    if (tab.fsal && !projected) k[0]!.set(k[S - 1]!);
     else { f(th, y, p, k[0]!); res.rhsEvals++; }
     if (adaptive) {
       const fac11 = errNorm ** expo;
@@ -379,6 +395,7 @@ function rosenbrock(
           out[o + i] = y[i]! + acc;
         }
       }
+      if (fns.project) projectInPlace(fns, saveat[save]!, out, outOffset + save * N, N, p, err);
       save++;
     }
     const sHi = th + hs, bp = sHi - th, e = (th - (sHi - bp)) + (hs - bp);
@@ -386,8 +403,9 @@ function rosenbrock(
     th = sHi + lo; tl = lo - (th - sHi);
     y.set(ynew);
     yc.set(tmp);
+    const projected = project(fns, th, y, p, err);
     res.steps++;
-    if (tab.fsal) f0.set(fs);
+    if (tab.fsal && !projected) f0.set(fs);
     else { f(th, y, p, f0); res.rhsEvals++; }
     const fac = Math.max(1 / CONTROLLER.maxGrowth, Math.min(1 / CONTROLLER.minShrink, fac11 / CONTROLLER.safety));
     let hNew = hs / fac;
