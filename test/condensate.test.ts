@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  condensateModel, condensateModelSpec, makeProblem, solve, trackConservation, linspace,
+  condensateModel, condensateModelSpec, CONDENSATE_PARAMS, makeProblem, solve, trackConservation, linspace,
   conservationResidual, compileExprF64, type Model, type Solution,
 } from '../src/index.js';
 import { releaseGpu } from '../src/gpu/runtime.js';
@@ -170,6 +170,14 @@ describe('the bundled example', () => {
   it('examples/condensate.json is the default model', () => {
     const file = JSON.parse(readFileSync(new URL('../examples/condensate.json', import.meta.url), 'utf8'));
     expect(file).toEqual(condensateModelSpec());
+  });
+
+  it('docs/model.md lists every parameter with its default, unit and source', () => {
+    const doc = readFileSync(new URL('../docs/model.md', import.meta.url), 'utf8');
+    for (const [name, p] of Object.entries(CONDENSATE_PARAMS)) {
+      expect(doc, name).toContain(`| \`${name}\` | ${p.value} | ${p.unit} |`);
+      expect(doc, name).toContain(p.source);
+    }
   });
 
   it('GPU and CPU agree on the default model over a batch with varied parameters', async () => {

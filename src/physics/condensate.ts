@@ -13,7 +13,7 @@
  *   dφ/dt = k_φ·(s·φ + φ_nuc·max(s, 0))·(1 − φ/φ_max)       nucleation–growth / dissolution
  *   dc/dt = (k_syn − k_deg·u_deg·T − c·(K_p − 1)·dφ/dt) / (1 − φ + K_p·φ)   ⇔ dT/dt = k_syn − k_deg·u_deg·T
  *   dP/dt = k_rec·u_rec·φ/(K_φ + φ)·(1 − P) − (k_esc·u_esc + k_term)·P
- *   dR/dt = k_tx·P − k_R·R,        output J = k_esc·u_esc·P
+ *   dR/dt = k_tx·u_esc·P − k_R·R,   output J = k_esc·u_esc·P  (RNA is made by released Pol II)
  *
  * The dilute equation is derived from the conservation law rather than posited, so the mechanistic
  * model conserves total TF exactly (up to synthesis/decay); a neural correction may not, which is
@@ -32,23 +32,23 @@ type Param = { value: number; unit: string; min: number; max: number; scale?: 'l
 
 /** Parameters: value, unit, plausible range, and where the number comes from (docs/model.md). */
 export const CONDENSATE_PARAMS: Record<string, Param> = {
-  c_sat: { value: 0.8, unit: 'uM', min: 0.05, max: 5, scale: 'log', estimate: true, description: 'saturation concentration of the TF/coactivator mixture without RNA', source: 'Sabari 2018 (MED1-IDR/BRD4-IDR droplets at low µM); in-cell c_sat below in-vitro values (Chong 2018)' },
-  K_p: { value: 100, unit: '1', min: 5, max: 500, scale: 'log', estimate: true, description: 'partition coefficient c_den/c (dense over dilute phase)', source: 'Klein 2020 (condensate partitioning 10–100×); Sabari 2018' },
+  c_sat: { value: 0.8, unit: 'uM', min: 0.05, max: 5, scale: 'log', estimate: true, description: 'saturation concentration of the TF/coactivator mixture without RNA', source: 'order of magnitude: MED1-IDR and BRD4-IDR form droplets in vitro at µM concentrations (Sabari 2018)' },
+  K_p: { value: 100, unit: '1', min: 5, max: 500, scale: 'log', estimate: true, description: 'partition coefficient c_den/c (dense over dilute phase)', source: 'model choice; enrichment of clients in MED1 condensates of order 10–100× (Sabari 2018; Klein 2020 for small molecules)' },
   k_phi: { value: 0.05, unit: '1/s', min: 0.001, max: 1, scale: 'log', estimate: true, description: 'growth/dissolution rate constant of the condensed phase', source: 'set so 1.5% 1,6-hexanediol dissolves condensates within ~1–2 min (Sabari 2018; Cho 2018)' },
   phi_nuc: { value: 1e-4, unit: '1', min: 1e-6, max: 1e-2, scale: 'log', description: 'nucleation seed fraction (growth from φ = 0 above c*)', source: 'model choice (nucleation–growth reduction); affects onset time only' },
   phi_max: { value: 0.05, unit: '1', min: 0.01, max: 0.2, description: 'largest condensed volume fraction of the nucleus', source: 'model choice; super-enhancer condensates occupy ≪ 5% of the nucleus (Cho 2018)' },
-  k_syn: { value: 1.925e-4, unit: 'uM/s', min: 1e-6, max: 1e-2, scale: 'log', estimate: true, description: 'TF synthesis', source: 'k_syn/k_deg = 1 µM total nuclear TF (nuclear TF/coactivator concentrations 0.1–1 µM; Biddle 2019)' },
-  k_deg: { value: 1.925e-4, unit: '1/s', min: 1e-5, max: 1e-2, scale: 'log', estimate: true, description: 'TF degradation (half-life ln2/k_deg = 1 h)', source: 'TF half-lives 20 min (MYC) to hours (Schwanhäusser 2011)' },
-  k_rec: { value: 0.2, unit: '1/s', min: 0.01, max: 2, scale: 'log', estimate: true, description: 'Pol II recruitment rate at saturating condensate', source: 'with k_esc, k_term gives ~40% engaged promoters (Cho 2018)' },
+  k_syn: { value: 1.925e-4, unit: 'uM/s', min: 1e-6, max: 1e-2, scale: 'log', estimate: true, description: 'TF synthesis', source: 'model choice: k_syn/k_deg = 1 µM total nuclear TF (order of magnitude)' },
+  k_deg: { value: 1.925e-4, unit: '1/s', min: 1e-5, max: 1e-2, scale: 'log', estimate: true, description: 'TF degradation (half-life ln2/k_deg = 1 h)', source: 'MYC ~20–30 min (Sears 2000); most proteins hours or longer (Schwanhäusser 2011)' },
+  k_rec: { value: 0.2, unit: '1/s', min: 0.01, max: 2, scale: 'log', estimate: true, description: 'Pol II recruitment rate at saturating condensate', source: 'model choice: with k_esc, k_term about 40% of target promoters engaged at steady state' },
   K_phi: { value: 0.005, unit: '1', min: 1e-4, max: 0.05, scale: 'log', description: 'condensate fraction at half-maximal recruitment', source: 'model choice, near the steady-state φ' },
   k_esc: { value: 0.1, unit: '1/s', min: 0.01, max: 1, scale: 'log', estimate: true, description: 'pause release into productive elongation (CDK9-dependent)', source: 'Pol II cluster dwell 1/(k_esc + k_term) ≈ 6 s: Cisse 2013 (~5 s), Cho 2016 (~8 s)' },
   k_term: { value: 0.067, unit: '1/s', min: 0.005, max: 1, scale: 'log', description: 'premature termination of engaged Pol II', source: 'as k_esc (dwell 5–8 s)' },
-  k_tx: { value: 0.02, unit: 'uM/s', min: 1e-4, max: 1, scale: 'log', estimate: true, description: 'nascent RNA production per engaged promoter fraction', source: 'set so steady RNA sits in the promoting (low-RNA) regime, r ≈ 1.5 (Henninger 2021)' },
+  k_tx: { value: 0.02, unit: 'uM/s', min: 1e-4, max: 1, scale: 'log', estimate: true, description: 'nascent RNA production per engaged promoter fraction at full pause release (∝ J)', source: 'set so steady RNA sits in the promoting (low-RNA) regime, r ≈ 1.5 (Henninger 2021)' },
   k_R: { value: 0.0058, unit: '1/s', min: 1e-4, max: 0.1, scale: 'log', description: 'nascent RNA turnover (half-life ~2 min)', source: 'nascent transcript dwell of minutes at the locus (Henninger 2021)' },
   K_R: { value: 1, unit: 'uM', min: 0.05, max: 20, scale: 'log', description: 'RNA scale of the feedback', source: 'model choice; Henninger 2021 (reentrant phase behaviour with RNA)' },
   alpha_R: { value: 1.5, unit: '1', min: 0, max: 10, description: 'low-RNA promotion of condensation (lowers c*)', source: 'Henninger 2021 (low RNA promotes MED1 condensates)' },
   beta_R: { value: 0.5, unit: '1', min: 0, max: 10, description: 'high-RNA dissolution (raises c*)', source: 'Henninger 2021 (high RNA dissolves condensates)' },
-  u_csat: { value: 1, unit: '1', min: 0.1, max: 100, description: 'drug hook: multiplies c* (JQ1 via BRD4 eviction, 1,6-hexanediol)', source: 'Sabari 2018 (JQ1 and 1,6-HD disrupt MED1/BRD4 condensates)' },
+  u_csat: { value: 1, unit: '1', min: 0.1, max: 100, description: 'drug hook: multiplies c* (JQ1 via BRD4 eviction, 1,6-hexanediol)', source: '1,6-hexanediol dissolves MED1/BRD4 condensates (Sabari 2018); BET inhibition evicts BRD4 from super-enhancers (Lovén 2013)' },
   u_rec: { value: 1, unit: '1', min: 0, max: 1, description: 'drug hook: multiplies Pol II recruitment (JQ1, THZ1/CDK7)', source: 'Kwiatkowski 2014 (THZ1); Lovén 2013 (JQ1 at super-enhancers)' },
   u_esc: { value: 1, unit: '1', min: 0, max: 1, description: 'drug hook: multiplies pause release (flavopiridol/CDK9)', source: 'Chao & Price 2001 (flavopiridol inhibits P-TEFb)' },
   u_deg: { value: 1, unit: '1', min: 1, max: 1000, description: 'drug hook: multiplies TF degradation (dTAG, dBET6)', source: 'Nabet 2018 (dTAG); Winter 2017 (dBET6)' },
@@ -83,7 +83,7 @@ export function condensateModelSpec(options: CondensateOptions = {}): Record<str
       c: '(k_syn - k_deg*u_deg*T_total - c*(K_p - 1)*growth)/(1 - phi + K_p*phi)',
       phi: 'growth',
       P: 'k_rec*u_rec*occupancy*(1 - P) - (k_esc*u_esc + k_term)*P',
-      ...(rna ? { R: 'k_tx*P - k_R*R' } : {}),
+      ...(rna ? { R: 'k_tx*u_esc*P - k_R*R' } : {}),
     },
     observables: {
       J: { expression: 'k_esc*u_esc*P', unit: '1/s', description: 'transcriptional output (pause-release flux per promoter)' },
