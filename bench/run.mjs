@@ -1,17 +1,22 @@
 // Throughput benchmark (run by hand: `npm run bench`; never part of the tests — this machine is
 // shared and noisy). Prints JSON lines: traj/s and traj·steps/s per backend and batch size, pipeline
 // compile time separately, and the ratio of the GPU backend to a native C DOPRI5 ensemble
-// (bench/native/dopri5_ensemble.c, built here with the system compiler, -O3 -march=native -fopenmp).
-// Usage: node bench/run.mjs [--sizes 1e3,1e4,1e5,1e6] [--cpu-max 1e5] [--models lorenz,condensate]
+// (bench/native/dopri5_ensemble.c, built here with the system compiler, -O3 -march=native -fopenmp,
+// in f64 and in f32; the ratio is against the faster of the two).
+// For the UDE (issue #3: the condensate model + a 3→16→16→3 tanh MLP) it also prints the MLP's
+// FLOP rate (2·MACs + bias adds per right-hand-side evaluation; tanh not counted) against the
+// machine's theoretical f32/f64 peak.
+// Usage: node bench/run.mjs [--sizes 1e3,1e4,1e5,1e6] [--cpu-max 1e5] [--models lorenz,condensate,ude]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { parseModel, makeProblem, solve, releaseGpu, acquireGpu } from '../dist/index.js';
+import { parseModel, makeProblem, solve, releaseGpu, releaseCpuWorkers, acquireGpu, condensateModel, defaultWeights, layerSizes } from '../dist/index.js';
 
 const arg = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
 const sizes = arg('sizes', '1e3,1e4,1e5,1e6').split(',').map(Number);
 const cpuMax = Number(arg('cpu-max', '1e5'));
-const models = arg('models', 'lorenz,condensate').split(',');
+const models = arg('models', 'lorenz,condensate,ude').split(',');
 
 // The problems of issue #2: Lorenz (σ=10, ρ=28, β=8/3, u0=(1,0,0), t∈[0,10]) and a 3-state
 // condensate-like model (the same equations as the C reference), dopri5, rtol 1e-6, atol 1e-8.
@@ -31,7 +36,27 @@ const PROBLEMS = {
         P: 'k_rec*phi/(K_phi + phi)*(1 - P) - k_esc*P',
       } }),
   },
+  // The default condensate model without RNA, with its neural term (docs/model.md), 10 min from
+  // dilute TF; the C reference (ude in dopri5_ensemble.c) hard-codes the same defaults and reads θ.
+  ude: { t1: 600, model: condensateModel({ rna: false, neural: true }) },
 };
+
+/** FLOPs of one MLP evaluation: 2 per multiply–add plus one per bias (tanh not counted). */
+function mlpFlops(model) {
+  const sizes = layerSizes(model.neural);
+  let f = 0;
+  for (let l = 0; l + 1 < sizes.length; l++) f += 2 * sizes[l] * sizes[l + 1] + sizes[l + 1];
+  return f;
+}
+/**
+ * Theoretical peak of this CPU: cores × clock × FLOP/cycle, with 2 FMA units per core and the
+ * vector width llvmpipe generates code for (256-bit: 8 f32 or 4 f64 lanes; AVX-512 would double it).
+ */
+function peak() {
+  const ghz = Number(/@ ([\d.]+)GHz/.exec(cpus()[0].model)?.[1] ?? cpus()[0].speed / 1000);
+  const cores = cpus().length;
+  return { cores, ghz, f32_gflops: cores * ghz * 2 * 2 * 8, f64_gflops: cores * ghz * 2 * 2 * 4 };
+}
 
 const print = (o) => console.log(JSON.stringify(o));
 const sum = (a) => a.reduce((s, x) => s + x, 0);
@@ -40,17 +65,36 @@ let gpuInfo;
 try { gpuInfo = (await acquireGpu()).info; } catch (e) { print({ note: `no GPU backend: ${e.message}` }); }
 if (gpuInfo) print({ gpu: gpuInfo.description, backend: gpuInfo.backend });
 
-const exe = join('bench', 'out', 'dopri5_ensemble');
+// The C reference in f64 and in f32 (the GPU path's precision); ratios are against the faster one.
 mkdirSync(join('bench', 'out'), { recursive: true });
-execFileSync(process.env.CC ?? 'cc', ['-O3', '-march=native', '-fopenmp', 'bench/native/dopri5_ensemble.c', '-o', exe, '-lm']);
+const exes = { f64: join('bench', 'out', 'dopri5_ensemble_f64'), f32: join('bench', 'out', 'dopri5_ensemble_f32') };
+const cflags = ['-O3', '-march=native', '-fopenmp', 'bench/native/dopri5_ensemble.c', '-lm'];
+execFileSync(process.env.CC ?? 'cc', [...cflags, '-o', exes.f64]);
+execFileSync(process.env.CC ?? 'cc', [...cflags, '-DREAL=float', '-fsingle-precision-constant', '-o', exes.f32]);
+
+const machine = peak();
+print({ machine });
 
 for (const name of models) {
   const { model, t1 } = PROBLEMS[name];
+  const flops = model.neural ? mlpFlops(model) : 0;
+  const extra = [];
+  if (model.neural) {
+    const file = join('bench', 'out', `${name}-weights.txt`);
+    writeFileSync(file, Array.from(defaultWeights(model)).join('\n'));
+    extra.push(file);
+  }
   const native = {};
   for (const B of sizes.filter((b) => b >= 1e4)) {
-    const line = JSON.parse(execFileSync(exe, [name, String(B)], { encoding: 'utf8' }));
-    native[B] = line;
-    print({ ...line, y0: undefined });
+    for (const [precision, exe] of Object.entries(exes)) {
+      const line = JSON.parse(execFileSync(exe, [name, String(B), ...extra], { encoding: 'utf8' }));
+      if (!native[B] || line.traj_per_s > native[B].traj_per_s) native[B] = line;
+      if (flops) {
+        line.mlp_gflop_per_s = +((line.rhs_evals * flops) / line.seconds / 1e9).toFixed(3);
+        line[`fraction_of_${precision}_peak`] = +(line.mlp_gflop_per_s / machine[`${precision}_gflops`]).toFixed(4);
+      }
+      print({ ...line, y0: undefined });
+    }
   }
   for (const backend of gpuInfo ? ['gpu', 'cpu'] : ['cpu']) {
     for (const B of sizes) {
@@ -66,7 +110,14 @@ for (const name of models) {
         traj_steps_per_s: +(steps / seconds).toFixed(1), steps_per_traj: +(steps / B).toFixed(1),
         failed: Array.from(sol.status).filter((s) => s !== 1).length,
       };
-      if (backend === 'gpu' && native[B]) out.ratio_vs_native_c = +(out.traj_per_s / native[B].traj_per_s).toFixed(3);
+      if (backend === 'gpu' && native[B]) {
+        out.ratio_vs_native_c = +(out.traj_per_s / native[B].traj_per_s).toFixed(3);
+        out.native_c_used = native[B].backend;
+      }
+      if (flops) {
+        out.mlp_gflop_per_s = +((sum(Array.from(sol.rhsEvals)) * flops) / seconds / 1e9).toFixed(3);
+        out[`fraction_of_${backend === 'gpu' ? 'f32' : 'f64'}_peak`] = +(out.mlp_gflop_per_s / (backend === 'gpu' ? machine.f32_gflops : machine.f64_gflops)).toFixed(4);
+      }
       print(out);
     }
   }
@@ -78,3 +129,4 @@ for (const name of models) {
   }
 }
 await releaseGpu();
+await releaseCpuWorkers();
