@@ -82,3 +82,53 @@ describe('ctwin simulate', () => {
     expect(r.stdout).toMatch(/GPU backend: (available|unavailable)/);
   });
 });
+
+describe('ctwin gradient', () => {
+  const decay = join(dir, 'decay.json');
+  writeFileSync(decay, JSON.stringify({ name: 'decay', states: { x: 2 }, params: { k: 0.5, unused: 1 }, equations: { x: '-k*x' } }));
+  const data = join(dir, 'data.csv');
+  writeFileSync(data, 'traj,t,observable,value\n0,1,x,1.3\n0,2,x,NA\n0,3,x,0.4\n1,2,x,0.6\n');
+
+  it('prints the loss and per-trajectory gradients of the contract, equal to the analytic ones', async () => {
+    const params = join(dir, 'decay-p.csv');
+    writeFileSync(params, 'k,x\n0.5,2\n0.3,1\n');
+    const r = await ctwin('gradient', '--model', decay, '--data', data, '--params', params, '--sigma', '0.5', '--rtol', '1e-12', '--atol', '1e-14');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    // x(t) = x0 e^(−kt): L = Σ ½((x(t) − v)/σ)², ∂L/∂k = Σ r/σ · (−t x(t)), ∂L/∂x0 = Σ r/σ · e^(−kt).
+    const terms = [[0.5, 2, 1, 1.3], [0.5, 2, 3, 0.4], [0.3, 1, 2, 0.6]] as const;
+    let L = 0;
+    const gk = [0, 0], gx = [0, 0];
+    terms.forEach(([k, x0, t, v], i) => {
+      const b = i < 2 ? 0 : 1, x = x0 * Math.exp(-k * t), r = (x - v) / 0.5;
+      L += 0.5 * r * r; gk[b]! += (r / 0.5) * (-t * x); gx[b]! += (r / 0.5) * Math.exp(-k * t);
+    });
+    expect(out.loss).toBeCloseTo(L, 9);
+    expect(out.grad).toHaveLength(2);
+    out.grad.forEach((g: { traj: number; params: Record<string, number>; initial: Record<string, number> }, b: number) => {
+      expect(g.traj).toBe(b);
+      expect(g.params.k).toBeCloseTo(gk[b]!, 8);
+      expect(g.params.unused).toBe(0);
+      expect(g.initial.x).toBeCloseTo(gx[b]!, 8);
+    });
+  });
+
+  const bad: Array<[string, string[], RegExp, string?]> = [
+    ['no data flag', ['gradient', '--model', decay], /--data is required/],
+    ['unknown observable', ['gradient', '--model', decay, '--data', 'CSV'], /:2:3: "z" is neither a state nor an observable/, 'traj,t,observable,value\n0,1,z,1\n'],
+    ['bad value', ['gradient', '--model', decay, '--data', 'CSV'], /:3:4: "abc" in column "value" is not a finite number/, 'traj,t,observable,value\n0,1,x,1\n0,2,x,abc\n'],
+    ['missing column', ['gradient', '--model', decay, '--data', 'CSV'], /:1:1: the data file needs a "value" column/, 'traj,t,observable\n0,1,x\n'],
+    ['unknown column', ['gradient', '--model', decay, '--data', 'CSV'], /:1:5: unknown column "weight"/, 'traj,t,observable,value,weight\n0,1,x,1,2\n'],
+    ['negative sigma', ['gradient', '--model', decay, '--data', 'CSV', '--sigma=-1'], /--sigma -1: must be positive/, 'traj,t,observable,value\n0,1,x,1\n'],
+    ['GPU adjoint requested', ['gradient', '--model', decay, '--data', 'CSV', '--backend', 'gpu'], /the GPU adjoint is not available yet/, 'traj,t,observable,value\n0,1,x,1\n'],
+    ['log-normal with a zero value', ['gradient', '--model', decay, '--data', 'CSV', '--noise', 'lognormal'], /:2:4: log-normal noise needs positive values/, 'traj,t,observable,value\n0,1,x,0\n'],
+  ];
+  it.each(bad)('%s → exit 2 and a clear message', async (name, args, message, csv) => {
+    const sub = mkdtempSync(join(dir, 'grad-'));
+    const filled = args.map((a) => { if (a !== 'CSV') return a; const f = join(sub, 'd.csv'); writeFileSync(f, csv!); return f; });
+    const r = await ctwin(...filled);
+    expect(r.code, `${name}: ${r.stderr}`).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).toBe('');
+  });
+});

@@ -11,6 +11,7 @@ import { GpuUnavailableError } from '../gpu/runtime.js';
 import { UsageError } from './args.js';
 import { SIMULATE_FLAGS, simulateCommand } from './simulate.js';
 import { doctorCommand } from './doctor.js';
+import { GRADIENT_FLAGS, gradientCommand } from './gradient.js';
 
 const USAGE = `usage: ctwin <command> [flags]
 
@@ -20,7 +21,20 @@ commands:
               [--saveat 0:10:600 | --saveat 1,2.5,7] [--method dopri5|tsit5|rk4|rosenbrock23|rodas4]
               [--rtol 1e-6] [--atol 1e-8] [--dt DT] [--max-steps 100000]
               [--backend auto|gpu|cpu] [--status-out status.csv] [--quiet]
+  gradient    --model M.json --data D.csv [--params P.csv] [--sigma 1] [--noise normal|lognormal]
+              [--t0 0] [--method …] [--rtol 1e-6] [--atol 1e-8] [--dt DT] [--max-steps N]
+              prints JSON {"loss": L, "grad": [{"traj", "params", "initial"}…]} for
+              L = Σ ½((y_obs(t) − value)/σ)²; D.csv columns traj,t,observable,value
 `;
+
+/** Parses the flags of one command; a mistake is a UsageError that shows the usage. */
+function flagsOf<T extends Record<string, { type: 'string' | 'boolean' }>>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values as { [K in keyof T]?: T[K]['type'] extends 'boolean' ? boolean : string };
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message.split('\n')[0]}\n${USAGE}`);
+  }
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -28,16 +42,12 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'doctor':
       return doctorCommand((line) => process.stdout.write(line + '\n'));
-    case 'simulate': {
-      let values;
-      try {
-        ({ values } = parseArgs({ args: rest, options: SIMULATE_FLAGS, strict: true, allowPositionals: false }));
-      } catch (err) {
-        throw new UsageError(`${(err as Error).message.split('\n')[0]}\n${USAGE}`);
-      }
-      await simulateCommand(values, log);
+    case 'simulate':
+      await simulateCommand(flagsOf(rest, SIMULATE_FLAGS), log);
       return 0;
-    }
+    case 'gradient':
+      await gradientCommand(flagsOf(rest, GRADIENT_FLAGS), (text) => process.stdout.write(text), log);
+      return 0;
     case undefined: case '-h': case '--help': case 'help':
       process.stdout.write(USAGE);
       return command === undefined ? 2 : 0;

@@ -177,6 +177,8 @@ export function derivative(e: Expr, x: SymbolRef, nnInputs?: readonly Expr[]): E
     case 'num': return num(0);
     case 'sym': {
       const r = e.ref;
+      // Differentiating with respect to a network output: nn_j is then an independent variable.
+      if (x.kind === 'nn') return num(r.kind === 'nn' && r.index === x.index ? 1 : 0);
       if (r.kind === 'nn') {
         if (!nnInputs) throw new Error('derivative: a neural term needs its input expressions');
         return nnInputs.reduce<Expr>((acc, u, m) => add(acc, mul({ k: 'sym', ref: { kind: 'nnjac', out: r.index, in: m } }, d(u))), num(0));

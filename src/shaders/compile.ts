@@ -3,7 +3,7 @@
  * kernels and JavaScript (f64) functions for the CPU reference (STYLE.md §7).
  */
 import { symbolicJacobian, type Model } from '../physics/model.js';
-import { references, type Expr, type SymbolRef } from '../physics/expr.js';
+import { derivative, references, type Expr, type SymbolRef } from '../physics/expr.js';
 import { initialWeights, weightLayout, layerSizes } from '../physics/neural.js';
 import { emit } from './emit.js';
 import { compileMlpF64, mlpWgsl } from './neural.js';
@@ -53,6 +53,20 @@ export const defaultWeights = (model: Model) => (model.neural ? initialWeights(m
  */
 export function compileF64(model: Model, weights: Float64Array = defaultWeights(model)): ModelF64 {
   const { jacobian, timeDerivative } = symbolicJacobian(model);
+  const fn = jsBuilder(model, weights);
+  return {
+    rhs: fn(model.equations, `${model.name}: dy/dt`, false),
+    jacobian: fn(jacobian, `${model.name}: ∂f/∂y (row-major)`, true),
+    timeDerivative: fn(timeDerivative, `${model.name}: ∂f/∂t`, true),
+    project: model.projection ? fn(model.projection, `${model.name}: projection after a step`, false) : undefined,
+  };
+}
+
+/**
+ * Compiles lists of expressions of (t, y, p) into `(t, y, p, out) => void` functions that share one
+ * instance of the network (bound to `weights`, read live) and its scratch arrays.
+ */
+function jsBuilder(model: Model, weights: Float64Array) {
   const spec = model.neural;
   const nIn = spec?.inputs.length ?? 0, nOut = spec?.outputs.length ?? 0;
   const name = namer(nIn);
@@ -62,16 +76,10 @@ export function compileF64(model: Model, weights: Float64Array = defaultWeights(
     ? [...spec.inputs.map((u, m) => `  nnIn[${m}] = ${emit(u, 'js', name)};`), '  mlp.forward(nnIn, nn);',
       ...(withJacobian ? ['  mlp.jacobian(nnIn, nnJ);'] : [])].join('\n')
     : '');
-  const fn = (outputs: Expr[], what: string, withJacobian: boolean): RhsF64 => {
+  return (outputs: Expr[], what: string, withJacobian: boolean): RhsF64 => {
     const body = outputs.map((e, i) => `  out[${i}] = ${emit(e, 'js', name)};`).join('\n');
     // The generated source is built only from our own IR (numbers and indices), never user text.
     return new Function('mlp', 'nnIn', 'nn', 'nnJ', `"use strict";\n// ${what}\nreturn function (t, y, p, out) {\n${prelude(withJacobian, outputs)}\n${body}\n};`)(mlp, nnIn, nn, nnJ) as RhsF64;
-  };
-  return {
-    rhs: fn(model.equations, `${model.name}: dy/dt`, false),
-    jacobian: fn(jacobian, `${model.name}: ∂f/∂y (row-major)`, true),
-    timeDerivative: fn(timeDerivative, `${model.name}: ∂f/∂t`, true),
-    project: model.projection ? fn(model.projection, `${model.name}: projection after a step`, false) : undefined,
   };
 }
 
@@ -121,4 +129,67 @@ export function emitModelWgsl(model: Model, withJacobian: boolean): string {
   }
   if (model.projection) src += fn('project', model.projection, `${model.name}: projection after a step`, false);
   return src;
+}
+
+/**
+ * f64 functions the discrete adjoint needs (src/training/adjoint.ts), all from the same symbolic
+ * tree: ∂f/∂p, the network's inputs and VJP for ∂f/∂θ, and for the Rosenbrock methods the
+ * contractions ∇_{y,p} Σ_ab J̄_ab J_ab(t, y, p) and ∇_{y,p} Σ_a w_a ∂f_a/∂t (second derivatives of
+ * the model). The latter are unavailable through a neural term (its second derivatives are not
+ * generated); `secondOrder` is then undefined.
+ */
+export interface SensitivityF64 {
+  /** Row-major N×P ∂f/∂p into out. */
+  paramJacobian: RhsF64;
+  /** Network inputs u(t, y, p) into out (length n_in), when the model has a neural term. */
+  nnInputs?: RhsF64;
+  /** Row-major N×n_out ∂f/∂(network output) into out: how θ̄ is reached from f̄ (any equation may read nn). */
+  nnOutputJacobian?: RhsF64;
+  secondOrder?: {
+    /** outY[k] = Σ_ab J̄_ab ∂J_ab/∂y_k, outP[q] = Σ_ab J̄_ab ∂J_ab/∂p_q. */
+    jacobianContract(t: number, y: Float64Array, p: Float64Array, Jbar: Float64Array, outY: Float64Array, outP: Float64Array): void;
+    /** The same for Σ_a w_a ∂f_a/∂t. */
+    timeDerivativeContract(t: number, y: Float64Array, p: Float64Array, w: Float64Array, outY: Float64Array, outP: Float64Array): void;
+  };
+}
+
+export function compileSensitivityF64(model: Model, weights: Float64Array = defaultWeights(model)): SensitivityF64 {
+  const u = model.neural?.inputs;
+  const paramRefs = model.params.map((q, i) => ({ kind: 'param' as const, index: i, name: q.name }));
+  const stateRefs = model.states.map((s, i) => ({ kind: 'state' as const, index: i, name: s.name }));
+  const paramJac: Expr[] = [];
+  for (const f of model.equations) for (const r of paramRefs) paramJac.push(derivative(f, r, u));
+  const name = namer(u?.length ?? 0);
+  const out: SensitivityF64 = { paramJacobian: jsBuilder(model, weights)(paramJac, `${model.name}: ∂f/∂p (row-major)`, true) };
+  if (u) {
+    out.nnInputs = new Function('t', 'y', 'p', 'out', `"use strict";\n${u.map((e, m) => `out[${m}] = ${emit(e, 'js', name)};`).join('\n')}`) as RhsF64;
+    const dOut: Expr[] = [];
+    for (const f of model.equations) model.neural!.outputs.forEach((_, j) => dOut.push(derivative(f, { kind: 'nn', index: j }, u)));
+    out.nnOutputJacobian = jsBuilder(model, weights)(dOut, `${model.name}: ∂f/∂nn (row-major)`, false);
+  }
+  // Σ_ab W_ab ∂E_ab/∂x for x over states then params, as straight-line code.
+  const contract = (entries: Expr[], weightName: string) => {
+    const lines: string[] = [];
+    for (const [target, refs] of [['outY', stateRefs], ['outP', paramRefs]] as const) {
+      refs.forEach((r, k) => {
+        const terms: string[] = [];
+        entries.forEach((e, ab) => {
+          const d = derivative(e, r, u);
+          if (!(d.k === 'num' && d.v === 0)) terms.push(`${weightName}[${ab}] * ${emit(d, 'js', name)}`);
+        });
+        lines.push(`  ${target}[${k}] = ${terms.length ? terms.join(' + ') : '0'};`);
+      });
+    }
+    return lines.join('\n');
+  };
+  try {
+    const { jacobian, timeDerivative } = symbolicJacobian(model);
+    const jc = contract(jacobian, 'W'), tc = contract(timeDerivative, 'W');
+    const make = (body: string) => new Function('t', 'y', 'p', 'W', 'outY', 'outP', `"use strict";\n${body}`) as
+      (t: number, y: Float64Array, p: Float64Array, W: Float64Array, outY: Float64Array, outP: Float64Array) => void;
+    out.secondOrder = { jacobianContract: make(jc), timeDerivativeContract: make(tc) };
+  } catch (err) {
+    if (!/second derivatives of the neural term/.test((err as Error).message)) throw err;
+  }
+  return out;
 }

@@ -105,6 +105,11 @@ export interface SolveOptions {
   onProgress?: (finished: number, total: number) => void;
   /** CPU backend: worker threads to use (default: the machine's cores). */
   workers?: number;
+  /**
+   * CPU backend, one trajectory: take exactly these steps (a sequence recorded by `gradientCpu` with
+   * `recordSteps`), with no step control: derivative checks by finite differences at frozen steps.
+   */
+  steps?: ArrayLike<number>;
 }
 
 export interface ResolvedOptions {
@@ -115,6 +120,8 @@ export interface ResolvedOptions {
   maxSteps: number;
   /** Fixed steps of dt (rk4 always; other methods with `adaptive: false`). */
   fixedStep: boolean;
+  /** A step sequence to replay (see SolveOptions.steps). */
+  steps?: Float64Array;
 }
 
 export interface Solution {

@@ -14,11 +14,13 @@ export function resolveOptions(o: SolveOptions): ResolvedOptions {
   const rtol = o.rtol ?? 1e-6, atol = o.atol ?? 1e-8, maxSteps = o.maxSteps ?? 100_000;
   if (!(rtol > 0) || !(atol > 0)) throw new ProblemError(`rtol and atol must be positive (got ${rtol}, ${atol})`);
   if (!Number.isInteger(maxSteps) || maxSteps < 1) throw new ProblemError(`maxSteps must be a positive integer (got ${maxSteps})`);
-  const fixedStep = !isAdaptive(methodByName(method)) || o.adaptive === false;
-  if (fixedStep && o.dt === undefined) throw new ProblemError(`${method} with fixed steps needs dt (--dt)`);
-  const dt = o.dt ?? 0;
+  const steps = o.steps ? Float64Array.from(o.steps) : undefined;
+  if (steps && !steps.every((h) => h > 0 && Number.isFinite(h))) throw new ProblemError('steps must be positive finite step sizes');
+  const fixedStep = !isAdaptive(methodByName(method)) || o.adaptive === false || steps !== undefined;
+  if (fixedStep && o.dt === undefined && !steps) throw new ProblemError(`${method} with fixed steps needs dt (--dt)`);
+  const dt = o.dt ?? steps?.[0] ?? 0;
   if (o.dt !== undefined && !(dt > 0 && Number.isFinite(dt))) throw new ProblemError(`dt must be a positive number (got ${o.dt})`);
-  return { method, rtol, atol, dt, maxSteps, fixedStep };
+  return { method, rtol, atol, dt, maxSteps, fixedStep, steps };
 }
 
 /**
@@ -33,6 +35,7 @@ export async function solve(problem: EnsembleProblem, options: SolveOptions = {}
   const backend = options.backend ?? 'auto';
   const start = performance.now();
   let notice: string | undefined;
+  if (opts.steps && (backend !== 'cpu' || problem.batch !== 1)) throw new ProblemError('a replayed step sequence (steps) needs backend "cpu" and a batch of one');
   if (backend !== 'cpu') {
     try {
       const r = await solveOnGpu(problem, opts, options.onProgress);

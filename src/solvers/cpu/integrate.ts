@@ -6,12 +6,33 @@
 import type { ModelF64 } from '../../shaders/compile.js';
 import { CONTROLLER, STATUS, isAdaptive, type ExplicitTableau, type Method, type RosenbrockTableau } from '../methods.js';
 import type { ResolvedOptions } from '../problem.js';
+import { luFactor, luSolve } from './linalg.js';
 
 export interface TrajectoryResult {
   status: number;
   steps: number;
   rejected: number;
   rhsEvals: number;
+}
+
+/**
+ * What the adjoint needs to replay a solve (src/training/adjoint.ts): per accepted step its start
+ * time (th + tl), size and the save counter after it; the state only every `every` steps
+ * (checkpoints), so memory grows with the checkpoints, plus three scalars per step.
+ */
+export class StepTrace {
+  readonly th: number[] = [];
+  readonly tl: number[] = [];
+  readonly h: number[] = [];
+  readonly saveEnd: number[] = [];
+  readonly checkpoints: Float64Array[] = [];
+  /** Save times written at t0, before the first step. */
+  savesAtStart = 0;
+  constructor(readonly every: number) {}
+  accept(th: number, tl: number, h: number, yBefore: Float64Array, saveAfter: number) {
+    if (this.h.length % this.every === 0) this.checkpoints.push(Float64Array.from(yBefore));
+    this.th.push(th); this.tl.push(tl); this.h.push(h); this.saveEnd.push(saveAfter);
+  }
 }
 
 /** Work arrays sized for one model, reused across the trajectories of a chunk. */
@@ -122,6 +143,7 @@ export function initialStep(
 export function integrateTrajectory(
   method: Method, fns: ModelF64, y0: Float64Array, p: Float64Array, t0: number, t1: number,
   saveat: Float64Array, opts: ResolvedOptions, out: Float64Array, outOffset: number, ws: Workspace,
+  trace?: StepTrace,
 ): TrajectoryResult {
   const N = ws.N;
   for (let s = 0; s < saveat.length; s++) out.fill(NaN, outOffset + s * N, outOffset + (s + 1) * N);
@@ -132,14 +154,16 @@ export function integrateTrajectory(
   const writeSave = (src: Float64Array) => { out.set(src, outOffset + save * N); save++; };
   while (save < saveat.length && saveat[save]! <= t0) writeSave(y);
   const res: TrajectoryResult = { status: STATUS.running, steps: 0, rejected: 0, rhsEvals: 0 };
+  if (trace) trace.savesAtStart = save;
   if (!isFiniteArray(y) || !isFiniteArray(p)) { res.status = STATUS.non_finite; return res; }
-  if (method.kind === 'rosenbrock') return rosenbrock(method, fns, p, t0, t1, saveat, opts, out, outOffset, ws, res, save);
-  return explicitRK(method, fns, p, t0, t1, saveat, opts, out, outOffset, ws, res, save);
+  if (method.kind === 'rosenbrock') return rosenbrock(method, fns, p, t0, t1, saveat, opts, out, outOffset, ws, res, save, trace);
+  return explicitRK(method, fns, p, t0, t1, saveat, opts, out, outOffset, ws, res, save, trace);
 }
 
 function explicitRK(
   tab: ExplicitTableau, fns: ModelF64, p: Float64Array, t0: number, t1: number, saveat: Float64Array,
   opts: ResolvedOptions, out: Float64Array, outOffset: number, ws: Workspace, res: TrajectoryResult, save: number,
+  trace?: StepTrace,
 ): TrajectoryResult {
   const { N, k, y, yc, ynew, tmp, err } = ws;
   const S = tab.c.length;
@@ -167,6 +191,7 @@ function explicitRK(
     // Fixed-step methods land exactly on save times (no dense output); all land on t1.
     let hStep = landOn(h, remaining, th);
     if (!tab.dense && save < saveat.length) hStep = landOn(hStep, (saveat[save]! - th) - tl, th);
+    if (opts.steps) hStep = opts.steps[res.steps] ?? remaining; // a recorded step sequence, replayed exactly
     if (hStep <= EPS * Math.abs(th) || !(hStep > 0)) {
       res.status = lastNonFinite ? STATUS.non_finite : STATUS.dt_underflow;
       break;
@@ -241,6 +266,7 @@ function explicitRK(
       if (fns.project) projectInPlace(fns, saveat[save]!, out, outOffset + save * N, N, p, err);
       save++;
     }
+    trace?.accept(th, tl, hStep, y, save);
     // t += h as a TwoSum.
     const sHi = th + hStep, bp = sHi - th, e = (th - (sHi - bp)) + (hStep - bp);
     const lo = tl + e;
@@ -264,34 +290,6 @@ function explicitRK(
   return res;
 }
 
-/** LU with partial pivoting in place (row-major n×n); returns false for a singular matrix. */
-function luFactor(A: Float64Array, perm: Int32Array, n: number): boolean {
-  for (let i = 0; i < n; i++) perm[i] = i;
-  for (let c = 0; c < n; c++) {
-    let piv = c, best = Math.abs(A[c * n + c]!);
-    for (let r = c + 1; r < n; r++) { const v = Math.abs(A[r * n + c]!); if (v > best) { best = v; piv = r; } }
-    if (!(best > 0)) return false;
-    if (piv !== c) {
-      for (let j = 0; j < n; j++) { const tmp = A[c * n + j]!; A[c * n + j] = A[piv * n + j]!; A[piv * n + j] = tmp; }
-      const tp = perm[c]!; perm[c] = perm[piv]!; perm[piv] = tp;
-    }
-    const d = A[c * n + c]!;
-    for (let r = c + 1; r < n; r++) {
-      const m = (A[r * n + c]! /= d);
-      if (m !== 0) for (let j = c + 1; j < n; j++) A[r * n + j]! -= m * A[c * n + j]!;
-    }
-  }
-  return true;
-}
-
-/** Solves LU x = P b in place in `b` (uses `tmp`). */
-function luSolve(A: Float64Array, perm: Int32Array, n: number, b: Float64Array, tmp: Float64Array) {
-  for (let i = 0; i < n; i++) tmp[i] = b[perm[i]!]!;
-  for (let i = 0; i < n; i++) { let s = tmp[i]!; for (let j = 0; j < i; j++) s -= A[i * n + j]! * tmp[j]!; tmp[i] = s; }
-  for (let i = n - 1; i >= 0; i--) { let s = tmp[i]!; for (let j = i + 1; j < n; j++) s -= A[i * n + j]! * tmp[j]!; tmp[i] = s / A[i * n + i]!; }
-  b.set(tmp);
-}
-
 /** y₁ = y + Σ w_j U_j with the Kahan compensation `yc` of earlier steps; the new compensation goes to `ycNew`. */
 function compensatedUpdate(y: Float64Array, yc: Float64Array, U: Float64Array[], w: number[], ynew: Float64Array, ycNew: Float64Array) {
   for (let i = 0; i < y.length; i++) {
@@ -307,6 +305,7 @@ function compensatedUpdate(y: Float64Array, yc: Float64Array, U: Float64Array[],
 function rosenbrock(
   tab: RosenbrockTableau, fns: ModelF64, p: Float64Array, t0: number, t1: number, saveat: Float64Array,
   opts: ResolvedOptions, out: Float64Array, outOffset: number, ws: Workspace, res: TrajectoryResult, save: number,
+  trace?: StepTrace,
 ): TrajectoryResult {
   const { N, y, yc, ynew, tmp, err, J, W, perm, dT, lin, f0, fs } = ws;
   const U = ws.k;
@@ -326,7 +325,7 @@ function rosenbrock(
     const remaining = (t1 - th) - tl;
     if (remaining <= END_SLACK * Math.abs(t1)) { res.status = STATUS.success; break; }
     if (res.steps + res.rejected >= opts.maxSteps) { res.status = STATUS.max_steps; break; }
-    const hs = landOn(h, remaining, th);
+    const hs = opts.steps ? (opts.steps[res.steps] ?? remaining) : landOn(h, remaining, th);
     if (hs <= EPS * Math.abs(th) || !(hs > 0)) { res.status = lastNonFinite ? STATUS.non_finite : STATUS.dt_underflow; break; }
 
     // W = I/(hγ) − J, factored once for all stages.
@@ -398,6 +397,7 @@ function rosenbrock(
       if (fns.project) projectInPlace(fns, saveat[save]!, out, outOffset + save * N, N, p, err);
       save++;
     }
+    trace?.accept(th, tl, hs, y, save);
     const sHi = th + hs, bp = sHi - th, e = (th - (sHi - bp)) + (hs - bp);
     const lo = tl + e;
     th = sHi + lo; tl = lo - (th - sHi);

@@ -1,0 +1,378 @@
+/**
+ * Gradients of the loss (src/training/loss.ts) by the discrete adjoint of the integrator, on the
+ * CPU in f64 (the reference path).
+ *
+ * Method: the *discrete* adjoint ("differentiate the solver, then backpropagate"; Sandu 2006 for
+ * Runge–Kutta, Sandu 2008 for Rosenbrock methods): the accepted step
+ * sizes are treated as constants, and each step y_{n+1} = Φ_h(y_n, p, θ) is differentiated exactly,
+ * stage by stage, including the dense output that produced each observation. Why this rather than
+ * the continuous adjoint λ' = −Jᵀλ: the gradient is the exact gradient of the numbers the forward
+ * pass computed, so it agrees with finite differences to rounding (not merely to the tolerance),
+ * an optimizer sees a consistent loss and gradient, and it needs no backward ODE solve whose own
+ * step control would have to track a stiff adjoint. For the Rosenbrock methods the stage matrix
+ * W = I/(hγ) − J(y_n) depends on y_n and p, which brings in second derivatives of the model
+ * (∇⟨J̄, J⟩); they are generated symbolically (src/shaders/compile.ts, compileSensitivityF64), which
+ * is available for mechanistic models (not through a neural term).
+ *
+ * Memory: the forward pass keeps per accepted step three scalars (start time, size, save counter)
+ * and the state only every `checkpointEvery` steps. The backward pass replays one segment between
+ * checkpoints at a time from its checkpoint, so memory grows with the number of checkpoints plus
+ * one segment, not with the number of steps times the stages.
+ */
+import { weightLayout, layerSizes } from '../physics/neural.js';
+import { withConservationTracking } from '../physics/conservation.js';
+import { compileExprF64, compileF64, compileSensitivityF64, type ModelF64, type SensitivityF64 } from '../shaders/compile.js';
+import { compileMlpF64, type MlpF64 } from '../shaders/neural.js';
+import { methodByName, STATUS, type ExplicitTableau, type Method, type RosenbrockTableau } from '../solvers/methods.js';
+import { ProblemError, type EnsembleProblem, type SolveOptions } from '../solvers/problem.js';
+import { resolveOptions } from '../solvers/solve.js';
+import { StepTrace, Workspace, integrateTrajectory } from '../solvers/cpu/integrate.js';
+import { luFactor, luSolve, luSolveTransposed } from '../solvers/cpu/linalg.js';
+import { compileObservable, priorLoss, residualLoss, type LossTerms, type Observations } from './loss.js';
+import type { Model } from '../physics/model.js';
+
+export interface GradientOptions extends SolveOptions {
+  /** Accepted steps between stored states (default 32). */
+  checkpointEvery?: number;
+  /** Return each trajectory's accepted step sizes (for finite-difference checks at frozen steps). */
+  recordSteps?: boolean;
+  /** Compute the loss only (no backward sweep), e.g. for line searches and finite differences. */
+  lossOnly?: boolean;
+}
+
+export interface GradientResult {
+  /** The total loss (Infinity if a trajectory failed or a prior is violated). */
+  loss: number;
+  /** Per trajectory: its data term plus its priors (and its share of the penalty). */
+  lossPerTrajectory: Float64Array;
+  /** ∂L/∂p, batch × P (model order). */
+  params: Float64Array;
+  /** ∂L/∂y₀, batch × N (model order). */
+  initial: Float64Array;
+  /** ∂L/∂θ of the neural weights (shared by the batch). */
+  weights: Float64Array;
+  /** ∂L/∂scale and ∂L/∂offset per observable (in `Observations.observables` order). */
+  observation: Array<{ name: string; scale: number; offset: number }>;
+  status: Uint8Array;
+  /** Forward steps per trajectory (for cost reports). */
+  steps: Uint32Array;
+  /** With `recordSteps`: the accepted step sizes of each trajectory. */
+  stepSizes?: Float64Array[];
+}
+
+/** The solve's save times: every measurement time (sorted, unique), and t1 when a penalty is read there. */
+function saveTimes(obs: Observations, t0: number, t1: number, needEnd: boolean): Float64Array {
+  const times = new Set<number>(obs.data.map((d) => d.t));
+  for (const t of times) if (t < t0 || t > t1) throw new ProblemError(`a measurement at t = ${t} lies outside [t0, t1] = [${t0}, ${t1}]`);
+  if (needEnd) times.add(t1);
+  return Float64Array.from([...times].sort((a, b) => a - b));
+}
+
+/**
+ * L and its gradient with respect to every trajectory's parameters and initial state, the shared
+ * neural weights and the observation parameters.
+ */
+export function gradientCpu(problem: EnsembleProblem, obs: Observations, terms: LossTerms = {}, options: GradientOptions = {}): GradientResult {
+  const opts = resolveOptions(options);
+  const method = methodByName(opts.method);
+  const base = problem.model;
+  if (base.projection) throw new ProblemError('gradients through a projection are not supported; fit without `project`');
+  const lambda = terms.conservation ?? 0;
+  const tracking = lambda > 0 ? withConservationTracking(base, { lambda }) : undefined;
+  const model: Model = tracking?.model ?? base;
+  if (method.kind === 'rosenbrock' && base.neural) {
+    throw new ProblemError(`gradients with ${method.name} through a neural term need its second derivatives, which are not generated; use dopri5 or tsit5`);
+  }
+  const N0 = base.states.length, N = model.states.length, P = base.params.length, B = problem.batch;
+  const saveat = saveTimes(obs, problem.t0, problem.t1, tracking !== undefined);
+  const S = saveat.length;
+  const saveIndex = new Map(Array.from(saveat, (t, s) => [t, s]));
+
+  const fns = compileF64(model, problem.weights);
+  const sens = compileSensitivityF64(model, problem.weights);
+  if (method.kind === 'rosenbrock' && !sens.secondOrder) throw new ProblemError(`${method.name} gradients need second derivatives of the model, which are unavailable`);
+  const mlp = model.neural ? compileMlpF64(model.neural, problem.weights) : undefined;
+  const observables = obs.observables.map((o) => compileObservable(base, o.name));
+  const quantity = tracking?.tracked.map((t) => compileExprF64(base, t.law.expr));
+
+  const byTraj: number[][] = Array.from({ length: B }, () => []);
+  obs.data.forEach((d, i) => {
+    if (d.traj >= B) throw new ProblemError(`a measurement refers to trajectory ${d.traj}, but the batch has ${B}`);
+    byTraj[d.traj]!.push(i);
+  });
+
+  const result: GradientResult = {
+    loss: 0, lossPerTrajectory: new Float64Array(B), params: new Float64Array(B * P), initial: new Float64Array(B * N0),
+    weights: new Float64Array(problem.weights.length), observation: obs.observables.map((o) => ({ name: o.name, scale: 0, offset: 0 })),
+    status: new Uint8Array(B), steps: new Uint32Array(B),
+  };
+  const ws = new Workspace(N, method.c.length);
+  const out = new Float64Array(S * N);
+  const ybarSaves = new Float64Array(S * N);
+  const y0 = new Float64Array(N);
+  const every = options.checkpointEvery ?? 32;
+
+  for (let b = 0; b < B; b++) {
+    const p = problem.params.subarray(b * P, (b + 1) * P);
+    y0.fill(0);
+    y0.set(problem.initial.subarray(b * N0, (b + 1) * N0));
+    tracking?.tracked.forEach((t, l) => { y0[t.refIndex] = quantity![l]!(problem.t0, y0, p); });
+    const trace = new StepTrace(every);
+    const r = integrateTrajectory(method, fns, y0, p, problem.t0, problem.t1, saveat, opts, out, 0, ws, trace);
+    result.status[b] = r.status;
+    result.steps[b] = r.steps;
+    if (options.recordSteps) (result.stepSizes ??= [])[b] = Float64Array.from(trace.h);
+    if (r.status !== STATUS.success) { result.lossPerTrajectory[b] = Infinity; continue; }
+
+    // Loss terms at the save points and their cotangents ȳ_s.
+    ybarSaves.fill(0);
+    const pbar = result.params.subarray(b * P, (b + 1) * P);
+    let loss = 0;
+    for (const i of byTraj[b]!) {
+      const d = obs.data[i]!, o = obs.observables[d.observable]!, h = observables[d.observable]!;
+      const s = saveIndex.get(d.t)!;
+      const y = out.subarray(s * N, s * N + N0);
+      const hv = h.value(d.t, y, p);
+      const [l, dz] = residualLoss(o, o.scale * hv + o.offset, d.value);
+      loss += l;
+      const g = result.observation[d.observable]!;
+      g.scale += dz * hv;
+      g.offset += dz;
+      for (let k = 0; k < N0; k++) ybarSaves[s * N + k]! += dz * o.scale * h.dy[k]!(d.t, y, p);
+      for (let q = 0; q < P; q++) pbar[q]! += dz * o.scale * h.dp[q]!(d.t, y, p);
+    }
+    for (const t of tracking?.tracked ?? []) {
+      loss += out[(S - 1) * N + t.penaltyIndex]!;
+      ybarSaves[(S - 1) * N + t.penaltyIndex]! += 1;
+    }
+    for (const [name, prior] of Object.entries(terms.priors ?? {})) {
+      const q = base.params.findIndex((x) => x.name === name);
+      if (q < 0) throw new ProblemError(`a prior names "${name}", which is not a parameter of the model`);
+      const [l, dl] = priorLoss(prior, p[q]!);
+      loss += l;
+      pbar[q]! += dl;
+    }
+    result.lossPerTrajectory[b] = loss;
+    if (options.lossOnly) continue;
+
+    const ybar = backward(method, model, fns, sens, mlp, p, trace, saveat, ybarSaves, pbar, result.weights);
+    result.initial.set(ybar.subarray(0, N0), b * N0);
+  }
+  result.loss = result.lossPerTrajectory.reduce((a, v) => a + v, 0);
+  const alpha = terms.l2Weights ?? 0;
+  if (alpha > 0) {
+    problem.weights.forEach((w, k) => { result.loss += 0.5 * alpha * w * w; result.weights[k]! += alpha * w; });
+  }
+  return result;
+}
+
+/** Reverse sweep over the trajectory's steps; returns ȳ₀ and accumulates p̄ and θ̄. */
+function backward(
+  method: Method, model: Model, fns: ModelF64, sens: SensitivityF64, mlp: MlpF64 | undefined, p: Float64Array,
+  trace: StepTrace, saveat: Float64Array, ybarSaves: Float64Array, pbar: Float64Array, wbar: Float64Array,
+): Float64Array {
+  const N = model.states.length;
+  const nSteps = trace.h.length;
+  const ybar = new Float64Array(N);
+  const stepper = method.kind === 'rosenbrock' ? new RosenbrockAdjoint(method, model, fns, sens, p) : new ExplicitAdjoint(method, model, fns, sens, mlp, p);
+  // Segments between checkpoints, last first: replay the segment forward, then step backward.
+  for (let c = trace.checkpoints.length - 1; c >= 0; c--) {
+    const first = c * trace.every, last = Math.min(nSteps, first + trace.every);
+    const states: Float64Array[] = [Float64Array.from(trace.checkpoints[c]!)];
+    for (let n = first; n < last - 1; n++) states.push(stepper.step(trace.th[n]!, trace.h[n]!, states[states.length - 1]!));
+    for (let n = last - 1; n >= first; n--) {
+      const th = trace.th[n]!, tl = trace.tl[n]!, h = trace.h[n]!;
+      const from = n === 0 ? trace.savesAtStart : trace.saveEnd[n - 1]!;
+      const saves: Array<{ theta: number; bar: Float64Array }> = [];
+      for (let s = from; s < trace.saveEnd[n]!; s++) {
+        saves.push({ theta: ((saveat[s]! - th) - tl) / h, bar: ybarSaves.subarray(s * N, (s + 1) * N) });
+      }
+      stepper.backStep(th, h, states[n - first]!, ybar, saves, pbar, wbar);
+    }
+  }
+  // Save times at t0 read y₀ itself.
+  for (let s = 0; s < trace.savesAtStart; s++) for (let k = 0; k < N; k++) ybar[k]! += ybarSaves[s * N + k]!;
+  return ybar;
+}
+
+/** Pieces shared by both kinds of step: f's VJP at one point (y, p and θ). */
+class VjpAt {
+  readonly J: Float64Array;
+  readonly Pj: Float64Array;
+  readonly u: Float64Array;
+  readonly gOut: Float64Array;
+  readonly gx: Float64Array;
+  readonly dnn: Float64Array;
+  constructor(readonly model: Model, readonly fns: ModelF64, readonly sens: SensitivityF64, readonly mlp: MlpF64 | undefined, readonly p: Float64Array) {
+    const N = model.states.length, P = model.params.length;
+    this.J = new Float64Array(N * N);
+    this.Pj = new Float64Array(N * P);
+    this.u = new Float64Array(model.neural?.inputs.length ?? 0);
+    this.gOut = new Float64Array(model.neural?.outputs.length ?? 0);
+    this.gx = new Float64Array(this.u.length);
+    this.dnn = new Float64Array(N * this.gOut.length);
+  }
+  /** ybarOut += Jᵀ v, pbar += (∂f/∂p)ᵀ v, wbar += (∂f/∂θ)ᵀ v, all at (t, y). */
+  apply(t: number, y: Float64Array, v: Float64Array, ybarOut: Float64Array, pbar: Float64Array, wbar: Float64Array) {
+    const N = this.model.states.length, P = this.model.params.length, p = this.p;
+    this.fns.jacobian(t, y, p, this.J);
+    for (let a = 0; a < N; a++) { const va = v[a]!; if (va !== 0) for (let k = 0; k < N; k++) ybarOut[k]! += this.J[a * N + k]! * va; }
+    if (P > 0) {
+      this.sens.paramJacobian(t, y, p, this.Pj);
+      for (let a = 0; a < N; a++) { const va = v[a]!; if (va !== 0) for (let q = 0; q < P; q++) pbar[q]! += this.Pj[a * P + q]! * va; }
+    }
+    const spec = this.model.neural;
+    if (spec && this.mlp) {
+      // ḡ_j = Σ_a v_a ∂f_a/∂nn_j: the scaled outputs, and any other equation that reads them
+      // (e.g. the conservation penalty ρ², which contains dT/dt).
+      const nOut = this.gOut.length;
+      this.sens.nnInputs!(t, y, p, this.u);
+      this.sens.nnOutputJacobian!(t, y, p, this.dnn);
+      this.gOut.fill(0);
+      for (let a = 0; a < N; a++) { const va = v[a]!; if (va !== 0) for (let j = 0; j < nOut; j++) this.gOut[j]! += this.dnn[a * nOut + j]! * va; }
+      this.mlp.vjp(this.u, this.gOut, this.gx, wbar);
+    }
+  }
+}
+
+/** The explicit Runge–Kutta step and its adjoint (frozen h). */
+class ExplicitAdjoint {
+  private readonly k: Float64Array[];
+  private readonly Y: Float64Array[];
+  private readonly kbar: Float64Array[];
+  private readonly vjp: VjpAt;
+  constructor(readonly tab: ExplicitTableau, readonly model: Model, readonly fns: ModelF64, sens: SensitivityF64, mlp: MlpF64 | undefined, readonly p: Float64Array) {
+    const N = model.states.length, S = tab.c.length;
+    this.k = Array.from({ length: S }, () => new Float64Array(N));
+    this.Y = Array.from({ length: S }, () => new Float64Array(N));
+    this.kbar = Array.from({ length: S }, () => new Float64Array(N));
+    this.vjp = new VjpAt(model, fns, sens, mlp, p);
+  }
+  /** Stages at (t, y, h) into this.Y / this.k. */
+  private stages(t: number, h: number, y: Float64Array) {
+    const { tab, k, Y } = this, S = tab.c.length, N = y.length;
+    for (let s = 0; s < S; s++) {
+      for (let i = 0; i < N; i++) {
+        let acc = 0;
+        for (let j = 0; j < s; j++) acc += tab.a[s]![j]! * k[j]![i]!;
+        Y[s]![i] = y[i]! + h * acc;
+      }
+      this.fns.rhs(t + tab.c[s]! * h, Y[s]!, this.p, k[s]!);
+    }
+  }
+  step(t: number, h: number, y: Float64Array): Float64Array {
+    this.stages(t, h, y);
+    const out = Float64Array.from(y), { tab, k } = this;
+    for (let i = 0; i < y.length; i++) { let acc = 0; for (let j = 0; j < tab.b.length; j++) acc += tab.b[j]! * k[j]![i]!; out[i]! += h * acc; }
+    return out;
+  }
+  /** ybar: in ȳ_{n+1}, out ȳ_n. */
+  backStep(t: number, h: number, y: Float64Array, ybar: Float64Array, saves: Array<{ theta: number; bar: Float64Array }>, pbar: Float64Array, wbar: Float64Array) {
+    const { tab, kbar, Y } = this, S = tab.c.length, N = y.length;
+    this.stages(t, h, y);
+    for (let s = 0; s < S; s++) for (let i = 0; i < N; i++) kbar[s]![i] = h * tab.b[s]! * ybar[i]!;
+    for (const { theta, bar } of saves) {
+      if (theta >= 1 || !tab.dense) { for (let i = 0; i < N; i++) for (let s = 0; s < S; s++) kbar[s]![i]! += h * tab.b[s]! * bar[i]!; }
+      else {
+        for (let s = 0; s < S; s++) {
+          const d = tab.dense[s]!;
+          const w = h * (d[0]! + theta * (d[1]! + theta * (d[2]! + theta * d[3]!))) * theta;
+          for (let i = 0; i < N; i++) kbar[s]![i]! += w * bar[i]!;
+        }
+      }
+      for (let i = 0; i < N; i++) ybar[i]! += bar[i]!;
+    }
+    const Ybar = new Float64Array(N);
+    for (let s = S - 1; s >= 0; s--) {
+      Ybar.fill(0);
+      this.vjp.apply(t + tab.c[s]! * h, Y[s]!, kbar[s]!, Ybar, pbar, wbar);
+      for (let i = 0; i < N; i++) ybar[i]! += Ybar[i]!;
+      for (let j = 0; j < s; j++) { const a = tab.a[s]![j]!; if (a !== 0) for (let i = 0; i < N; i++) kbar[j]![i]! += h * a * Ybar[i]!; }
+    }
+  }
+}
+
+/** The Rosenbrock step in the transformed form and its adjoint (frozen h, J and ∂f/∂t at y_n). */
+class RosenbrockAdjoint {
+  private readonly N: number;
+  private readonly J: Float64Array;
+  private readonly W: Float64Array;
+  private readonly perm: Int32Array;
+  private readonly dT: Float64Array;
+  private readonly U: Float64Array[];
+  private readonly u: Float64Array[];
+  private readonly Ubar: Float64Array[];
+  private readonly vjp: VjpAt;
+  private readonly scratch: Float64Array;
+  constructor(readonly tab: RosenbrockTableau, readonly model: Model, readonly fns: ModelF64, readonly sens: SensitivityF64, readonly p: Float64Array) {
+    const N = (this.N = model.states.length), S = tab.c.length;
+    this.J = new Float64Array(N * N); this.W = new Float64Array(N * N); this.perm = new Int32Array(N); this.dT = new Float64Array(N);
+    this.U = Array.from({ length: S }, () => new Float64Array(N));
+    this.u = Array.from({ length: S }, () => new Float64Array(N));
+    this.Ubar = Array.from({ length: S }, () => new Float64Array(N));
+    this.vjp = new VjpAt(model, fns, sens, undefined, p);
+    this.scratch = new Float64Array(N);
+  }
+  private stages(t: number, h: number, y: Float64Array) {
+    const { tab, N, J, W, perm, dT, U, u, p } = this, S = tab.c.length;
+    this.fns.jacobian(t, y, p, J);
+    this.fns.timeDerivative(t, y, p, dT);
+    const inv = 1 / (h * tab.gamma);
+    for (let i = 0; i < N * N; i++) W[i] = -J[i]!;
+    for (let i = 0; i < N; i++) W[i * N + i]! += inv;
+    if (!luFactor(W, perm, N)) throw new Error('internal: singular W in the adjoint replay');
+    const fs = new Float64Array(N);
+    for (let s = 0; s < S; s++) {
+      for (let i = 0; i < N; i++) { let acc = y[i]!; for (let j = 0; j < s; j++) acc += tab.a[s]![j]! * U[j]![i]!; u[s]![i] = acc; }
+      this.fns.rhs(t + tab.c[s]! * h, u[s]!, p, fs);
+      for (let i = 0; i < N; i++) {
+        let acc = fs[i]! + h * tab.d[s]! * dT[i]!;
+        for (let j = 0; j < s; j++) acc += (tab.C[s]![j]! / h) * U[j]![i]!;
+        U[s]![i] = acc;
+      }
+      luSolve(W, perm, N, U[s]!, this.scratch);
+    }
+  }
+  step(t: number, h: number, y: Float64Array): Float64Array {
+    this.stages(t, h, y);
+    const out = Float64Array.from(y);
+    for (let i = 0; i < this.N; i++) for (let j = 0; j < this.tab.m.length; j++) out[i]! += this.tab.m[j]! * this.U[j]![i]!;
+    return out;
+  }
+  backStep(t: number, h: number, y: Float64Array, ybar: Float64Array, saves: Array<{ theta: number; bar: Float64Array }>, pbar: Float64Array, wbar: Float64Array) {
+    const { tab, N, U, u, Ubar, W, perm, p } = this, S = tab.c.length;
+    this.stages(t, h, y);
+    for (let j = 0; j < S; j++) for (let i = 0; i < N; i++) Ubar[j]![i] = tab.m[j]! * ybar[i]!;
+    for (const { theta, bar } of saves) {
+      for (let j = 0; j < S; j++) {
+        const w = theta >= 1 ? tab.m[j]! : theta * tab.m[j]! + theta * (1 - theta) * (tab.h2[j]! + theta * tab.h3[j]!);
+        for (let i = 0; i < N; i++) Ubar[j]![i]! += w * bar[i]!;
+      }
+      for (let i = 0; i < N; i++) ybar[i]! += bar[i]!;
+    }
+    const Jbar = new Float64Array(N * N), wdT = new Float64Array(N), Fbar = new Float64Array(N), ubar = new Float64Array(N);
+    for (let s = S - 1; s >= 0; s--) {
+      // U_s = W⁻¹F_s  ⇒  F̄_s = W⁻ᵀŪ_s and J̄ += F̄_s U_sᵀ (W = I/(hγ) − J).
+      Fbar.set(Ubar[s]!);
+      luSolveTransposed(W, perm, N, Fbar, this.scratch);
+      for (let a = 0; a < N; a++) for (let c = 0; c < N; c++) Jbar[a * N + c]! += Fbar[a]! * U[s]![c]!;
+      for (let i = 0; i < N; i++) wdT[i]! += h * tab.d[s]! * Fbar[i]!;
+      for (let j = 0; j < s; j++) { const cc = tab.C[s]![j]! / h; if (cc !== 0) for (let i = 0; i < N; i++) Ubar[j]![i]! += cc * Fbar[i]!; }
+      ubar.fill(0);
+      this.vjp.apply(t + tab.c[s]! * h, u[s]!, Fbar, ubar, pbar, wbar);
+      for (let i = 0; i < N; i++) ybar[i]! += ubar[i]!;
+      for (let j = 0; j < s; j++) { const a = tab.a[s]![j]!; if (a !== 0) for (let i = 0; i < N; i++) Ubar[j]![i]! += a * ubar[i]!; }
+    }
+    // W and ∂f/∂t were evaluated at (t, y_n): their second derivatives close the chain.
+    const gy = new Float64Array(N), gp = new Float64Array(pbar.length);
+    this.sens.secondOrder!.jacobianContract(t, y, p, Jbar, gy, gp);
+    for (let i = 0; i < N; i++) ybar[i]! += gy[i]!;
+    for (let q = 0; q < gp.length; q++) pbar[q]! += gp[q]!;
+    this.sens.secondOrder!.timeDerivativeContract(t, y, p, wdT, gy, gp);
+    for (let i = 0; i < N; i++) ybar[i]! += gy[i]!;
+    for (let q = 0; q < gp.length; q++) pbar[q]! += gp[q]!;
+  }
+}
+
+/** Length of θ for a model (0 without a neural term). */
+export const weightCount = (model: Model) => (model.neural ? weightLayout(layerSizes(model.neural)).total : 0);

@@ -1,0 +1,142 @@
+/**
+ * The loss a twin is fitted with:
+ *   L = Σ_data ℓ(scale_o·h_o(t, y(t), p) + offset_o ; value, σ_o)     observation model, per observable o
+ *     + Π                                                             mass-conservation penalty λ∫ρ² dt
+ *     + (α/2)·|θ|²                                                    L2 on the neural weights
+ *     + Σ_trajectories Σ_q −log prior(p_q)                           priors on mechanistic parameters
+ * with ℓ = ½ r², r = (z − value)/σ (normal) or (log z − log value)/σ (log-normal): the negative log
+ * likelihood up to terms that depend on the data only. Data may sit at any times, differ per
+ * trajectory and have gaps (missing values are skipped).
+ */
+import { readCsv, numberCell, InputError } from '../io/csv.js';
+import { derivative, type Expr } from '../physics/expr.js';
+import type { Model } from '../physics/model.js';
+import { compileExprF64 } from '../shaders/compile.js';
+
+export type Noise = 'normal' | 'lognormal';
+
+/** How the model is observed: one entry per observable that data refer to. */
+export interface ObservableModel {
+  /** A state name or an observable of the model. */
+  name: string;
+  noise: Noise;
+  sigma: number;
+  /** z = scale·h + offset; both are observation parameters and get gradients. */
+  scale: number;
+  offset: number;
+}
+
+/** One measurement. */
+export interface Datum {
+  traj: number;
+  t: number;
+  /** Index into `Observations.observables`. */
+  observable: number;
+  value: number;
+}
+
+export interface Observations {
+  observables: ObservableModel[];
+  data: Datum[];
+}
+
+export type Prior =
+  | { kind: 'normal'; mean: number; sd: number }
+  | { kind: 'lognormal'; meanLog: number; sdLog: number }
+  | { kind: 'uniform'; min: number; max: number };
+
+export interface LossTerms {
+  /** Priors by parameter name (applied to every trajectory's value). */
+  priors?: Record<string, Prior>;
+  /** α of (α/2)|θ|². */
+  l2Weights?: number;
+  /** λ of the conservation penalty (needs a model with a "conserved" law); 0 or absent: off. */
+  conservation?: number;
+}
+
+/**
+ * Reads `traj,t,observable,value` (traj optional → 0). An empty, NA or NaN value is a missing
+ * measurement and is skipped. Every observable must be a state or an observable of the model.
+ */
+export function readData(path: string, model: Model, defaults: { sigma?: number; noise?: Noise } = {}): Observations {
+  const table = readCsv(path);
+  const col = (name: string, required: boolean) => {
+    const i = table.header.indexOf(name);
+    if (i < 0 && required) throw new InputError(`${path}:1:1: the data file needs a "${name}" column (columns: traj, t, observable, value)`);
+    return i;
+  };
+  const [ci, ct, co, cv] = [col('traj', false), col('t', true), col('observable', true), col('value', true)];
+  for (const [k, name] of table.header.entries()) {
+    if (!['traj', 't', 'observable', 'value'].includes(name)) throw new InputError(`${path}:1:${k + 1}: unknown column "${name}" (expected traj, t, observable, value)`);
+  }
+  const known = new Set([...model.states.map((s) => s.name), ...model.observables.map((o) => o.name)]);
+  const observables: ObservableModel[] = [];
+  const index = new Map<string, number>();
+  const data: Datum[] = [];
+  table.rows.forEach((row, r) => {
+    const line = table.lines[r]!;
+    const name = row[co]!.trim();
+    if (!known.has(name)) {
+      throw new InputError(`${path}:${line}:${co + 1}: "${name}" is neither a state nor an observable of the model (${[...known].join(', ')})`);
+    }
+    const raw = row[cv]!.trim();
+    if (raw === '' || /^(na|nan)$/i.test(raw)) return; // missing measurement
+    const value = numberCell(raw, path, line, cv + 1, 'value');
+    const t = numberCell(row[ct]!, path, line, ct + 1, 't');
+    const traj = ci < 0 ? 0 : numberCell(row[ci]!, path, line, ci + 1, 'traj');
+    if (!Number.isInteger(traj) || traj < 0) throw new InputError(`${path}:${line}:${ci + 1}: traj must be a non-negative integer (got ${row[ci]})`);
+    if ((defaults.noise ?? 'normal') === 'lognormal' && !(value > 0)) {
+      throw new InputError(`${path}:${line}:${cv + 1}: log-normal noise needs positive values (got ${value})`);
+    }
+    if (!index.has(name)) {
+      index.set(name, observables.length);
+      observables.push({ name, noise: defaults.noise ?? 'normal', sigma: defaults.sigma ?? 1, scale: 1, offset: 0 });
+    }
+    data.push({ traj, t, observable: index.get(name)!, value });
+  });
+  if (data.length === 0) throw new InputError(`${path}: no measurements (every value is missing)`);
+  return { observables, data };
+}
+
+/** An observable h(t, y, p) with its gradients, compiled for the CPU (f64). */
+export interface CompiledObservable {
+  value: (t: number, y: ArrayLike<number>, p: ArrayLike<number>) => number;
+  dy: Array<(t: number, y: ArrayLike<number>, p: ArrayLike<number>) => number>;
+  dp: Array<(t: number, y: ArrayLike<number>, p: ArrayLike<number>) => number>;
+}
+
+export function compileObservable(model: Model, name: string): CompiledObservable {
+  const si = model.states.findIndex((s) => s.name === name);
+  const expr: Expr = si >= 0
+    ? { k: 'sym', ref: { kind: 'state', index: si, name } }
+    : model.observables.find((o) => o.name === name)?.expr ?? (() => { throw new Error(`unknown observable "${name}"`); })();
+  return {
+    value: compileExprF64(model, expr),
+    dy: model.states.map((s, k) => compileExprF64(model, derivative(expr, { kind: 'state', index: k, name: s.name }))),
+    dp: model.params.map((q, k) => compileExprF64(model, derivative(expr, { kind: 'param', index: k, name: q.name }))),
+  };
+}
+
+/** ℓ(z) and dℓ/dz for one measurement. */
+export function residualLoss(o: ObservableModel, z: number, value: number): [number, number] {
+  if (o.noise === 'normal') {
+    const r = (z - value) / o.sigma;
+    return [0.5 * r * r, r / o.sigma];
+  }
+  if (!(z > 0)) return [Infinity, NaN];
+  const r = (Math.log(z) - Math.log(value)) / o.sigma;
+  return [0.5 * r * r, r / (o.sigma * z)];
+}
+
+/** −log prior and its derivative at p (uniform: 0 inside the bounds, +∞ outside). */
+export function priorLoss(prior: Prior, p: number): [number, number] {
+  switch (prior.kind) {
+    case 'normal': { const r = (p - prior.mean) / prior.sd; return [0.5 * r * r, r / prior.sd]; }
+    case 'lognormal': {
+      if (!(p > 0)) return [Infinity, NaN];
+      const r = (Math.log(p) - prior.meanLog) / prior.sdLog;
+      return [0.5 * r * r + Math.log(p), (r / prior.sdLog + 1) / p];
+    }
+    case 'uniform': return p >= prior.min && p <= prior.max ? [0, 0] : [Infinity, NaN];
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The discrete adjoint (f64) against central finite differences of the same solver at the same,
+ * frozen step sequence (the forward pass's accepted steps, replayed), at tight tolerances.
+ */
+import { describe, expect, it } from 'vitest';
+import { makeProblem, parseModel, condensateModel, type EnsembleProblem } from '../src/index.js';
+import { gradientCpu, type GradientOptions } from '../src/training/adjoint.js';
+import type { LossTerms, Observations } from '../src/training/loss.js';
+import * as Pr from './helpers/problems.js';
+
+const obsOf = (names: string[], sigma: number, noise: 'normal' | 'lognormal' = 'normal'): Observations['observables'] =>
+  names.map((name) => ({ name, noise, sigma, scale: 1, offset: 0 }));
+
+/** Max over the checked entries of |adjoint − FD| / max(|FD|, floor). */
+function fdCheck(problem: EnsembleProblem, obs: Observations, terms: LossTerms, opts: GradientOptions, weightSample = 0) {
+  const g = gradientCpu(problem, obs, terms, { ...opts, recordSteps: true });
+  expect(g.status.every((s) => s === 1)).toBe(true);
+  const frozen: GradientOptions = { ...opts, steps: g.stepSizes![0], lossOnly: true };
+  const L = (pr: EnsembleProblem) => gradientCpu(pr, obs, terms, frozen).loss;
+  const floor = 1e-9 * Math.abs(g.loss);
+  let worst = 0, where = '';
+  const at = (key: 'params' | 'initial' | 'weights', k: number, d: number) => {
+    const pr = { ...problem, [key]: Float64Array.from(problem[key]) };
+    pr[key][k]! += d;
+    return L(pr);
+  };
+  // Central differences with one Richardson extrapolation: error O(h⁴), so h can stay large
+  // enough (1e-4 relative) that rounding in L does not matter.
+  const check = (label: string, adj: number, key: 'params' | 'initial' | 'weights', k: number, h: number) => {
+    const D = (d: number) => (at(key, k, d) - at(key, k, -d)) / (2 * d);
+    const fd = (4 * D(h / 2) - D(h)) / 3;
+    const rel = Math.abs(adj - fd) / Math.max(Math.abs(fd), floor);
+    if (rel > worst) { worst = rel; where = `${label}: adjoint ${adj}, FD ${fd}`; }
+  };
+  problem.model.params.forEach((q, k) => check(`∂L/∂${q.name}`, g.params[k]!, 'params', k, 1e-4 * Math.max(Math.abs(problem.params[k]!), 1e-3)));
+  problem.model.states.forEach((s, k) => check(`∂L/∂${s.name}(0)`, g.initial[k]!, 'initial', k, 1e-4 * Math.max(Math.abs(problem.initial[k]!), 1e-2)));
+  for (let n = 0; n < weightSample; n++) {
+    const k = (n * 97 + 13) % problem.weights.length;
+    check(`∂L/∂θ[${k}]`, g.weights[k]!, 'weights', k, 1e-3);
+  }
+  return { worst, where, loss: g.loss, steps: g.steps[0]! };
+}
+
+const expectClose = (label: string, r: ReturnType<typeof fdCheck>) => {
+  console.log(`${label}: worst relative difference adjoint vs FD ${r.worst.toExponential(2)} (${r.steps} steps)${r.worst > 1e-7 ? `; ${r.where}` : ''}`);
+  expect(r.worst, r.where).toBeLessThan(1e-6);
+};
+
+describe('discrete adjoint (f64) vs central finite differences', () => {
+  it('Lotka–Volterra, dopri5 and tsit5 at rtol 1e-12, irregular data on both states', () => {
+    const problem = makeProblem(Pr.lotkaVolterra, { t1: 10 });
+    const obs: Observations = {
+      observables: obsOf(['x', 'y'], 0.1),
+      data: [1.3, 2.7, 4.1, 6.6, 9.9].flatMap((t, i) => [{ traj: 0, t, observable: 0, value: 1 + 0.1 * i }, { traj: 0, t: t + 0.05, observable: 1, value: 0.8 }]),
+    };
+    expectClose('LV dopri5', fdCheck(problem, obs, {}, { method: 'dopri5', rtol: 1e-12, atol: 1e-12 }));
+    expectClose('LV tsit5', fdCheck(problem, obs, {}, { method: 'tsit5', rtol: 1e-12, atol: 1e-12 }));
+  });
+
+  const condensateData: Observations = {
+    observables: obsOf(['J', 'phi', 'total_TF'], 0.01),
+    data: [30, 60, 120, 300, 600].flatMap((t) => [
+      { traj: 0, t, observable: 0, value: 0.04 }, { traj: 0, t, observable: 1, value: 0.008 }, { traj: 0, t, observable: 2, value: 1 }]),
+  };
+
+  it('the condensate model (observables J, φ, total TF), dopri5 and rodas4', () => {
+    const problem = makeProblem(condensateModel(), { t1: 600 });
+    expectClose('condensate dopri5', fdCheck(problem, condensateData, {}, { method: 'dopri5', rtol: 1e-12, atol: 1e-14 }));
+    expectClose('condensate rodas4', fdCheck(problem, condensateData, {}, { method: 'rodas4', rtol: 1e-10, atol: 1e-14 }));
+  });
+
+  it('the condensate UDE with the conservation penalty and L2 on θ (weights included)', () => {
+    const problem = makeProblem(condensateModel({ neural: true }), { t1: 600 });
+    expectClose('condensate UDE dopri5', fdCheck(problem, condensateData, { conservation: 10, l2Weights: 1e-3 }, { method: 'dopri5', rtol: 1e-12, atol: 1e-14 }, 16));
+  });
+
+  it('stiff problems: HIRES and Robertson with rodas4, Lotka–Volterra with rosenbrock23', () => {
+    const hires: Observations = {
+      observables: obsOf(['y1', 'y4', 'y7'], 1e-4),
+      data: [5, 50, 200, Pr.HIRES_T1].flatMap((t) => [0, 1, 2].map((o) => ({ traj: 0, t, observable: o, value: 1e-3 }))),
+    };
+    expectClose('HIRES rodas4', fdCheck(makeProblem(Pr.hires, { t1: Pr.HIRES_T1 }), hires, {}, { method: 'rodas4', rtol: 1e-10, atol: 1e-14 }));
+    const rober: Observations = {
+      observables: [...obsOf(['y1'], 0.01), ...obsOf(['y2'], 0.1, 'lognormal')],
+      data: [0.1, 1, 5, 10].flatMap((t) => [{ traj: 0, t, observable: 0, value: 0.8 }, { traj: 0, t, observable: 1, value: 3e-5 }]),
+    };
+    expectClose('Robertson rodas4', fdCheck(makeProblem(Pr.robertson, { t1: 10 }), rober, {}, { method: 'rodas4', rtol: 1e-10, atol: 1e-16 }));
+    const lv: Observations = { observables: obsOf(['x'], 0.1), data: [2, 5, 8].map((t) => ({ traj: 0, t, observable: 0, value: 1.2 })) };
+    expectClose('LV rosenbrock23', fdCheck(makeProblem(Pr.lotkaVolterra, { t1: 8 }), lv, {}, { method: 'rosenbrock23', rtol: 1e-9, atol: 1e-12 }));
+  });
+
+  it('observation scale/offset, priors and a parameter that does not enter the model', () => {
+    const m = parseModel({ name: 'decay2', states: { x: 2, y: 0 }, params: { k: 0.7, k2: 0.3, unused: 5 }, equations: { x: '-k*x', y: 'k*x - k2*y' } });
+    const problem = makeProblem(m, { t1: 5 });
+    const obs: Observations = {
+      observables: [{ name: 'y', noise: 'lognormal', sigma: 0.2, scale: 1.3, offset: 0.1 }],
+      data: [0.5, 1, 2, 4].map((t) => ({ traj: 0, t, observable: 0, value: 0.5 })),
+    };
+    const terms: LossTerms = { priors: { k: { kind: 'lognormal', meanLog: Math.log(0.5), sdLog: 0.5 }, k2: { kind: 'normal', mean: 0.2, sd: 0.1 } } };
+    expectClose('decay with priors', fdCheck(problem, obs, terms, { method: 'tsit5', rtol: 1e-12, atol: 1e-14 }));
+    const g = gradientCpu(problem, obs, terms, { method: 'tsit5', rtol: 1e-12, atol: 1e-14 });
+    expect(g.params[2]).toBe(0);
+    // ∂L/∂scale and ∂L/∂offset by finite differences of the observation model.
+    for (const key of ['scale', 'offset'] as const) {
+      const h = 1e-6;
+      const at = (d: number) => gradientCpu(problem, { ...obs, observables: [{ ...obs.observables[0]!, [key]: obs.observables[0]![key] + d }] }, terms, { method: 'tsit5', rtol: 1e-12, atol: 1e-14, lossOnly: true }).loss;
+      const fd = (at(h) - at(-h)) / (2 * h);
+      expect(Math.abs(g.observation[0]![key] - fd) / Math.abs(fd), key).toBeLessThan(1e-6);
+    }
+    // A uniform prior is +∞ outside its bounds.
+    expect(gradientCpu(problem, obs, { priors: { k: { kind: 'uniform', min: 1, max: 2 } } }, { method: 'tsit5', lossOnly: true }).loss).toBe(Infinity);
+  });
+
+  it('a batch: each trajectory gets its own gradient, the same as solved alone', () => {
+    const params = Float64Array.from([1.5, 1, 3, 1, 1.2, 0.9, 2.5, 1.1]);
+    const problem = makeProblem(Pr.lotkaVolterra, { t1: 6, params });
+    const obs: Observations = { observables: obsOf(['x'], 0.2), data: [1, 3, 6].flatMap((t) => [0, 1].map((traj) => ({ traj, t, observable: 0, value: 1 + traj }))) };
+    const both = gradientCpu(problem, obs, {}, { method: 'dopri5', rtol: 1e-10 });
+    const second = gradientCpu(makeProblem(Pr.lotkaVolterra, { t1: 6, params: params.slice(4) }), { ...obs, data: obs.data.filter((d) => d.traj === 1).map((d) => ({ ...d, traj: 0 })) }, {}, { method: 'dopri5', rtol: 1e-10 });
+    expect(Array.from(both.params.slice(4))).toEqual(Array.from(second.params));
+    expect(both.lossPerTrajectory[1]).toBe(second.loss);
+  });
+});
