@@ -1,0 +1,241 @@
+/**
+ * Fitting: batched multi-start optimisation, one start per trajectory of the batch, each with its
+ * own parameter vector, so that S starts cost one batched solve per iteration.
+ *
+ * Parameters are optimised in an unconstrained space (Nocedal & Wright, ch. 17 use the same idea):
+ *   linear, no bounds → x = p;  log scale → x = log p;  bounds [a, b] → p = a + (b − a)·σ(x)
+ *   (on log p when the scale is log). Gradients are chained through dp/dx.
+ * Optimisers: Adam (Kingma & Ba 2015) and L-BFGS (Nocedal & Wright Alg. 7.4, memory 10) with a
+ * backtracking Armijo line search run for all starts at once. Starts are drawn from the bounds with
+ * a seeded generator, so a fit is reproducible bit for bit.
+ */
+import type { Model } from '../physics/model.js';
+import { ProblemError, type EnsembleProblem } from '../solvers/problem.js';
+import { gradientCpu, type GradientOptions } from './adjoint.js';
+import type { LossTerms, Observations } from './loss.js';
+
+export interface FitOptions {
+  /** Parameter names to estimate (default: those marked `estimate: true` in the model). */
+  estimate?: string[];
+  /** Number of starts (default 8); start 0 is the model's (or the problem's first row's) values. */
+  starts?: number;
+  seed?: number;
+  optimizer?: 'lbfgs' | 'adam';
+  maxIterations?: number;
+  /** Adam learning rate in the unconstrained space (default 0.05). */
+  learningRate?: number;
+  /** Stop a start when its relative loss decrease stays below this for `patience` iterations. */
+  tolerance?: number;
+  patience?: number;
+  solver?: GradientOptions;
+  terms?: LossTerms;
+  onIteration?: (iteration: number, bestLoss: number) => void;
+}
+
+export interface StartResult {
+  params: Float64Array;
+  loss: number;
+  iterations: number;
+  converged: boolean;
+}
+
+export interface FitResult {
+  /** Names of the estimated parameters, and the best start's full parameter vector (model order). */
+  estimated: string[];
+  best: StartResult;
+  starts: StartResult[];
+  /** Best loss after each iteration (for plots and early-stopping reports). */
+  history: number[];
+}
+
+interface Transform { toX(p: number): number; toP(x: number): number; dpdx(x: number): number }
+
+/** The unconstrained parametrisation of one parameter (see the file comment). */
+export function transformFor(q: { scale?: 'linear' | 'log'; min?: number; max?: number; name: string }): Transform {
+  const log = q.scale === 'log';
+  if (log && q.min !== undefined && !(q.min > 0)) throw new ProblemError(`parameter "${q.name}" is on a log scale but its min is ${q.min}; give a positive min`);
+  const lo = q.min === undefined ? undefined : log ? Math.log(q.min) : q.min;
+  const hi = q.max === undefined ? undefined : log ? Math.log(q.max) : q.max;
+  const sig = (x: number) => 1 / (1 + Math.exp(-x));
+  // u is the (log-)parameter; p = exp(u) on a log scale.
+  const inner: Transform = lo !== undefined && hi !== undefined
+    ? { toX: (u) => { const s = Math.min(Math.max((u - lo) / (hi - lo), 1e-12), 1 - 1e-12); return Math.log(s / (1 - s)); },
+      toP: (x) => lo + (hi - lo) * sig(x), dpdx: (x) => (hi - lo) * sig(x) * (1 - sig(x)) }
+    : { toX: (u) => u, toP: (x) => x, dpdx: () => 1 };
+  if (!log) return inner;
+  // exp(log(max)) may round just above max: clamp to the declared bounds.
+  const clamp = (p: number) => Math.min(Math.max(p, q.min ?? 0), q.max ?? Infinity);
+  return { toX: (p) => inner.toX(Math.log(p)), toP: (x) => clamp(Math.exp(inner.toP(x))), dpdx: (x) => Math.exp(inner.toP(x)) * inner.dpdx(x) };
+}
+
+/** splitmix32, as for the network's initial weights. */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x9e3779b9) >>> 0;
+    let z = a;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return ((z ^ (z >>> 16)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Fits one data set (`data`, all on trajectory 0) from several starts. Returns every start's
+ * optimum and the best one.
+ */
+export function fit(problem: EnsembleProblem, data: Observations, options: FitOptions = {}): FitResult {
+  const model: Model = problem.model;
+  const names = options.estimate ?? model.params.filter((q) => q.estimate).map((q) => q.name);
+  if (names.length === 0) throw new ProblemError('nothing to estimate: mark parameters with "estimate": true or pass `estimate`');
+  const idx = names.map((n) => {
+    const i = model.params.findIndex((q) => q.name === n);
+    if (i < 0) throw new ProblemError(`cannot estimate "${n}": not a parameter of the model`);
+    return i;
+  });
+  const tf = idx.map((i) => transformFor(model.params[i]!));
+  const S = options.starts ?? 8, K = idx.length, P = model.params.length, N = model.states.length;
+  const rand = rng(options.seed ?? 1);
+  const base = problem.params.subarray(0, P);
+
+  // Starts: 0 = the given values; the others uniform in the unconstrained box of the bounds
+  // (log-uniform for log parameters), or ±1 around the given value where a bound is missing.
+  const x = new Float64Array(S * K);
+  for (let s = 0; s < S; s++) {
+    idx.forEach((i, k) => {
+      const x0 = tf[k]!.toX(base[i]!);
+      const q = model.params[i]!;
+      const bounded = q.min !== undefined && q.max !== undefined;
+      x[s * K + k] = s === 0 ? x0 : bounded ? tf[k]!.toX(fromUnit(q, rand())) : x0 + (2 * rand() - 1);
+    });
+  }
+  const paramsAt = (xs: Float64Array) => {
+    const p = new Float64Array(S * P);
+    for (let s = 0; s < S; s++) { p.set(base, s * P); idx.forEach((i, k) => { p[s * P + i] = tf[k]!.toP(xs[s * K + k]!); }); }
+    return p;
+  };
+  const replicated: Observations = { observables: data.observables, data: Array.from({ length: S }, (_, s) => data.data.map((d) => ({ ...d, traj: s }))).flat() };
+  const initial = new Float64Array(S * N);
+  for (let s = 0; s < S; s++) initial.set(problem.initial.subarray(0, N), s * N);
+  const evaluate = (xs: Float64Array, lossOnly: boolean) => {
+    const pr: EnsembleProblem = { ...problem, batch: S, params: paramsAt(xs), initial };
+    const g = gradientCpu(pr, replicated, options.terms ?? {}, { ...options.solver, lossOnly });
+    const gx = new Float64Array(S * K);
+    if (!lossOnly) for (let s = 0; s < S; s++) idx.forEach((i, k) => { gx[s * K + k] = g.params[s * P + i]! * tf[k]!.dpdx(xs[s * K + k]!); });
+    return { loss: g.lossPerTrajectory, gx };
+  };
+
+  const maxIter = options.maxIterations ?? 200, tol = options.tolerance ?? 1e-8, patience = options.patience ?? 5;
+  const active = new Uint8Array(S).fill(1), iterations = new Uint32Array(S), stall = new Uint32Array(S);
+  const history: number[] = [];
+  let { loss, gx } = evaluate(x, false);
+  const stepAll = options.optimizer === 'adam' ? adam(S, K, options.learningRate ?? 0.05) : lbfgs(S, K);
+  for (let it = 0; it < maxIter && active.some((a) => a); it++) {
+    const next = stepAll(x, loss, gx, active, (xs) => evaluate(xs, true).loss);
+    const e = evaluate(next.x, false);
+    for (let s = 0; s < S; s++) {
+      if (!active[s]) continue;
+      iterations[s]!++;
+      const rel = (loss[s]! - e.loss[s]!) / Math.max(Math.abs(loss[s]!), 1e-300);
+      stall[s] = Number.isFinite(e.loss[s]!) && rel < tol ? stall[s]! + 1 : 0;
+      if (stall[s]! >= patience || next.stuck[s]) active[s] = 0;
+    }
+    x.set(next.x); loss = e.loss; gx = e.gx;
+    const best = Math.min(...Array.from(loss).filter(Number.isFinite));
+    history.push(best);
+    options.onIteration?.(it, best);
+  }
+  const finalParams = paramsAt(x);
+  const starts: StartResult[] = Array.from({ length: S }, (_, s) => ({
+    params: finalParams.slice(s * P, (s + 1) * P), loss: loss[s]!, iterations: iterations[s]!, converged: !active[s],
+  }));
+  const best = starts.reduce((a, b) => (b.loss < a.loss ? b : a));
+  return { estimated: names, best, starts, history };
+}
+
+/** A value of q drawn at the unit fraction u of its range (log-uniform on a log scale). */
+function fromUnit(q: { scale?: 'linear' | 'log'; min?: number; max?: number }, u: number): number {
+  const [a, b] = [q.min!, q.max!];
+  return q.scale === 'log' ? Math.exp(Math.log(a) + u * (Math.log(b) - Math.log(a))) : a + u * (b - a);
+}
+
+type StepFn = (x: Float64Array, loss: Float64Array, gx: Float64Array, active: Uint8Array, lossAt: (xs: Float64Array) => Float64Array) =>
+  { x: Float64Array; stuck: Uint8Array };
+
+/** Adam, per start (Kingma & Ba 2015, β₁ = 0.9, β₂ = 0.999, ε = 1e-8). */
+function adam(S: number, K: number, lr: number): StepFn {
+  const m = new Float64Array(S * K), v = new Float64Array(S * K);
+  let t = 0;
+  return (x, _loss, gx, active) => {
+    t++;
+    const out = Float64Array.from(x);
+    for (let s = 0; s < S; s++) {
+      if (!active[s]) continue;
+      for (let k = 0; k < K; k++) {
+        const j = s * K + k, g = Number.isFinite(gx[j]!) ? gx[j]! : 0;
+        m[j] = 0.9 * m[j]! + 0.1 * g;
+        v[j] = 0.999 * v[j]! + 0.001 * g * g;
+        out[j] = x[j]! - (lr * m[j]! / (1 - 0.9 ** t)) / (Math.sqrt(v[j]! / (1 - 0.999 ** t)) + 1e-8);
+      }
+    }
+    return { x: out, stuck: new Uint8Array(S) };
+  };
+}
+
+/** L-BFGS with memory 10 and a batched backtracking Armijo line search (c₁ = 1e-4). */
+function lbfgs(S: number, K: number, memory = 10): StepFn {
+  const sHist: Float64Array[][] = Array.from({ length: S }, () => []), yHist: Float64Array[][] = Array.from({ length: S }, () => []);
+  const prevX: Array<Float64Array | undefined> = new Array(S), prevG: Array<Float64Array | undefined> = new Array(S);
+  const dot = (a: Float64Array, b: Float64Array) => a.reduce((acc, v, i) => acc + v * b[i]!, 0);
+  return (x, loss, gx, active, lossAt) => {
+    const dirs: Float64Array[] = [];
+    const stuck = new Uint8Array(S);
+    for (let s = 0; s < S; s++) {
+      const xs = x.slice(s * K, (s + 1) * K), g = gx.slice(s * K, (s + 1) * K);
+      if (prevX[s] && active[s]) {
+        const sv = xs.map((v, k) => v - prevX[s]![k]!), yv = g.map((v, k) => v - prevG[s]![k]!);
+        if (dot(sv, yv) > 1e-12 * Math.sqrt(dot(sv, sv) * dot(yv, yv))) {
+          sHist[s]!.push(sv); yHist[s]!.push(yv);
+          if (sHist[s]!.length > memory) { sHist[s]!.shift(); yHist[s]!.shift(); }
+        }
+      }
+      prevX[s] = xs; prevG[s] = g;
+      // Two-loop recursion: d = −H g.
+      const q = Float64Array.from(g), alpha: number[] = [];
+      for (let i = sHist[s]!.length - 1; i >= 0; i--) {
+        const a = dot(sHist[s]![i]!, q) / dot(yHist[s]![i]!, sHist[s]![i]!);
+        alpha[i] = a;
+        for (let k = 0; k < K; k++) q[k]! -= a * yHist[s]![i]![k]!;
+      }
+      const last = sHist[s]!.length - 1;
+      const gamma = last >= 0 ? dot(sHist[s]![last]!, yHist[s]![last]!) / dot(yHist[s]![last]!, yHist[s]![last]!) : 1 / Math.max(1, Math.sqrt(dot(g, g)));
+      for (let k = 0; k < K; k++) q[k]! *= gamma;
+      for (let i = 0; i < sHist[s]!.length; i++) {
+        const b = dot(yHist[s]![i]!, q) / dot(yHist[s]![i]!, sHist[s]![i]!);
+        for (let k = 0; k < K; k++) q[k]! += sHist[s]![i]![k]! * (alpha[i]! - b);
+      }
+      let d = q.map((v) => -v);
+      if (!(dot(d, g) < 0)) { d = g.map((v) => -v); sHist[s] = []; yHist[s] = []; } // not a descent direction: restart
+      dirs.push(d);
+    }
+    // Backtracking for all active starts at once.
+    const step = new Float64Array(S).fill(1), done = new Uint8Array(S);
+    const out = Float64Array.from(x);
+    for (let s = 0; s < S; s++) if (!active[s]) done[s] = 1;
+    for (let tries = 0; tries < 30 && done.some((v) => !v); tries++) {
+      const trial = Float64Array.from(x);
+      for (let s = 0; s < S; s++) if (!done[s]) for (let k = 0; k < K; k++) trial[s * K + k] = x[s * K + k]! + step[s]! * dirs[s]![k]!;
+      const lt = lossAt(trial);
+      for (let s = 0; s < S; s++) {
+        if (done[s]) continue;
+        const slope = dot(dirs[s]!, gx.subarray(s * K, (s + 1) * K));
+        if (Number.isFinite(lt[s]!) && lt[s]! <= loss[s]! + 1e-4 * step[s]! * slope) {
+          done[s] = 1;
+          out.set(trial.subarray(s * K, (s + 1) * K), s * K);
+        } else step[s]! *= 0.5;
+      }
+    }
+    for (let s = 0; s < S; s++) if (!done[s]) stuck[s] = 1; // no decrease found: this start has converged
+    return { x: out, stuck };
+  };
+}
