@@ -239,3 +239,39 @@ function lbfgs(S: number, K: number, memory = 10): StepFn {
     return { x: out, stuck };
   };
 }
+
+export interface TrainOptions {
+  terms?: LossTerms;
+  solver?: GradientOptions;
+  learningRate?: number;
+  iterations?: number;
+  /** Stop when the loss has not improved by `tolerance` (relative) for `patience` iterations. */
+  tolerance?: number;
+  patience?: number;
+  onIteration?: (iteration: number, loss: number) => void;
+}
+
+/**
+ * Trains the neural weights θ (shared by the batch; mechanistic parameters fixed) on the data of
+ * every trajectory with Adam. Returns the weights with the lowest loss seen and the loss history.
+ */
+export function trainWeights(problem: EnsembleProblem, data: Observations, options: TrainOptions = {}): { weights: Float64Array; loss: number; history: number[] } {
+  if (problem.weights.length === 0) throw new ProblemError(`model "${problem.model.name}" has no neural term to train`);
+  const K = problem.weights.length;
+  const step = adam(1, K, options.learningRate ?? 0.01);
+  const w = Float64Array.from(problem.weights);
+  let best = { weights: Float64Array.from(w), loss: Infinity };
+  const history: number[] = [];
+  const tol = options.tolerance ?? 1e-6, patience = options.patience ?? 25;
+  let stall = 0;
+  for (let it = 0; it < (options.iterations ?? 300); it++) {
+    const g = gradientCpu({ ...problem, weights: w }, data, options.terms ?? {}, options.solver ?? {});
+    history.push(g.loss);
+    options.onIteration?.(it, g.loss);
+    if (g.loss < best.loss * (1 - tol)) { stall = 0; } else if (++stall >= patience) break;
+    if (g.loss < best.loss) best = { weights: Float64Array.from(w), loss: g.loss };
+    if (!Number.isFinite(g.loss)) break;
+    w.set(step(w, new Float64Array([g.loss]), g.weights, new Uint8Array([1]), () => new Float64Array(1)).x);
+  }
+  return { ...best, history };
+}
