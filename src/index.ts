@@ -16,5 +16,5 @@ export { conservationResidual, quantityRate, withConservationTracking, type Trac
 export { trackConservation, type TrackedProblem, type LawReport } from './solvers/tracking.js';
 export { gradientCpu, type GradientOptions, type GradientResult } from './training/adjoint.js';
 export { readData, compileObservable, residualLoss, priorLoss, type Observations, type ObservableModel, type Datum, type LossTerms, type Prior, type Noise } from './training/loss.js';
-export { fit, trainWeights, transformFor, type FitOptions, type FitResult, type StartResult, type TrainOptions } from './training/optimize.js';
+export { fit, fitCohort, trainWeights, transformFor, type FitOptions, type FitResult, type StartResult, type TrainOptions } from './training/optimize.js';
 export { fisherInformation, type Identifiability } from './training/identifiability.js';

@@ -169,9 +169,11 @@ function sameRef(r: SymbolRef, s: SymbolRef): boolean {
  * ∂e/∂x, symbolically. min/max/abs/sign/cond differentiate piecewise (the derivative of the
  * branch taken), as automatic differentiation does; they are non-smooth only on a null set.
  * A neural output nn_j = g_j(u(t, y, p)) differentiates by the chain rule,
- * ∂nn_j/∂x = Σ_m ∂g_j/∂u_m · ∂u_m/∂x, with the network inputs `nnInputs` (u) given by the model.
+ * ∂nn_j/∂x = Σ_m ∂g_j/∂u_m · ∂u_m/∂x, with the network inputs `nnInputs` (u) given by the model;
+ * with `nnInputs = 'fixed'` the network's outputs are held constant (a partial derivative), which
+ * the adjoint combines with the network's own VJP.
  */
-export function derivative(e: Expr, x: SymbolRef, nnInputs?: readonly Expr[]): Expr {
+export function derivative(e: Expr, x: SymbolRef, nnInputs?: readonly Expr[] | 'fixed'): Expr {
   const d = (u: Expr) => derivative(u, x, nnInputs);
   switch (e.k) {
     case 'num': return num(0);
@@ -180,6 +182,7 @@ export function derivative(e: Expr, x: SymbolRef, nnInputs?: readonly Expr[]): E
       // Differentiating with respect to a network output: nn_j is then an independent variable.
       if (x.kind === 'nn') return num(r.kind === 'nn' && r.index === x.index ? 1 : 0);
       if (r.kind === 'nn') {
+        if (nnInputs === 'fixed') return num(0);
         if (!nnInputs) throw new Error('derivative: a neural term needs its input expressions');
         return nnInputs.reduce<Expr>((acc, u, m) => add(acc, mul({ k: 'sym', ref: { kind: 'nnjac', out: r.index, in: m } }, d(u))), num(0));
       }

@@ -145,6 +145,13 @@ export interface SensitivityF64 {
   nnInputs?: RhsF64;
   /** Row-major N×n_out ∂f/∂(network output) into out: how θ̄ is reached from f̄ (any equation may read nn). */
   nnOutputJacobian?: RhsF64;
+  /**
+   * Everything one VJP of f needs, from one evaluation (one network forward pass at most), into
+   * `out` at the offsets of `partialsLayout`: ∂f/∂y and ∂f/∂p with the network held fixed, ∂f/∂nn,
+   * ∂u/∂y, ∂u/∂p and u. The network's own contribution comes from its VJP (cheaper than its Jacobian).
+   */
+  partials: RhsF64;
+  partialsLayout: { J: number; P: number; Dnn: number; Uy: number; Up: number; u: number; length: number };
   secondOrder?: {
     /** outY[k] = Σ_ab J̄_ab ∂J_ab/∂y_k, outP[q] = Σ_ab J̄_ab ∂J_ab/∂p_q. */
     jacobianContract(t: number, y: Float64Array, p: Float64Array, Jbar: Float64Array, outY: Float64Array, outP: Float64Array): void;
@@ -160,7 +167,23 @@ export function compileSensitivityF64(model: Model, weights: Float64Array = defa
   const paramJac: Expr[] = [];
   for (const f of model.equations) for (const r of paramRefs) paramJac.push(derivative(f, r, u));
   const name = namer(u?.length ?? 0);
-  const out: SensitivityF64 = { paramJacobian: jsBuilder(model, weights)(paramJac, `${model.name}: ∂f/∂p (row-major)`, true) };
+  // The partials of the VJP, network held fixed, in one function.
+  const fixed = u ? 'fixed' as const : undefined;
+  const nOut = model.neural?.outputs.length ?? 0;
+  const parts: Expr[] = [];
+  const layout = { J: 0, P: 0, Dnn: 0, Uy: 0, Up: 0, u: 0, length: 0 };
+  layout.J = parts.length; for (const f of model.equations) for (const r of stateRefs) parts.push(derivative(f, r, fixed));
+  layout.P = parts.length; for (const f of model.equations) for (const r of paramRefs) parts.push(derivative(f, r, fixed));
+  layout.Dnn = parts.length; for (const f of model.equations) for (let j = 0; j < nOut; j++) parts.push(derivative(f, { kind: 'nn', index: j }, fixed));
+  layout.Uy = parts.length; for (const e of u ?? []) for (const r of stateRefs) parts.push(derivative(e, r));
+  layout.Up = parts.length; for (const e of u ?? []) for (const r of paramRefs) parts.push(derivative(e, r));
+  layout.u = parts.length; for (const e of u ?? []) parts.push(e);
+  layout.length = parts.length;
+  const out: SensitivityF64 = {
+    paramJacobian: jsBuilder(model, weights)(paramJac, `${model.name}: ∂f/∂p (row-major)`, true),
+    partials: jsBuilder(model, weights)(parts, `${model.name}: partials for the VJP`, false),
+    partialsLayout: layout,
+  };
   if (u) {
     out.nnInputs = new Function('t', 'y', 'p', 'out', `"use strict";\n${u.map((e, m) => `out[${m}] = ${emit(e, 'js', name)};`).join('\n')}`) as RhsF64;
     const dOut: Expr[] = [];

@@ -175,11 +175,18 @@ function backward(
   const nSteps = trace.h.length;
   const ybar = new Float64Array(N);
   const stepper = method.kind === 'rosenbrock' ? new RosenbrockAdjoint(method, model, fns, sens, p) : new ExplicitAdjoint(method, model, fns, sens, mlp, p);
-  // Segments between checkpoints, last first: replay the segment forward, then step backward.
+  const states = new Float64Array(trace.every * N), stages = new Float64Array(trace.every * stepper.snapshotSize);
+  // Segments between checkpoints, last first: replay the segment forward keeping each step's
+  // stages (memory: one segment), then step backward through them.
   for (let c = trace.checkpoints.length - 1; c >= 0; c--) {
     const first = c * trace.every, last = Math.min(nSteps, first + trace.every);
-    const states: Float64Array[] = [Float64Array.from(trace.checkpoints[c]!)];
-    for (let n = first; n < last - 1; n++) states.push(stepper.step(trace.th[n]!, trace.h[n]!, states[states.length - 1]!));
+    states.set(trace.checkpoints[c]!, 0);
+    for (let n = first; n < last; n++) {
+      const j = n - first, y = states.subarray(j * N, (j + 1) * N);
+      stepper.stages(trace.th[n]!, trace.h[n]!, y);
+      stepper.snapshot(stages, j * stepper.snapshotSize);
+      if (n + 1 < last) stepper.advance(y, states.subarray((j + 1) * N, (j + 2) * N));
+    }
     for (let n = last - 1; n >= first; n--) {
       const th = trace.th[n]!, tl = trace.tl[n]!, h = trace.h[n]!;
       const from = n === 0 ? trace.savesAtStart : trace.saveEnd[n - 1]!;
@@ -187,7 +194,8 @@ function backward(
       for (let s = from; s < trace.saveEnd[n]!; s++) {
         saves.push({ theta: ((saveat[s]! - th) - tl) / h, bar: ybarSaves.subarray(s * N, (s + 1) * N) });
       }
-      stepper.backStep(th, h, states[n - first]!, ybar, saves, pbar, wbar);
+      stepper.restore(stages, (n - first) * stepper.snapshotSize);
+      stepper.backStep(th, h, states.subarray((n - first) * N, (n - first + 1) * N), ybar, saves, pbar, wbar);
     }
   }
   // Save times at t0 read y₀ itself.
@@ -195,42 +203,40 @@ function backward(
   return ybar;
 }
 
-/** Pieces shared by both kinds of step: f's VJP at one point (y, p and θ). */
+/**
+ * f's VJP at one point: ȳ += Jᵀv, p̄ += (∂f/∂p)ᵀv, θ̄ += (∂f/∂θ)ᵀv. With a neural term, J and ∂f/∂p
+ * are taken with the network held fixed and the network enters through its own VJP,
+ * ū = (∂g/∂u)ᵀ ḡ with ḡ = (∂f/∂nn)ᵀv, then ȳ += (∂u/∂y)ᵀū, p̄ += (∂u/∂p)ᵀū — one network forward and
+ * backward pass instead of its full Jacobian.
+ */
 class VjpAt {
-  readonly J: Float64Array;
-  readonly Pj: Float64Array;
-  readonly u: Float64Array;
-  readonly gOut: Float64Array;
-  readonly gx: Float64Array;
-  readonly dnn: Float64Array;
-  constructor(readonly model: Model, readonly fns: ModelF64, readonly sens: SensitivityF64, readonly mlp: MlpF64 | undefined, readonly p: Float64Array) {
-    const N = model.states.length, P = model.params.length;
-    this.J = new Float64Array(N * N);
-    this.Pj = new Float64Array(N * P);
-    this.u = new Float64Array(model.neural?.inputs.length ?? 0);
+  private readonly parts: Float64Array;
+  private readonly gOut: Float64Array;
+  private readonly gu: Float64Array;
+  constructor(readonly model: Model, readonly sens: SensitivityF64, readonly mlp: MlpF64 | undefined, readonly p: Float64Array) {
+    this.parts = new Float64Array(sens.partialsLayout.length);
     this.gOut = new Float64Array(model.neural?.outputs.length ?? 0);
-    this.gx = new Float64Array(this.u.length);
-    this.dnn = new Float64Array(N * this.gOut.length);
+    this.gu = new Float64Array(model.neural?.inputs.length ?? 0);
   }
-  /** ybarOut += Jᵀ v, pbar += (∂f/∂p)ᵀ v, wbar += (∂f/∂θ)ᵀ v, all at (t, y). */
   apply(t: number, y: Float64Array, v: Float64Array, ybarOut: Float64Array, pbar: Float64Array, wbar: Float64Array) {
-    const N = this.model.states.length, P = this.model.params.length, p = this.p;
-    this.fns.jacobian(t, y, p, this.J);
-    for (let a = 0; a < N; a++) { const va = v[a]!; if (va !== 0) for (let k = 0; k < N; k++) ybarOut[k]! += this.J[a * N + k]! * va; }
-    if (P > 0) {
-      this.sens.paramJacobian(t, y, p, this.Pj);
-      for (let a = 0; a < N; a++) { const va = v[a]!; if (va !== 0) for (let q = 0; q < P; q++) pbar[q]! += this.Pj[a * P + q]! * va; }
+    const N = this.model.states.length, P = this.model.params.length, L = this.sens.partialsLayout, D = this.parts;
+    this.sens.partials(t, y, this.p, D);
+    for (let a = 0; a < N; a++) {
+      const va = v[a]!;
+      if (va === 0) continue;
+      for (let k = 0; k < N; k++) ybarOut[k]! += D[L.J + a * N + k]! * va;
+      for (let q = 0; q < P; q++) pbar[q]! += D[L.P + a * P + q]! * va;
     }
-    const spec = this.model.neural;
-    if (spec && this.mlp) {
-      // ḡ_j = Σ_a v_a ∂f_a/∂nn_j: the scaled outputs, and any other equation that reads them
-      // (e.g. the conservation penalty ρ², which contains dT/dt).
-      const nOut = this.gOut.length;
-      this.sens.nnInputs!(t, y, p, this.u);
-      this.sens.nnOutputJacobian!(t, y, p, this.dnn);
-      this.gOut.fill(0);
-      for (let a = 0; a < N; a++) { const va = v[a]!; if (va !== 0) for (let j = 0; j < nOut; j++) this.gOut[j]! += this.dnn[a * nOut + j]! * va; }
-      this.mlp.vjp(this.u, this.gOut, this.gx, wbar);
+    if (!this.mlp) return;
+    const nOut = this.gOut.length, nIn = this.gu.length;
+    this.gOut.fill(0);
+    for (let a = 0; a < N; a++) { const va = v[a]!; if (va !== 0) for (let j = 0; j < nOut; j++) this.gOut[j]! += D[L.Dnn + a * nOut + j]! * va; }
+    this.mlp.vjp(D.subarray(L.u, L.u + nIn), this.gOut, this.gu, wbar);
+    for (let m = 0; m < nIn; m++) {
+      const g = this.gu[m]!;
+      if (g === 0) continue;
+      for (let k = 0; k < N; k++) ybarOut[k]! += D[L.Uy + m * N + k]! * g;
+      for (let q = 0; q < P; q++) pbar[q]! += D[L.Up + m * P + q]! * g;
     }
   }
 }
@@ -246,11 +252,12 @@ class ExplicitAdjoint {
     this.k = Array.from({ length: S }, () => new Float64Array(N));
     this.Y = Array.from({ length: S }, () => new Float64Array(N));
     this.kbar = Array.from({ length: S }, () => new Float64Array(N));
-    this.vjp = new VjpAt(model, fns, sens, mlp, p);
+    this.vjp = new VjpAt(model, sens, mlp, p);
   }
   /** Stages at (t, y, h) into this.Y / this.k. */
-  private stages(t: number, h: number, y: Float64Array) {
+  stages(t: number, h: number, y: Float64Array) {
     const { tab, k, Y } = this, S = tab.c.length, N = y.length;
+    this.h = h;
     for (let s = 0; s < S; s++) {
       for (let i = 0; i < N; i++) {
         let acc = 0;
@@ -260,16 +267,19 @@ class ExplicitAdjoint {
       this.fns.rhs(t + tab.c[s]! * h, Y[s]!, this.p, k[s]!);
     }
   }
-  step(t: number, h: number, y: Float64Array): Float64Array {
-    this.stages(t, h, y);
-    const out = Float64Array.from(y), { tab, k } = this;
-    for (let i = 0; i < y.length; i++) { let acc = 0; for (let j = 0; j < tab.b.length; j++) acc += tab.b[j]! * k[j]![i]!; out[i]! += h * acc; }
-    return out;
+  private h = 0;
+  /** y_{n+1} into out, from the stages last computed. */
+  advance(y: Float64Array, out: Float64Array) {
+    const { tab, k, h } = this;
+    for (let i = 0; i < y.length; i++) { let acc = 0; for (let j = 0; j < tab.b.length; j++) acc += tab.b[j]! * k[j]![i]!; out[i] = y[i]! + h * acc; }
   }
-  /** ybar: in ȳ_{n+1}, out ȳ_n. */
+  /** The stages (k, Y) as one flat record, so a segment's steps are kept without re-evaluating f. */
+  get snapshotSize() { return 2 * this.k.length * this.k[0]!.length; }
+  snapshot(into: Float64Array, at: number) { for (const a of [...this.k, ...this.Y]) { into.set(a, at); at += a.length; } }
+  restore(from: Float64Array, at: number) { for (const a of [...this.k, ...this.Y]) { a.set(from.subarray(at, at + a.length)); at += a.length; } }
+  /** ybar: in ȳ_{n+1}, out ȳ_n; the step's stages must be current (`stages` or `restore`). */
   backStep(t: number, h: number, y: Float64Array, ybar: Float64Array, saves: Array<{ theta: number; bar: Float64Array }>, pbar: Float64Array, wbar: Float64Array) {
     const { tab, kbar, Y } = this, S = tab.c.length, N = y.length;
-    this.stages(t, h, y);
     for (let s = 0; s < S; s++) for (let i = 0; i < N; i++) kbar[s]![i] = h * tab.b[s]! * ybar[i]!;
     for (const { theta, bar } of saves) {
       if (theta >= 1 || !tab.dense) { for (let i = 0; i < N; i++) for (let s = 0; s < S; s++) kbar[s]![i]! += h * tab.b[s]! * bar[i]!; }
@@ -310,10 +320,10 @@ class RosenbrockAdjoint {
     this.U = Array.from({ length: S }, () => new Float64Array(N));
     this.u = Array.from({ length: S }, () => new Float64Array(N));
     this.Ubar = Array.from({ length: S }, () => new Float64Array(N));
-    this.vjp = new VjpAt(model, fns, sens, undefined, p);
+    this.vjp = new VjpAt(model, sens, undefined, p);
     this.scratch = new Float64Array(N);
   }
-  private stages(t: number, h: number, y: Float64Array) {
+  stages(t: number, h: number, y: Float64Array) {
     const { tab, N, J, W, perm, dT, U, u, p } = this, S = tab.c.length;
     this.fns.jacobian(t, y, p, J);
     this.fns.timeDerivative(t, y, p, dT);
@@ -333,15 +343,24 @@ class RosenbrockAdjoint {
       luSolve(W, perm, N, U[s]!, this.scratch);
     }
   }
-  step(t: number, h: number, y: Float64Array): Float64Array {
-    this.stages(t, h, y);
-    const out = Float64Array.from(y);
-    for (let i = 0; i < this.N; i++) for (let j = 0; j < this.tab.m.length; j++) out[i]! += this.tab.m[j]! * this.U[j]![i]!;
-    return out;
+  advance(y: Float64Array, out: Float64Array) {
+    for (let i = 0; i < this.N; i++) { let acc = y[i]!; for (let j = 0; j < this.tab.m.length; j++) acc += this.tab.m[j]! * this.U[j]![i]!; out[i] = acc; }
   }
+  /** W's factors and pivots, U and u as one flat record. */
+  get snapshotSize() { return this.N * this.N + this.N + 2 * this.U.length * this.N; }
+  snapshot(into: Float64Array, at: number) {
+    into.set(this.W, at); at += this.W.length;
+    for (let i = 0; i < this.N; i++) into[at++] = this.perm[i]!;
+    for (const a of [...this.U, ...this.u]) { into.set(a, at); at += a.length; }
+  }
+  restore(from: Float64Array, at: number) {
+    this.W.set(from.subarray(at, at + this.W.length)); at += this.W.length;
+    for (let i = 0; i < this.N; i++) this.perm[i] = from[at++]!;
+    for (const a of [...this.U, ...this.u]) { a.set(from.subarray(at, at + a.length)); at += a.length; }
+  }
+  /** As for the explicit step: the stages (W's factors, U, u) must be current. */
   backStep(t: number, h: number, y: Float64Array, ybar: Float64Array, saves: Array<{ theta: number; bar: Float64Array }>, pbar: Float64Array, wbar: Float64Array) {
     const { tab, N, U, u, Ubar, W, perm, p } = this, S = tab.c.length;
-    this.stages(t, h, y);
     for (let j = 0; j < S; j++) for (let i = 0; i < N; i++) Ubar[j]![i] = tab.m[j]! * ybar[i]!;
     for (const { theta, bar } of saves) {
       for (let j = 0; j < S; j++) {

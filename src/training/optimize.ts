@@ -86,18 +86,10 @@ function rng(seed: number) {
  */
 export function fit(problem: EnsembleProblem, data: Observations, options: FitOptions = {}): FitResult {
   const model: Model = problem.model;
-  const names = options.estimate ?? model.params.filter((q) => q.estimate).map((q) => q.name);
-  if (names.length === 0) throw new ProblemError('nothing to estimate: mark parameters with "estimate": true or pass `estimate`');
-  const idx = names.map((n) => {
-    const i = model.params.findIndex((q) => q.name === n);
-    if (i < 0) throw new ProblemError(`cannot estimate "${n}": not a parameter of the model`);
-    return i;
-  });
-  const tf = idx.map((i) => transformFor(model.params[i]!));
+  const { names, idx, tf } = estimated(model, options.estimate);
   const S = options.starts ?? 8, K = idx.length, P = model.params.length, N = model.states.length;
   const rand = rng(options.seed ?? 1);
   const base = problem.params.subarray(0, P);
-
   // Starts: 0 = the given values; the others uniform in the unconstrained box of the bounds
   // (log-uniform for log parameters), or ±1 around the given value where a bound is missing.
   const x = new Float64Array(S * K);
@@ -109,36 +101,66 @@ export function fit(problem: EnsembleProblem, data: Observations, options: FitOp
       x[s * K + k] = s === 0 ? x0 : bounded ? tf[k]!.toX(fromUnit(q, rand())) : x0 + (2 * rand() - 1);
     });
   }
+  const params = new Float64Array(S * P), initial = new Float64Array(S * N);
+  for (let s = 0; s < S; s++) { params.set(base, s * P); initial.set(problem.initial.subarray(0, N), s * N); }
+  const replicated: Observations = { observables: data.observables, data: Array.from({ length: S }, (_, s) => data.data.map((d) => ({ ...d, traj: s }))).flat() };
+  const r = optimizeBatch({ ...problem, batch: S, params, initial }, replicated, idx, tf, x, options);
+  const best = r.starts.reduce((a, b) => (b.loss < a.loss ? b : a));
+  return { estimated: names, best, starts: r.starts, history: r.history };
+}
+
+/**
+ * Fits every trajectory of a cohort to its own data (`Datum.traj`), each from its own current
+ * parameters, all in one batched optimisation (per-patient twins): one solve per iteration.
+ */
+export function fitCohort(problem: EnsembleProblem, data: Observations, options: FitOptions = {}): { estimated: string[]; trajectories: StartResult[]; history: number[] } {
+  const { names, idx, tf } = estimated(problem.model, options.estimate);
+  const K = idx.length, P = problem.model.params.length, B = problem.batch;
+  const x = new Float64Array(B * K);
+  for (let b = 0; b < B; b++) idx.forEach((i, k) => { x[b * K + k] = tf[k]!.toX(problem.params[b * P + i]!); });
+  const r = optimizeBatch(problem, data, idx, tf, x, options);
+  return { estimated: names, trajectories: r.starts, history: r.history };
+}
+
+function estimated(model: Model, estimate?: string[]) {
+  const names = estimate ?? model.params.filter((q) => q.estimate).map((q) => q.name);
+  if (names.length === 0) throw new ProblemError('nothing to estimate: mark parameters with "estimate": true or pass `estimate`');
+  const idx = names.map((n) => {
+    const i = model.params.findIndex((q) => q.name === n);
+    if (i < 0) throw new ProblemError(`cannot estimate "${n}": not a parameter of the model`);
+    return i;
+  });
+  return { names, idx, tf: idx.map((i) => transformFor(model.params[i]!)) };
+}
+
+/** The optimisation loop shared by `fit` and `fitCohort`: row b of x is trajectory b's unknowns. */
+function optimizeBatch(problem: EnsembleProblem, data: Observations, idx: number[], tf: Transform[], x: Float64Array, options: FitOptions) {
+  const B = problem.batch, K = idx.length, P = problem.model.params.length;
   const paramsAt = (xs: Float64Array) => {
-    const p = new Float64Array(S * P);
-    for (let s = 0; s < S; s++) { p.set(base, s * P); idx.forEach((i, k) => { p[s * P + i] = tf[k]!.toP(xs[s * K + k]!); }); }
+    const p = Float64Array.from(problem.params);
+    for (let b = 0; b < B; b++) idx.forEach((i, k) => { p[b * P + i] = tf[k]!.toP(xs[b * K + k]!); });
     return p;
   };
-  const replicated: Observations = { observables: data.observables, data: Array.from({ length: S }, (_, s) => data.data.map((d) => ({ ...d, traj: s }))).flat() };
-  const initial = new Float64Array(S * N);
-  for (let s = 0; s < S; s++) initial.set(problem.initial.subarray(0, N), s * N);
   const evaluate = (xs: Float64Array, lossOnly: boolean) => {
-    const pr: EnsembleProblem = { ...problem, batch: S, params: paramsAt(xs), initial };
-    const g = gradientCpu(pr, replicated, options.terms ?? {}, { ...options.solver, lossOnly });
-    const gx = new Float64Array(S * K);
-    if (!lossOnly) for (let s = 0; s < S; s++) idx.forEach((i, k) => { gx[s * K + k] = g.params[s * P + i]! * tf[k]!.dpdx(xs[s * K + k]!); });
+    const g = gradientCpu({ ...problem, params: paramsAt(xs) }, data, options.terms ?? {}, { ...options.solver, lossOnly });
+    const gx = new Float64Array(B * K);
+    if (!lossOnly) for (let b = 0; b < B; b++) idx.forEach((i, k) => { gx[b * K + k] = g.params[b * P + i]! * tf[k]!.dpdx(xs[b * K + k]!); });
     return { loss: g.lossPerTrajectory, gx };
   };
-
   const maxIter = options.maxIterations ?? 200, tol = options.tolerance ?? 1e-8, patience = options.patience ?? 5;
-  const active = new Uint8Array(S).fill(1), iterations = new Uint32Array(S), stall = new Uint32Array(S);
+  const active = new Uint8Array(B).fill(1), iterations = new Uint32Array(B), stall = new Uint32Array(B);
   const history: number[] = [];
   let { loss, gx } = evaluate(x, false);
-  const stepAll = options.optimizer === 'adam' ? adam(S, K, options.learningRate ?? 0.05) : lbfgs(S, K);
+  const stepAll = options.optimizer === 'adam' ? adam(B, K, options.learningRate ?? 0.05) : lbfgs(B, K);
   for (let it = 0; it < maxIter && active.some((a) => a); it++) {
     const next = stepAll(x, loss, gx, active, (xs) => evaluate(xs, true).loss);
     const e = evaluate(next.x, false);
-    for (let s = 0; s < S; s++) {
-      if (!active[s]) continue;
-      iterations[s]!++;
-      const rel = (loss[s]! - e.loss[s]!) / Math.max(Math.abs(loss[s]!), 1e-300);
-      stall[s] = Number.isFinite(e.loss[s]!) && rel < tol ? stall[s]! + 1 : 0;
-      if (stall[s]! >= patience || next.stuck[s]) active[s] = 0;
+    for (let b = 0; b < B; b++) {
+      if (!active[b]) continue;
+      iterations[b]!++;
+      const rel = (loss[b]! - e.loss[b]!) / Math.max(Math.abs(loss[b]!), 1e-300);
+      stall[b] = Number.isFinite(e.loss[b]!) && rel < tol ? stall[b]! + 1 : 0;
+      if (stall[b]! >= patience || next.stuck[b]) active[b] = 0;
     }
     x.set(next.x); loss = e.loss; gx = e.gx;
     const best = Math.min(...Array.from(loss).filter(Number.isFinite));
@@ -146,11 +168,10 @@ export function fit(problem: EnsembleProblem, data: Observations, options: FitOp
     options.onIteration?.(it, best);
   }
   const finalParams = paramsAt(x);
-  const starts: StartResult[] = Array.from({ length: S }, (_, s) => ({
-    params: finalParams.slice(s * P, (s + 1) * P), loss: loss[s]!, iterations: iterations[s]!, converged: !active[s],
+  const starts: StartResult[] = Array.from({ length: B }, (_, b) => ({
+    params: finalParams.slice(b * P, (b + 1) * P), loss: loss[b]!, iterations: iterations[b]!, converged: !active[b],
   }));
-  const best = starts.reduce((a, b) => (b.loss < a.loss ? b : a));
-  return { estimated: names, best, starts, history };
+  return { starts, history };
 }
 
 /** A value of q drawn at the unit fraction u of its range (log-uniform on a log scale). */
