@@ -14,7 +14,7 @@ export { acquireGpu, releaseGpu, GpuUnavailableError, GpuError, type GpuInfo } f
 export { condensateModel, condensateModelSpec, CONDENSATE_PARAMS, type CondensateOptions } from './physics/condensate.js';
 export { conservationResidual, quantityRate, withConservationTracking, type TrackingOptions, type TrackedLaw } from './physics/conservation.js';
 export { trackConservation, type TrackedProblem, type LawReport } from './solvers/tracking.js';
-export { gradientCpu, type GradientOptions, type GradientResult } from './training/adjoint.js';
+export { gradient, gradientCpu, type GradientOptions, type GradientResult } from './training/adjoint.js';
 export { readData, compileObservable, residualLoss, priorLoss, type Observations, type ObservableModel, type Datum, type LossTerms, type Prior, type Noise } from './training/loss.js';
 export { fit, fitCohort, trainWeights, transformFor, type FitOptions, type FitResult, type StartResult, type TrainOptions } from './training/optimize.js';
 export { fisherInformation, type Identifiability } from './training/identifiability.js';

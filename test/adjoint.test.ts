@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { makeProblem, parseModel, condensateModel, type EnsembleProblem } from '../src/index.js';
-import { gradientCpu, type GradientOptions } from '../src/training/adjoint.js';
+import { gradient, gradientCpu, type GradientOptions } from '../src/training/adjoint.js';
 import type { LossTerms, Observations } from '../src/training/loss.js';
 import * as Pr from './helpers/problems.js';
 
@@ -119,5 +119,20 @@ describe('discrete adjoint (f64) vs central finite differences', () => {
     const second = gradientCpu(makeProblem(Pr.lotkaVolterra, { t1: 6, params: params.slice(4) }), { ...obs, data: obs.data.filter((d) => d.traj === 1).map((d) => ({ ...d, traj: 0 })) }, {}, { method: 'dopri5', rtol: 1e-10 });
     expect(Array.from(both.params.slice(4))).toEqual(Array.from(second.params));
     expect(both.lossPerTrajectory[1]).toBe(second.loss);
+  });
+
+  it('spread over worker threads, the gradient is the same as on the main thread', async () => {
+    const B = 64, ude = condensateModel({ neural: true }), P = ude.params.length;
+    const params = new Float64Array(B * P);
+    for (let b = 0; b < B; b++) { params.set(ude.params.map((q) => q.value), b * P); params[b * P] = 0.6 + (0.4 * b) / B; }
+    const problem = makeProblem(ude, { t1: 120, params });
+    const obs: Observations = { observables: obsOf(['J', 'phi'], 0.01), data: Array.from({ length: B }, (_, traj) => [30, 60, 120].flatMap((t) => [0, 1].map((o) => ({ traj, t, observable: o, value: [0.04, 0.008][o]! })))).flat() };
+    const terms = { conservation: 10, l2Weights: 1e-3 };
+    const [serial, parallel] = [gradientCpu(problem, obs, terms), await gradient(problem, obs, terms, {}, 2)];
+    expect(Array.from(parallel.params)).toEqual(Array.from(serial.params));
+    expect(Array.from(parallel.initial)).toEqual(Array.from(serial.initial));
+    expect(Math.abs(parallel.loss - serial.loss) / serial.loss).toBeLessThan(1e-14);
+    const wErr = Math.max(...Array.from(parallel.weights, (v, k) => Math.abs(v - serial.weights[k]!) / Math.max(1e-12, Math.abs(serial.weights[k]!))));
+    expect(wErr).toBeLessThan(1e-10);
   });
 });

@@ -28,7 +28,7 @@ describe('fitting', () => {
     const estimate = ['c_sat', 'k_phi', 'k_rec', 'k_esc', 'K_phi', 'k_term'];
     const solver = { method: 'rodas4' as const, rtol: 1e-8, atol: 1e-12 };
     const problem = makeProblem(model, { t1: 1800 });
-    const r = fit(problem, obs, { estimate, starts: 8, seed: 3, optimizer: 'lbfgs', maxIterations: 100, solver });
+    const r = await fit(problem, obs, { estimate, starts: 8, seed: 3, optimizer: 'lbfgs', maxIterations: 100, solver });
     const idf = await fisherInformation({ ...problem, params: r.best.params }, obs, estimate, { ...solver, rtol: 1e-10 });
     const report = estimate.map((n, k) => {
       const i = model.params.findIndex((q) => q.name === n);
@@ -41,14 +41,14 @@ describe('fitting', () => {
     for (const x of identifiable) expect(Math.abs(x.fit / x.truth - 1), x.n).toBeLessThan(0.1);
     expect(report.some((x) => !x.ok)).toBe(true);
     // Reproducible: the same seed gives the same fit, bit for bit.
-    const again = fit(problem, obs, { estimate, starts: 8, seed: 3, optimizer: 'lbfgs', maxIterations: 100, solver });
+    const again = await fit(problem, obs, { estimate, starts: 8, seed: 3, optimizer: 'lbfgs', maxIterations: 100, solver });
     expect(Array.from(again.best.params)).toEqual(Array.from(r.best.params));
   });
 
   it('Adam reduces the loss from a poor start and keeps bounded parameters inside their bounds', async () => {
     const { model, obs } = await syntheticData(['phi']);
     const params = Float64Array.from(model.params.map((q) => (q.name === 'c_sat' ? 0.3 : q.name === 'k_phi' ? 0.01 : q.value)));
-    const r = fit(makeProblem(model, { t1: 1800, params }), obs, { estimate: ['c_sat', 'k_phi'], starts: 1, optimizer: 'adam', learningRate: 0.2, maxIterations: 150, solver: { rtol: 1e-7 } });
+    const r = await fit(makeProblem(model, { t1: 1800, params }), obs, { estimate: ['c_sat', 'k_phi'], starts: 1, optimizer: 'adam', learningRate: 0.2, maxIterations: 150, solver: { rtol: 1e-7 } });
     console.log(`Adam: loss ${r.history[0]!.toFixed(1)} → ${r.history[r.history.length - 1]!.toFixed(2)} in ${r.history.length} iterations`);
     expect(r.history[r.history.length - 1]!).toBeLessThan(0.05 * r.history[0]!);
     const i = model.params.findIndex((q) => q.name === 'c_sat');

@@ -39,7 +39,7 @@ describe('UDE training', () => {
     const before = heldOut(problem.weights);
     const results = [];
     for (const lambda of [1e8, 0]) {
-      const r = trainWeights(problem, train, { terms: { conservation: lambda, l2Weights: 1e-4 }, learningRate: 0.02, iterations: 300, solver });
+      const r = await trainWeights(problem, train, { terms: { conservation: lambda, l2Weights: 1e-4 }, learningRate: 0.02, iterations: 300, solver });
       results.push({ lambda, train: [r.history[0]!, r.loss], held: heldOut(r.weights), drift: await drift(r.weights) });
     }
     for (const r of results) {

@@ -160,7 +160,7 @@ export interface SensitivityF64 {
   };
 }
 
-export function compileSensitivityF64(model: Model, weights: Float64Array = defaultWeights(model)): SensitivityF64 {
+export function compileSensitivityF64(model: Model, weights: Float64Array = defaultWeights(model), secondOrder = true): SensitivityF64 {
   const u = model.neural?.inputs;
   const paramRefs = model.params.map((q, i) => ({ kind: 'param' as const, index: i, name: q.name }));
   const stateRefs = model.states.map((s, i) => ({ kind: 'state' as const, index: i, name: s.name }));
@@ -205,6 +205,7 @@ export function compileSensitivityF64(model: Model, weights: Float64Array = defa
     }
     return lines.join('\n');
   };
+  if (!secondOrder) return out;
   try {
     const { jacobian, timeDerivative } = symbolicJacobian(model);
     const jc = contract(jacobian, 'W'), tc = contract(timeDerivative, 'W');

@@ -30,6 +30,9 @@ import { StepTrace, Workspace, integrateTrajectory } from '../solvers/cpu/integr
 import { luFactor, luSolve, luSolveTransposed } from '../solvers/cpu/linalg.js';
 import { compileObservable, priorLoss, residualLoss, type LossTerms, type Observations } from './loss.js';
 import type { Model } from '../physics/model.js';
+import { cpus } from 'node:os';
+import { onWorker, workerPool, workerScript } from '../solvers/cpu/pool.js';
+import type { GradientWorkerApi } from './worker.js';
 
 export interface GradientOptions extends SolveOptions {
   /** Accepted steps between stored states (default 32). */
@@ -88,12 +91,10 @@ export function gradientCpu(problem: EnsembleProblem, obs: Observations, terms: 
   const S = saveat.length;
   const saveIndex = new Map(Array.from(saveat, (t, s) => [t, s]));
 
-  const fns = compileF64(model, problem.weights);
-  const sens = compileSensitivityF64(model, problem.weights);
+  const { fns, sens, mlp, observable, quantityOf } = compiledFor(model, base, problem.weights, method.kind === 'rosenbrock');
   if (method.kind === 'rosenbrock' && !sens.secondOrder) throw new ProblemError(`${method.name} gradients need second derivatives of the model, which are unavailable`);
-  const mlp = model.neural ? compileMlpF64(model.neural, problem.weights) : undefined;
-  const observables = obs.observables.map((o) => compileObservable(base, o.name));
-  const quantity = tracking?.tracked.map((t) => compileExprF64(base, t.law.expr));
+  const observables = obs.observables.map((o) => observable(o.name));
+  const quantity = tracking?.tracked.map((t) => quantityOf(t.law.name));
 
   const byTraj: number[][] = Array.from({ length: B }, () => []);
   obs.data.forEach((d, i) => {
@@ -164,6 +165,47 @@ export function gradientCpu(problem: EnsembleProblem, obs: Observations, terms: 
     problem.weights.forEach((w, k) => { result.loss += 0.5 * alpha * w * w; result.weights[k]! += alpha * w; });
   }
   return result;
+}
+
+interface Compiled {
+  weights: Float64Array;
+  fns: ModelF64;
+  sens: SensitivityF64;
+  mlp?: MlpF64;
+  observable(name: string): ReturnType<typeof compileObservable>;
+  quantityOf(law: string): (t: number, y: ArrayLike<number>, p: ArrayLike<number>) => number;
+}
+/** Compiled functions per model (by content: workers receive copies), reused across calls. */
+const compiledCache = new Map<string, { plain?: Compiled; second?: Compiled }>();
+const CACHE_LIMIT = 16;
+
+/**
+ * The model's f64 functions, compiled once per model and kept: symbolic differentiation and code
+ * generation cost far more than one gradient of a small batch, and an optimiser calls this hundreds
+ * of times. The functions read the weights from one array that each call overwrites.
+ */
+function compiledFor(model: Model, base: Model, weights: Float64Array, secondOrder: boolean): Compiled {
+  const key = JSON.stringify(model);
+  let entry = compiledCache.get(key);
+  if (!entry) {
+    if (compiledCache.size >= CACHE_LIMIT) compiledCache.delete(compiledCache.keys().next().value!);
+    compiledCache.set(key, (entry = {}));
+  }
+  const slot = secondOrder ? 'second' : 'plain';
+  let c = entry[slot];
+  if (!c) {
+    const w = Float64Array.from(weights);
+    const obsCache = new Map<string, ReturnType<typeof compileObservable>>();
+    const qCache = new Map<string, (t: number, y: ArrayLike<number>, p: ArrayLike<number>) => number>();
+    c = entry[slot] = {
+      weights: w, fns: compileF64(model, w), sens: compileSensitivityF64(model, w, secondOrder),
+      mlp: model.neural ? compileMlpF64(model.neural, w) : undefined,
+      observable: (name) => obsCache.get(name) ?? obsCache.set(name, compileObservable(base, name)).get(name)!,
+      quantityOf: (law) => qCache.get(law) ?? qCache.set(law, compileExprF64(base, base.conserved.find((l) => l.name === law)!.expr)).get(law)!,
+    };
+  }
+  c.weights.set(weights);
+  return c;
 }
 
 /** Reverse sweep over the trajectory's steps; returns ȳ₀ and accumulates p̄ and θ̄. */
@@ -395,3 +437,52 @@ class RosenbrockAdjoint {
 
 /** Length of θ for a model (0 without a neural term). */
 export const weightCount = (model: Model) => (model.neural ? weightLayout(layerSizes(model.neural)).total : 0);
+
+/** Below this many trajectories per worker, a worker's message overhead costs more than it saves. */
+const MIN_TRAJECTORIES_PER_WORKER = 32;
+
+/**
+ * `gradientCpu` spread over the machine's cores: the batch is split into contiguous chunks, one
+ * per pooled worker thread, and the results joined (shared-weight and observation gradients are
+ * summed; the L2 term on θ is added once). Same numbers as `gradientCpu`, which it falls back to
+ * for small batches or when the compiled worker is missing.
+ */
+export async function gradient(problem: EnsembleProblem, obs: Observations, terms: LossTerms = {}, options: GradientOptions = {}, workers = cpus().length): Promise<GradientResult> {
+  const B = problem.batch;
+  const path = workerScript(import.meta.url, 'worker.js');
+  const n = path ? Math.max(1, Math.min(workers, Math.floor(B / MIN_TRAJECTORIES_PER_WORKER))) : 1;
+  if (n === 1 || options.steps) return gradientCpu(problem, obs, terms, options);
+  const { onProgress: _p, ...plain } = options;
+  const N = problem.model.states.length, P = problem.model.params.length;
+  const bounds = Array.from({ length: n + 1 }, (_, w) => Math.round((w * B) / n));
+  const pool = workerPool<GradientWorkerApi>(path!, n);
+  const parts = await Promise.all(bounds.slice(0, -1).map((start, w) => {
+    const end = bounds[w + 1]!;
+    const sub: EnsembleProblem = {
+      ...problem, batch: end - start,
+      params: problem.params.slice(start * P, end * P), initial: problem.initial.slice(start * N, end * N),
+    };
+    const data = obs.data.filter((d) => d.traj >= start && d.traj < end).map((d) => ({ ...d, traj: d.traj - start }));
+    return onWorker(pool[w]!, (api) => api.gradient(sub, { observables: obs.observables, data }, { ...terms, l2Weights: 0 }, plain));
+  }));
+  const out: GradientResult = {
+    loss: 0, lossPerTrajectory: new Float64Array(B), params: new Float64Array(B * P), initial: new Float64Array(B * N),
+    weights: new Float64Array(problem.weights.length), observation: obs.observables.map((o) => ({ name: o.name, scale: 0, offset: 0 })),
+    status: new Uint8Array(B), steps: new Uint32Array(B), ...(options.recordSteps ? { stepSizes: [] } : {}),
+  };
+  parts.forEach((r, w) => {
+    const start = bounds[w]!;
+    out.lossPerTrajectory.set(r.lossPerTrajectory, start);
+    out.params.set(r.params, start * P);
+    out.initial.set(r.initial, start * N);
+    out.status.set(r.status, start);
+    out.steps.set(r.steps, start);
+    r.weights.forEach((v, k) => { out.weights[k]! += v; });
+    r.observation.forEach((g, k) => { out.observation[k]!.scale += g.scale; out.observation[k]!.offset += g.offset; });
+    if (out.stepSizes) out.stepSizes.push(...r.stepSizes!);
+  });
+  out.loss = out.lossPerTrajectory.reduce((a, v) => a + v, 0);
+  const alpha = terms.l2Weights ?? 0;
+  if (alpha > 0) problem.weights.forEach((v, k) => { out.loss += 0.5 * alpha * v * v; out.weights[k]! += alpha * v; });
+  return out;
+}

@@ -11,7 +11,7 @@
  */
 import type { Model } from '../physics/model.js';
 import { ProblemError, type EnsembleProblem } from '../solvers/problem.js';
-import { gradientCpu, type GradientOptions } from './adjoint.js';
+import { gradient, type GradientOptions } from './adjoint.js';
 import type { LossTerms, Observations } from './loss.js';
 
 export interface FitOptions {
@@ -84,7 +84,7 @@ function rng(seed: number) {
  * Fits one data set (`data`, all on trajectory 0) from several starts. Returns every start's
  * optimum and the best one.
  */
-export function fit(problem: EnsembleProblem, data: Observations, options: FitOptions = {}): FitResult {
+export async function fit(problem: EnsembleProblem, data: Observations, options: FitOptions = {}): Promise<FitResult> {
   const model: Model = problem.model;
   const { names, idx, tf } = estimated(model, options.estimate);
   const S = options.starts ?? 8, K = idx.length, P = model.params.length, N = model.states.length;
@@ -104,7 +104,7 @@ export function fit(problem: EnsembleProblem, data: Observations, options: FitOp
   const params = new Float64Array(S * P), initial = new Float64Array(S * N);
   for (let s = 0; s < S; s++) { params.set(base, s * P); initial.set(problem.initial.subarray(0, N), s * N); }
   const replicated: Observations = { observables: data.observables, data: Array.from({ length: S }, (_, s) => data.data.map((d) => ({ ...d, traj: s }))).flat() };
-  const r = optimizeBatch({ ...problem, batch: S, params, initial }, replicated, idx, tf, x, options);
+  const r = await optimizeBatch({ ...problem, batch: S, params, initial }, replicated, idx, tf, x, options);
   const best = r.starts.reduce((a, b) => (b.loss < a.loss ? b : a));
   return { estimated: names, best, starts: r.starts, history: r.history };
 }
@@ -113,12 +113,12 @@ export function fit(problem: EnsembleProblem, data: Observations, options: FitOp
  * Fits every trajectory of a cohort to its own data (`Datum.traj`), each from its own current
  * parameters, all in one batched optimisation (per-patient twins): one solve per iteration.
  */
-export function fitCohort(problem: EnsembleProblem, data: Observations, options: FitOptions = {}): { estimated: string[]; trajectories: StartResult[]; history: number[] } {
+export async function fitCohort(problem: EnsembleProblem, data: Observations, options: FitOptions = {}): Promise<{ estimated: string[]; trajectories: StartResult[]; history: number[] }> {
   const { names, idx, tf } = estimated(problem.model, options.estimate);
   const K = idx.length, P = problem.model.params.length, B = problem.batch;
   const x = new Float64Array(B * K);
   for (let b = 0; b < B; b++) idx.forEach((i, k) => { x[b * K + k] = tf[k]!.toX(problem.params[b * P + i]!); });
-  const r = optimizeBatch(problem, data, idx, tf, x, options);
+  const r = await optimizeBatch(problem, data, idx, tf, x, options);
   return { estimated: names, trajectories: r.starts, history: r.history };
 }
 
@@ -134,27 +134,42 @@ function estimated(model: Model, estimate?: string[]) {
 }
 
 /** The optimisation loop shared by `fit` and `fitCohort`: row b of x is trajectory b's unknowns. */
-function optimizeBatch(problem: EnsembleProblem, data: Observations, idx: number[], tf: Transform[], x: Float64Array, options: FitOptions) {
+async function optimizeBatch(problem: EnsembleProblem, data: Observations, idx: number[], tf: Transform[], x: Float64Array, options: FitOptions) {
   const B = problem.batch, K = idx.length, P = problem.model.params.length;
   const paramsAt = (xs: Float64Array) => {
     const p = Float64Array.from(problem.params);
     for (let b = 0; b < B; b++) idx.forEach((i, k) => { p[b * P + i] = tf[k]!.toP(xs[b * K + k]!); });
     return p;
   };
-  const evaluate = (xs: Float64Array, lossOnly: boolean) => {
-    const g = gradientCpu({ ...problem, params: paramsAt(xs) }, data, options.terms ?? {}, { ...options.solver, lossOnly });
+  const evaluate = async (xs: Float64Array, lossOnly: boolean) => {
+    const g = await gradient({ ...problem, params: paramsAt(xs) }, data, options.terms ?? {}, { ...options.solver, lossOnly });
     const gx = new Float64Array(B * K);
     if (!lossOnly) for (let b = 0; b < B; b++) idx.forEach((i, k) => { gx[b * K + k] = g.params[b * P + i]! * tf[k]!.dpdx(xs[b * K + k]!); });
     return { loss: g.lossPerTrajectory, gx };
   };
+  // The loss of the trajectories in `which` only (a line search rarely needs all of them).
+  const N = problem.model.states.length;
+  const byTraj: Array<typeof data.data> = Array.from({ length: B }, () => []);
+  for (const d of data.data) byTraj[d.traj]?.push(d);
+  const lossOf = async (xs: Float64Array, which: Uint8Array): Promise<Float64Array> => {
+    const rows = Array.from(which.keys()).filter((b) => which[b]);
+    const out = new Float64Array(B).fill(NaN);
+    if (rows.length === 0) return out;
+    const all = paramsAt(xs), params = new Float64Array(rows.length * P), initial = new Float64Array(rows.length * N);
+    rows.forEach((b, r) => { params.set(all.subarray(b * P, (b + 1) * P), r * P); initial.set(problem.initial.subarray(b * N, (b + 1) * N), r * N); });
+    const sub: Observations = { observables: data.observables, data: rows.flatMap((b, r) => byTraj[b]!.map((d) => ({ ...d, traj: r }))) };
+    const g = await gradient({ ...problem, batch: rows.length, params, initial }, sub, options.terms ?? {}, { ...options.solver, lossOnly: true });
+    rows.forEach((b, r) => { out[b] = g.lossPerTrajectory[r]!; });
+    return out;
+  };
   const maxIter = options.maxIterations ?? 200, tol = options.tolerance ?? 1e-8, patience = options.patience ?? 5;
   const active = new Uint8Array(B).fill(1), iterations = new Uint32Array(B), stall = new Uint32Array(B);
   const history: number[] = [];
-  let { loss, gx } = evaluate(x, false);
+  let { loss, gx } = await evaluate(x, false);
   const stepAll = options.optimizer === 'adam' ? adam(B, K, options.learningRate ?? 0.05) : lbfgs(B, K);
   for (let it = 0; it < maxIter && active.some((a) => a); it++) {
-    const next = stepAll(x, loss, gx, active, (xs) => evaluate(xs, true).loss);
-    const e = evaluate(next.x, false);
+    const next = await stepAll(x, loss, gx, active, (xs, which) => lossOf(xs, which));
+    const e = await evaluate(next.x, false);
     for (let b = 0; b < B; b++) {
       if (!active[b]) continue;
       iterations[b]!++;
@@ -180,14 +195,14 @@ function fromUnit(q: { scale?: 'linear' | 'log'; min?: number; max?: number }, u
   return q.scale === 'log' ? Math.exp(Math.log(a) + u * (Math.log(b) - Math.log(a))) : a + u * (b - a);
 }
 
-type StepFn = (x: Float64Array, loss: Float64Array, gx: Float64Array, active: Uint8Array, lossAt: (xs: Float64Array) => Float64Array) =>
-  { x: Float64Array; stuck: Uint8Array };
+type StepFn = (x: Float64Array, loss: Float64Array, gx: Float64Array, active: Uint8Array, lossAt: (xs: Float64Array, which: Uint8Array) => Promise<Float64Array>) =>
+  Promise<{ x: Float64Array; stuck: Uint8Array }>;
 
 /** Adam, per start (Kingma & Ba 2015, β₁ = 0.9, β₂ = 0.999, ε = 1e-8). */
 function adam(S: number, K: number, lr: number): StepFn {
   const m = new Float64Array(S * K), v = new Float64Array(S * K);
   let t = 0;
-  return (x, _loss, gx, active) => {
+  return async (x, _loss, gx, active) => {
     t++;
     const out = Float64Array.from(x);
     for (let s = 0; s < S; s++) {
@@ -208,7 +223,7 @@ function lbfgs(S: number, K: number, memory = 10): StepFn {
   const sHist: Float64Array[][] = Array.from({ length: S }, () => []), yHist: Float64Array[][] = Array.from({ length: S }, () => []);
   const prevX: Array<Float64Array | undefined> = new Array(S), prevG: Array<Float64Array | undefined> = new Array(S);
   const dot = (a: Float64Array, b: Float64Array) => a.reduce((acc, v, i) => acc + v * b[i]!, 0);
-  return (x, loss, gx, active, lossAt) => {
+  return async (x, loss, gx, active, lossAt) => {
     const dirs: Float64Array[] = [];
     const stuck = new Uint8Array(S);
     for (let s = 0; s < S; s++) {
@@ -246,7 +261,7 @@ function lbfgs(S: number, K: number, memory = 10): StepFn {
     for (let tries = 0; tries < 30 && done.some((v) => !v); tries++) {
       const trial = Float64Array.from(x);
       for (let s = 0; s < S; s++) if (!done[s]) for (let k = 0; k < K; k++) trial[s * K + k] = x[s * K + k]! + step[s]! * dirs[s]![k]!;
-      const lt = lossAt(trial);
+      const lt = await lossAt(trial, Uint8Array.from(done, (v) => (v ? 0 : 1)));
       for (let s = 0; s < S; s++) {
         if (done[s]) continue;
         const slope = dot(dirs[s]!, gx.subarray(s * K, (s + 1) * K));
@@ -276,7 +291,7 @@ export interface TrainOptions {
  * Trains the neural weights θ (shared by the batch; mechanistic parameters fixed) on the data of
  * every trajectory with Adam. Returns the weights with the lowest loss seen and the loss history.
  */
-export function trainWeights(problem: EnsembleProblem, data: Observations, options: TrainOptions = {}): { weights: Float64Array; loss: number; history: number[] } {
+export async function trainWeights(problem: EnsembleProblem, data: Observations, options: TrainOptions = {}): Promise<{ weights: Float64Array; loss: number; history: number[] }> {
   if (problem.weights.length === 0) throw new ProblemError(`model "${problem.model.name}" has no neural term to train`);
   const K = problem.weights.length;
   const step = adam(1, K, options.learningRate ?? 0.01);
@@ -286,13 +301,13 @@ export function trainWeights(problem: EnsembleProblem, data: Observations, optio
   const tol = options.tolerance ?? 1e-6, patience = options.patience ?? 25;
   let stall = 0;
   for (let it = 0; it < (options.iterations ?? 300); it++) {
-    const g = gradientCpu({ ...problem, weights: w }, data, options.terms ?? {}, options.solver ?? {});
+    const g = await gradient({ ...problem, weights: w }, data, options.terms ?? {}, options.solver ?? {});
     history.push(g.loss);
     options.onIteration?.(it, g.loss);
     if (g.loss < best.loss * (1 - tol)) { stall = 0; } else if (++stall >= patience) break;
     if (g.loss < best.loss) best = { weights: Float64Array.from(w), loss: g.loss };
     if (!Number.isFinite(g.loss)) break;
-    w.set(step(w, new Float64Array([g.loss]), g.weights, new Uint8Array([1]), () => new Float64Array(1)).x);
+    w.set((await step(w, new Float64Array([g.loss]), g.weights, new Uint8Array([1]), async () => new Float64Array(1))).x);
   }
   return { ...best, history };
 }

@@ -3,12 +3,8 @@
  * so both cores of a small machine work. Results do not depend on the split: every trajectory is
  * integrated independently with the same code.
  */
-import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import * as Comlink from 'comlink';
-import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { onWorker, workerPool, workerScript } from './pool.js';
 import type { EnsembleProblem, ResolvedOptions } from '../problem.js';
 import { solveChunk, type ChunkInput, type ChunkOutput } from './chunk.js';
 import type { WorkerApi } from './worker.js';
@@ -16,14 +12,8 @@ import type { WorkerApi } from './worker.js';
 /** Below this many trajectories × steps a worker's start-up (~30 ms) costs more than it saves. */
 const MIN_TRAJECTORIES_PER_WORKER = 64;
 
-/** The compiled worker script. Under vitest the sources are .ts, so use the build in dist/. */
-function workerPath(): string | undefined {
-  const here = fileURLToPath(import.meta.url);
-  const js = here.endsWith('.ts')
-    ? here.replace(/([\\/])src([\\/])/, '$1dist$2').replace(/backend\.ts$/, 'worker.js')
-    : here.replace(/backend\.js$/, 'worker.js');
-  return existsSync(js) ? js : undefined;
-}
+/** The compiled worker script (see workerScript). */
+const workerPath = () => workerScript(import.meta.url, 'worker.js');
 
 function slice(problem: EnsembleProblem, opts: ResolvedOptions, start: number, count: number): ChunkInput {
   const N = problem.model.states.length, P = problem.model.params.length;
@@ -47,48 +37,15 @@ export async function solveOnCpu(
   }
   const bounds = Array.from({ length: nWorkers + 1 }, (_, w) => Math.round((w * B) / nWorkers));
   let finished = 0;
-  const pool = workerPool(path!, nWorkers);
+  const pool = workerPool<WorkerApi>(path!, nWorkers);
   const parts = await Promise.all(bounds.slice(0, -1).map(async (start, w) => {
     const count = bounds[w + 1]! - start;
-    const entry = pool[w]!;
-    entry.worker.ref();
-    try {
-      const out = await entry.api.solve(slice(problem, opts, start, count));
-      finished += count;
-      onProgress?.(finished, B);
-      return out;
-    } finally {
-      entry.worker.unref();
-    }
+    const out = await onWorker(pool[w]!, (api) => api.solve(slice(problem, opts, start, count)));
+    finished += count;
+    onProgress?.(finished, B);
+    return out;
   }));
   return concat(parts, problem.saveat.length * problem.model.states.length);
-}
-
-interface PooledWorker { worker: Worker; api: Comlink.Remote<WorkerApi> }
-let pool: PooledWorker[] = [];
-
-/**
- * Workers are kept between solves: starting one loads the compiler and mathjs (~0.5 s), which a
- * training loop or a dose grid calling `solve` hundreds of times must not pay each time. Idle
- * workers are unref'd, so they never keep the process alive.
- */
-function workerPool(path: string, n: number): PooledWorker[] {
-  while (pool.length < n) {
-    const worker = new Worker(path);
-    worker.unref();
-    const entry = { worker, api: Comlink.wrap<WorkerApi>(nodeEndpoint(worker)) };
-    worker.on('exit', () => { pool = pool.filter((p) => p !== entry); });
-    worker.on('error', () => { pool = pool.filter((p) => p !== entry); });
-    pool.push(entry);
-  }
-  return pool.slice(0, n);
-}
-
-/** Stops the CPU backend's worker threads (they are restarted on the next solve). */
-export async function releaseCpuWorkers(): Promise<void> {
-  const all = pool;
-  pool = [];
-  await Promise.all(all.map((p) => p.worker.terminate()));
 }
 
 function concat(parts: ChunkOutput[], perTrajectory: number): ChunkOutput {
@@ -108,3 +65,5 @@ function concat(parts: ChunkOutput[], perTrajectory: number): ChunkOutput {
   }
   return out;
 }
+
+export { releaseCpuWorkers } from './pool.js';

@@ -1,0 +1,58 @@
+/**
+ * Persistent worker threads (comlink), one pool per worker script. Starting a worker loads the
+ * compiler and mathjs (~0.5 s), which a training loop or a dose grid calling into the CPU backend
+ * hundreds of times must not pay each time. Idle workers are unref'd: they never keep the process
+ * alive; a call refs its worker for its duration.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+
+export interface PooledWorker<T> { worker: Worker; api: Comlink.Remote<T> }
+const pools = new Map<string, Array<PooledWorker<unknown>>>();
+
+/**
+ * The compiled script `name` (e.g. 'worker.js') beside the module at `moduleUrl`. Under vitest the
+ * sources are .ts, so the build in dist/ is used; undefined when it does not exist.
+ */
+export function workerScript(moduleUrl: string, name: string): string | undefined {
+  const here = fileURLToPath(moduleUrl);
+  const dir = here.endsWith('.ts') ? here.replace(/([\\/])src([\\/])/, '$1dist$2') : here;
+  const js = dir.replace(/[^\\/]+$/, name);
+  return existsSync(js) ? js : undefined;
+}
+
+/** n workers of the script at `path`, started on first use and kept. */
+export function workerPool<T>(path: string, n: number): Array<PooledWorker<T>> {
+  let pool = pools.get(path) as Array<PooledWorker<T>> | undefined;
+  if (!pool) pools.set(path, (pool = []));
+  while (pool.length < n) {
+    const worker = new Worker(path);
+    worker.unref();
+    const entry: PooledWorker<T> = { worker, api: Comlink.wrap<T>(nodeEndpoint(worker)) };
+    const drop = () => { const p = pools.get(path); if (p) pools.set(path, p.filter((e) => e !== entry)); };
+    worker.on('exit', drop);
+    worker.on('error', drop);
+    pool.push(entry);
+  }
+  return pool.slice(0, n);
+}
+
+/** Runs `call` on a pooled worker, keeping the process alive while it runs. */
+export async function onWorker<T, R>(entry: PooledWorker<T>, call: (api: Comlink.Remote<T>) => Promise<R>): Promise<R> {
+  entry.worker.ref();
+  try {
+    return await call(entry.api);
+  } finally {
+    entry.worker.unref();
+  }
+}
+
+/** Stops every pooled worker thread (they are started again when next needed). */
+export async function releaseCpuWorkers(): Promise<void> {
+  const all = [...pools.values()].flat();
+  pools.clear();
+  await Promise.all(all.map((p) => p.worker.terminate()));
+}
