@@ -18,7 +18,9 @@ export type SymbolRef =
   /** ∂(network output `out`)/∂(network input `in`): what the chain rule needs for Jacobians. */
   | { kind: 'nnjac'; out: number; in: number }
   /** A named intermediate (`expressions` section) before it is inlined by the model compiler. */
-  | { kind: 'expr'; index: number; name: string };
+  | { kind: 'expr'; index: number; name: string }
+  /** A shared subexpression hoisted into a local by common-subexpression elimination (emit.ts). */
+  | { kind: 'temp'; index: number };
 
 export type UnaryFn =
   | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'tanh' | 'sinh' | 'cosh'
@@ -270,6 +272,7 @@ export function refName(r: SymbolRef): string {
     case 'time': return 't';
     case 'nn': return `nn[${r.index}]`;
     case 'nnjac': return `dnn[${r.out}]/du[${r.in}]`;
+    case 'temp': return `_c${r.index}`;
     default: return r.name;
   }
 }

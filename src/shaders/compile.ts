@@ -5,7 +5,7 @@
 import { symbolicJacobian, type Model } from '../physics/model.js';
 import { derivative, references, type Expr, type SymbolRef } from '../physics/expr.js';
 import { initialWeights, weightLayout, layerSizes } from '../physics/neural.js';
-import { emit } from './emit.js';
+import { eliminateCommonSubexpressions, emit } from './emit.js';
 import { compileMlpF64, mlpWgsl } from './neural.js';
 
 /** f(t, y, p) → dy, all Float64Array; the CPU path's right-hand side. */
@@ -33,6 +33,7 @@ function namer(nIn: number) {
       case 'nn': return `nn[${ref.index}]`;
       case 'nnjac': return `nnJ[${ref.out * nIn + ref.in}]`;
       case 'expr': throw new Error(`internal: expression "${ref.name}" was not inlined`);
+      case 'temp': return `_c${ref.index}`;
     }
   };
 }
@@ -77,7 +78,11 @@ function jsBuilder(model: Model, weights: Float64Array) {
       ...(withJacobian ? ['  mlp.jacobian(nnIn, nnJ);'] : [])].join('\n')
     : '');
   return (outputs: Expr[], what: string, withJacobian: boolean): RhsF64 => {
-    const body = outputs.map((e, i) => `  out[${i}] = ${emit(e, 'js', name)};`).join('\n');
+    const cse = eliminateCommonSubexpressions(outputs);
+    const body = [
+      ...cse.locals.map((e, i) => `  const _c${i} = ${emit(e, 'js', name)};`),
+      ...cse.outputs.map((e, i) => `  out[${i}] = ${emit(e, 'js', name)};`),
+    ].join('\n');
     // The generated source is built only from our own IR (numbers and indices), never user text.
     return new Function('mlp', 'nnIn', 'nn', 'nnJ', `"use strict";\n// ${what}\nreturn function (t, y, p, out) {\n${prelude(withJacobian, outputs)}\n${body}\n};`)(mlp, nnIn, nn, nnJ) as RhsF64;
   };

@@ -87,3 +87,63 @@ export function emit(e: Expr, target: Target, name: SymbolNamer): string {
     }
   }
 }
+
+/**
+ * Common-subexpression elimination over a list of outputs: every non-trivial subtree that occurs
+ * more than once (across all outputs) is computed once into a local `_cK`. Symbolic derivatives
+ * repeat the inlined named expressions many times (∂/∂p of a Hill term contains the term itself),
+ * and the JS JIT does not merge them. Returns the locals in dependency order and the outputs
+ * rewritten to use them.
+ */
+export function eliminateCommonSubexpressions(outputs: Expr[]): { locals: Expr[]; outputs: Expr[] } {
+  const keys = new Map<Expr, string>();
+  const key = (e: Expr): string => {
+    let k = keys.get(e);
+    if (k !== undefined) return k;
+    switch (e.k) {
+      case 'num': k = `n${e.v}`; break;
+      case 'sym': k = `s${JSON.stringify(e.ref)}`; break;
+      case 'neg': k = `(-${key(e.a)})`; break;
+      case 'fn1': k = `${e.fn}(${key(e.a)})`; break;
+      case 'fn2': k = `${e.fn}(${key(e.a)},${key(e.b)})`; break;
+      case 'cond': k = `?(${key(e.a)}${e.cmp}${key(e.b)},${key(e.then)},${key(e.else)})`; break;
+      default: k = `${e.k}(${key(e.a)},${key(e.b)})`;
+    }
+    keys.set(e, k);
+    return k;
+  };
+  const count = new Map<string, number>();
+  const visit = (e: Expr) => {
+    if (e.k === 'num' || e.k === 'sym') return;
+    const k = key(e);
+    const n = (count.get(k) ?? 0) + 1;
+    count.set(k, n);
+    if (n > 1) return; // its children were counted the first time
+    switch (e.k) {
+      case 'neg': case 'fn1': visit(e.a); break;
+      case 'cond': visit(e.a); visit(e.b); visit(e.then); visit(e.else); break;
+      default: visit(e.a); visit(e.b);
+    }
+  };
+  outputs.forEach(visit);
+  const locals: Expr[] = [];
+  const temp = new Map<string, Expr>();
+  const rewrite = (e: Expr): Expr => {
+    if (e.k === 'num' || e.k === 'sym') return e;
+    const k = key(e);
+    const known = temp.get(k);
+    if (known) return known;
+    let r: Expr;
+    switch (e.k) {
+      case 'neg': case 'fn1': r = { ...e, a: rewrite(e.a) }; break;
+      case 'cond': r = { ...e, a: rewrite(e.a), b: rewrite(e.b), then: rewrite(e.then), else: rewrite(e.else) }; break;
+      default: r = { ...e, a: rewrite(e.a), b: rewrite(e.b) };
+    }
+    if ((count.get(k) ?? 0) < 2) return r;
+    const t: Expr = { k: 'sym', ref: { kind: 'temp', index: locals.length } };
+    locals.push(r);
+    temp.set(k, t);
+    return t;
+  };
+  return { locals, outputs: outputs.map(rewrite) };
+}
