@@ -20,7 +20,9 @@ export type SymbolRef =
   /** A named intermediate (`expressions` section) before it is inlined by the model compiler. */
   | { kind: 'expr'; index: number; name: string }
   /** A shared subexpression hoisted into a local by common-subexpression elimination (emit.ts). */
-  | { kind: 'temp'; index: number };
+  | { kind: 'temp'; index: number }
+  /** Component `index` of a cotangent vector v supplied at run time (generated VJPs vᵀ∂f). */
+  | { kind: 'adj'; index: number };
 
 export type UnaryFn =
   | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'tanh' | 'sinh' | 'cosh'
@@ -273,6 +275,7 @@ export function refName(r: SymbolRef): string {
     case 'nn': return `nn[${r.index}]`;
     case 'nnjac': return `dnn[${r.out}]/du[${r.in}]`;
     case 'temp': return `_c${r.index}`;
+    case 'adj': return `v[${r.index}]`;
     default: return r.name;
   }
 }

@@ -3,7 +3,7 @@
  * kernels and JavaScript (f64) functions for the CPU reference (STYLE.md §7).
  */
 import { symbolicJacobian, type Model } from '../physics/model.js';
-import { derivative, references, type Expr, type SymbolRef } from '../physics/expr.js';
+import { add, derivative, mul, num, references, type Expr, type SymbolRef } from '../physics/expr.js';
 import { initialWeights, weightLayout, layerSizes } from '../physics/neural.js';
 import { eliminateCommonSubexpressions, emit } from './emit.js';
 import { compileMlpF64, mlpWgsl } from './neural.js';
@@ -34,6 +34,7 @@ function namer(nIn: number) {
       case 'nnjac': return `nnJ[${ref.out * nIn + ref.in}]`;
       case 'expr': throw new Error(`internal: expression "${ref.name}" was not inlined`);
       case 'temp': return `_c${ref.index}`;
+      case 'adj': return `v[${ref.index}]`;
     }
   };
 }
@@ -67,7 +68,7 @@ export function compileF64(model: Model, weights: Float64Array = defaultWeights(
  * Compiles lists of expressions of (t, y, p) into `(t, y, p, out) => void` functions that share one
  * instance of the network (bound to `weights`, read live) and its scratch arrays.
  */
-function jsBuilder(model: Model, weights: Float64Array) {
+function jsBuilder(model: Model, weights: Float64Array, v: Float64Array = new Float64Array(0)) {
   const spec = model.neural;
   const nIn = spec?.inputs.length ?? 0, nOut = spec?.outputs.length ?? 0;
   const name = namer(nIn);
@@ -84,7 +85,7 @@ function jsBuilder(model: Model, weights: Float64Array) {
       ...cse.outputs.map((e, i) => `  out[${i}] = ${emit(e, 'js', name)};`),
     ].join('\n');
     // The generated source is built only from our own IR (numbers and indices), never user text.
-    return new Function('mlp', 'nnIn', 'nn', 'nnJ', `"use strict";\n// ${what}\nreturn function (t, y, p, out) {\n${prelude(withJacobian, outputs)}\n${body}\n};`)(mlp, nnIn, nn, nnJ) as RhsF64;
+    return new Function('mlp', 'nnIn', 'nn', 'nnJ', 'v', `"use strict";\n// ${what}\nreturn function (t, y, p, out) {\n${prelude(withJacobian, outputs)}\n${body}\n};`)(mlp, nnIn, nn, nnJ, v) as RhsF64;
   };
 }
 
@@ -138,25 +139,20 @@ export function emitModelWgsl(model: Model, withJacobian: boolean): string {
 
 /**
  * f64 functions the discrete adjoint needs (src/training/adjoint.ts), all from the same symbolic
- * tree: ∂f/∂p, the network's inputs and VJP for ∂f/∂θ, and for the Rosenbrock methods the
+ * tree: vector–Jacobian products of f (the network's own part through its VJP), and for the Rosenbrock methods the
  * contractions ∇_{y,p} Σ_ab J̄_ab J_ab(t, y, p) and ∇_{y,p} Σ_a w_a ∂f_a/∂t (second derivatives of
  * the model). The latter are unavailable through a neural term (its second derivatives are not
  * generated); `secondOrder` is then undefined.
  */
 export interface SensitivityF64 {
-  /** Row-major N×P ∂f/∂p into out. */
-  paramJacobian: RhsF64;
-  /** Network inputs u(t, y, p) into out (length n_in), when the model has a neural term. */
-  nnInputs?: RhsF64;
-  /** Row-major N×n_out ∂f/∂(network output) into out: how θ̄ is reached from f̄ (any equation may read nn). */
-  nnOutputJacobian?: RhsF64;
   /**
-   * Everything one VJP of f needs, from one evaluation (one network forward pass at most), into
-   * `out` at the offsets of `partialsLayout`: ∂f/∂y and ∂f/∂p with the network held fixed, ∂f/∂nn,
-   * ∂u/∂y, ∂u/∂p and u. The network's own contribution comes from its VJP (cheaper than its Jacobian).
+   * One VJP of f with the network held fixed: set `v`, call `fn(t, y, p, out)`; out holds vᵀ∂f/∂y
+   * (N), vᵀ∂f/∂p (P), ḡ = (∂f/∂nn)ᵀv (n_out) and the network inputs u (n_in). The network's own
+   * part comes from its VJP (cheaper than its Jacobian), chained through `inputVjp`.
    */
-  partials: RhsF64;
-  partialsLayout: { J: number; P: number; Dnn: number; Uy: number; Up: number; u: number; length: number };
+  vjp: { v: Float64Array; fn: RhsF64; length: number };
+  /** With `v` = ū: out holds ūᵀ∂u/∂y (N) and ūᵀ∂u/∂p (P). */
+  inputVjp: { v: Float64Array; fn: RhsF64; length: number };
   secondOrder?: {
     /** outY[k] = Σ_ab J̄_ab ∂J_ab/∂y_k, outP[q] = Σ_ab J̄_ab ∂J_ab/∂p_q. */
     jacobianContract(t: number, y: Float64Array, p: Float64Array, Jbar: Float64Array, outY: Float64Array, outP: Float64Array): void;
@@ -169,32 +165,30 @@ export function compileSensitivityF64(model: Model, weights: Float64Array = defa
   const u = model.neural?.inputs;
   const paramRefs = model.params.map((q, i) => ({ kind: 'param' as const, index: i, name: q.name }));
   const stateRefs = model.states.map((s, i) => ({ kind: 'state' as const, index: i, name: s.name }));
-  const paramJac: Expr[] = [];
-  for (const f of model.equations) for (const r of paramRefs) paramJac.push(derivative(f, r, u));
   const name = namer(u?.length ?? 0);
-  // The partials of the VJP, network held fixed, in one function.
+  // vᵀ∂f as straight-line code over the nonzero partials only (network held fixed), sharing
+  // subexpressions: ȳ part, p̄ part, ḡ = (∂f/∂nn)ᵀv and the network inputs u; then the chain
+  // through the inputs, ūᵀ∂u/∂(y, p), as a second function.
   const fixed = u ? 'fixed' as const : undefined;
-  const nOut = model.neural?.outputs.length ?? 0;
-  const parts: Expr[] = [];
-  const layout = { J: 0, P: 0, Dnn: 0, Uy: 0, Up: 0, u: 0, length: 0 };
-  layout.J = parts.length; for (const f of model.equations) for (const r of stateRefs) parts.push(derivative(f, r, fixed));
-  layout.P = parts.length; for (const f of model.equations) for (const r of paramRefs) parts.push(derivative(f, r, fixed));
-  layout.Dnn = parts.length; for (const f of model.equations) for (let j = 0; j < nOut; j++) parts.push(derivative(f, { kind: 'nn', index: j }, fixed));
-  layout.Uy = parts.length; for (const e of u ?? []) for (const r of stateRefs) parts.push(derivative(e, r));
-  layout.Up = parts.length; for (const e of u ?? []) for (const r of paramRefs) parts.push(derivative(e, r));
-  layout.u = parts.length; for (const e of u ?? []) parts.push(e);
-  layout.length = parts.length;
+  const nIn = u?.length ?? 0, nOut = model.neural?.outputs.length ?? 0, N = model.states.length, P = model.params.length;
+  const adj = (i: number): Expr => ({ k: 'sym', ref: { kind: 'adj', index: i } });
+  const vContract = (rows: Expr[], d: (e: Expr) => Expr) => rows.reduce<Expr>((acc, e, a) => add(acc, mul(adj(a), d(e))), num(0));
+  const vf: Expr[] = [
+    ...stateRefs.map((r) => vContract(model.equations, (f) => derivative(f, r, fixed))),
+    ...paramRefs.map((r) => vContract(model.equations, (f) => derivative(f, r, fixed))),
+    ...Array.from({ length: nOut }, (_, j) => vContract(model.equations, (f) => derivative(f, { kind: 'nn', index: j }, fixed))),
+    ...(u ?? []),
+  ];
+  const vIn: Expr[] = [
+    ...stateRefs.map((r) => vContract(u ?? [], (e) => derivative(e, r))),
+    ...paramRefs.map((r) => vContract(u ?? [], (e) => derivative(e, r))),
+  ];
+  const v1 = new Float64Array(N), v2 = new Float64Array(nIn);
   const out: SensitivityF64 = {
-    paramJacobian: jsBuilder(model, weights)(paramJac, `${model.name}: ∂f/∂p (row-major)`, true),
-    partials: jsBuilder(model, weights)(parts, `${model.name}: partials for the VJP`, false),
-    partialsLayout: layout,
+    vjp: { v: v1, fn: jsBuilder(model, weights, v1)(vf, `${model.name}: vᵀ∂f (network fixed)`, false), length: vf.length },
+    inputVjp: { v: v2, fn: jsBuilder(model, weights, v2)(vIn, `${model.name}: ūᵀ∂u`, false), length: vIn.length },
   };
-  if (u) {
-    out.nnInputs = new Function('t', 'y', 'p', 'out', `"use strict";\n${u.map((e, m) => `out[${m}] = ${emit(e, 'js', name)};`).join('\n')}`) as RhsF64;
-    const dOut: Expr[] = [];
-    for (const f of model.equations) model.neural!.outputs.forEach((_, j) => dOut.push(derivative(f, { kind: 'nn', index: j }, u)));
-    out.nnOutputJacobian = jsBuilder(model, weights)(dOut, `${model.name}: ∂f/∂nn (row-major)`, false);
-  }
+  if (!secondOrder) return out;
   // Σ_ab W_ab ∂E_ab/∂x for x over states then params, as straight-line code.
   const contract = (entries: Expr[], weightName: string) => {
     const lines: string[] = [];
@@ -210,7 +204,6 @@ export function compileSensitivityF64(model: Model, weights: Float64Array = defa
     }
     return lines.join('\n');
   };
-  if (!secondOrder) return out;
   try {
     const { jacobian, timeDerivative } = symbolicJacobian(model);
     const jc = contract(jacobian, 'W'), tc = contract(timeDerivative, 'W');

@@ -252,34 +252,27 @@ function backward(
  * backward pass instead of its full Jacobian.
  */
 class VjpAt {
-  private readonly parts: Float64Array;
-  private readonly gOut: Float64Array;
+  private readonly out: Float64Array;
+  private readonly outIn: Float64Array;
   private readonly gu: Float64Array;
   constructor(readonly model: Model, readonly sens: SensitivityF64, readonly mlp: MlpF64 | undefined, readonly p: Float64Array) {
-    this.parts = new Float64Array(sens.partialsLayout.length);
-    this.gOut = new Float64Array(model.neural?.outputs.length ?? 0);
+    this.out = new Float64Array(sens.vjp.length);
+    this.outIn = new Float64Array(sens.inputVjp.length);
     this.gu = new Float64Array(model.neural?.inputs.length ?? 0);
   }
   apply(t: number, y: Float64Array, v: Float64Array, ybarOut: Float64Array, pbar: Float64Array, wbar: Float64Array) {
-    const N = this.model.states.length, P = this.model.params.length, L = this.sens.partialsLayout, D = this.parts;
-    this.sens.partials(t, y, this.p, D);
-    for (let a = 0; a < N; a++) {
-      const va = v[a]!;
-      if (va === 0) continue;
-      for (let k = 0; k < N; k++) ybarOut[k]! += D[L.J + a * N + k]! * va;
-      for (let q = 0; q < P; q++) pbar[q]! += D[L.P + a * P + q]! * va;
-    }
+    const N = this.model.states.length, P = this.model.params.length, D = this.out;
+    this.sens.vjp.v.set(v);
+    this.sens.vjp.fn(t, y, this.p, D);
+    for (let k = 0; k < N; k++) ybarOut[k]! += D[k]!;
+    for (let q = 0; q < P; q++) pbar[q]! += D[N + q]!;
     if (!this.mlp) return;
-    const nOut = this.gOut.length, nIn = this.gu.length;
-    this.gOut.fill(0);
-    for (let a = 0; a < N; a++) { const va = v[a]!; if (va !== 0) for (let j = 0; j < nOut; j++) this.gOut[j]! += D[L.Dnn + a * nOut + j]! * va; }
-    this.mlp.vjp(D.subarray(L.u, L.u + nIn), this.gOut, this.gu, wbar);
-    for (let m = 0; m < nIn; m++) {
-      const g = this.gu[m]!;
-      if (g === 0) continue;
-      for (let k = 0; k < N; k++) ybarOut[k]! += D[L.Uy + m * N + k]! * g;
-      for (let q = 0; q < P; q++) pbar[q]! += D[L.Up + m * P + q]! * g;
-    }
+    const nOut = this.model.neural!.outputs.length, nIn = this.gu.length;
+    this.mlp.vjp(D.subarray(N + P + nOut, N + P + nOut + nIn), D.subarray(N + P, N + P + nOut), this.gu, wbar);
+    this.sens.inputVjp.v.set(this.gu);
+    this.sens.inputVjp.fn(t, y, this.p, this.outIn);
+    for (let k = 0; k < N; k++) ybarOut[k]! += this.outIn[k]!;
+    for (let q = 0; q < P; q++) pbar[q]! += this.outIn[N + q]!;
   }
 }
 
