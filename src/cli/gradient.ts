@@ -2,12 +2,12 @@
  * `ctwin gradient` — DESIGN.md contract: the loss L = Σ ½((y_obs(t) − value)/σ)² of a data file
  * and its gradient with respect to every trajectory's parameters and initial values, as JSON on
  * stdout. This is the user-facing gradient check; gradients come from the discrete adjoint
- * (src/training/adjoint.ts), on the CPU in f64.
+ * (src/training/adjoint.ts), on the CPU in f64, spread over the worker threads.
  */
 import { loadModel } from '../physics/model.js';
 import { makeProblem } from '../solvers/problem.js';
 import { METHOD_NAMES, STATUS, STATUS_NAMES, type MethodName } from '../solvers/methods.js';
-import { gradientCpu } from '../training/adjoint.js';
+import { gradient } from '../training/adjoint.js';
 import { readData, type Noise } from '../training/loss.js';
 import { UsageError, integerFlag, numberFlag, type Flags } from './args.js';
 import { readParamsCsv } from './simulate.js';
@@ -43,7 +43,7 @@ export async function gradientCommand(flags: Flags<typeof GRADIENT_FLAGS>, out: 
   const t1 = Math.max(...obs.data.map((d) => d.t));
   if (!(t1 > t0)) throw new UsageError(`${flags.data}: every measurement is at or before t0 = ${t0}; nothing to integrate`);
   const problem = makeProblem(model, { t0, t1, batch, params, initial });
-  const g = gradientCpu(problem, obs, {}, {
+  const g = await gradient(problem, obs, {}, {
     method, rtol: numberFlag(flags, 'rtol'), atol: numberFlag(flags, 'atol'), dt: numberFlag(flags, 'dt'),
     maxSteps: integerFlag(flags, 'max-steps'),
   });

@@ -287,10 +287,7 @@ export function parseModel(input: string | object, source = '<model>'): Model {
   // Units: checked whenever the model declares any (DESIGN.md: every equation dimensionally consistent).
   const unitErr = checkModelUnits(model);
   if (unitErr) {
-    const node = unitErr.at.section === 'time_unit' ? timeUnitNode
-      : unitErr.at.section === 'states' || unitErr.at.section === 'params'
-        ? findNodeAtLocation(root, [unitErr.at.section, unitErr.at.name])
-        : findNodeAtLocation(root, [unitErr.at.section, unitErr.at.name]);
+    const node = unitErr.at.section === 'time_unit' ? timeUnitNode : findNodeAtLocation(root, [unitErr.at.section, unitErr.at.name]);
     fail(unitErr.message, node ?? root);
   }
   return model;

@@ -42,8 +42,11 @@ export function weightLayout(sizes: number[]): { W: number[]; b: number[]; total
   return { W, b, total: o };
 }
 
-/** splitmix32: a small, well-mixed seeded generator (the same numbers on every platform). */
-function splitmix32(seed: number) {
+/**
+ * splitmix32: a small, well-mixed seeded generator of uniforms in [0, 1), the same numbers on every
+ * platform; initial weights and optimiser starts are drawn with it so that results reproduce.
+ */
+export function splitmix32(seed: number) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x9e3779b9) >>> 0;

@@ -19,18 +19,17 @@
  * checkpoints at a time from its checkpoint, so memory grows with the number of checkpoints plus
  * one segment, not with the number of steps times the stages.
  */
-import { weightLayout, layerSizes } from '../physics/neural.js';
+import { cpus } from 'node:os';
 import { withConservationTracking } from '../physics/conservation.js';
 import { compileExprF64, compileF64, compileSensitivityF64, type ModelF64, type SensitivityF64 } from '../shaders/compile.js';
 import { compileMlpF64, type MlpF64 } from '../shaders/neural.js';
-import { methodByName, STATUS, type ExplicitTableau, type Method, type RosenbrockTableau } from '../solvers/methods.js';
+import { methodByName, STATUS, type ExplicitTableau, type RosenbrockTableau } from '../solvers/methods.js';
 import { ProblemError, type EnsembleProblem, type SolveOptions } from '../solvers/problem.js';
 import { resolveOptions } from '../solvers/solve.js';
 import { StepTrace, Workspace, integrateTrajectory } from '../solvers/cpu/integrate.js';
 import { luFactor, luSolve, luSolveTransposed } from '../solvers/cpu/linalg.js';
 import { compileObservable, priorLoss, residualLoss, type LossTerms, type Observations } from './loss.js';
 import type { Model } from '../physics/model.js';
-import { cpus } from 'node:os';
 import { onWorker, workerPool, workerScript } from '../solvers/cpu/pool.js';
 import type { GradientWorkerApi } from './worker.js';
 
@@ -63,6 +62,15 @@ export interface GradientResult {
   stepSizes?: Float64Array[];
 }
 
+/** A zero gradient for B trajectories of N states and P parameters, θ of length W. */
+function emptyResult(B: number, N: number, P: number, W: number, obs: Observations): GradientResult {
+  return {
+    loss: 0, lossPerTrajectory: new Float64Array(B), params: new Float64Array(B * P), initial: new Float64Array(B * N),
+    weights: new Float64Array(W), observation: obs.observables.map((o) => ({ name: o.name, scale: 0, offset: 0 })),
+    status: new Uint8Array(B), steps: new Uint32Array(B),
+  };
+}
+
 /** The solve's save times: every measurement time (sorted, unique), and t1 when a penalty is read there. */
 function saveTimes(obs: Observations, t0: number, t1: number, needEnd: boolean): Float64Array {
   const times = new Set<number>(obs.data.map((d) => d.t));
@@ -80,18 +88,15 @@ export function gradientCpu(problem: EnsembleProblem, obs: Observations, terms: 
   const method = methodByName(opts.method);
   const base = problem.model;
   if (base.projection) throw new ProblemError('gradients through a projection are not supported; fit without `project`');
-  const lambda = terms.conservation ?? 0;
-  const tracking = lambda > 0 ? withConservationTracking(base, { lambda }) : undefined;
-  const model: Model = tracking?.model ?? base;
   if (method.kind === 'rosenbrock' && base.neural) {
     throw new ProblemError(`gradients with ${method.name} through a neural term need its second derivatives, which are not generated; use dopri5 or tsit5`);
   }
+  const { model, tracking, fns, sens, mlp, observable, quantityOf } = compiledFor(base, terms.conservation ?? 0, problem.weights, method.kind === 'rosenbrock');
   const N0 = base.states.length, N = model.states.length, P = base.params.length, B = problem.batch;
   const saveat = saveTimes(obs, problem.t0, problem.t1, tracking !== undefined);
   const S = saveat.length;
   const saveIndex = new Map(Array.from(saveat, (t, s) => [t, s]));
 
-  const { fns, sens, mlp, observable, quantityOf } = compiledFor(model, base, problem.weights, method.kind === 'rosenbrock');
   if (method.kind === 'rosenbrock' && !sens.secondOrder) throw new ProblemError(`${method.name} gradients need second derivatives of the model, which are unavailable`);
   const observables = obs.observables.map((o) => observable(o.name));
   const quantity = tracking?.tracked.map((t) => quantityOf(t.law.name));
@@ -102,16 +107,17 @@ export function gradientCpu(problem: EnsembleProblem, obs: Observations, terms: 
     byTraj[d.traj]!.push(i);
   });
 
-  const result: GradientResult = {
-    loss: 0, lossPerTrajectory: new Float64Array(B), params: new Float64Array(B * P), initial: new Float64Array(B * N0),
-    weights: new Float64Array(problem.weights.length), observation: obs.observables.map((o) => ({ name: o.name, scale: 0, offset: 0 })),
-    status: new Uint8Array(B), steps: new Uint32Array(B),
-  };
+  const result = emptyResult(B, N0, P, problem.weights.length, obs);
   const ws = new Workspace(N, method.c.length);
   const out = new Float64Array(S * N);
   const ybarSaves = new Float64Array(S * N);
   const y0 = new Float64Array(N);
   const every = options.checkpointEvery ?? 32;
+  // One stepper and one segment buffer for the whole batch; `pCur` holds the current
+  // trajectory's parameters.
+  const pCur = new Float64Array(P);
+  const stepper = method.kind === 'rosenbrock' ? new RosenbrockAdjoint(method, model, fns, sens, pCur) : new ExplicitAdjoint(method, model, fns, sens, mlp, pCur);
+  const segment = { states: new Float64Array(every * N), stages: new Float64Array(every * stepper.snapshotSize) };
 
   for (let b = 0; b < B; b++) {
     const p = problem.params.subarray(b * P, (b + 1) * P);
@@ -156,7 +162,8 @@ export function gradientCpu(problem: EnsembleProblem, obs: Observations, terms: 
     result.lossPerTrajectory[b] = loss;
     if (options.lossOnly) continue;
 
-    const ybar = backward(method, model, fns, sens, mlp, p, trace, saveat, ybarSaves, pbar, result.weights);
+    pCur.set(p);
+    const ybar = backward(stepper, segment, N, trace, saveat, ybarSaves, pbar, result.weights);
     result.initial.set(ybar.subarray(0, N0), b * N0);
   }
   result.loss = result.lossPerTrajectory.reduce((a, v) => a + v, 0);
@@ -168,6 +175,9 @@ export function gradientCpu(problem: EnsembleProblem, obs: Observations, terms: 
 }
 
 interface Compiled {
+  /** The model integrated: `base`, or with conservation tracking states when λ > 0. */
+  model: Model;
+  tracking?: ReturnType<typeof withConservationTracking>;
   weights: Float64Array;
   fns: ModelF64;
   sens: SensitivityF64;
@@ -175,17 +185,18 @@ interface Compiled {
   observable(name: string): ReturnType<typeof compileObservable>;
   quantityOf(law: string): (t: number, y: ArrayLike<number>, p: ArrayLike<number>) => number;
 }
-/** Compiled functions per model (by content: workers receive copies), reused across calls. */
+/** Compiled functions per model and λ (by content: workers receive copies), reused across calls. */
 const compiledCache = new Map<string, { plain?: Compiled; second?: Compiled }>();
 const CACHE_LIMIT = 16;
 
 /**
- * The model's f64 functions, compiled once per model and kept: symbolic differentiation and code
- * generation cost far more than one gradient of a small batch, and an optimiser calls this hundreds
- * of times. The functions read the weights from one array that each call overwrites.
+ * The model's f64 functions (with the conservation-tracking states for a penalty λ > 0), built once
+ * per model and kept: symbolic differentiation and code generation cost far more than one gradient
+ * of a small batch, and an optimiser calls this hundreds of times. The functions read the weights
+ * from one array that each call overwrites.
  */
-function compiledFor(model: Model, base: Model, weights: Float64Array, secondOrder: boolean): Compiled {
-  const key = JSON.stringify(model);
+function compiledFor(base: Model, lambda: number, weights: Float64Array, secondOrder: boolean): Compiled {
+  const key = `${lambda}|${JSON.stringify(base)}`;
   let entry = compiledCache.get(key);
   if (!entry) {
     if (compiledCache.size >= CACHE_LIMIT) compiledCache.delete(compiledCache.keys().next().value!);
@@ -194,11 +205,13 @@ function compiledFor(model: Model, base: Model, weights: Float64Array, secondOrd
   const slot = secondOrder ? 'second' : 'plain';
   let c = entry[slot];
   if (!c) {
+    const tracking = lambda > 0 ? withConservationTracking(base, { lambda }) : undefined;
+    const model = tracking?.model ?? base;
     const w = Float64Array.from(weights);
     const obsCache = new Map<string, ReturnType<typeof compileObservable>>();
     const qCache = new Map<string, (t: number, y: ArrayLike<number>, p: ArrayLike<number>) => number>();
     c = entry[slot] = {
-      weights: w, fns: compileF64(model, w), sens: compileSensitivityF64(model, w, secondOrder),
+      model, tracking, weights: w, fns: compileF64(model, w), sens: compileSensitivityF64(model, w, secondOrder),
       mlp: model.neural ? compileMlpF64(model.neural, w) : undefined,
       observable: (name) => obsCache.get(name) ?? obsCache.set(name, compileObservable(base, name)).get(name)!,
       quantityOf: (law) => qCache.get(law) ?? qCache.set(law, compileExprF64(base, base.conserved.find((l) => l.name === law)!.expr)).get(law)!,
@@ -210,14 +223,12 @@ function compiledFor(model: Model, base: Model, weights: Float64Array, secondOrd
 
 /** Reverse sweep over the trajectory's steps; returns ȳ₀ and accumulates p̄ and θ̄. */
 function backward(
-  method: Method, model: Model, fns: ModelF64, sens: SensitivityF64, mlp: MlpF64 | undefined, p: Float64Array,
+  stepper: ExplicitAdjoint | RosenbrockAdjoint, segment: { states: Float64Array; stages: Float64Array }, N: number,
   trace: StepTrace, saveat: Float64Array, ybarSaves: Float64Array, pbar: Float64Array, wbar: Float64Array,
 ): Float64Array {
-  const N = model.states.length;
   const nSteps = trace.h.length;
   const ybar = new Float64Array(N);
-  const stepper = method.kind === 'rosenbrock' ? new RosenbrockAdjoint(method, model, fns, sens, p) : new ExplicitAdjoint(method, model, fns, sens, mlp, p);
-  const states = new Float64Array(trace.every * N), stages = new Float64Array(trace.every * stepper.snapshotSize);
+  const { states, stages } = segment;
   // Segments between checkpoints, last first: replay the segment forward keeping each step's
   // stages (memory: one segment), then step backward through them.
   for (let c = trace.checkpoints.length - 1; c >= 0; c--) {
@@ -281,12 +292,17 @@ class ExplicitAdjoint {
   private readonly k: Float64Array[];
   private readonly Y: Float64Array[];
   private readonly kbar: Float64Array[];
+  private readonly Ybar: Float64Array;
+  /** The arrays a snapshot holds, in order. */
+  private readonly record: Float64Array[];
   private readonly vjp: VjpAt;
   constructor(readonly tab: ExplicitTableau, readonly model: Model, readonly fns: ModelF64, sens: SensitivityF64, mlp: MlpF64 | undefined, readonly p: Float64Array) {
     const N = model.states.length, S = tab.c.length;
     this.k = Array.from({ length: S }, () => new Float64Array(N));
     this.Y = Array.from({ length: S }, () => new Float64Array(N));
     this.kbar = Array.from({ length: S }, () => new Float64Array(N));
+    this.Ybar = new Float64Array(N);
+    this.record = [...this.k, ...this.Y];
     this.vjp = new VjpAt(model, sens, mlp, p);
   }
   /** Stages at (t, y, h) into this.Y / this.k. */
@@ -310,8 +326,8 @@ class ExplicitAdjoint {
   }
   /** The stages (k, Y) as one flat record, so a segment's steps are kept without re-evaluating f. */
   get snapshotSize() { return 2 * this.k.length * this.k[0]!.length; }
-  snapshot(into: Float64Array, at: number) { for (const a of [...this.k, ...this.Y]) { into.set(a, at); at += a.length; } }
-  restore(from: Float64Array, at: number) { for (const a of [...this.k, ...this.Y]) { a.set(from.subarray(at, at + a.length)); at += a.length; } }
+  snapshot(into: Float64Array, at: number) { for (const a of this.record) { into.set(a, at); at += a.length; } }
+  restore(from: Float64Array, at: number) { for (const a of this.record) { a.set(from.subarray(at, at + a.length)); at += a.length; } }
   /** ybar: in ȳ_{n+1}, out ȳ_n; the step's stages must be current (`stages` or `restore`). */
   backStep(t: number, h: number, y: Float64Array, ybar: Float64Array, saves: Array<{ theta: number; bar: Float64Array }>, pbar: Float64Array, wbar: Float64Array) {
     const { tab, kbar, Y } = this, S = tab.c.length, N = y.length;
@@ -327,7 +343,7 @@ class ExplicitAdjoint {
       }
       for (let i = 0; i < N; i++) ybar[i]! += bar[i]!;
     }
-    const Ybar = new Float64Array(N);
+    const Ybar = this.Ybar;
     for (let s = S - 1; s >= 0; s--) {
       Ybar.fill(0);
       this.vjp.apply(t + tab.c[s]! * h, Y[s]!, kbar[s]!, Ybar, pbar, wbar);
@@ -349,6 +365,15 @@ class RosenbrockAdjoint {
   private readonly Ubar: Float64Array[];
   private readonly vjp: VjpAt;
   private readonly scratch: Float64Array;
+  /** Work arrays of one step (kept so that no step allocates). */
+  private readonly fs: Float64Array;
+  private readonly Jbar: Float64Array;
+  private readonly wdT: Float64Array;
+  private readonly Fbar: Float64Array;
+  private readonly ubar: Float64Array;
+  private readonly gy: Float64Array;
+  private readonly gp: Float64Array;
+  private readonly record: Float64Array[];
   constructor(readonly tab: RosenbrockTableau, readonly model: Model, readonly fns: ModelF64, readonly sens: SensitivityF64, readonly p: Float64Array) {
     const N = (this.N = model.states.length), S = tab.c.length;
     this.J = new Float64Array(N * N); this.W = new Float64Array(N * N); this.perm = new Int32Array(N); this.dT = new Float64Array(N);
@@ -357,6 +382,10 @@ class RosenbrockAdjoint {
     this.Ubar = Array.from({ length: S }, () => new Float64Array(N));
     this.vjp = new VjpAt(model, sens, undefined, p);
     this.scratch = new Float64Array(N);
+    this.fs = new Float64Array(N);
+    this.Jbar = new Float64Array(N * N); this.wdT = new Float64Array(N); this.Fbar = new Float64Array(N); this.ubar = new Float64Array(N);
+    this.gy = new Float64Array(N); this.gp = new Float64Array(model.params.length);
+    this.record = [...this.U, ...this.u];
   }
   stages(t: number, h: number, y: Float64Array) {
     const { tab, N, J, W, perm, dT, U, u, p } = this, S = tab.c.length;
@@ -366,7 +395,7 @@ class RosenbrockAdjoint {
     for (let i = 0; i < N * N; i++) W[i] = -J[i]!;
     for (let i = 0; i < N; i++) W[i * N + i]! += inv;
     if (!luFactor(W, perm, N)) throw new Error('internal: singular W in the adjoint replay');
-    const fs = new Float64Array(N);
+    const fs = this.fs;
     for (let s = 0; s < S; s++) {
       for (let i = 0; i < N; i++) { let acc = y[i]!; for (let j = 0; j < s; j++) acc += tab.a[s]![j]! * U[j]![i]!; u[s]![i] = acc; }
       this.fns.rhs(t + tab.c[s]! * h, u[s]!, p, fs);
@@ -386,12 +415,12 @@ class RosenbrockAdjoint {
   snapshot(into: Float64Array, at: number) {
     into.set(this.W, at); at += this.W.length;
     for (let i = 0; i < this.N; i++) into[at++] = this.perm[i]!;
-    for (const a of [...this.U, ...this.u]) { into.set(a, at); at += a.length; }
+    for (const a of this.record) { into.set(a, at); at += a.length; }
   }
   restore(from: Float64Array, at: number) {
     this.W.set(from.subarray(at, at + this.W.length)); at += this.W.length;
     for (let i = 0; i < this.N; i++) this.perm[i] = from[at++]!;
-    for (const a of [...this.U, ...this.u]) { a.set(from.subarray(at, at + a.length)); at += a.length; }
+    for (const a of this.record) { a.set(from.subarray(at, at + a.length)); at += a.length; }
   }
   /** As for the explicit step: the stages (W's factors, U, u) must be current. */
   backStep(t: number, h: number, y: Float64Array, ybar: Float64Array, saves: Array<{ theta: number; bar: Float64Array }>, pbar: Float64Array, wbar: Float64Array) {
@@ -404,7 +433,8 @@ class RosenbrockAdjoint {
       }
       for (let i = 0; i < N; i++) ybar[i]! += bar[i]!;
     }
-    const Jbar = new Float64Array(N * N), wdT = new Float64Array(N), Fbar = new Float64Array(N), ubar = new Float64Array(N);
+    const { Jbar, wdT, Fbar, ubar } = this;
+    Jbar.fill(0); wdT.fill(0);
     for (let s = S - 1; s >= 0; s--) {
       // U_s = W⁻¹F_s  ⇒  F̄_s = W⁻ᵀŪ_s and J̄ += F̄_s U_sᵀ (W = I/(hγ) − J).
       Fbar.set(Ubar[s]!);
@@ -418,7 +448,7 @@ class RosenbrockAdjoint {
       for (let j = 0; j < s; j++) { const a = tab.a[s]![j]!; if (a !== 0) for (let i = 0; i < N; i++) Ubar[j]![i]! += a * ubar[i]!; }
     }
     // W and ∂f/∂t were evaluated at (t, y_n): their second derivatives close the chain.
-    const gy = new Float64Array(N), gp = new Float64Array(pbar.length);
+    const { gy, gp } = this;
     this.sens.secondOrder!.jacobianContract(t, y, p, Jbar, gy, gp);
     for (let i = 0; i < N; i++) ybar[i]! += gy[i]!;
     for (let q = 0; q < gp.length; q++) pbar[q]! += gp[q]!;
@@ -427,9 +457,6 @@ class RosenbrockAdjoint {
     for (let q = 0; q < gp.length; q++) pbar[q]! += gp[q]!;
   }
 }
-
-/** Length of θ for a model (0 without a neural term). */
-export const weightCount = (model: Model) => (model.neural ? weightLayout(layerSizes(model.neural)).total : 0);
 
 /** Below this many trajectories per worker, a worker's message overhead costs more than it saves. */
 const MIN_TRAJECTORIES_PER_WORKER = 32;
@@ -458,11 +485,8 @@ export async function gradient(problem: EnsembleProblem, obs: Observations, term
     const data = obs.data.filter((d) => d.traj >= start && d.traj < end).map((d) => ({ ...d, traj: d.traj - start }));
     return onWorker(pool[w]!, (api) => api.gradient(sub, { observables: obs.observables, data }, { ...terms, l2Weights: 0 }, plain));
   }));
-  const out: GradientResult = {
-    loss: 0, lossPerTrajectory: new Float64Array(B), params: new Float64Array(B * P), initial: new Float64Array(B * N),
-    weights: new Float64Array(problem.weights.length), observation: obs.observables.map((o) => ({ name: o.name, scale: 0, offset: 0 })),
-    status: new Uint8Array(B), steps: new Uint32Array(B), ...(options.recordSteps ? { stepSizes: [] } : {}),
-  };
+  const out = emptyResult(B, N, P, problem.weights.length, obs);
+  if (options.recordSteps) out.stepSizes = [];
   parts.forEach((r, w) => {
     const start = bounds[w]!;
     out.lossPerTrajectory.set(r.lossPerTrajectory, start);

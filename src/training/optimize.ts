@@ -10,6 +10,7 @@
  * a seeded generator, so a fit is reproducible bit for bit.
  */
 import type { Model } from '../physics/model.js';
+import { splitmix32 } from '../physics/neural.js';
 import { ProblemError, type EnsembleProblem } from '../solvers/problem.js';
 import { gradient, type GradientOptions } from './adjoint.js';
 import type { LossTerms, Observations } from './loss.js';
@@ -68,18 +69,6 @@ export function transformFor(q: { scale?: 'linear' | 'log'; min?: number; max?: 
   return { toX: (p) => inner.toX(Math.log(p)), toP: (x) => clamp(Math.exp(inner.toP(x))), dpdx: (x) => Math.exp(inner.toP(x)) * inner.dpdx(x) };
 }
 
-/** splitmix32, as for the network's initial weights. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x9e3779b9) >>> 0;
-    let z = a;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return ((z ^ (z >>> 16)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Fits one data set (`data`, all on trajectory 0) from several starts. Returns every start's
  * optimum and the best one.
@@ -88,7 +77,7 @@ export async function fit(problem: EnsembleProblem, data: Observations, options:
   const model: Model = problem.model;
   const { names, idx, tf } = estimated(model, options.estimate);
   const S = options.starts ?? 8, K = idx.length, P = model.params.length, N = model.states.length;
-  const rand = rng(options.seed ?? 1);
+  const rand = splitmix32(options.seed ?? 1);
   const base = problem.params.subarray(0, P);
   // Starts: 0 = the given values; the others uniform in the unconstrained box of the bounds
   // (log-uniform for log parameters), or ±1 around the given value where a bound is missing.
