@@ -1,11 +1,6 @@
-// Shared by every batched-integrator kernel. The generator (src/shaders/kernel.ts) prepends the
-// constants N (states), P (parameters), SS (state stride), the status codes, and appends the model's
-// rhs/jac/dfdt functions and the method's `main`.
-//
-// Layout per trajectory i:
-//   state[i*SS ..]   : y[N], yc[N] (Kahan compensation), t_hi, t_lo, h, err_prev
-//   counters[i*CS ..]: status, accepted steps, rejected steps, rhs evaluations, next save index, flags
-//   out[(i*n_save + s)*N ..] : y at save time s
+// Shared by every batched-integrator kernel (the forward solver and the adjoint's backward sweep).
+// The generators (src/shaders/kernel.ts, src/shaders/adjoint.ts) prepend the constants N (states),
+// P (parameters), the status codes, and append their bindings, the model's functions and `main`.
 
 struct Config {
   t1_hi: f32,
@@ -20,16 +15,16 @@ struct Config {
   row_width: u32,
   // Always 1.0, but unknown to the compiler: see `opaque`.
   one: f32,
+  // Adjoint only: the controller state is stored every `ckpt_every` accepted steps (0: never),
+  // at most `ckpt_capacity` times per trajectory.
+  ckpt_every: u32,
+  ckpt_capacity: u32,
   _pad1: u32,
+  _pad2: u32,
+  _pad3: u32,
 };
 
 @group(0) @binding(0) var<uniform> cfg: Config;
-@group(0) @binding(1) var<storage, read> params: array<f32>;
-@group(0) @binding(2) var<storage, read_write> state: array<f32>;
-@group(0) @binding(3) var<storage, read_write> counters: array<u32>;
-@group(0) @binding(4) var<storage, read> save_t: array<f32>;   // (hi, lo) pairs
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
-@group(0) @binding(6) var<storage, read_write> n_running: atomic<u32>;
 
 const CS: u32 = 6u;
 const FLAG_STARTED: u32 = 1u;

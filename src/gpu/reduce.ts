@@ -9,11 +9,16 @@ import { acquireGpu, bufferPool, checked, computePipeline, readBuffer } from './
 
 const WG = 256;
 const CODE = /* wgsl */ `
-struct Dims { rows: u32, cols: u32, out_rows: u32, _pad: u32 };
+struct Dims { rows: u32, cols: u32, out_rows: u32, column_major: u32 };
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
 var<workgroup> part: array<f32, ${WG}>;
+
+// Element (r, c): row-major, or column-major (c·rows + r) for the first pass over a [column][row] input.
+fn at(r: u32, c: u32) -> u32 {
+  return select(r * dims.cols + c, c * dims.rows + r, dims.column_major != 0u);
+}
 
 // Workgroup (c, g): column c, rows [g·2·WG, (g+1)·2·WG) → dst[g·cols + c].
 @compute @workgroup_size(${WG})
@@ -22,8 +27,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let g = wg.y;
   let r0 = g * ${2 * WG}u + li;
   var v = 0.0;
-  if (r0 < dims.rows) { v = src[r0 * dims.cols + c]; }
-  if (r0 + ${WG}u < dims.rows) { v = v + src[(r0 + ${WG}u) * dims.cols + c]; }
+  if (r0 < dims.rows) { v = src[at(r0, c)]; }
+  if (r0 + ${WG}u < dims.rows) { v = v + src[at(r0 + ${WG}u, c)]; }
   part[li] = v;
   workgroupBarrier();
   for (var s = ${WG / 2}u; s > 0u; s = s >> 1u) {
@@ -34,8 +39,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 }
 `;
 
-/** Sums the rows of `input` (rows × cols, row-major, a STORAGE buffer) into a cols-long buffer. */
-export async function sumRowsOnGpu(device: GPUDevice, input: GPUBuffer, rows: number, cols: number): Promise<GPUBuffer> {
+/**
+ * Sums the rows of `input` (rows × cols, a STORAGE buffer; row-major, or column-major where
+ * element (r, c) is at c·rows + r) into a cols-long buffer.
+ */
+export async function sumRowsOnGpu(device: GPUDevice, input: GPUBuffer, rows: number, cols: number, columnMajor = false): Promise<GPUBuffer> {
   if (rows * cols * 4 > device.limits.maxStorageBufferBindingSize) {
     throw new RangeError(`column sums: ${rows} × ${cols} f32 exceed one storage binding (${device.limits.maxStorageBufferBindingSize} bytes); reduce chunks of rows separately`);
   }
@@ -52,7 +60,7 @@ export async function sumRowsOnGpu(device: GPUDevice, input: GPUBuffer, rows: nu
     const dst = pool.acquire(device, groups * cols * 4, STORAGE, 'column sums (partial)');
     const dims = pool.acquire(device, 16, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, 'column sums (dims)');
     await checked(device, 'column sums pass', () => {
-      device.queue.writeBuffer(dims, 0, new Uint32Array([n, cols, groups, 0]));
+      device.queue.writeBuffer(dims, 0, new Uint32Array([n, cols, groups, columnMajor && src === input ? 1 : 0]));
       const bind = device.createBindGroup({
         label: 'column sums', layout: pipeline.getBindGroupLayout(0),
         entries: [dims, src, dst].map((buffer, binding) => ({ binding, resource: { buffer } })),
@@ -77,13 +85,13 @@ export async function sumRowsOnGpu(device: GPUDevice, input: GPUBuffer, rows: nu
 }
 
 /** Host convenience: column sums of a Float32Array on the GPU. */
-export async function sumRows(data: Float32Array, rows: number, cols: number): Promise<Float32Array> {
+export async function sumRows(data: Float32Array, rows: number, cols: number, columnMajor = false): Promise<Float32Array> {
   const { device } = await acquireGpu();
   const pool = bufferPool(device);
   const input = pool.acquire(device, data.byteLength, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC, 'column sums (input)');
   try {
     device.queue.writeBuffer(input, 0, data);
-    const out = rows > 1 ? await sumRowsOnGpu(device, input, rows, cols) : input;
+    const out = rows > 1 ? await sumRowsOnGpu(device, input, rows, cols, columnMajor) : input;
     const result = new Float32Array(await readBuffer(device, out, cols * 4, 'column sums'));
     if (out !== input) pool.release(out);
     return result;

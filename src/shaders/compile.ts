@@ -107,7 +107,7 @@ export function wgslSizes(model: Model) {
  * constants, so the compiler keeps them in registers (WEBGPU.md: loop-indexed private arrays are slow).
  * With a neural term, also the MLP (`nn_forward`, `nn_jacobian`) and the binding of its weights.
  */
-export function emitModelWgsl(model: Model, withJacobian: boolean): string {
+export function emitModelWgsl(model: Model, withJacobian: boolean, withNetworkVjp = false): string {
   const { N, P } = wgslSizes(model);
   const spec = model.neural;
   const nIn = spec?.inputs.length ?? 0;
@@ -125,7 +125,7 @@ export function emitModelWgsl(model: Model, withJacobian: boolean): string {
   let src = '';
   if (spec) {
     src += `@group(0) @binding(${NN_WEIGHTS_BINDING}) var<storage, read> nn_w: array<f32>;\n\n`;
-    src += `${mlpWgsl(spec, (k) => `nn_w[${k}]`).code}\n`;
+    src += `${mlpWgsl(spec, (k) => `nn_w[${k}]`, withNetworkVjp).code}\n`;
   }
   src += fn('rhs', model.equations, `${model.name}: dy/dt`, false);
   if (withJacobian) {
@@ -161,16 +161,18 @@ export interface SensitivityF64 {
   };
 }
 
-export function compileSensitivityF64(model: Model, weights: Float64Array = defaultWeights(model), secondOrder = true): SensitivityF64 {
+/**
+ * The expressions of one VJP of f with the network held fixed, with v as `adj` symbols:
+ * `vf` = [vᵀ∂f/∂y (N), vᵀ∂f/∂p (P), ḡ = (∂f/∂nn)ᵀv (n_out), the network inputs u (n_in)] and
+ * `vIn` = [ūᵀ∂u/∂y (N), ūᵀ∂u/∂p (P)] (the chain through the inputs, ū as `adj`). Printed as
+ * straight-line code over the nonzero partials for both backends.
+ */
+function sensitivityExprs(model: Model): { vf: Expr[]; vIn: Expr[]; nIn: number; nOut: number } {
   const u = model.neural?.inputs;
   const paramRefs = model.params.map((q, i) => ({ kind: 'param' as const, index: i, name: q.name }));
   const stateRefs = model.states.map((s, i) => ({ kind: 'state' as const, index: i, name: s.name }));
-  const name = namer(u?.length ?? 0);
-  // vᵀ∂f as straight-line code over the nonzero partials only (network held fixed), sharing
-  // subexpressions: ȳ part, p̄ part, ḡ = (∂f/∂nn)ᵀv and the network inputs u; then the chain
-  // through the inputs, ūᵀ∂u/∂(y, p), as a second function.
   const fixed = u ? 'fixed' as const : undefined;
-  const nIn = u?.length ?? 0, nOut = model.neural?.outputs.length ?? 0, N = model.states.length, P = model.params.length;
+  const nIn = u?.length ?? 0, nOut = model.neural?.outputs.length ?? 0;
   const adj = (i: number): Expr => ({ k: 'sym', ref: { kind: 'adj', index: i } });
   const vContract = (rows: Expr[], d: (e: Expr) => Expr) => rows.reduce<Expr>((acc, e, a) => add(acc, mul(adj(a), d(e))), num(0));
   const vf: Expr[] = [
@@ -183,6 +185,39 @@ export function compileSensitivityF64(model: Model, weights: Float64Array = defa
     ...stateRefs.map((r) => vContract(u ?? [], (e) => derivative(e, r))),
     ...paramRefs.map((r) => vContract(u ?? [], (e) => derivative(e, r))),
   ];
+  return { vf, vIn, nIn, nOut };
+}
+
+/**
+ * WGSL twins of `SensitivityF64.vjp` / `inputVjp` for the GPU adjoint:
+ * `fn vjp_f(t, y, p, v: array<f32, N>) -> array<f32, N + P + n_out + n_in>` and, with a network,
+ * `fn vjp_u(t, y, p, v: array<f32, n_in>) -> array<f32, N + P>`.
+ */
+export function emitSensitivityWgsl(model: Model): { code: string; vfLength: number } {
+  const { N, P } = wgslSizes(model);
+  const { vf, vIn, nIn } = sensitivityExprs(model);
+  const name = namer(nIn);
+  const fn = (fname: string, outputs: Expr[], vLen: number, doc: string) => {
+    const cse = eliminateCommonSubexpressions(outputs);
+    const nn = model.neural && readsNeural(outputs)
+      ? `  let nn = nn_forward(array<f32, ${nIn}>(${model.neural.inputs.map((e) => emit(e, 'wgsl', name)).join(', ')}));\n`
+      : '';
+    return `// ${doc}\nfn ${fname}(t: f32, y: array<f32, ${N}>, p: array<f32, ${P}>, v: array<f32, ${vLen}>) -> array<f32, ${outputs.length}> {\n${nn}` +
+      cse.locals.map((e, i) => `  let _c${i} = ${emit(e, 'wgsl', name)};\n`).join('') +
+      `  var r: array<f32, ${outputs.length}>;\n${cse.outputs.map((e, i) => `  r[${i}] = ${emit(e, 'wgsl', name)};`).join('\n')}\n  return r;\n}\n`;
+  };
+  let code = fn('vjp_f', vf, N, `${model.name}: vᵀ∂f/∂(y, p), (∂f/∂nn)ᵀv and the network inputs (network fixed)`);
+  if (model.neural) code += fn('vjp_u', vIn, nIn, `${model.name}: ūᵀ∂u/∂(y, p) for the network inputs u`);
+  return { code, vfLength: vf.length };
+}
+
+export function compileSensitivityF64(model: Model, weights: Float64Array = defaultWeights(model), secondOrder = true): SensitivityF64 {
+  const u = model.neural?.inputs;
+  const paramRefs = model.params.map((q, i) => ({ kind: 'param' as const, index: i, name: q.name }));
+  const stateRefs = model.states.map((s, i) => ({ kind: 'state' as const, index: i, name: s.name }));
+  const name = namer(u?.length ?? 0);
+  const { vf, vIn, nIn } = sensitivityExprs(model);
+  const N = model.states.length;
   const v1 = new Float64Array(N), v2 = new Float64Array(nIn);
   const out: SensitivityF64 = {
     vjp: { v: v1, fn: jsBuilder(model, weights, v1)(vf, `${model.name}: vᵀ∂f (network fixed)`, false), length: vf.length },

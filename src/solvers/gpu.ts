@@ -4,7 +4,7 @@
  * stiff straggler costs its own time only and the host can report progress between rounds.
  */
 import { acquireGpu, bufferPool, checked, computePipeline, readBuffer } from '../gpu/runtime.js';
-import { COUNTER_STRIDE, WORKGROUP_SIZE, buildSolverKernel, stateStride } from '../shaders/kernel.js';
+import { CHECKPOINT_BINDING, COUNTER_STRIDE, WORKGROUP_SIZE, buildSolverKernel, stateStride } from '../shaders/kernel.js';
 import { methodByName, STATUS } from './methods.js';
 import type { EnsembleProblem, ResolvedOptions } from './problem.js';
 import type { ChunkOutput } from './cpu/chunk.js';
@@ -21,6 +21,131 @@ export interface GpuSolveResult extends ChunkOutput {
 }
 
 const hiLo = (x: number): [number, number] => { const hi = Math.fround(x); return [hi, Math.fround(x - hi)]; };
+
+/** Checkpoints of the controller state for the adjoint: every `every` accepted steps, at most `capacity` per trajectory. */
+export interface CheckpointPlan { every: number; capacity: number; buffer: GPUBuffer }
+
+/** What one chunk of trajectories left: saves (count × S × N, f32) and the six counters of each. */
+export interface ForwardChunk { out: Float32Array; counters: Uint32Array }
+
+/**
+ * Integrates trajectories [start, start + count) of the problem with a compiled solver pipeline:
+ * uploads, dispatches rounds until none is running, reads back. With `checkpoints` the pipeline
+ * must be built with them (buildSolverKernel(…, true)) and writes them into `checkpoints.buffer`.
+ */
+export async function forwardChunk(
+  device: GPUDevice, pipeline: GPUComputePipeline, label: string, problem: EnsembleProblem, opts: ResolvedOptions,
+  start: number, count: number, checkpoints?: CheckpointPlan, onProgress?: (finishedInChunk: number) => void,
+): Promise<ForwardChunk> {
+  const { model, saveat } = problem;
+  const N = model.states.length, P = model.params.length, S = saveat.length;
+  const saveT = new Float32Array(2 * S);
+  saveat.forEach((s, j) => { const [hi, lo] = hiLo(s); saveT[2 * j] = hi; saveT[2 * j + 1] = lo; });
+  const [t0hi, t0lo] = hiLo(problem.t0);
+  const [t1hi, t1lo] = hiLo(problem.t1);
+  const SS = stateStride(N);
+  const state = new Float32Array(count * SS);
+  for (let b = 0; b < count; b++) {
+    const o = b * SS;
+    for (let k = 0; k < N; k++) state[o + k] = problem.initial[(start + b) * N + k]!;
+    state[o + 2 * N] = t0hi;
+    state[o + 2 * N + 1] = t0lo;
+    state[o + 2 * N + 2] = 0; // h = 0: the kernel picks the first step (or cfg.dt for rk4)
+    state[o + 2 * N + 3] = 1e-4; // err_prev
+  }
+  const params = Float32Array.from(problem.params.subarray(start * P, (start + count) * P));
+  const { gx, gy } = dispatchGrid(device, count);
+  const cfg = solverConfig({ t1hi, t1lo, opts, batch: count, nSave: S, rowWidth: gx * WORKGROUP_SIZE, checkpoints });
+
+  const pool = bufferPool(device);
+  const STORAGE = storageUsage();
+  const buf = {
+    cfg: pool.acquire(device, CONFIG_BYTES, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, `${label} config`),
+    params: pool.acquire(device, Math.max(4, params.byteLength), STORAGE, `${label} params`),
+    state: pool.acquire(device, state.byteLength, STORAGE, `${label} state`),
+    counters: pool.acquire(device, count * COUNTER_STRIDE * 4, STORAGE, `${label} counters`),
+    saveT: pool.acquire(device, Math.max(4, saveT.byteLength), STORAGE, `${label} save times`),
+    out: pool.acquire(device, Math.max(4, count * S * N * 4), STORAGE, `${label} output`),
+    active: pool.acquire(device, 4, STORAGE, `${label} active count`),
+    // Neural weights θ, shared by every trajectory (read-only storage, binding 7).
+    ...(model.neural ? { weights: pool.acquire(device, Math.max(4, problem.weights.length * 4), STORAGE, `${label} neural weights`) } : {}),
+  };
+  try {
+    const bindGroup = await checked(device, `bind group ${label}`, () => {
+      device.queue.writeBuffer(buf.cfg, 0, cfg);
+      if (params.byteLength) device.queue.writeBuffer(buf.params, 0, params);
+      device.queue.writeBuffer(buf.state, 0, state);
+      device.queue.writeBuffer(buf.counters, 0, new Uint32Array(count * COUNTER_STRIDE));
+      if (saveT.byteLength) device.queue.writeBuffer(buf.saveT, 0, saveT);
+      if (buf.weights) device.queue.writeBuffer(buf.weights, 0, Float32Array.from(problem.weights));
+      const entries = [buf.cfg, buf.params, buf.state, buf.counters, buf.saveT, buf.out, buf.active, ...(buf.weights ? [buf.weights] : [])]
+        .map((buffer, binding) => ({ binding, resource: { buffer } }));
+      if (checkpoints) entries.push({ binding: CHECKPOINT_BINDING, resource: { buffer: checkpoints.buffer } });
+      return device.createBindGroup({ label: `${label} bindings`, layout: pipeline.getBindGroupLayout(0), entries });
+    });
+    await dispatchUntilDone(device, pipeline, bindGroup, buf.active, gx, gy, label, (active) => onProgress?.(count - active));
+    const [out, counters] = await Promise.all([
+      readBuffer(device, buf.out, count * S * N * 4, `${label} output`),
+      readBuffer(device, buf.counters, count * COUNTER_STRIDE * 4, `${label} counters`),
+    ]);
+    return { out: new Float32Array(out), counters: new Uint32Array(counters) };
+  } finally {
+    for (const b of Object.values(buf)) pool.release(b);
+  }
+}
+
+/** Usage of a storage buffer we write and read back (GPUBufferUsage exists once the GPU is loaded). */
+export const storageUsage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+/** Bytes of the uniform `Config` (wgsl/solver_common.wgsl). */
+export const CONFIG_BYTES = 64;
+
+/** The uniform `Config` of wgsl/solver_common.wgsl. */
+export function solverConfig(c: {
+  t1hi: number; t1lo: number; opts: ResolvedOptions; batch: number; nSave: number; rowWidth: number;
+  checkpoints?: { every: number; capacity: number };
+}): ArrayBuffer {
+  const cfg = new ArrayBuffer(CONFIG_BYTES);
+  const f = new Float32Array(cfg), u = new Uint32Array(cfg);
+  f[0] = c.t1hi; f[1] = c.t1lo; f[2] = c.opts.rtol; f[3] = c.opts.atol; f[4] = c.opts.dt;
+  u[5] = Math.min(c.opts.maxSteps, 0xffffffff); u[6] = STEP_BUDGET; u[7] = c.batch; u[8] = c.nSave; u[9] = c.rowWidth; f[10] = 1;
+  u[11] = c.checkpoints?.every ?? 0; u[12] = c.checkpoints?.capacity ?? 0;
+  return cfg;
+}
+
+/** A 2-D grid of workgroups covering `count` invocations (one dimension is capped by the device). */
+export function dispatchGrid(device: GPUDevice, count: number): { gx: number; gy: number } {
+  const groups = Math.ceil(count / WORKGROUP_SIZE);
+  const gx = Math.min(groups, device.limits.maxComputeWorkgroupsPerDimension);
+  return { gx, gy: Math.ceil(groups / gx) };
+}
+
+/**
+ * Dispatches `pipeline` in rounds of DISPATCHES_PER_ROUND until the kernel reports no invocation
+ * still running (each running invocation adds 1 to `active` at its end).
+ */
+export async function dispatchUntilDone(
+  device: GPUDevice, pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, active: GPUBuffer, gx: number, gy: number,
+  label: string, onRound?: (active: number) => void,
+): Promise<void> {
+  for (let round = 0; ; round++) {
+    await checked(device, `dispatch ${label}`, () => {
+      const enc = device.createCommandEncoder({ label: `${label} round ${round}` });
+      for (let d = 0; d < DISPATCHES_PER_ROUND; d++) {
+        // Only the last dispatch of a round counts the trajectories still running.
+        if (d === DISPATCHES_PER_ROUND - 1) enc.clearBuffer(active, 0, 4);
+        const pass = enc.beginComputePass({ label });
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, bindGroup);
+        pass.dispatchWorkgroups(gx, gy);
+        pass.end();
+      }
+      device.queue.submit([enc.finish()]);
+    });
+    const n = new Uint32Array(await readBuffer(device, active, 4, `${label} active count`))[0]!;
+    onRound?.(n);
+    if (n === 0) return;
+  }
+}
 
 export async function solveOnGpu(
   problem: EnsembleProblem, opts: ResolvedOptions, onProgress?: (finished: number, total: number) => void,
@@ -43,99 +168,23 @@ export async function solveOnGpu(
     y: new Float64Array(B * S * N), status: new Uint8Array(B), steps: new Uint32Array(B),
     rejected: new Uint32Array(B), rhsEvals: new Uint32Array(B), compileMs,
   };
-  const saveT = new Float32Array(2 * S);
-  saveat.forEach((s, j) => { const [hi, lo] = hiLo(s); saveT[2 * j] = hi; saveT[2 * j + 1] = lo; });
-  const [t0hi, t0lo] = hiLo(problem.t0);
-  const [t1hi, t1lo] = hiLo(problem.t1);
-
-  let finishedBefore = 0;
   for (let start = 0; start < B; start += chunk) {
     const count = Math.min(chunk, B - start);
-    const SS = stateStride(N);
-    const state = new Float32Array(count * SS);
+    const { out: y32, counters: c } = await forwardChunk(device, pipeline, label, problem, opts, start, count, undefined,
+      (done) => onProgress?.(start + done, B));
     for (let b = 0; b < count; b++) {
-      const o = b * SS;
-      for (let k = 0; k < N; k++) state[o + k] = problem.initial[(start + b) * N + k]!;
-      state[o + 2 * N] = t0hi;
-      state[o + 2 * N + 1] = t0lo;
-      state[o + 2 * N + 2] = 0; // h = 0: the kernel picks the first step (or cfg.dt for rk4)
-      state[o + 2 * N + 3] = 1e-4; // err_prev
+      const g = start + b;
+      result.status[g] = c[b * COUNTER_STRIDE]!;
+      result.steps[g] = c[b * COUNTER_STRIDE + 1]!;
+      result.rejected[g] = c[b * COUNTER_STRIDE + 2]!;
+      result.rhsEvals[g] = c[b * COUNTER_STRIDE + 3]!;
+      const reached = c[b * COUNTER_STRIDE + 4]! * N; // save times never reached stay NaN
+      const src = b * S * N, dst = g * S * N;
+      for (let k = 0; k < S * N; k++) result.y[dst + k] = k < reached ? y32[src + k]! : NaN;
     }
-    const params = Float32Array.from(problem.params.subarray(start * P, (start + count) * P));
-    const groups = Math.ceil(count / WORKGROUP_SIZE);
-    const gx = Math.min(groups, maxGroups), gy = Math.ceil(groups / gx);
-    const cfg = new ArrayBuffer(48);
-    const f = new Float32Array(cfg), u = new Uint32Array(cfg);
-    f[0] = t1hi; f[1] = t1lo; f[2] = opts.rtol; f[3] = opts.atol; f[4] = opts.dt;
-    u[5] = Math.min(opts.maxSteps, 0xffffffff); u[6] = STEP_BUDGET; u[7] = count; u[8] = S; u[9] = gx * WORKGROUP_SIZE; f[10] = 1;
-
-    const pool = bufferPool(device);
-    const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
-    const buf = {
-      cfg: pool.acquire(device, 48, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, `${label} config`),
-      params: pool.acquire(device, Math.max(4, params.byteLength), STORAGE, `${label} params`),
-      state: pool.acquire(device, state.byteLength, STORAGE, `${label} state`),
-      counters: pool.acquire(device, count * COUNTER_STRIDE * 4, STORAGE, `${label} counters`),
-      saveT: pool.acquire(device, saveT.byteLength, STORAGE, `${label} save times`),
-      out: pool.acquire(device, count * S * N * 4, STORAGE, `${label} output`),
-      active: pool.acquire(device, 4, STORAGE, `${label} active count`),
-      // Neural weights θ, shared by every trajectory (read-only storage, binding 7).
-      ...(model.neural ? { weights: pool.acquire(device, Math.max(4, problem.weights.length * 4), STORAGE, `${label} neural weights`) } : {}),
-    };
-    try {
-      const bindGroup = await checked(device, `bind group ${label}`, () => {
-        device.queue.writeBuffer(buf.cfg, 0, cfg);
-        if (params.byteLength) device.queue.writeBuffer(buf.params, 0, params);
-        device.queue.writeBuffer(buf.state, 0, state);
-        device.queue.writeBuffer(buf.counters, 0, new Uint32Array(count * COUNTER_STRIDE));
-        device.queue.writeBuffer(buf.saveT, 0, saveT);
-        if (buf.weights) device.queue.writeBuffer(buf.weights, 0, Float32Array.from(problem.weights));
-        return device.createBindGroup({
-          label: `${label} bindings`, layout: pipeline.getBindGroupLayout(0),
-          entries: [buf.cfg, buf.params, buf.state, buf.counters, buf.saveT, buf.out, buf.active, ...(buf.weights ? [buf.weights] : [])]
-            .map((buffer, binding) => ({ binding, resource: { buffer } })),
-        });
-      });
-      for (let round = 0; ; round++) {
-        await checked(device, `dispatch ${label}`, () => {
-          const enc = device.createCommandEncoder({ label: `${label} round ${round}` });
-          for (let d = 0; d < DISPATCHES_PER_ROUND; d++) {
-            // Only the last dispatch of a round counts the trajectories still running.
-            if (d === DISPATCHES_PER_ROUND - 1) enc.clearBuffer(buf.active, 0, 4);
-            const pass = enc.beginComputePass({ label: `${label} step` });
-            pass.setPipeline(pipeline);
-            pass.setBindGroup(0, bindGroup);
-            pass.dispatchWorkgroups(gx, gy);
-            pass.end();
-          }
-          device.queue.submit([enc.finish()]);
-        });
-        const active = new Uint32Array(await readBuffer(device, buf.active, 4, `${label} active count`))[0]!;
-        onProgress?.(finishedBefore + count - active, B);
-        if (active === 0) break;
-      }
-      const [out, counters] = await Promise.all([
-        readBuffer(device, buf.out, count * S * N * 4, `${label} output`),
-        readBuffer(device, buf.counters, count * COUNTER_STRIDE * 4, `${label} counters`),
-      ]);
-      const y32 = new Float32Array(out), c = new Uint32Array(counters);
-      for (let b = 0; b < count; b++) {
-        const g = start + b;
-        result.status[g] = c[b * COUNTER_STRIDE]!;
-        result.steps[g] = c[b * COUNTER_STRIDE + 1]!;
-        result.rejected[g] = c[b * COUNTER_STRIDE + 2]!;
-        result.rhsEvals[g] = c[b * COUNTER_STRIDE + 3]!;
-        const reached = c[b * COUNTER_STRIDE + 4]! * N; // save times never reached stay NaN
-        const src = b * S * N, dst = g * S * N;
-        for (let k = 0; k < S * N; k++) result.y[dst + k] = k < reached ? y32[src + k]! : NaN;
-      }
-      if (result.status.subarray(start, start + count).some((s) => s === STATUS.running)) {
-        throw new Error('internal: a trajectory finished the GPU loop still running');
-      }
-    } finally {
-      for (const b of Object.values(buf)) pool.release(b);
+    if (result.status.subarray(start, start + count).some((s) => s === STATUS.running)) {
+      throw new Error('internal: a trajectory finished the GPU loop still running');
     }
-    finishedBefore += count;
   }
   return result;
 }

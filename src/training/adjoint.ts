@@ -23,7 +23,7 @@ import { cpus } from 'node:os';
 import { withConservationTracking } from '../physics/conservation.js';
 import { compileExprF64, compileF64, compileSensitivityF64, type ModelF64, type SensitivityF64 } from '../shaders/compile.js';
 import { compileMlpF64, type MlpF64 } from '../shaders/neural.js';
-import { methodByName, STATUS, type ExplicitTableau, type RosenbrockTableau } from '../solvers/methods.js';
+import { methodByName, STATUS, type ExplicitTableau, type Method, type RosenbrockTableau } from '../solvers/methods.js';
 import { ProblemError, type EnsembleProblem, type SolveOptions } from '../solvers/problem.js';
 import { resolveOptions } from '../solvers/solve.js';
 import { StepTrace, Workspace, integrateTrajectory } from '../solvers/cpu/integrate.js';
@@ -63,7 +63,7 @@ export interface GradientResult {
 }
 
 /** A zero gradient for B trajectories of N states and P parameters, θ of length W. */
-function emptyResult(B: number, N: number, P: number, W: number, obs: Observations): GradientResult {
+export function emptyResult(B: number, N: number, P: number, W: number, obs: Observations): GradientResult {
   return {
     loss: 0, lossPerTrajectory: new Float64Array(B), params: new Float64Array(B * P), initial: new Float64Array(B * N),
     weights: new Float64Array(W), observation: obs.observables.map((o) => ({ name: o.name, scale: 0, offset: 0 })),
@@ -80,32 +80,107 @@ function saveTimes(obs: Observations, t0: number, t1: number, needEnd: boolean):
 }
 
 /**
+ * What the CPU and GPU gradients share besides the integrator: the model integrated (with the
+ * conservation-tracking states when λ > 0), the save times, each trajectory's y₀, and the loss of
+ * one trajectory from its saved states together with its cotangents.
+ */
+export interface GradientSetup {
+  /** The model integrated: the problem's, or with tracking states. */
+  model: Model;
+  /** States of the problem's model, of the integrated one; parameters; trajectories. */
+  N0: number; N: number; P: number; B: number;
+  saveat: Float64Array;
+  /** y₀ of trajectory b (N values; tracking states start at their conserved quantity). */
+  initialState(b: number, y0: Float64Array): void;
+  /**
+   * The loss of trajectory b (data, penalty, priors) from its saved states `out` (S × N); adds
+   * ∂L/∂y at each save into `ybarSaves` (S × N), ∂L/∂p into `pbar` and ∂L/∂(scale, offset) into
+   * `observation`.
+   */
+  lossAt(b: number, out: Float64Array, ybarSaves: Float64Array, pbar: Float64Array, observation: GradientResult['observation']): number;
+}
+
+export function gradientSetup(problem: EnsembleProblem, obs: Observations, terms: LossTerms, method: Method): GradientSetup & { compiled: Compiled } {
+  const base = problem.model;
+  if (base.projection) throw new ProblemError('gradients through a projection are not supported; fit without `project`');
+  if (method.kind === 'rosenbrock' && base.neural) {
+    throw new ProblemError(`gradients with ${method.name} through a neural term need its second derivatives, which are not generated; use dopri5 or tsit5`);
+  }
+  const compiled = compiledFor(base, terms.conservation ?? 0, problem.weights, method.kind === 'rosenbrock');
+  const { model, tracking, observable, quantityOf } = compiled;
+  if (method.kind === 'rosenbrock' && !compiled.sens.secondOrder) throw new ProblemError(`${method.name} gradients need second derivatives of the model, which are unavailable`);
+  const N0 = base.states.length, N = model.states.length, P = base.params.length, B = problem.batch;
+  const saveat = saveTimes(obs, problem.t0, problem.t1, tracking !== undefined);
+  const S = saveat.length;
+  const saveIndex = new Map(Array.from(saveat, (t, s) => [t, s]));
+  const observables = obs.observables.map((o) => observable(o.name));
+  const quantity = tracking?.tracked.map((t) => quantityOf(t.law.name));
+  const priors = Object.entries(terms.priors ?? {}).map(([name, prior]) => {
+    const q = base.params.findIndex((x) => x.name === name);
+    if (q < 0) throw new ProblemError(`a prior names "${name}", which is not a parameter of the model`);
+    return { q, prior };
+  });
+  const byTraj: number[][] = Array.from({ length: B }, () => []);
+  obs.data.forEach((d, i) => {
+    if (d.traj >= B) throw new ProblemError(`a measurement refers to trajectory ${d.traj}, but the batch has ${B}`);
+    byTraj[d.traj]!.push(i);
+  });
+  const param = (b: number) => problem.params.subarray(b * P, (b + 1) * P);
+  return {
+    compiled, model, N0, N, P, B, saveat,
+    initialState(b, y0) {
+      y0.fill(0);
+      y0.set(problem.initial.subarray(b * N0, (b + 1) * N0));
+      tracking?.tracked.forEach((t, l) => { y0[t.refIndex] = quantity![l]!(problem.t0, y0, param(b)); });
+    },
+    lossAt(b, out, ybarSaves, pbar, observation) {
+      const p = param(b);
+      let loss = 0;
+      for (const i of byTraj[b]!) {
+        const d = obs.data[i]!, o = obs.observables[d.observable]!, h = observables[d.observable]!;
+        const s = saveIndex.get(d.t)!;
+        const y = out.subarray(s * N, s * N + N0);
+        const hv = h.value(d.t, y, p);
+        const [l, dz] = residualLoss(o, o.scale * hv + o.offset, d.value);
+        loss += l;
+        const g = observation[d.observable]!;
+        g.scale += dz * hv;
+        g.offset += dz;
+        for (let k = 0; k < N0; k++) ybarSaves[s * N + k]! += dz * o.scale * h.dy[k]!(d.t, y, p);
+        for (let q = 0; q < P; q++) pbar[q]! += dz * o.scale * h.dp[q]!(d.t, y, p);
+      }
+      for (const t of tracking?.tracked ?? []) {
+        loss += out[(S - 1) * N + t.penaltyIndex]!;
+        ybarSaves[(S - 1) * N + t.penaltyIndex]! += 1;
+      }
+      for (const { q, prior } of priors) {
+        const [l, dl] = priorLoss(prior, p[q]!);
+        loss += l;
+        pbar[q]! += dl;
+      }
+      return loss;
+    },
+  };
+}
+
+/** The total loss and the L2 term on θ (added once, after the per-trajectory terms). */
+export function finishResult(result: GradientResult, weights: Float64Array, terms: LossTerms): GradientResult {
+  result.loss = result.lossPerTrajectory.reduce((a, v) => a + v, 0);
+  const alpha = terms.l2Weights ?? 0;
+  if (alpha > 0) weights.forEach((w, k) => { result.loss += 0.5 * alpha * w * w; result.weights[k]! += alpha * w; });
+  return result;
+}
+
+/**
  * L and its gradient with respect to every trajectory's parameters and initial state, the shared
  * neural weights and the observation parameters.
  */
 export function gradientCpu(problem: EnsembleProblem, obs: Observations, terms: LossTerms = {}, options: GradientOptions = {}): GradientResult {
   const opts = resolveOptions(options);
   const method = methodByName(opts.method);
-  const base = problem.model;
-  if (base.projection) throw new ProblemError('gradients through a projection are not supported; fit without `project`');
-  if (method.kind === 'rosenbrock' && base.neural) {
-    throw new ProblemError(`gradients with ${method.name} through a neural term need its second derivatives, which are not generated; use dopri5 or tsit5`);
-  }
-  const { model, tracking, fns, sens, mlp, observable, quantityOf } = compiledFor(base, terms.conservation ?? 0, problem.weights, method.kind === 'rosenbrock');
-  const N0 = base.states.length, N = model.states.length, P = base.params.length, B = problem.batch;
-  const saveat = saveTimes(obs, problem.t0, problem.t1, tracking !== undefined);
+  const setup = gradientSetup(problem, obs, terms, method);
+  const { model, compiled: { fns, sens, mlp }, N0, N, P, B, saveat } = setup;
   const S = saveat.length;
-  const saveIndex = new Map(Array.from(saveat, (t, s) => [t, s]));
-
-  if (method.kind === 'rosenbrock' && !sens.secondOrder) throw new ProblemError(`${method.name} gradients need second derivatives of the model, which are unavailable`);
-  const observables = obs.observables.map((o) => observable(o.name));
-  const quantity = tracking?.tracked.map((t) => quantityOf(t.law.name));
-
-  const byTraj: number[][] = Array.from({ length: B }, () => []);
-  obs.data.forEach((d, i) => {
-    if (d.traj >= B) throw new ProblemError(`a measurement refers to trajectory ${d.traj}, but the batch has ${B}`);
-    byTraj[d.traj]!.push(i);
-  });
 
   const result = emptyResult(B, N0, P, problem.weights.length, obs);
   const ws = new Workspace(N, method.c.length);
@@ -121,9 +196,7 @@ export function gradientCpu(problem: EnsembleProblem, obs: Observations, terms: 
 
   for (let b = 0; b < B; b++) {
     const p = problem.params.subarray(b * P, (b + 1) * P);
-    y0.fill(0);
-    y0.set(problem.initial.subarray(b * N0, (b + 1) * N0));
-    tracking?.tracked.forEach((t, l) => { y0[t.refIndex] = quantity![l]!(problem.t0, y0, p); });
+    setup.initialState(b, y0);
     const trace = new StepTrace(every);
     const r = integrateTrajectory(method, fns, y0, p, problem.t0, problem.t1, saveat, opts, out, 0, ws, trace);
     result.status[b] = r.status;
@@ -134,44 +207,14 @@ export function gradientCpu(problem: EnsembleProblem, obs: Observations, terms: 
     // Loss terms at the save points and their cotangents ȳ_s.
     ybarSaves.fill(0);
     const pbar = result.params.subarray(b * P, (b + 1) * P);
-    let loss = 0;
-    for (const i of byTraj[b]!) {
-      const d = obs.data[i]!, o = obs.observables[d.observable]!, h = observables[d.observable]!;
-      const s = saveIndex.get(d.t)!;
-      const y = out.subarray(s * N, s * N + N0);
-      const hv = h.value(d.t, y, p);
-      const [l, dz] = residualLoss(o, o.scale * hv + o.offset, d.value);
-      loss += l;
-      const g = result.observation[d.observable]!;
-      g.scale += dz * hv;
-      g.offset += dz;
-      for (let k = 0; k < N0; k++) ybarSaves[s * N + k]! += dz * o.scale * h.dy[k]!(d.t, y, p);
-      for (let q = 0; q < P; q++) pbar[q]! += dz * o.scale * h.dp[q]!(d.t, y, p);
-    }
-    for (const t of tracking?.tracked ?? []) {
-      loss += out[(S - 1) * N + t.penaltyIndex]!;
-      ybarSaves[(S - 1) * N + t.penaltyIndex]! += 1;
-    }
-    for (const [name, prior] of Object.entries(terms.priors ?? {})) {
-      const q = base.params.findIndex((x) => x.name === name);
-      if (q < 0) throw new ProblemError(`a prior names "${name}", which is not a parameter of the model`);
-      const [l, dl] = priorLoss(prior, p[q]!);
-      loss += l;
-      pbar[q]! += dl;
-    }
-    result.lossPerTrajectory[b] = loss;
+    result.lossPerTrajectory[b] = setup.lossAt(b, out, ybarSaves, pbar, result.observation);
     if (options.lossOnly) continue;
 
     pCur.set(p);
     const ybar = backward(stepper, segment, N, trace, saveat, ybarSaves, pbar, result.weights);
     result.initial.set(ybar.subarray(0, N0), b * N0);
   }
-  result.loss = result.lossPerTrajectory.reduce((a, v) => a + v, 0);
-  const alpha = terms.l2Weights ?? 0;
-  if (alpha > 0) {
-    problem.weights.forEach((w, k) => { result.loss += 0.5 * alpha * w * w; result.weights[k]! += alpha * w; });
-  }
-  return result;
+  return finishResult(result, problem.weights, terms);
 }
 
 interface Compiled {
@@ -498,8 +541,5 @@ export async function gradient(problem: EnsembleProblem, obs: Observations, term
     r.observation.forEach((g, k) => { out.observation[k]!.scale += g.scale; out.observation[k]!.offset += g.offset; });
     if (out.stepSizes) out.stepSizes.push(...r.stepSizes!);
   });
-  out.loss = out.lossPerTrajectory.reduce((a, v) => a + v, 0);
-  const alpha = terms.l2Weights ?? 0;
-  if (alpha > 0) problem.weights.forEach((v, k) => { out.loss += 0.5 * alpha * v * v; out.weights[k]! += alpha * v; });
-  return out;
+  return finishResult(out, problem.weights, terms);
 }

@@ -1,0 +1,243 @@
+/**
+ * The backward sweep of the discrete adjoint on the GPU (f32), explicit Runge–Kutta methods: one
+ * invocation per trajectory handles one segment between checkpoints per dispatch, last segment
+ * first (src/training/gpu-adjoint.ts re-dispatches until every trajectory reaches t0).
+ *
+ * Per segment: (1) replay the K accepted steps from the stored controller state with the very
+ * step-attempt code the forward kernel ran (src/shaders/kernel.ts, explicitAttempt), writing each
+ * step's (y_n, t_n, h_n, first save) to a tape in storage; (2) walk the tape backwards, recompute the
+ * step's stages and propagate the cotangents exactly as the f64 reference does
+ * (src/training/adjoint.ts, ExplicitAdjoint.backStep): k̄_i = h b_i ȳ_{n+1} + Σ_saves h b_i(θ) ȳ_s,
+ * then for i = s…1 Ȳ_i = J(Y_i)ᵀ k̄_i (the generated vᵀ∂f, network through its VJP), p̄ += (∂f/∂p)ᵀ k̄_i,
+ * ȳ_n += Ȳ_i, k̄_j += h a_ij Ȳ_i. ȳ and p̄ live in registers within a dispatch and in storage
+ * between dispatches. θ̄ per trajectory is accumulated in storage with loops (one row per weight,
+ * [weight][trajectory], so neighbouring invocations touch neighbouring words) and summed over the
+ * batch afterwards by the tree reduction of src/gpu/reduce.ts.
+ *
+ * Memory per trajectory: the checkpoints (2N + 6 f32 each) plus one segment's tape (K·(N + 4) f32)
+ * plus ȳ, p̄ and θ̄ — it grows with the number of checkpoints, not with steps × stages.
+ */
+import type { Model } from '../physics/model.js';
+import { layerSizes, weightLayout } from '../physics/neural.js';
+import type { ExplicitTableau } from '../solvers/methods.js';
+import { emitSensitivityWgsl, wgslSizes } from './compile.js';
+import { WORKGROUP_SIZE, checkpointStride, explicitAttempt, explicitStagesWgsl, kernelHeader, range } from './kernel.js';
+import { f32Literal as L } from './emit.js';
+
+/** f32 slots per step on the tape: y_n (N), t_hi, t_lo, h, index of the step's first save. */
+export const tapeStride = (N: number) => N + 4;
+/** u32 slots per trajectory in the adjoint's counters: segments left, steps, saves, replay error. */
+export const ADJOINT_COUNTER_STRIDE = 4;
+/** Step attempts a replay may take per accepted step before it is declared failed (never in practice). */
+const REPLAY_ATTEMPTS_PER_STEP = 64;
+
+/**
+ * Bindings:
+ *   1 params[i·P + q]
+ *   2 ckpt[(i·capacity + c)·CK + …]      controller state (y, yc, t_hi, t_lo, h, err_prev, flags, save)
+ *   3 adj[i·4 + …]                       segments left, accepted steps, saves reached, replay error
+ *   4 save_t[0 .. 2S) then ȳ_s           save times as (hi, lo), then ∂L/∂y at each save:
+ *                                        save_t[2S + (i·S + s)·N + k]
+ *   5 work                               ȳ, p̄: work[k·B + i] (k < N + P); the tape after them:
+ *                                        work[(N + P)·B + (m·TS + k)·B + i]
+ *   6 n_running                          trajectories with segments left after this dispatch
+ *   7 nn_w                               the network's weights (with a neural term)
+ *   8 wbar[w·B + i]                      θ̄ per trajectory (with a neural term)
+ */
+export function buildAdjointKernel(model: Model, tab: ExplicitTableau, fixedStep: boolean): string {
+  if (model.projection) throw new Error('internal: no adjoint through a projection');
+  const { N, P } = wgslSizes(model);
+  const S = tab.c.length;
+  const TS = tapeStride(N);
+  const sens = emitSensitivityWgsl(model);
+  const spec = model.neural;
+  const nOut = spec?.outputs.length ?? 0, nIn = spec?.inputs.length ?? 0;
+  const tape = (k: string) => `work[TAPE0 + (m * ${TS}u + ${k}) * cfg.batch + i]`;
+
+  // After an accepted replayed step: tape it, then move the save index past the step's saves (the
+  // forward pass's rule; the segment's last step takes every save up to the next checkpoint's).
+  const onAccept = `
+    {
+${range(N).map((k) => `      work[TAPE0 + (n * ${TS}u + ${k}u) * cfg.batch + i] = y[${k}];`).join('\n')}
+      work[TAPE0 + (n * ${TS}u + ${N}u) * cfg.batch + i] = t.x;
+      work[TAPE0 + (n * ${TS}u + ${N + 1}u) * cfg.batch + i] = t.y;
+      work[TAPE0 + (n * ${TS}u + ${N + 2}u) * cfg.batch + i] = hs;
+      work[TAPE0 + (n * ${TS}u + ${N + 3}u) * cfg.batch + i] = f32(save);
+      loop {
+        if (save >= save_end) { break; }
+        if (n + 1u < n_seg && time_until(save_t[2u * save], save_t[2u * save + 1u], t) > hs * (1.0 + 4.0 * EPS32)) { break; }
+        save += 1u;
+      }
+      n += 1u;
+    }`;
+
+  // The reverse sweep of one step (ybar: ȳ_{n+1} in, ȳ_n out).
+  const kb = range(S).map((s) => `kb${s}`);
+  const point = (s: number) => (s === 0 ? 'y' : `u${s}`);
+  const denseWeight = (j: number) => {
+    const d = tab.dense?.[j];
+    if (!d || d.every((x) => x === 0)) return '0.0';
+    return `hs * (${L(d[0]!)} + theta * (${L(d[1]!)} + theta * (${L(d[2]!)} + theta * ${L(d[3]!)}))) * theta`;
+  };
+  const reverseStages: string[] = [];
+  for (let s = S - 1; s >= 0; s--) {
+    reverseStages.push(`      {
+        let r = vjp_f(tn.x + ${L(tab.c[s]!)} * hs, ${point(s)}, p, kb${s});
+        var yb: array<f32, ${N}>;
+${range(N).map((k) => `        yb[${k}] = r[${k}];`).join('\n')}
+${range(P).map((q) => `        pbar[${q}] += r[${N + q}];`).join('\n')}`);
+    if (spec) {
+      reverseStages.push(`        var x_in = array<f32, ${nIn}>(${range(nIn).map((m) => `r[${N + P + nOut + m}]`).join(', ')});
+        var nv = nn_vjp(x_in, array<f32, ${nOut}>(${range(nOut).map((j) => `r[${N + P + j}]`).join(', ')}));
+        accumulate_weights(i, x_in, nv);
+        let ri = vjp_u(tn.x + ${L(tab.c[s]!)} * hs, ${point(s)}, p, nv.gx);
+${range(N).map((k) => `        yb[${k}] += ri[${k}];`).join('\n')}
+${range(P).map((q) => `        pbar[${q}] += ri[${N + q}];`).join('\n')}`);
+    }
+    reverseStages.push(...range(N).map((k) => `        ybar[${k}] += yb[${k}];`));
+    for (let j = 0; j < s; j++) {
+      const a = tab.a[s]![j]!;
+      if (a !== 0) reverseStages.push(...range(N).map((k) => `        kb${j}[${k}] += hs * ${L(a)} * yb[${k}];`));
+    }
+    reverseStages.push('      }');
+  }
+  // The FSAL stage's point is y + h Σ b_j k_j (= y₁ up to the compensation); explicitStagesWgsl stops before it.
+  const fsalPoint = tab.fsal
+    ? `    var u${S - 1}: array<f32, ${N}>;\n${range(N).map((k) => `    u${S - 1}[${k}] = y[${k}] + hs * (${range(S - 1).map((j) => `${L(tab.a[S - 1]![j]!)} * k${j}[${k}]`).join(' + ')});`).join('\n')}`
+    : '';
+
+  return `${kernelHeader(model, tab, ' adjoint', spec !== undefined)}
+@group(0) @binding(1) var<storage, read> params: array<f32>;
+@group(0) @binding(2) var<storage, read> ckpt: array<f32>;
+@group(0) @binding(3) var<storage, read_write> adj: array<u32>;
+@group(0) @binding(4) var<storage, read> save_t: array<f32>;
+@group(0) @binding(5) var<storage, read_write> work: array<f32>;
+@group(0) @binding(6) var<storage, read_write> n_running: atomic<u32>;
+${spec ? '@group(0) @binding(8) var<storage, read_write> wbar: array<f32>;' : ''}
+const TAPE0_PER_TRAJ: u32 = ${N + P}u;
+
+${sens.code}
+${spec ? accumulateWeightsWgsl(layerSizes(spec)) : ''}
+@compute @workgroup_size(${WORKGROUP_SIZE})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x + gid.y * cfg.row_width;
+  if (i >= cfg.batch) { return; }
+  let ab = i * ${ADJOINT_COUNTER_STRIDE}u;
+  let segments_left = adj[ab];
+  if (segments_left == 0u) { return; }
+  let c = segments_left - 1u;
+  let K = cfg.ckpt_every;
+  let total_steps = adj[ab + 1u];
+  let n_seg = min(K, total_steps - c * K);
+  let TAPE0 = TAPE0_PER_TRAJ * cfg.batch;
+  let kb0 = (i * cfg.ckpt_capacity + c) * CK;
+  // The segment ends where the next checkpoint's saves start (or at the last save reached).
+  var save_end = adj[ab + 2u];
+  if ((c + 1u) * K < total_steps) { save_end = u32(ckpt[kb0 + CK + ${2 * N + 5}u]); }
+
+  // (1) Replay the segment from its checkpoint.
+  var y: array<f32, ${N}>;
+  var yc: array<f32, ${N}>;
+${range(N).map((k) => `  y[${k}] = ckpt[kb0 + ${k}u];\n  yc[${k}] = ckpt[kb0 + ${N + k}u];`).join('\n')}
+  var t = vec2<f32>(ckpt[kb0 + ${2 * N}u], ckpt[kb0 + ${2 * N + 1}u]);
+  var h = ckpt[kb0 + ${2 * N + 2}u];
+  var err_prev = ckpt[kb0 + ${2 * N + 3}u];
+  var flags = u32(ckpt[kb0 + ${2 * N + 4}u]);
+  var save = u32(ckpt[kb0 + ${2 * N + 5}u]);
+  var p: array<f32, P>;
+${range(P).map((q) => `  p[${q}] = params[i * P + ${q}u];`).join('\n')}
+  var status = STATUS_RUNNING;
+  var steps = c * K;
+  var rejected = 0u;
+  var nfev = 0u;
+  var n = 0u;
+  var attempts = 0u;
+  var f0 = rhs(t.x, y, p);
+  loop {
+    if (n >= n_seg || status != STATUS_RUNNING) { break; }
+    attempts += 1u;
+    if (attempts > ${REPLAY_ATTEMPTS_PER_STEP}u * n_seg) { break; }
+    let remaining = time_until(cfg.t1_hi, cfg.t1_lo, t);
+${explicitAttempt(N, tab, fixedStep, false, onAccept)}
+  }
+  if (n < n_seg) {
+    // The replay did not retrace the forward pass (it cannot, unless the device is not deterministic).
+    adj[ab + 3u] = 1u;
+    adj[ab] = 0u;
+    return;
+  }
+
+  // (2) Reverse sweep over the taped steps.
+  var ybar: array<f32, ${N}>;
+${range(N).map((k) => `  ybar[${k}] = work[${k}u * cfg.batch + i];`).join('\n')}
+  var pbar: array<f32, P>;
+${range(P).map((q) => `  pbar[${q}] = work[${N + q}u * cfg.batch + i];`).join('\n')}
+  var s_hi = save_end;
+  var m = n_seg;
+  loop {
+    if (m == 0u) { break; }
+    m -= 1u;
+${range(N).map((k) => `    y[${k}] = ${tape(`${k}u`)};`).join('\n')}
+    let tn = vec2<f32>(${tape(`${N}u`)}, ${tape(`${N + 1}u`)});
+    let hs = ${tape(`${N + 2}u`)};
+    let s_lo = u32(${tape(`${N + 3}u`)});
+${explicitStagesWgsl(N, tab, 'hs', 'tn.x', 'rhs(tn.x, y, p)')}
+${fsalPoint}
+    // k̄_i = h b_i ȳ_{n+1}, plus the dense output's weights for every save inside the step.
+${kb.map((v, s) => `    var ${v}: array<f32, ${N}>;\n${range(N).map((k) => `    ${v}[${k}] = ${tab.b[s] === 0 ? '0.0' : `hs * ${L(tab.b[s]!)} * ybar[${k}]`};`).join('\n')}`).join('\n')}
+    for (var sv = s_lo; sv < s_hi; sv += 1u) {
+      let theta = time_until(save_t[2u * sv], save_t[2u * sv + 1u], tn) / hs;
+      let ob = 2u * cfg.n_save + (i * cfg.n_save + sv) * N;
+      var bar: array<f32, ${N}>;
+${range(N).map((k) => `      bar[${k}] = save_t[ob + ${k}u];`).join('\n')}
+      var w: array<f32, ${S}>;
+${tab.dense ? `      if (theta >= 1.0) {
+${range(S).map((j) => `        w[${j}] = hs * ${L(tab.b[j]!)};`).join('\n')}
+      } else {
+${range(S).map((j) => `        w[${j}] = ${denseWeight(j)};`).join('\n')}
+      }` : `      // No dense output: the step ended on the save time, y_s = y₁.
+${range(S).map((j) => `      w[${j}] = hs * ${L(tab.b[j]!)};`).join('\n')}`}
+${range(S).flatMap((j) => range(N).map((k) => `      kb${j}[${k}] += w[${j}] * bar[${k}];`)).join('\n')}
+${range(N).map((k) => `      ybar[${k}] += bar[${k}];`).join('\n')}
+    }
+    s_hi = s_lo;
+${reverseStages.join('\n')}
+  }
+${range(N).map((k) => `  work[${k}u * cfg.batch + i] = ybar[${k}];`).join('\n')}
+${range(P).map((q) => `  work[${N + q}u * cfg.batch + i] = pbar[${q}];`).join('\n')}
+  adj[ab] = c;
+  if (c > 0u) { atomicAdd(&n_running, 1u); }
+}
+`;
+}
+
+/**
+ * θ̄_b += Σ_l g_l ⊗ a_(l−1) (weights) and g_l (biases) for one VJP of the network (NnVjp), with
+ * loops: fully unrolled, hundreds of scattered read-modify-writes cost llvmpipe tens of seconds
+ * of compilation (docs/model.md). wbar is [weight][trajectory].
+ */
+function accumulateWeightsWgsl(sizes: number[]): string {
+  const { W, b } = weightLayout(sizes);
+  const L = sizes.length - 1;
+  const layers = range(L).map((l) => {
+    const n0 = sizes[l]!, n1 = sizes[l + 1]!;
+    const a = l === 0 ? 'x' : `v.a${l}`;
+    return `  for (var o = 0u; o < ${n1}u; o += 1u) {
+    let g = v.g${l + 1}[o];
+    for (var j = 0u; j < ${n0}u; j += 1u) {
+      let w = (${W[l]!}u + o * ${n0}u + j) * cfg.batch + i;
+      wbar[w] = wbar[w] + g * ${a}[j];
+    }
+    let wb = (${b[l]!}u + o) * cfg.batch + i;
+    wbar[wb] = wbar[wb] + g;
+  }`;
+  });
+  return `fn accumulate_weights(i: u32, x_in: array<f32, ${sizes[0]}>, nv: NnVjp) {
+  var x = x_in;
+  var v = nv;
+${layers.join('\n')}
+}
+`;
+}
+
+export { checkpointStride };
