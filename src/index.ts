@@ -15,6 +15,7 @@ export { condensateModel, condensateModelSpec, CONDENSATE_PARAMS, type Condensat
 export { conservationResidual, quantityRate, withConservationTracking, type TrackingOptions, type TrackedLaw } from './physics/conservation.js';
 export { trackConservation, type TrackedProblem, type LawReport } from './solvers/tracking.js';
 export { gradient, gradientCpu, type GradientOptions, type GradientResult } from './training/adjoint.js';
+export { gradientGpu, gpuAdjointBytes } from './training/gpu-adjoint.js';
 export { readData, compileObservable, residualLoss, priorLoss, type Observations, type ObservableModel, type Datum, type LossTerms, type Prior, type Noise } from './training/loss.js';
 export { fit, fitCohort, trainWeights, transformFor, type FitOptions, type FitResult, type StartResult, type TrainOptions } from './training/optimize.js';
 export { fisherInformation, type Identifiability } from './training/identifiability.js';

@@ -9,7 +9,7 @@ import { acquireGpu, bufferPool, checked, computePipeline, readBuffer } from './
 
 const WG = 256;
 const CODE = /* wgsl */ `
-struct Dims { rows: u32, cols: u32, out_rows: u32, column_major: u32 };
+struct Dims { rows: u32, cols: u32, out_rows: u32, transposed: u32 };
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
@@ -17,7 +17,7 @@ var<workgroup> part: array<f32, ${WG}>;
 
 // Element (r, c): row-major, or column-major (c·rows + r) for the first pass over a [column][row] input.
 fn at(r: u32, c: u32) -> u32 {
-  return select(r * dims.cols + c, c * dims.rows + r, dims.column_major != 0u);
+  return select(r * dims.cols + c, c * dims.rows + r, dims.transposed != 0u);
 }
 
 // Workgroup (c, g): column c, rows [g·2·WG, (g+1)·2·WG) → dst[g·cols + c].

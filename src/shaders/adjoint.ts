@@ -21,13 +21,17 @@ import type { Model } from '../physics/model.js';
 import { layerSizes, weightLayout } from '../physics/neural.js';
 import type { ExplicitTableau } from '../solvers/methods.js';
 import { emitSensitivityWgsl, wgslSizes } from './compile.js';
-import { WORKGROUP_SIZE, checkpointStride, explicitAttempt, explicitStagesWgsl, kernelHeader, range } from './kernel.js';
+import { mlpWgsl } from './neural.js';
+import { SOLVER_COMMON, WORKGROUP_SIZE, checkpointStride, explicitAttempt, explicitStagesWgsl, kernelHeader, range } from './kernel.js';
 import { f32Literal as L } from './emit.js';
 
 /** f32 slots per step on the tape: y_n (N), t_hi, t_lo, h, index of the step's first save. */
 export const tapeStride = (N: number) => N + 4;
-/** u32 slots per trajectory in the adjoint's counters: segments left, steps, saves, replay error. */
-export const ADJOINT_COUNTER_STRIDE = 4;
+/**
+ * u32 slots per trajectory in the adjoint's counters: segments left, steps, saves, replay error,
+ * steps swept by the last dispatch (whose network signals the scratch holds).
+ */
+export const ADJOINT_COUNTER_STRIDE = 5;
 /** Step attempts a replay may take per accepted step before it is declared failed (never in practice). */
 const REPLAY_ATTEMPTS_PER_STEP = 64;
 
@@ -87,9 +91,9 @@ ${range(N).map((k) => `      work[TAPE0 + (n * ${TS}u + ${k}u) * cfg.batch + i] 
 ${range(N).map((k) => `        yb[${k}] = r[${k}];`).join('\n')}
 ${range(P).map((q) => `        pbar[${q}] += r[${N + q}];`).join('\n')}`);
     if (spec) {
-      reverseStages.push(`        var x_in = array<f32, ${nIn}>(${range(nIn).map((m) => `r[${N + P + nOut + m}]`).join(', ')});
-        var nv = nn_vjp(x_in, array<f32, ${nOut}>(${range(nOut).map((j) => `r[${N + P + j}]`).join(', ')}));
-        accumulate_weights(i, x_in, nv);
+      reverseStages.push(`        let x_in = array<f32, ${nIn}>(${range(nIn).map((m) => `r[${N + P + nOut + m}]`).join(', ')});
+        let nv = nn_vjp(x_in, array<f32, ${nOut}>(${range(nOut).map((j) => `r[${N + P + j}]`).join(', ')}));
+${signalStores(nIn, nOut, S, s, N + P)}
         let ri = vjp_u(tn.x + ${L(tab.c[s]!)} * hs, ${point(s)}, p, nv.gx);
 ${range(N).map((k) => `        yb[${k}] += ri[${k}];`).join('\n')}
 ${range(P).map((q) => `        pbar[${q}] += ri[${N + q}];`).join('\n')}`);
@@ -113,18 +117,17 @@ ${range(P).map((q) => `        pbar[${q}] += ri[${N + q}];`).join('\n')}`);
 @group(0) @binding(4) var<storage, read> save_t: array<f32>;
 @group(0) @binding(5) var<storage, read_write> work: array<f32>;
 @group(0) @binding(6) var<storage, read_write> n_running: atomic<u32>;
-${spec ? '@group(0) @binding(8) var<storage, read_write> wbar: array<f32>;' : ''}
+${spec ? '@group(0) @binding(8) var<storage, read_write> signals: array<f32>;' : ''}
 const TAPE0_PER_TRAJ: u32 = ${N + P}u;
 
 ${sens.code}
-${spec ? accumulateWeightsWgsl(layerSizes(spec)) : ''}
 @compute @workgroup_size(${WORKGROUP_SIZE})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * cfg.row_width;
   if (i >= cfg.batch) { return; }
   let ab = i * ${ADJOINT_COUNTER_STRIDE}u;
   let segments_left = adj[ab];
-  if (segments_left == 0u) { return; }
+  if (segments_left == 0u) { adj[ab + 4u] = 0u; return; }
   let c = segments_left - 1u;
   let K = cfg.ckpt_every;
   let total_steps = adj[ab + 1u];
@@ -164,6 +167,7 @@ ${explicitAttempt(N, tab, fixedStep, false, onAccept)}
     // The replay did not retrace the forward pass (it cannot, unless the device is not deterministic).
     adj[ab + 3u] = 1u;
     adj[ab] = 0u;
+    adj[ab + 4u] = 0u;
     return;
   }
 
@@ -206,36 +210,78 @@ ${reverseStages.join('\n')}
 ${range(N).map((k) => `  work[${k}u * cfg.batch + i] = ybar[${k}];`).join('\n')}
 ${range(P).map((q) => `  work[${N + q}u * cfg.batch + i] = pbar[${q}];`).join('\n')}
   adj[ab] = c;
+  adj[ab + 4u] = n_seg;
   if (c > 0u) { atomicAdd(&n_running, 1u); }
 }
 `;
 }
 
+/** Scratch floats per trajectory for the network's inputs and output cotangents over one segment (K steps of S stages). */
+export const signalScratch = (nIn: number, nOut: number, stages: number, every: number) => (nIn + nOut) * stages * every;
+
 /**
- * θ̄_b += Σ_l g_l ⊗ a_(l−1) (weights) and g_l (biases) for one VJP of the network (NnVjp), with
- * loops: fully unrolled, hundreds of scattered read-modify-writes cost llvmpipe tens of seconds
- * of compilation (docs/model.md). wbar is [weight][trajectory].
+ * Stores the network's input x and output cotangent ḡ of stage s of step m into the scratch: all
+ * the θ̄ kernel needs to redo the network's VJP. (Storing every layer's signals instead, 70 words
+ * per stage for the UDE, made llvmpipe's code generation of this kernel take 159 s instead of 17 s.)
  */
-function accumulateWeightsWgsl(sizes: number[]): string {
+function signalStores(nIn: number, nOut: number, S: number, s: number, gOffset: number): string {
+  const at = (k: number) => `signals[((m * ${S}u + ${s}u) * ${nIn + nOut}u + ${k}u) * cfg.batch + i]`;
+  return [
+    ...range(nIn).map((k) => `        ${at(k)} = x_in[${k}];`),
+    ...range(nOut).map((j) => `        ${at(nIn + j)} = r[${gOffset + j}];`),
+  ].join('\n');
+}
+
+/**
+ * The second kernel of each backward dispatch: θ̄_b += Σ_steps Σ_stages Σ_l g_l ⊗ a_(l−1) (weights)
+ * and g_l (biases), redoing the network's VJP from the inputs and output cotangents the sweep left
+ * in the scratch for the segment it just swept. One invocation per trajectory, so every sum is
+ * private (no atomics) and in a fixed order. The outer products are loops whose trip counts the
+ * compiler cannot see: unrolled, they are thousands of read-modify-writes that llvmpipe takes
+ * minutes to compile, and inside the sweep kernel they made its code generation hang.
+ */
+export function buildWeightGradientKernel(model: Model, S: number): string {
+  const spec = model.neural!;
+  const sizes = layerSizes(spec);
   const { W, b } = weightLayout(sizes);
-  const L = sizes.length - 1;
+  const nIn = sizes[0]!, nOut = sizes[sizes.length - 1]!, L = sizes.length - 1;
   const layers = range(L).map((l) => {
     const n0 = sizes[l]!, n1 = sizes[l + 1]!;
-    const a = l === 0 ? 'x' : `v.a${l}`;
-    return `  for (var o = 0u; o < ${n1}u; o += 1u) {
-    let g = v.g${l + 1}[o];
-    for (var j = 0u; j < ${n0}u; j += 1u) {
-      let w = (${W[l]!}u + o * ${n0}u + j) * cfg.batch + i;
-      wbar[w] = wbar[w] + g * ${a}[j];
-    }
-    let wb = (${b[l]!}u + o) * cfg.batch + i;
-    wbar[wb] = wbar[wb] + g;
-  }`;
+    return `    {
+      var g = nv.g${l + 1};
+      var a = ${l === 0 ? 'x' : `nv.a${l}`};
+      for (var o = 0u; o < ${n1}u * unit; o += 1u) {
+        for (var j = 0u; j < ${n0}u * unit; j += 1u) {
+          let w = (${W[l]!}u + o * ${n0}u + j) * cfg.batch + i;
+          wbar[w] = wbar[w] + g[o] * a[j];
+        }
+        let wb = (${b[l]!}u + o) * cfg.batch + i;
+        wbar[wb] = wbar[wb] + g[o];
+      }
+    }`;
   });
-  return `fn accumulate_weights(i: u32, x_in: array<f32, ${sizes[0]}>, nv: NnVjp) {
-  var x = x_in;
-  var v = nv;
+  return `// θ̄ per trajectory for the adjoint — generated by condensate-twin (src/shaders/adjoint.ts)
+${SOLVER_COMMON}
+@group(0) @binding(3) var<storage, read> adj: array<u32>;
+@group(0) @binding(5) var<storage, read> signals: array<f32>;
+@group(0) @binding(7) var<storage, read> nn_w: array<f32>;
+@group(0) @binding(8) var<storage, read_write> wbar: array<f32>;
+
+${mlpWgsl(spec, (k) => `nn_w[${k}]`, true).code}
+
+@compute @workgroup_size(${WORKGROUP_SIZE})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x + gid.y * cfg.row_width;
+  if (i >= cfg.batch) { return; }
+  let steps = adj[i * ${ADJOINT_COUNTER_STRIDE}u + 4u];
+  // unit = 1 at run time, unknown to the compiler: keeps the loops loops.
+  let unit = u32(cfg.one);
+  for (var q = 0u; q < steps * ${S}u; q += 1u) {
+    let base = q * ${nIn + nOut}u * cfg.batch + i;
+    var x = array<f32, ${nIn}>(${range(nIn).map((k) => `signals[base + ${k}u * cfg.batch]`).join(', ')});
+    let nv = nn_vjp(x, array<f32, ${nOut}>(${range(nOut).map((j) => `signals[base + ${nIn + j}u * cfg.batch]`).join(', ')}));
 ${layers.join('\n')}
+  }
 }
 `;
 }

@@ -13,7 +13,8 @@ import { CONTROLLER, STATUS, type ExplicitTableau, type Method, type RosenbrockT
 import { emitModelWgsl, wgslSizes } from './compile.js';
 import { f32Literal as L } from './emit.js';
 
-const COMMON = readFileSync(new URL('../../wgsl/solver_common.wgsl', import.meta.url), 'utf8');
+/** Config, its binding and the helpers every solver-like kernel shares. */
+export const SOLVER_COMMON = readFileSync(new URL('../../wgsl/solver_common.wgsl', import.meta.url), 'utf8');
 
 export const WORKGROUP_SIZE = 64;
 /** f32 slots per trajectory in the state buffer: y, yc, t_hi, t_lo, h, err_prev. */
@@ -40,7 +41,7 @@ export function kernelHeader(model: Model, method: Method, what: string, withNet
     `const SS: u32 = ${stateStride(N)}u;`,
     `const CK: u32 = ${checkpointStride(N)}u;`,
     ...Object.entries(STATUS).map(([k, v]) => `const STATUS_${k.toUpperCase()}: u32 = ${v}u;`),
-    COMMON,
+    SOLVER_COMMON,
     emitModelWgsl(model, method.kind === 'rosenbrock', withNetworkVjp),
     helpers(N),
   ].join('\n');

@@ -20,7 +20,8 @@ export interface GpuSolveResult extends ChunkOutput {
   compileMs: number;
 }
 
-const hiLo = (x: number): [number, number] => { const hi = Math.fround(x); return [hi, Math.fround(x - hi)]; };
+/** x as an unevaluated f32 sum hi + lo (time on the GPU is carried this way). */
+export const hiLo = (x: number): [number, number] => { const hi = Math.fround(x); return [hi, Math.fround(x - hi)]; };
 
 /** Checkpoints of the controller state for the adjoint: every `every` accepted steps, at most `capacity` per trajectory. */
 export interface CheckpointPlan { every: number; capacity: number; buffer: GPUBuffer }
@@ -83,7 +84,7 @@ export async function forwardChunk(
       if (checkpoints) entries.push({ binding: CHECKPOINT_BINDING, resource: { buffer: checkpoints.buffer } });
       return device.createBindGroup({ label: `${label} bindings`, layout: pipeline.getBindGroupLayout(0), entries });
     });
-    await dispatchUntilDone(device, pipeline, bindGroup, buf.active, gx, gy, label, (active) => onProgress?.(count - active));
+    await dispatchUntilDone(device, [{ pipeline, bindGroup, gx, gy }], buf.active, label, (active) => onProgress?.(count - active));
     const [out, counters] = await Promise.all([
       readBuffer(device, buf.out, count * S * N * 4, `${label} output`),
       readBuffer(device, buf.counters, count * COUNTER_STRIDE * 4, `${label} counters`),
@@ -119,25 +120,27 @@ export function dispatchGrid(device: GPUDevice, count: number): { gx: number; gy
   return { gx, gy: Math.ceil(groups / gx) };
 }
 
+/** One compute pass of a dispatch: a pipeline, its bindings and its grid of workgroups. */
+export interface Pass { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; gx: number; gy: number }
+
 /**
- * Dispatches `pipeline` in rounds of DISPATCHES_PER_ROUND until the kernel reports no invocation
- * still running (each running invocation adds 1 to `active` at its end).
+ * Dispatches the passes (in order) in rounds of DISPATCHES_PER_ROUND until the kernels report no
+ * invocation still running (each running invocation of the first pass adds 1 to `active` at its end).
  */
-export async function dispatchUntilDone(
-  device: GPUDevice, pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, active: GPUBuffer, gx: number, gy: number,
-  label: string, onRound?: (active: number) => void,
-): Promise<void> {
+export async function dispatchUntilDone(device: GPUDevice, passes: Pass[], active: GPUBuffer, label: string, onRound?: (active: number) => void): Promise<void> {
   for (let round = 0; ; round++) {
     await checked(device, `dispatch ${label}`, () => {
       const enc = device.createCommandEncoder({ label: `${label} round ${round}` });
       for (let d = 0; d < DISPATCHES_PER_ROUND; d++) {
         // Only the last dispatch of a round counts the trajectories still running.
         if (d === DISPATCHES_PER_ROUND - 1) enc.clearBuffer(active, 0, 4);
-        const pass = enc.beginComputePass({ label });
-        pass.setPipeline(pipeline);
-        pass.setBindGroup(0, bindGroup);
-        pass.dispatchWorkgroups(gx, gy);
-        pass.end();
+        for (const p of passes) {
+          const pass = enc.beginComputePass({ label });
+          pass.setPipeline(p.pipeline);
+          pass.setBindGroup(0, p.bindGroup);
+          pass.dispatchWorkgroups(p.gx, p.gy);
+          pass.end();
+        }
       }
       device.queue.submit([enc.finish()]);
     });

@@ -32,6 +32,7 @@ import { compileObservable, priorLoss, residualLoss, type LossTerms, type Observ
 import type { Model } from '../physics/model.js';
 import { onWorker, workerPool, workerScript } from '../solvers/cpu/pool.js';
 import type { GradientWorkerApi } from './worker.js';
+import { gradientGpu } from './gpu-adjoint.js';
 
 export interface GradientOptions extends SolveOptions {
   /** Accepted steps between stored states (default 32). */
@@ -505,12 +506,16 @@ class RosenbrockAdjoint {
 const MIN_TRAJECTORIES_PER_WORKER = 32;
 
 /**
- * `gradientCpu` spread over the machine's cores: the batch is split into contiguous chunks, one
+ * The gradient on the backend `options.backend` names: 'gpu' runs the f32 adjoint of
+ * src/training/gpu-adjoint.ts; otherwise `gradientCpu` spread over the machine's cores: the batch is split into contiguous chunks, one
  * per pooled worker thread, and the results joined (shared-weight and observation gradients are
  * summed; the L2 term on θ is added once). Same numbers as `gradientCpu`, which it falls back to
  * for small batches or when the compiled worker is missing.
  */
 export async function gradient(problem: EnsembleProblem, obs: Observations, terms: LossTerms = {}, options: GradientOptions = {}, workers = cpus().length): Promise<GradientResult> {
+  // The f32 GPU adjoint only when asked for: the f64 CPU path is the reference, and it also covers
+  // the Rosenbrock methods.
+  if (options.backend === 'gpu') return gradientGpu(problem, obs, terms, options);
   const B = problem.batch;
   const path = workerScript(import.meta.url, 'worker.js');
   const n = path ? Math.max(1, Math.min(workers, Math.floor(B / MIN_TRAJECTORIES_PER_WORKER))) : 1;
