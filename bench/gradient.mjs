@@ -2,15 +2,19 @@
 // Prints JSON lines: for a batch of B trajectories with 50 observations each, the cost of the loss
 // alone (forward) and of loss + gradient (forward + discrete adjoint), their ratio (goal ≤ 3×), the
 // adjoint's memory per trajectory, and the wall time to fit every trajectory of the cohort to its
-// own data (fitCohort, L-BFGS). Backend: CPU f64, main thread (the GPU adjoint is not there yet).
-// Usage: node bench/gradient.mjs [--batch 1024]
-import { condensateModel, makeProblem, solve, linspace, gradientCpu, fitCohort, compileObservable, releaseCpuWorkers } from '../dist/index.js';
+// own data (fitCohort, L-BFGS). Backend: CPU f64 on the main thread, or the f32 GPU adjoint
+// (--backend gpu; timings after a warm-up call, so shader compilation is not counted).
+// Usage: node bench/gradient.mjs [--batch 1024] [--backend cpu|gpu] [--models condensate,condensate-ude]
+import { condensateModel, makeProblem, solve, linspace, gradientCpu, gradientGpu, gpuAdjointBytes, fitCohort, compileObservable, releaseCpuWorkers, releaseGpu, acquireGpu } from '../dist/index.js';
 
 const arg = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
 const B = Number(arg('batch', '1024'));
+const backend = arg('backend', 'cpu');
+const models = arg('models', 'condensate,condensate-ude').split(',');
 const print = (o) => console.log(JSON.stringify(o));
+if (backend === 'gpu') print({ device: (await acquireGpu()).info.description });
 
-for (const [name, model] of [['condensate', condensateModel({ rna: false })], ['condensate-ude', condensateModel({ rna: false, neural: true })]]) {
+for (const [name, model] of [['condensate', condensateModel({ rna: false })], ['condensate-ude', condensateModel({ rna: false, neural: true })]].filter(([n]) => models.includes(n))) {
   const P = model.params.length, N = model.states.length;
   // Cohort: c_sat and k_phi vary per trajectory; 25 times × (φ, J) = 50 observations each, 5 % noise.
   const params = new Float64Array(B * P);
@@ -35,31 +39,47 @@ for (const [name, model] of [['condensate', condensateModel({ rna: false })], ['
   const obs = { observables: names.map((n) => ({ name: n, noise: 'lognormal', sigma: 0.05, scale: 1, offset: 0 })), data };
   const problem = makeProblem(model, { t1: 1800, params });
   const solver = { method: 'dopri5', rtol: 1e-6, atol: 1e-10 };
-  const time = (f) => { const t0 = performance.now(); const r = f(); return [r, (performance.now() - t0) / 1000]; };
-  const [fwd, fwdS] = time(() => gradientCpu(problem, obs, {}, { ...solver, lossOnly: true }));
-  const [grad, gradS] = time(() => gradientCpu(problem, obs, {}, solver));
-  const steps = grad.steps.reduce((a, v) => a + v, 0) / B;
+  const time = async (f) => { const t0 = performance.now(); const r = await f(); return [r, (performance.now() - t0) / 1000]; };
   const every = 32;
-  print({
-    model: name, backend: 'cpu-f64', batch: B, observations_per_traj: 50, steps_per_traj: +steps.toFixed(1),
-    forward_s: +fwdS.toFixed(3), gradient_s: +gradS.toFixed(3), gradient_over_forward: +(gradS / fwdS).toFixed(2),
-    bytes_per_traj_per_checkpoint: N * 8, bytes_per_traj_per_step: 4 * 8, checkpoint_every_steps: every,
-    weights: model.neural ? grad.weights.length : 0, loss: +fwd.loss.toFixed(3),
-  });
+  if (backend === 'gpu') {
+    const opts = { ...solver, checkpointEvery: every };
+    await gradientGpu(problem, obs, {}, opts); // warm-up: compiles the kernels
+    const [fwd, fwdS] = await time(() => gradientGpu(problem, obs, {}, { ...opts, lossOnly: true }));
+    const [grad, gradS] = await time(() => gradientGpu(problem, obs, {}, opts));
+    const steps = grad.steps.reduce((a, v) => a + v, 0) / B, most = Math.max(...grad.steps);
+    const bytes = gpuAdjointBytes(N + 0, P, 25, grad.weights.length, every, Math.ceil(most / every));
+    print({
+      model: name, backend: 'gpu-f32', batch: B, observations_per_traj: 50, steps_per_traj: +steps.toFixed(1),
+      forward_s: +fwdS.toFixed(3), gradient_s: +gradS.toFixed(3), gradient_over_forward: +(gradS / fwdS).toFixed(2),
+      bytes_per_traj_per_checkpoint: bytes.perCheckpoint, bytes_per_traj_segment_tape: bytes.tape, checkpoint_every_steps: every,
+      weights: grad.weights.length, loss: +fwd.loss.toFixed(3),
+    });
+  } else {
+    const [fwd, fwdS] = await time(() => gradientCpu(problem, obs, {}, { ...solver, lossOnly: true }));
+    const [grad, gradS] = await time(() => gradientCpu(problem, obs, {}, solver));
+    const steps = grad.steps.reduce((a, v) => a + v, 0) / B;
+    print({
+      model: name, backend: 'cpu-f64', batch: B, observations_per_traj: 50, steps_per_traj: +steps.toFixed(1),
+      forward_s: +fwdS.toFixed(3), gradient_s: +gradS.toFixed(3), gradient_over_forward: +(gradS / fwdS).toFixed(2),
+      bytes_per_traj_per_checkpoint: N * 8, bytes_per_traj_per_step: 4 * 8, checkpoint_every_steps: every,
+      weights: model.neural ? grad.weights.length : 0, loss: +fwd.loss.toFixed(3),
+    });
+  }
   if (!model.neural) {
     // Fit c_sat and k_phi of every trajectory to its own data, starting 15–30 % off (c_sat low so that
     // condensates still form: with none, log-normal data on φ make the loss infinite).
     const start = Float64Array.from(params);
     for (let b = 0; b < B; b++) { start[b * P + ic] *= 0.85; start[b * P + ik] *= 1.3; }
     const t0 = performance.now();
-    const fitR = await fitCohort(makeProblem(model, { t1: 1800, params: start }), obs, { estimate: ['c_sat', 'k_phi'], maxIterations: 50, solver });
+    const fitR = await fitCohort(makeProblem(model, { t1: 1800, params: start }), obs, { estimate: ['c_sat', 'k_phi'], maxIterations: 50, solver: { ...solver, backend } });
     const fitS = (performance.now() - t0) / 1000;
     const err = fitR.trajectories.map((t, b) => Math.max(Math.abs(t.params[ic] / params[b * P + ic] - 1), Math.abs(t.params[ik] / params[b * P + ik] - 1)));
     err.sort((a, b) => a - b);
     print({
-      model: name, task: 'fitCohort', batch: B, observations_per_traj: 50, estimated: fitR.estimated, optimizer: 'lbfgs',
+      model: name, task: 'fitCohort', backend, batch: B, observations_per_traj: 50, estimated: fitR.estimated, optimizer: 'lbfgs',
       wall_s: +fitS.toFixed(2), iterations: fitR.history.length, median_rel_error: +err[B >> 1].toFixed(4), p95_rel_error: +err[Math.floor(0.95 * B)].toFixed(4),
     });
   }
 }
 await releaseCpuWorkers();
+if (backend === 'gpu') await releaseGpu();

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { gpuAvailable } from './helpers/gpu.js';
 
 const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const run = promisify(execFile);
@@ -111,6 +112,17 @@ describe('ctwin gradient', () => {
       expect(g.params.unused).toBe(0);
       expect(g.initial.x).toBeCloseTo(gx[b]!, 8);
     });
+    // The f32 GPU adjoint gives the same gradient to f32 accuracy.
+    if (!(await gpuAvailable())) return;
+    const rg = await ctwin('gradient', '--model', decay, '--data', data, '--params', params, '--sigma', '0.5', '--backend', 'gpu');
+    expect(rg.code, rg.stderr).toBe(0);
+    const outG = JSON.parse(rg.stdout);
+    expect(outG.backend).toBe('gpu');
+    outG.grad.forEach((g: { params: Record<string, number>; initial: Record<string, number> }, b: number) => {
+      expect(Math.abs(g.params.k! / gk[b]! - 1)).toBeLessThan(1e-3);
+      expect(g.params.unused).toBe(0);
+      expect(Math.abs(g.initial.x! / gx[b]! - 1)).toBeLessThan(1e-3);
+    });
   });
 
   const bad: Array<[string, string[], RegExp, string?]> = [
@@ -120,7 +132,7 @@ describe('ctwin gradient', () => {
     ['missing column', ['gradient', '--model', decay, '--data', 'CSV'], /:1:1: the data file needs a "value" column/, 'traj,t,observable\n0,1,x\n'],
     ['unknown column', ['gradient', '--model', decay, '--data', 'CSV'], /:1:5: unknown column "weight"/, 'traj,t,observable,value,weight\n0,1,x,1,2\n'],
     ['negative sigma', ['gradient', '--model', decay, '--data', 'CSV', '--sigma=-1'], /--sigma -1: must be positive/, 'traj,t,observable,value\n0,1,x,1\n'],
-    ['GPU adjoint requested', ['gradient', '--model', decay, '--data', 'CSV', '--backend', 'gpu'], /the GPU adjoint is not available yet/, 'traj,t,observable,value\n0,1,x,1\n'],
+    ['GPU adjoint with a Rosenbrock method', ['gradient', '--model', decay, '--data', 'CSV', '--backend', 'gpu', '--method', 'rodas4'], /GPU gradients support rk4, dopri5 and tsit5; rodas4 gradients run on the CPU/, 'traj,t,observable,value\n0,1,x,1\n'],
     ['log-normal with a zero value', ['gradient', '--model', decay, '--data', 'CSV', '--noise', 'lognormal'], /:2:4: log-normal noise needs positive values/, 'traj,t,observable,value\n0,1,x,0\n'],
   ];
   it.each(bad)('%s → exit 2 and a clear message', async (name, args, message, csv) => {

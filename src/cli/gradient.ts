@@ -25,7 +25,10 @@ export async function gradientCommand(flags: Flags<typeof GRADIENT_FLAGS>, out: 
   if (!METHOD_NAMES.includes(method)) throw new UsageError(`--method ${method}: unknown (choose ${METHOD_NAMES.join(', ')})`);
   const backend = flags.backend ?? 'auto';
   if (!['auto', 'cpu', 'gpu'].includes(backend)) throw new UsageError(`--backend ${backend}: choose auto, gpu or cpu`);
-  if (backend === 'gpu') throw new UsageError('--backend gpu: the GPU adjoint is not available yet; gradients are computed on the CPU (f64), use --backend cpu or auto');
+  // auto → the f64 CPU adjoint (the reference); gpu → the f32 GPU adjoint (explicit methods).
+  if (backend === 'gpu' && !['rk4', 'dopri5', 'tsit5'].includes(method)) {
+    throw new UsageError(`--backend gpu: GPU gradients support rk4, dopri5 and tsit5; ${method} gradients run on the CPU (--backend cpu)`);
+  }
   const sigma = numberFlag(flags, 'sigma') ?? 1;
   if (!(sigma > 0)) throw new UsageError(`--sigma ${flags.sigma}: must be positive`);
   const noise = (flags.noise ?? 'normal') as Noise;
@@ -45,7 +48,7 @@ export async function gradientCommand(flags: Flags<typeof GRADIENT_FLAGS>, out: 
   const problem = makeProblem(model, { t0, t1, batch, params, initial });
   const g = await gradient(problem, obs, {}, {
     method, rtol: numberFlag(flags, 'rtol'), atol: numberFlag(flags, 'atol'), dt: numberFlag(flags, 'dt'),
-    maxSteps: integerFlag(flags, 'max-steps'),
+    maxSteps: integerFlag(flags, 'max-steps'), backend: backend === 'gpu' ? 'gpu' : 'cpu',
   });
   const failed = Array.from(g.status).map((s, b) => [b, s] as const).filter(([, s]) => s !== STATUS.success);
   for (const [b, s] of failed) log(`warning: trajectory ${b} did not finish (${STATUS_NAMES[s]}); its loss is Infinity and its gradient NaN`);
@@ -61,7 +64,7 @@ export async function gradientCommand(flags: Flags<typeof GRADIENT_FLAGS>, out: 
     })),
     ...(model.neural ? { weights: Array.from(g.weights) } : {}),
     observation: g.observation,
-    method, backend: 'cpu',
+    method, backend: backend === 'gpu' ? 'gpu' : 'cpu',
   };
   out(JSON.stringify(result, null, 2) + '\n');
 }
