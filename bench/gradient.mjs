@@ -46,8 +46,8 @@ for (const [name, model] of [['condensate', condensateModel({ rna: false })], ['
     await gradientGpu(problem, obs, {}, opts); // warm-up: compiles the kernels
     const [fwd, fwdS] = await time(() => gradientGpu(problem, obs, {}, { ...opts, lossOnly: true }));
     const [grad, gradS] = await time(() => gradientGpu(problem, obs, {}, opts));
-    const steps = grad.steps.reduce((a, v) => a + v, 0) / B, most = Math.max(...grad.steps);
-    const bytes = gpuAdjointBytes(N + 0, P, 25, grad.weights.length, every, Math.ceil(most / every));
+    const steps = grad.steps.reduce((a, v) => a + v, 0) / B;
+    const bytes = gpuAdjointBytes(N, every);
     print({
       model: name, backend: 'gpu-f32', batch: B, observations_per_traj: 50, steps_per_traj: +steps.toFixed(1),
       forward_s: +fwdS.toFixed(3), gradient_s: +gradS.toFixed(3), gradient_over_forward: +(gradS / fwdS).toFixed(2),

@@ -23,6 +23,7 @@ commands:
               [--backend auto|gpu|cpu] [--status-out status.csv] [--quiet]
   gradient    --model M.json --data D.csv [--params P.csv] [--sigma 1] [--noise normal|lognormal]
               [--t0 0] [--method …] [--rtol 1e-6] [--atol 1e-8] [--dt DT] [--max-steps N]
+              [--backend auto|cpu|gpu]  (auto: the f64 CPU adjoint; gpu: f32, rk4/dopri5/tsit5)
               prints JSON {"loss": L, "grad": [{"traj", "params", "initial"}…]} for
               L = Σ ½((y_obs(t) − value)/σ)²; D.csv columns traj,t,observable,value
 `;

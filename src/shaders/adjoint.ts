@@ -22,7 +22,7 @@ import { layerSizes, weightLayout } from '../physics/neural.js';
 import type { ExplicitTableau } from '../solvers/methods.js';
 import { emitSensitivityWgsl, wgslSizes } from './compile.js';
 import { mlpWgsl } from './neural.js';
-import { SOLVER_COMMON, WORKGROUP_SIZE, checkpointStride, explicitAttempt, explicitStagesWgsl, kernelHeader, range } from './kernel.js';
+import { SOLVER_COMMON, WORKGROUP_SIZE, explicitAttempt, explicitStagesWgsl, kernelHeader, loadController, range } from './kernel.js';
 import { f32Literal as L } from './emit.js';
 
 /** f32 slots per step on the tape: y_n (N), t_hi, t_lo, h, index of the step's first save. */
@@ -56,17 +56,18 @@ export function buildAdjointKernel(model: Model, tab: ExplicitTableau, fixedStep
   const sens = emitSensitivityWgsl(model);
   const spec = model.neural;
   const nOut = spec?.outputs.length ?? 0, nIn = spec?.inputs.length ?? 0;
-  const tape = (k: string) => `work[TAPE0 + (m * ${TS}u + ${k}) * cfg.batch + i]`;
+  // Slot k of step `step` on the tape, [step][slot][trajectory] so neighbouring invocations touch neighbouring words.
+  const tape = (step: string, k: number) => `work[TAPE0 + (${step} * ${TS}u + ${k}u) * cfg.batch + i]`;
 
   // After an accepted replayed step: tape it, then move the save index past the step's saves (the
   // forward pass's rule; the segment's last step takes every save up to the next checkpoint's).
   const onAccept = `
     {
-${range(N).map((k) => `      work[TAPE0 + (n * ${TS}u + ${k}u) * cfg.batch + i] = y[${k}];`).join('\n')}
-      work[TAPE0 + (n * ${TS}u + ${N}u) * cfg.batch + i] = t.x;
-      work[TAPE0 + (n * ${TS}u + ${N + 1}u) * cfg.batch + i] = t.y;
-      work[TAPE0 + (n * ${TS}u + ${N + 2}u) * cfg.batch + i] = hs;
-      work[TAPE0 + (n * ${TS}u + ${N + 3}u) * cfg.batch + i] = f32(save);
+${range(N).map((k) => `      ${tape('n', k)} = y[${k}];`).join('\n')}
+      ${tape('n', N)} = t.x;
+      ${tape('n', N + 1)} = t.y;
+      ${tape('n', N + 2)} = hs;
+      ${tape('n', N + 3)} = f32(save);
       loop {
         if (save >= save_end) { break; }
         if (n + 1u < n_seg && time_until(save_t[2u * save], save_t[2u * save + 1u], t) > hs * (1.0 + 4.0 * EPS32)) { break; }
@@ -139,12 +140,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if ((c + 1u) * K < total_steps) { save_end = u32(ckpt[kb0 + CK + ${2 * N + 5}u]); }
 
   // (1) Replay the segment from its checkpoint.
-  var y: array<f32, ${N}>;
-  var yc: array<f32, ${N}>;
-${range(N).map((k) => `  y[${k}] = ckpt[kb0 + ${k}u];\n  yc[${k}] = ckpt[kb0 + ${N + k}u];`).join('\n')}
-  var t = vec2<f32>(ckpt[kb0 + ${2 * N}u], ckpt[kb0 + ${2 * N + 1}u]);
-  var h = ckpt[kb0 + ${2 * N + 2}u];
-  var err_prev = ckpt[kb0 + ${2 * N + 3}u];
+${loadController(N, 'ckpt', 'kb0')}
   var flags = u32(ckpt[kb0 + ${2 * N + 4}u]);
   var save = u32(ckpt[kb0 + ${2 * N + 5}u]);
   var p: array<f32, P>;
@@ -181,10 +177,10 @@ ${range(P).map((q) => `  pbar[${q}] = work[${N + q}u * cfg.batch + i];`).join('\
   loop {
     if (m == 0u) { break; }
     m -= 1u;
-${range(N).map((k) => `    y[${k}] = ${tape(`${k}u`)};`).join('\n')}
-    let tn = vec2<f32>(${tape(`${N}u`)}, ${tape(`${N + 1}u`)});
-    let hs = ${tape(`${N + 2}u`)};
-    let s_lo = u32(${tape(`${N + 3}u`)});
+${range(N).map((k) => `    y[${k}] = ${tape('m', k)};`).join('\n')}
+    let tn = vec2<f32>(${tape('m', N)}, ${tape('m', N + 1)});
+    let hs = ${tape('m', N + 2)};
+    let s_lo = u32(${tape('m', N + 3)});
 ${explicitStagesWgsl(N, tab, 'hs', 'tn.x', 'rhs(tn.x, y, p)')}
 ${fsalPoint}
     // k̄_i = h b_i ȳ_{n+1}, plus the dense output's weights for every save inside the step.
@@ -286,4 +282,3 @@ ${layers.join('\n')}
 `;
 }
 
-export { checkpointStride };

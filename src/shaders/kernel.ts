@@ -62,6 +62,25 @@ const FORWARD_BINDINGS = `
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 @group(0) @binding(6) var<storage, read_write> n_running: atomic<u32>;
 `;
+/** The controller's registers in the order `state` and checkpoints hold them: y, yc, t_hi, t_lo, h, err_prev. */
+const controllerSlots = (N: number) => [...range(N).map((k) => `y[${k}]`), ...range(N).map((k) => `yc[${k}]`), 't.x', 't.y', 'h', 'err_prev'];
+
+/** Declares the controller's registers and loads them from `buf[base + …]` (layout of `controllerSlots`). */
+export function loadController(N: number, buf: string, base: string): string {
+  const at = (j: number) => `${buf}[${base} + ${j}u]`;
+  return `  var y: array<f32, ${N}>;
+  var yc: array<f32, ${N}>;
+${range(2 * N).map((j) => `  ${controllerSlots(N)[j]} = ${at(j)};`).join('\n')}
+  var t = vec2<f32>(${at(2 * N)}, ${at(2 * N + 1)});
+  var h = ${at(2 * N + 2)};
+  var err_prev = ${at(2 * N + 3)};`;
+}
+
+/** Stores the controller's registers into `buf[base + …]` (layout of `controllerSlots`). */
+function storeController(N: number, buf: string, base: string, indent: string): string {
+  return controllerSlots(N).map((v, j) => `${indent}${buf}[${base} + ${j}u] = ${v};`).join('\n');
+}
+
 /** Binding of the checkpoint buffer (after the network's weights at 7). */
 export const CHECKPOINT_BINDING = 8;
 
@@ -85,12 +104,7 @@ function writeCheckpoint(N: number): string {
   return `
     if (steps % cfg.ckpt_every == 0u && steps / cfg.ckpt_every < cfg.ckpt_capacity) {
       let kb = (i * cfg.ckpt_capacity + steps / cfg.ckpt_every) * CK;
-${range(N).map((k) => `      ckpt[kb + ${k}u] = y[${k}];
-      ckpt[kb + ${N + k}u] = yc[${k}];`).join('\n')}
-      ckpt[kb + ${2 * N}u] = t.x;
-      ckpt[kb + ${2 * N + 1}u] = t.y;
-      ckpt[kb + ${2 * N + 2}u] = h;
-      ckpt[kb + ${2 * N + 3}u] = err_prev;
+${storeController(N, 'ckpt', 'kb', '      ')}
       ckpt[kb + ${2 * N + 4}u] = f32(flags);
       ckpt[kb + ${2 * N + 5}u] = f32(save);
     }`;
@@ -149,12 +163,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var save = counters[cb + 4u];
   var flags = counters[cb + 5u];
   let sb = i * SS;
-  var y: array<f32, ${N}>;
-  var yc: array<f32, ${N}>;
-${range(N).map((k) => `  y[${k}] = state[sb + ${k}u];\n  yc[${k}] = state[sb + ${N + k}u];`).join('\n')}
-  var t = vec2<f32>(state[sb + ${2 * N}u], state[sb + ${2 * N + 1}u]);
-  var h = state[sb + ${2 * N + 2}u];
-  var err_prev = state[sb + ${2 * N + 3}u];
+${loadController(N, 'state', 'sb')}
   var p: array<f32, P>;
 ${range(P).map((k) => `  p[${k}] = params[i * P + ${k}u];`).join('\n')}
   var f0 = rhs(t.x, y, p);
@@ -185,11 +194,7 @@ ${range(N).map((k) => `      out[(i * cfg.n_save + save) * N + ${k}u] = y[${k}];
 function epilogue(N: number): string {
   return `
   }
-${range(N).map((k) => `  state[sb + ${k}u] = y[${k}];\n  state[sb + ${N + k}u] = yc[${k}];`).join('\n')}
-  state[sb + ${2 * N}u] = t.x;
-  state[sb + ${2 * N + 1}u] = t.y;
-  state[sb + ${2 * N + 2}u] = h;
-  state[sb + ${2 * N + 3}u] = err_prev;
+${storeController(N, 'state', 'sb', '  ')}
   counters[cb] = status;
   counters[cb + 1u] = steps;
   counters[cb + 2u] = rejected;
@@ -323,15 +328,14 @@ ${adaptive ? `    let fac = clamp(fac11 / pow(err_prev, ${L(beta)}) / ${L(CONTRO
 
 /**
  * The stages k_0 … k_(S−1) of an explicit step from (t, y) with step `h` (k_0 = \`first\`), except
- * the FSAL stage (unless `withFsalStage`), which the caller evaluates at y₁. Defines `u{s}` (stage
- * points, s ≥ 1) and `k{s}`.
+ * the FSAL stage, which the caller evaluates at y₁. Defines `u{s}` (stage points, s ≥ 1) and `k{s}`.
  */
-export function explicitStagesWgsl(N: number, tab: ExplicitTableau, h: string, t: string, first: string, withFsalStage = false): string {
+export function explicitStagesWgsl(N: number, tab: ExplicitTableau, h: string, t: string, first: string): string {
   const S = tab.c.length;
   const k = range(S).map((s) => `k${s}`);
   const lines = [`    let k0 = ${first};`];
   for (let s = 1; s < S; s++) {
-    if (tab.fsal && s === S - 1 && !withFsalStage) break; // the FSAL stage is f(t + h, y₁), evaluated by the caller
+    if (tab.fsal && s === S - 1) break; // the FSAL stage is f(t + h, y₁), evaluated by the caller
     lines.push(`    var u${s}: array<f32, ${N}>;`);
     lines.push(...range(N).map((i) => `    u${s}[${i}] = y[${i}] + ${h} * (${lincomb(tab.a[s]!, k, i)});`));
     lines.push(`    let k${s} = rhs(${t} + ${L(tab.c[s]!)} * ${h}, u${s}, p);`);

@@ -43,7 +43,6 @@ export async function forwardChunk(
   const saveT = new Float32Array(2 * S);
   saveat.forEach((s, j) => { const [hi, lo] = hiLo(s); saveT[2 * j] = hi; saveT[2 * j + 1] = lo; });
   const [t0hi, t0lo] = hiLo(problem.t0);
-  const [t1hi, t1lo] = hiLo(problem.t1);
   const SS = stateStride(N);
   const state = new Float32Array(count * SS);
   for (let b = 0; b < count; b++) {
@@ -56,7 +55,7 @@ export async function forwardChunk(
   }
   const params = Float32Array.from(problem.params.subarray(start * P, (start + count) * P));
   const { gx, gy } = dispatchGrid(device, count);
-  const cfg = solverConfig({ t1hi, t1lo, opts, batch: count, nSave: S, rowWidth: gx * WORKGROUP_SIZE, checkpoints });
+  const cfg = solverConfig({ t1: problem.t1, opts, batch: count, nSave: S, rowWidth: gx * WORKGROUP_SIZE, checkpoints });
 
   const pool = bufferPool(device);
   const STORAGE = storageUsage();
@@ -102,12 +101,13 @@ export const CONFIG_BYTES = 64;
 
 /** The uniform `Config` of wgsl/solver_common.wgsl. */
 export function solverConfig(c: {
-  t1hi: number; t1lo: number; opts: ResolvedOptions; batch: number; nSave: number; rowWidth: number;
+  t1: number; opts: ResolvedOptions; batch: number; nSave: number; rowWidth: number;
   checkpoints?: { every: number; capacity: number };
 }): ArrayBuffer {
   const cfg = new ArrayBuffer(CONFIG_BYTES);
   const f = new Float32Array(cfg), u = new Uint32Array(cfg);
-  f[0] = c.t1hi; f[1] = c.t1lo; f[2] = c.opts.rtol; f[3] = c.opts.atol; f[4] = c.opts.dt;
+  [f[0], f[1]] = hiLo(c.t1);
+  f[2] = c.opts.rtol; f[3] = c.opts.atol; f[4] = c.opts.dt;
   u[5] = Math.min(c.opts.maxSteps, 0xffffffff); u[6] = STEP_BUDGET; u[7] = c.batch; u[8] = c.nSave; u[9] = c.rowWidth; f[10] = 1;
   u[11] = c.checkpoints?.every ?? 0; u[12] = c.checkpoints?.capacity ?? 0;
   return cfg;

@@ -29,15 +29,13 @@ const INITIAL_CAPACITY = 64;
 /** Upper bound on the bytes of one storage binding we plan for (as the forward solver). */
 const MAX_BINDING_BYTES = 256 * 1024 * 1024;
 
-/** Bytes of GPU memory the adjoint keeps per trajectory, by purpose (for bench/ and docs). */
-export function gpuAdjointBytes(N: number, P: number, S: number, weights: number, every: number, checkpoints: number) {
-  return {
-    perCheckpoint: checkpointStride(N) * 4,
-    checkpoints: checkpoints * checkpointStride(N) * 4,
-    tape: every * tapeStride(N) * 4,
-    cotangents: (N + Math.max(P, 1)) * 4 + weights * 4,
-    saves: 2 * S * N * 4,
-  };
+/**
+ * Bytes of GPU memory the adjoint keeps per trajectory (for bench/ and docs): per checkpoint of the
+ * controller state, and for the tape of one segment of `every` steps. (Besides: ȳ and p̄, and with
+ * a network θ̄ and `signalScratch` floats.)
+ */
+export function gpuAdjointBytes(N: number, every: number) {
+  return { perCheckpoint: checkpointStride(N) * 4, tape: every * tapeStride(N) * 4 };
 }
 
 export async function gradientGpu(problem: EnsembleProblem, obs: Observations, terms: LossTerms = {}, options: GradientOptions = {}): Promise<GradientResult> {
@@ -74,14 +72,15 @@ export async function gradientGpu(problem: EnsembleProblem, obs: Observations, t
 
   for (let start = 0; start < B; start += chunk) {
     const count = Math.min(chunk, B - start);
-    // 1. Forward with checkpoints; again with more room if some trajectory outran them.
-    let capacity = INITIAL_CAPACITY;
-    let ckpt = pool.acquire(device, count * capacity * CK * 4, STORAGE, `${label} checkpoints`);
+    // 1. Forward with checkpoints; again with more room if some trajectory outran them. The loss
+    // alone needs none (capacity 0: the same kernel, so the same numbers, writing nothing).
+    let capacity = options.lossOnly ? 0 : INITIAL_CAPACITY;
+    let ckpt = pool.acquire(device, Math.max(4, count * capacity * CK * 4), STORAGE, `${label} checkpoints`);
     try {
       let run = await forwardChunk(device, fwd.pipeline, `${label} forward`, integrated, opts, start, count, { every, capacity, buffer: ckpt });
       let most = 0;
       for (let b = 0; b < count; b++) most = Math.max(most, run.counters[b * COUNTER_STRIDE + 1]!);
-      if (most > every * capacity) {
+      if (!options.lossOnly && most > every * capacity) {
         pool.release(ckpt);
         capacity = Math.ceil(most / every);
         if (count * capacity * CK * 4 > limit) {
@@ -112,10 +111,8 @@ export async function gradientGpu(problem: EnsembleProblem, obs: Observations, t
 
       // 3. Backward sweep, one segment per dispatch.
       const { gx, gy } = dispatchGrid(device, count);
-      const [t1hi, t1lo] = hiLo(problem.t1);
       const cfgBytes = solverConfig({
-        t1hi, t1lo, opts,
-        batch: count, nSave: S, rowWidth: gx * WORKGROUP_SIZE, checkpoints: { every, capacity },
+        t1: problem.t1, opts, batch: count, nSave: S, rowWidth: gx * WORKGROUP_SIZE, checkpoints: { every, capacity },
       });
       const workFloats = (N + Pw + every * TS) * count;
       const buf = {
