@@ -1,12 +1,10 @@
 /** Large batches: GPU (f32) vs CPU (f64) agreement, and failure isolation of bad trajectories. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { makeProblem, solve, STATUS } from '../src/index.js';
 import { releaseGpu } from '../src/gpu/runtime.js';
-import { gpuAvailable } from './helpers/gpu.js';
+import { requireGpu } from './helpers/gpu.js';
 import { lorenz, lotkaVolterra } from './helpers/problems.js';
 
-let haveGpu = false;
-beforeAll(async () => { haveGpu = await gpuAvailable(); });
 afterAll(releaseGpu);
 
 /** Deterministic pseudo-random numbers (mulberry32), so failures reproduce. */
@@ -15,8 +13,8 @@ function rng(seed: number) {
 }
 
 describe('batches', () => {
-  it('GPU and CPU agree on 10 000 Lotka–Volterra trajectories with varied parameters', async () => {
-    if (!haveGpu) return;
+  it('GPU and CPU agree on 10 000 Lotka–Volterra trajectories with varied parameters', async (ctx) => {
+    requireGpu(ctx);
     const B = 10_000, rand = rng(1);
     const params = new Float64Array(B * 4), initial = new Float64Array(B * 2);
     for (let b = 0; b < B; b++) {
@@ -33,8 +31,8 @@ describe('batches', () => {
     expect(worst).toBeLessThan(1e-4);
   });
 
-  it.each(['cpu', 'gpu'] as const)('on %s, one in a hundred NaN or explosive trajectories report their status and leave the rest bit-identical', async (backend) => {
-    if (backend === 'gpu' && !haveGpu) return;
+  it.for(['cpu', 'gpu'] as const)('on %s, one in a hundred NaN or explosive trajectories report their status and leave the rest bit-identical', async (backend, ctx) => {
+    if (backend === 'gpu') requireGpu(ctx);
     const B = 2_000, rand = rng(7);
     const clean = new Float64Array(B * 3);
     for (let b = 0; b < B; b++) clean.set([10, 20 + 10 * rand(), 8 / 3], b * 3);

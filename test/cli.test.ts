@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { gpuAvailable } from './helpers/gpu.js';
+import { gpu, requireGpu } from './helpers/gpu.js';
+import { makeProblem, parseModel, solve } from '../src/index.js';
 
 const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const run = promisify(execFile);
@@ -35,6 +36,21 @@ describe('ctwin simulate', () => {
     expect(lines).toHaveLength(1 + 2 * 3);
     expect(lines[1]).toBe('0,0,1,0,0');
     expect(lines[4]).toBe('1,0,2,0,0');
+    // The computed rows (t = 1, 2) against an independent fine-step RK4 solve of the same Lorenz system.
+    const lorenz = parseModel(JSON.parse(readFileSync(model, 'utf8')));
+    for (const [traj, rho, x0] of [[0, 28, 1], [1, 10, 2]] as const) {
+      const P = lorenz.params.map((p) => (p.name === 'rho' ? rho : p.value));
+      const ref = await solve(makeProblem(lorenz, { t1: 2, saveat: [1, 2], params: Float64Array.from(P), initial: Float64Array.of(x0, 0, 0) }),
+        { method: 'rk4', dt: 1e-4, backend: 'cpu', maxSteps: 1e6 });
+      for (const t of [1, 2]) {
+        const cells = lines[1 + traj * 3 + t]!.split(',').map(Number);
+        expect(cells.slice(0, 2)).toEqual([traj, t]);
+        for (let k = 0; k < 3; k++) {
+          const r = ref.y[(t - 1) * 3 + k]!;
+          expect(Math.abs(cells[2 + k]! - r) / Math.max(1, Math.abs(r)), `traj ${traj} t ${t} state ${k}`).toBeLessThan(1e-5);
+        }
+      }
+    }
     expect(readFileSync(status, 'utf8').trim().split('\n')).toEqual(['traj,status,steps,rejected', expect.stringMatching(/^0,success,\d+,\d+$/), expect.stringMatching(/^1,success,\d+,\d+$/)]);
   });
 
@@ -77,10 +93,10 @@ describe('ctwin simulate', () => {
     expect(existsSync(join(dir, 'never.csv'))).toBe(false);
   });
 
-  it('ctwin doctor reports the adapter or the CPU fallback', async () => {
+  it('ctwin doctor reports what the test process found: the adapter, or the CPU fallback and why', async () => {
     const r = await ctwin('doctor');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/GPU backend: (available|unavailable)/);
+    expect(r.stdout).toMatch(gpu.ok ? /GPU backend: available/ : /GPU backend: unavailable/);
   });
 });
 
@@ -112,8 +128,18 @@ describe('ctwin gradient', () => {
       expect(g.params.unused).toBe(0);
       expect(g.initial.x).toBeCloseTo(gx[b]!, 8);
     });
-    // The f32 GPU adjoint gives the same gradient to f32 accuracy.
-    if (!(await gpuAvailable())) return;
+  });
+
+  it('--backend gpu: the f32 GPU adjoint gives the analytic gradient to f32 accuracy', async (ctx) => {
+    requireGpu(ctx);
+    const params = join(dir, 'decay-p.csv');
+    writeFileSync(params, 'k,x\n0.5,2\n0.3,1\n');
+    const terms = [[0.5, 2, 1, 1.3], [0.5, 2, 3, 0.4], [0.3, 1, 2, 0.6]] as const;
+    const gk = [0, 0], gx = [0, 0];
+    terms.forEach(([k, x0, t, v], i) => {
+      const b = i < 2 ? 0 : 1, x = x0 * Math.exp(-k * t), r = (x - v) / 0.5;
+      gk[b]! += (r / 0.5) * (-t * x); gx[b]! += (r / 0.5) * Math.exp(-k * t);
+    });
     const rg = await ctwin('gradient', '--model', decay, '--data', data, '--params', params, '--sigma', '0.5', '--backend', 'gpu');
     expect(rg.code, rg.stderr).toBe(0);
     const outG = JSON.parse(rg.stdout);

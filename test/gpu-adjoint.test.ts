@@ -2,7 +2,7 @@
  * The f32 GPU adjoint (src/training/gpu-adjoint.ts) against the f64 CPU adjoint at rtol 1e-6:
  * ≤ 1e-3 norm-relative for every gradient (parameters, initial states, shared weights) — issue #4.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { makeProblem, parseModel, condensateModel, type EnsembleProblem } from '../src/index.js';
 import { condensateModelSpec } from '../src/physics/condensate.js';
 import { gradient, gradientCpu, type GradientResult } from '../src/training/adjoint.js';
@@ -10,11 +10,9 @@ import { gradientGpu } from '../src/training/gpu-adjoint.js';
 import type { LossTerms, Observations } from '../src/training/loss.js';
 import { releaseGpu } from '../src/gpu/runtime.js';
 import { sumRows } from '../src/gpu/reduce.js';
-import { gpuAvailable } from './helpers/gpu.js';
+import { requireGpu } from './helpers/gpu.js';
 import * as Pr from './helpers/problems.js';
 
-let haveGpu = false;
-beforeAll(async () => { haveGpu = await gpuAvailable(); });
 afterAll(releaseGpu);
 
 /** |a − b| / |b| in the Euclidean norm. */
@@ -43,8 +41,8 @@ async function compare(label: string, problem: EnsembleProblem, obs: Observation
 const obsOf = (names: string[], sigma: number): Observations['observables'] => names.map((name) => ({ name, noise: 'normal', sigma, scale: 1, offset: 0 }));
 
 describe('GPU (f32) discrete adjoint vs the f64 adjoint at rtol 1e-6', () => {
-  it('Lotka–Volterra: 64 trajectories with their own parameters and data, dopri5, tsit5 and rk4, checkpoints every 4 steps', async () => {
-    if (!haveGpu) return;
+  it('Lotka–Volterra: 64 trajectories with their own parameters and data, dopri5, tsit5 and rk4, checkpoints every 4 steps', async (ctx) => {
+    requireGpu(ctx);
     const B = 64;
     const params = new Float64Array(B * 4), initial = new Float64Array(B * 2);
     for (let b = 0; b < B; b++) { params.set([1.5 + 0.01 * b, 1, 3 - 0.01 * b, 1], b * 4); initial.set([1 + 0.005 * b, 1], b * 2); }
@@ -65,8 +63,8 @@ describe('GPU (f32) discrete adjoint vs the f64 adjoint at rtol 1e-6', () => {
       { traj, t, observable: 0, value: 0.04 }, { traj, t, observable: 1, value: 0.008 }, { traj, t, observable: 2, value: 1 }])).flat(),
   });
 
-  it('the condensate model with a prior, 16 trajectories; the loss alone matches; a trajectory that outruns the checkpoints is run again with room', async () => {
-    if (!haveGpu) return;
+  it('the condensate model with a prior, 16 trajectories; the loss alone matches; a trajectory that outruns the checkpoints is run again with room', async (ctx) => {
+    requireGpu(ctx);
     const B = 16;
     const problem = makeProblem(condensateModel(), { t1: 600, batch: B });
     const cs = problem.model.params.findIndex((q) => q.name === 'c_sat');
@@ -79,8 +77,8 @@ describe('GPU (f32) discrete adjoint vs the f64 adjoint at rtol 1e-6', () => {
     expect(Math.max(...gpu.steps)).toBeGreaterThan(64);
   });
 
-  it('a UDE (condensate + 3→6→3 tanh network) with the conservation penalty and L2 on θ: shared-weight gradients reduced on the GPU', async () => {
-    if (!haveGpu) return;
+  it('a UDE (condensate + 3→6→3 tanh network) with the conservation penalty and L2 on θ: shared-weight gradients reduced on the GPU', async (ctx) => {
+    requireGpu(ctx);
     const spec = condensateModelSpec({ neural: true }) as { neural: { hidden: number[] } };
     // A small network keeps llvmpipe's code generation of the adjoint kernel to seconds.
     spec.neural.hidden = [6];
@@ -93,8 +91,8 @@ describe('GPU (f32) discrete adjoint vs the f64 adjoint at rtol 1e-6', () => {
     expect(Array.from(viaGradient.weights)).toEqual(Array.from(gpu.weights));
   });
 
-  it('a parameter that does not enter the model gets exactly 0; Rosenbrock methods are sent to the CPU with a message', async () => {
-    if (!haveGpu) return;
+  it('a parameter that does not enter the model gets exactly 0; Rosenbrock methods are sent to the CPU with a message', async (ctx) => {
+    requireGpu(ctx);
     const model = parseModel({ name: 'decay', states: { x: { value: 1 } }, params: { k: { value: 0.5 }, unused: { value: 3 } }, equations: { x: '-k*x' } }, 'decay');
     const problem = makeProblem(model, { t1: 2, batch: 2 });
     const obs: Observations = { observables: obsOf(['x'], 0.1), data: [0, 1].flatMap((traj) => [{ traj, t: 1, observable: 0, value: 0.5 }, { traj, t: 2, observable: 0, value: 0.3 }]) };
@@ -104,8 +102,8 @@ describe('GPU (f32) discrete adjoint vs the f64 adjoint at rtol 1e-6', () => {
     await expect(gradientGpu(problem, obs, {}, { method: 'rodas4' })).rejects.toThrow(/explicit methods .* rodas4 gradients run on the CPU/);
   });
 
-  it('the column sums read a column-major matrix (the layout θ̄ is written in) as well as a row-major one', async () => {
-    if (!haveGpu) return;
+  it('the column sums read a column-major matrix (the layout θ̄ is written in) as well as a row-major one', async (ctx) => {
+    requireGpu(ctx);
     const rows = 1000, cols = 37;
     const data = Float32Array.from({ length: rows * cols }, (_, k) => Math.sin(k));
     const transposed = new Float32Array(rows * cols);

@@ -2,16 +2,14 @@
  * The neural term: the generated MLP (forward, Jacobian, VJP) in f64 against a plain-loop reference
  * and finite differences, the WGSL version against the f64 one, and a UDE solved on both backends.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   parseModel, compileF64, compileMlpF64, initialWeights, layerSizes, weightLayout, referenceForward, referenceVjp, mlpWgsl,
   makeProblem, solve, type NeuralSpec, type Activation,
 } from '../src/index.js';
 import { acquireGpu, releaseGpu, checked, computePipeline, readBuffer } from '../src/gpu/runtime.js';
-import { gpuAvailable } from './helpers/gpu.js';
+import { requireGpu } from './helpers/gpu.js';
 
-let haveGpu = false;
-beforeAll(async () => { haveGpu = await gpuAvailable(); });
 afterAll(releaseGpu);
 
 const spec = (activation: Activation, hidden = [16, 16]): NeuralSpec => ({
@@ -73,8 +71,8 @@ describe.each(['tanh', 'sigmoid', 'softplus'] as const)('MLP 3→16→16→3 (%s
 });
 
 describe('MLP in WGSL (f32) against the f64 twin', () => {
-  it.each(['tanh', 'sigmoid', 'softplus', 'relu'] as const)('%s: forward, Jacobian and VJP on 256 random inputs', async (activation) => {
-    if (!haveGpu) return;
+  it.for(['tanh', 'sigmoid', 'softplus', 'relu'] as const)('%s: forward, Jacobian and VJP on 256 random inputs', async (activation, ctx) => {
+    requireGpu(ctx);
     const s = spec(activation, [16, 12]);
     const sizes = layerSizes(s);
     const { W, b } = weightLayout(sizes);
@@ -172,23 +170,26 @@ describe('a UDE: mechanistic terms plus the network', () => {
     expect(relErr(J, fd)).toBeLessThan(1e-8);
   });
 
-  it('different weights change the solution; GPU and CPU agree (dopri5 and rodas4)', async () => {
-    const B = 512;
-    const params = new Float64Array(B * 4);
-    for (let b = 0; b < B; b++) params.set([0.3 + 0.4 * rand(), 0.6 + 0.4 * rand(), 1, 0.2], b * 4);
-    const problem = makeProblem(ude, { t1: 20, saveat: [5, 10, 20], params });
-    const noNet = makeProblem(ude, { t1: 20, saveat: [5, 10, 20], params, weights: new Float64Array(problem.weights.length) });
-    for (const method of ['dopri5', 'rodas4'] as const) {
-      const cpu = await solve(problem, { method, backend: 'cpu' });
-      const cpu0 = await solve(noNet, { method, backend: 'cpu' });
-      expect(cpu.status.every((s) => s === 1)).toBe(true);
-      expect(relErr(cpu.y, cpu0.y)).toBeGreaterThan(1e-3);
-      if (!haveGpu) continue;
-      const gpu = await solve(problem, { method, backend: 'gpu' });
-      expect(gpu.status.every((s) => s === 1)).toBe(true);
-      const err = relErr(gpu.y, cpu.y);
-      console.log(`UDE ${method}: GPU vs CPU norm-relative difference ${err.toExponential(2)} over ${B} trajectories`);
-      expect(err).toBeLessThan(1e-4);
-    }
+  const B = 512;
+  const udeParams = new Float64Array(B * 4);
+  for (let b = 0; b < B; b++) udeParams.set([0.3 + 0.4 * rand(), 0.6 + 0.4 * rand(), 1, 0.2], b * 4);
+  const problem = makeProblem(ude, { t1: 20, saveat: [5, 10, 20], params: udeParams });
+
+  it.for(['dopri5', 'rodas4'] as const)('%s: different weights change the solution (CPU)', async (method) => {
+    const noNet = makeProblem(ude, { t1: 20, saveat: [5, 10, 20], params: udeParams, weights: new Float64Array(problem.weights.length) });
+    const cpu = await solve(problem, { method, backend: 'cpu' });
+    const cpu0 = await solve(noNet, { method, backend: 'cpu' });
+    expect(cpu.status.every((s) => s === 1)).toBe(true);
+    expect(relErr(cpu.y, cpu0.y)).toBeGreaterThan(1e-3);
+  });
+
+  it.for(['dopri5', 'rodas4'] as const)('%s: GPU (f32) and CPU (f64) agree over 512 trajectories', async (method, ctx) => {
+    requireGpu(ctx);
+    const cpu = await solve(problem, { method, backend: 'cpu', rtol: 1e-10, atol: 1e-12 });
+    const gpu = await solve(problem, { method, backend: 'gpu' });
+    expect(gpu.status.every((s) => s === 1)).toBe(true);
+    const err = relErr(gpu.y, cpu.y);
+    console.log(`UDE ${method}: GPU vs CPU norm-relative difference ${err.toExponential(2)} over ${B} trajectories`);
+    expect(err).toBeLessThan(1e-4);
   });
 });

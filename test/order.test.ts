@@ -2,10 +2,10 @@
  * Convergence order of every method on both backends: the slope of log(error) against log(dt)
  * with fixed steps must be within ±0.3 of the method's order (diffrax test_ode_order).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { makeProblem, solve, type MethodName } from '../src/index.js';
 import { releaseGpu } from '../src/gpu/runtime.js';
-import { gpuAvailable } from './helpers/gpu.js';
+import { requireGpu } from './helpers/gpu.js';
 import { parseModel } from '../src/physics/model.js';
 
 // Harmonic oscillator x'' = −x over 10 periods: x = cos t, v = −sin t. Its global error grows
@@ -13,11 +13,6 @@ import { parseModel } from '../src/physics/model.js';
 // f32 path needs, since its rounding floor (~1e-6 here) hides errors below that.
 const oscillator = parseModel({ name: 'oscillator', states: { x: 1, v: 0 }, params: {}, equations: { x: 'v', v: '-x' } });
 const T1 = 64;
-let haveGpu = false;
-
-beforeAll(async () => {
-  haveGpu = await gpuAvailable();
-});
 afterAll(releaseGpu);
 
 /** Least-squares slope of log(err) over log(dt). */
@@ -56,8 +51,8 @@ describe.each(CASES)('$method converges with order $order', ({ method, order, cp
     console.log(`order ${method} cpu: slope ${s.toFixed(3)}; errors ${e.map((x) => x.toExponential(2)).join(' ')}`);
     expect(Math.abs(s - order), `slope ${s.toFixed(2)}`).toBeLessThanOrEqual(0.3);
   });
-  it('on the GPU (f32)', async () => {
-    if (!haveGpu) return;
+  it('on the GPU (f32)', async (ctx) => {
+    requireGpu(ctx);
     const e = await errors(method, 'gpu', gpu);
     const s = slope(gpu, e);
     console.log(`order ${method} gpu: slope ${s.toFixed(3)}; errors ${e.map((x) => x.toExponential(2)).join(' ')}`);
