@@ -210,8 +210,10 @@ ${storeController(N, 'state', 'sb', '  ')}
 export function denseTermWgsl(method: Method): ((i: number) => string) | undefined {
   const S = method.c.length;
   if (method.kind === 'rosenbrock') {
+    const dense = method.dense;
+    if (!dense) return undefined;
     return (i) => `y[${i}] + ${range(S).map((j) => {
-      const m = method.m[j]!, h2 = method.h2[j]!, h3 = method.h3[j]!;
+      const m = method.m[j]!, h2 = dense.h2[j]!, h3 = dense.h3[j]!;
       if (m === 0 && h2 === 0 && h3 === 0) return '';
       return `(theta * ${L(m)} + theta * (1.0 - theta) * (${L(h2)} + theta * ${L(h3)})) * U${j}[${i}]`;
     }).filter(Boolean).join(' + ')}`;
@@ -418,7 +420,8 @@ export function rosenbrockAttempt(N: number, tab: RosenbrockTableau, fixedStep: 
       ${fixedStep ? 'h = cfg.dt;' : `h = initial_step(t.x, y, f0, p, ${L(tab.errorOrder)}, time_until(cfg.t1_hi, cfg.t1_lo, t));
       nfev += 1u;`}
     }
-    let hs = land_on(h, remaining, t.x);
+    var hs = land_on(h, remaining, t.x);
+    ${tab.dense ? '' : `if (save < cfg.n_save) { hs = land_on(hs, time_until(save_t[2u * save], save_t[2u * save + 1u], t), t.x); }`}
     if (!(hs > EPS32 * abs(t.x)) || !(hs > 0.0)) {
       status = select(STATUS_DT_UNDERFLOW, STATUS_NON_FINITE, (flags & FLAG_LAST_NONFINITE) != 0u);
       break;

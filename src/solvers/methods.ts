@@ -56,9 +56,9 @@ export interface RosenbrockTableau {
   /**
    * Dense output y(θ) = y₀ + θ Σ m_j U_j + θ(1−θ) Σ (h2_j + θ h3_j) U_j — Hairer's CONT form
    * (1−θ)y₀ + θ(y₁ + (1−θ)(H₂ + θH₃)) written with the increment, which keeps f32 digits.
+   * Absent → the integrator steps exactly onto every save time (as for a method without one).
    */
-  h2: number[];
-  h3: number[];
+  dense?: { h2: number[]; h3: number[] };
 }
 
 export type Method = ExplicitTableau | RosenbrockTableau;
@@ -154,14 +154,23 @@ export const ROSENBROCK23: RosenbrockTableau = {
   d: [RB_D, 0, -RB_D],
   m: [1 / RB_D, 1 / RB_D, 0],
   e: [1 / (6 * RB_D), (RB_E32 - 2) / (6 * RB_D), 1 / (6 * RB_D)],
-  h2: [0, -1 / (RB_D * (1 - 2 * RB_D)), 0],
-  h3: [0, 0, 0],
+  dense: { h2: [0, -1 / (RB_D * (1 - 2 * RB_D)), 0], h3: [0, 0, 0] },
 };
 
 /**
  * RODAS (Hairer & Wanner II, §VI.4; rodas.f, METH = 1): 6 stages, order 4 with an embedded order-3
  * solution, L-stable and stiffly accurate (y₁ and the embedded solution are stage values, so the
- * error estimate is the last stage U₆ itself), with a 3rd-order dense output (D21…D35).
+ * error estimate is the last stage U₆ itself).
+ *
+ * No dense output: rodas4 steps onto every save time. rodas.f's continuous extension (D21…D35:
+ * H₂ = [10.12623508344586, −7.487995877610167, −34.80091861555747, −7.992771707568823,
+ * 1.025137723295662, 0], H₃ = [−0.6762803392801253, 6.087714651680015, 16.43084320892478,
+ * 24.76722511418386, −6.594389125716872, 0]) is 3rd order on non-stiff problems but loses an
+ * order in the stiff limit. Measured in f64 on Prothero–Robinson y' = λ(y − sin t) + cos t, one
+ * step of h from y(7.1) = sin 7.1: the worst interior error grows like h³ (λ = −1e4: 8.8e-6,
+ * 2.3e-4, 1.6e-3 at h = 0.1, 0.3, 0.6) while for λ = −1 it grows like h⁴, and the end point stays
+ * within 3e-6. The step controller sees only the end point, so it takes h ≈ 0.6 there and the
+ * interpolated saves were off by 1.6e-3 at rtol 1e-6 on both backends (issue #9, defect 1).
  */
 const RODAS_A5 = [1.221224509226641, 6.019134481288629, 12.53708332932087, -0.687886036105895];
 export const RODAS4: RosenbrockTableau = {
@@ -186,8 +195,6 @@ export const RODAS4: RosenbrockTableau = {
   d: [0.25, -0.1043, 0.1035, -0.03620000000000023, 0, 0],
   m: [...RODAS_A5, 1, 1],
   e: [0, 0, 0, 0, 0, 1],
-  h2: [10.12623508344586, -7.487995877610167, -34.80091861555747, -7.992771707568823, 1.025137723295662, 0],
-  h3: [-0.6762803392801253, 6.087714651680015, 16.43084320892478, 24.76722511418386, -6.594389125716872, 0],
 };
 
 export function methodByName(name: MethodName): Method {

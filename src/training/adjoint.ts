@@ -468,11 +468,11 @@ class RosenbrockAdjoint {
   }
   /** As for the explicit step: the stages (W's factors, U, u) must be current. */
   backStep(t: number, h: number, y: Float64Array, ybar: Float64Array, saves: Array<{ theta: number; bar: Float64Array }>, pbar: Float64Array, wbar: Float64Array) {
-    const { tab, N, U, u, Ubar, W, perm, p } = this, S = tab.c.length;
+    const { tab, N, U, u, Ubar, W, perm, p } = this, S = tab.c.length, dense = tab.dense;
     for (let j = 0; j < S; j++) for (let i = 0; i < N; i++) Ubar[j]![i] = tab.m[j]! * ybar[i]!;
     for (const { theta, bar } of saves) {
       for (let j = 0; j < S; j++) {
-        const w = theta >= 1 ? tab.m[j]! : theta * tab.m[j]! + theta * (1 - theta) * (tab.h2[j]! + theta * tab.h3[j]!);
+        const w = theta >= 1 || !dense ? tab.m[j]! : theta * tab.m[j]! + theta * (1 - theta) * (dense.h2[j]! + theta * dense.h3[j]!);
         for (let i = 0; i < N; i++) Ubar[j]![i]! += w * bar[i]!;
       }
       for (let i = 0; i < N; i++) ybar[i]! += bar[i]!;

@@ -325,7 +325,10 @@ function rosenbrock(
     const remaining = (t1 - th) - tl;
     if (remaining <= END_SLACK * Math.abs(t1)) { res.status = STATUS.success; break; }
     if (res.steps + res.rejected >= opts.maxSteps) { res.status = STATUS.max_steps; break; }
-    const hs = opts.steps ? (opts.steps[res.steps] ?? remaining) : landOn(h, remaining, th);
+    // Without a dense output the step lands exactly on the next save time.
+    let hs = landOn(h, remaining, th);
+    if (!tab.dense && save < saveat.length) hs = landOn(hs, (saveat[save]! - th) - tl, th);
+    if (opts.steps) hs = opts.steps[res.steps] ?? remaining;
     if (hs <= EPS * Math.abs(th) || !(hs > 0)) { res.status = lastNonFinite ? STATUS.non_finite : STATUS.dt_underflow; break; }
 
     // W = I/(hγ) − J, factored once for all stages.
@@ -385,12 +388,13 @@ function rosenbrock(
     }
     while (save < saveat.length && (saveat[save]! - th) - tl <= hs * (1 + 4 * EPS)) {
       const theta = ((saveat[save]! - th) - tl) / hs;
-      if (theta >= 1) out.set(ynew, outOffset + save * N);
+      const dense = tab.dense;
+      if (theta >= 1 || !dense) out.set(ynew, outOffset + save * N);
       else {
         const o = outOffset + save * N, w = theta * (1 - theta);
         for (let i = 0; i < N; i++) {
           let acc = 0;
-          for (let j = 0; j < S; j++) acc += (theta * tab.m[j]! + w * (tab.h2[j]! + theta * tab.h3[j]!)) * U[j]![i]!;
+          for (let j = 0; j < S; j++) acc += (theta * tab.m[j]! + w * (dense.h2[j]! + theta * dense.h3[j]!)) * U[j]![i]!;
           out[o + i] = y[i]! + acc;
         }
       }
