@@ -15,6 +15,8 @@ import { f32Literal as L } from './emit.js';
 
 /** Config, its binding and the helpers every solver-like kernel shares. */
 export const SOLVER_COMMON = readFileSync(new URL('../../wgsl/solver_common.wgsl', import.meta.url), 'utf8');
+/** Our accurate f32 elementary functions, called by generated model code (src/shaders/emit.ts). */
+export const MATH_WGSL = readFileSync(new URL('../../wgsl/math.wgsl', import.meta.url), 'utf8');
 
 export const WORKGROUP_SIZE = 64;
 /** f32 slots per trajectory in the state buffer: y, yc, t_hi, t_lo, h, err_prev. */
@@ -42,6 +44,7 @@ export function kernelHeader(model: Model, method: Method, what: string, withNet
     `const CK: u32 = ${checkpointStride(N)}u;`,
     ...Object.entries(STATUS).map(([k, v]) => `const STATUS_${k.toUpperCase()}: u32 = ${v}u;`),
     SOLVER_COMMON,
+    MATH_WGSL,
     emitModelWgsl(model, method.kind === 'rosenbrock', withNetworkVjp),
     helpers(N),
   ].join('\n');
