@@ -1,7 +1,8 @@
 /** Large batches: GPU (f32) vs CPU (f64) agreement, and failure isolation of bad trajectories. */
 import { afterAll, describe, expect, it } from 'vitest';
-import { makeProblem, solve, STATUS } from '../src/index.js';
-import { releaseGpu } from '../src/gpu/runtime.js';
+import { makeProblem, parseModel, solve, statusName, STATUS } from '../src/index.js';
+import { acquireGpu, bufferPool, releaseGpu } from '../src/gpu/runtime.js';
+import { storageUsage } from '../src/solvers/gpu.js';
 import { requireGpu } from './helpers/gpu.js';
 import { lorenz, lotkaVolterra } from './helpers/problems.js';
 
@@ -55,5 +56,20 @@ describe('batches', () => {
       expect(b.steps[i]).toBe(a.steps[i]);
       for (let k = 0; k < S; k++) if (!Object.is(b.y[i * S + k], a.y[i * S + k])) throw new Error(`trajectory ${i} differs`);
     }
+  });
+
+  it('a model without parameters never reads a stale parameter buffer (GPU)', async (ctx) => {
+    requireGpu(ctx);
+    // Buffers are pooled across solves. Leave one holding NaN where the next solve's parameter
+    // buffer comes from: a model with no parameters used to get it unwritten and read p[0] = NaN.
+    const noParams = parseModel({ name: 'no_params', states: { x: 1 }, params: {}, equations: { x: '-x' } });
+    const B = 32;
+    const { device } = await acquireGpu();
+    const stale = bufferPool(device).acquire(device, 256, storageUsage(), 'stale');
+    device.queue.writeBuffer(stale, 0, new Float32Array(64).fill(NaN));
+    bufferPool(device).release(stale);
+    const sol = await solve(makeProblem(noParams, { t1: 1, saveat: [1], batch: B }), { backend: 'gpu' });
+    expect(Array.from(sol.status).map(statusName)).toEqual(Array(B).fill('success'));
+    for (const y of sol.y) expect(Math.abs(y - Math.exp(-1))).toBeLessThan(1e-6);
   });
 });

@@ -53,7 +53,7 @@ export async function forwardChunk(
     state[o + 2 * N + 2] = 0; // h = 0: the kernel picks the first step (or cfg.dt for rk4)
     state[o + 2 * N + 3] = 1e-4; // err_prev
   }
-  const params = Float32Array.from(problem.params.subarray(start * P, (start + count) * P));
+  const params = packParams(problem, start, count);
   const { gx, gy } = dispatchGrid(device, count);
   const cfg = solverConfig({ t1: problem.t1, opts, batch: count, nSave: S, rowWidth: gx * WORKGROUP_SIZE, checkpoints });
 
@@ -61,7 +61,7 @@ export async function forwardChunk(
   const STORAGE = storageUsage();
   const buf = {
     cfg: pool.acquire(device, CONFIG_BYTES, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, `${label} config`),
-    params: pool.acquire(device, Math.max(4, params.byteLength), STORAGE, `${label} params`),
+    params: pool.acquire(device, params.byteLength, STORAGE, `${label} params`),
     state: pool.acquire(device, state.byteLength, STORAGE, `${label} state`),
     counters: pool.acquire(device, count * COUNTER_STRIDE * 4, STORAGE, `${label} counters`),
     saveT: pool.acquire(device, Math.max(4, saveT.byteLength), STORAGE, `${label} save times`),
@@ -73,7 +73,7 @@ export async function forwardChunk(
   try {
     const bindGroup = await checked(device, `bind group ${label}`, () => {
       device.queue.writeBuffer(buf.cfg, 0, cfg);
-      if (params.byteLength) device.queue.writeBuffer(buf.params, 0, params);
+      device.queue.writeBuffer(buf.params, 0, params);
       device.queue.writeBuffer(buf.state, 0, state);
       device.queue.writeBuffer(buf.counters, 0, new Uint32Array(count * COUNTER_STRIDE));
       if (saveT.byteLength) device.queue.writeBuffer(buf.saveT, 0, saveT);
@@ -92,6 +92,19 @@ export async function forwardChunk(
   } finally {
     for (const b of Object.values(buf)) pool.release(b);
   }
+}
+
+/**
+ * Parameters of trajectories [start, start + count) as the kernels read them: rows of
+ * max(P, 1) f32 (WGSL has no zero-length arrays, see `wgslSizes`), the padding zero-filled. A model
+ * without parameters still gets a written row, so its kernel never reads a pooled buffer's stale
+ * contents (a NaN left there by an earlier solve marked such trajectories non_finite).
+ */
+export function packParams(problem: EnsembleProblem, start: number, count: number): Float32Array {
+  const P = problem.model.params.length, Pw = Math.max(P, 1);
+  const out = new Float32Array(count * Pw);
+  for (let b = 0; b < count; b++) for (let q = 0; q < P; q++) out[b * Pw + q] = problem.params[(start + b) * P + q]!;
+  return out;
 }
 
 /** Usage of a storage buffer we write and read back (GPUBufferUsage exists once the GPU is loaded). */

@@ -17,7 +17,7 @@ import { acquireGpu, bufferPool, checked, computePipeline, readBuffer } from '..
 import { sumRowsOnGpu } from '../gpu/reduce.js';
 import { ADJOINT_COUNTER_STRIDE, buildAdjointKernel, buildWeightGradientKernel, signalScratch, tapeStride } from '../shaders/adjoint.js';
 import { COUNTER_STRIDE, WORKGROUP_SIZE, buildSolverKernel, checkpointStride } from '../shaders/kernel.js';
-import { CONFIG_BYTES, dispatchGrid, dispatchUntilDone, forwardChunk, hiLo, solverConfig, storageUsage, type Pass } from '../solvers/gpu.js';
+import { CONFIG_BYTES, dispatchGrid, dispatchUntilDone, forwardChunk, hiLo, packParams, solverConfig, storageUsage, type Pass } from '../solvers/gpu.js';
 import { methodByName, STATUS } from '../solvers/methods.js';
 import { ProblemError, type EnsembleProblem } from '../solvers/problem.js';
 import { resolveOptions } from '../solvers/solve.js';
@@ -129,8 +129,7 @@ export async function gradientGpu(problem: EnsembleProblem, obs: Observations, t
         } : {}),
       };
       try {
-        const params = new Float32Array(count * Pw);
-        for (let b = 0; b < count; b++) for (let q = 0; q < P; q++) params[b * Pw + q] = problem.params[(start + b) * P + q]!;
+        const params = packParams(problem, start, count);
         const passes = await checked(device, `bind groups ${label} adjoint`, () => {
           device.queue.writeBuffer(buf.cfg, 0, cfgBytes);
           device.queue.writeBuffer(buf.params, 0, params);
