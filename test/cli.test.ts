@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { gpu, requireGpu } from './helpers/gpu.js';
+import { filterDawnWarnings } from '../src/cli/dawn-filter.js';
 import { makeProblem, parseModel, solve } from '../src/index.js';
 
 const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
@@ -168,5 +169,106 @@ describe('ctwin gradient', () => {
     expect(r.code, `${name}: ${r.stderr}`).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stdout).toBe('');
+  });
+});
+
+describe('ctwin basics', () => {
+  it('bare ctwin prints the usage and exits 0; --version prints the package version', async () => {
+    const bare = await ctwin();
+    expect(bare.code).toBe(0);
+    expect(bare.stdout).toMatch(/^usage: ctwin <command>/);
+    expect(bare.stdout).toMatch(/exit codes: 0 ok, 1 internal error, 2 bad input, 3 some trajectories failed/);
+    const v = await ctwin('--version');
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toBe(`ctwin (condensate-twin) ${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}`);
+  });
+
+  it.for(['simulate', 'gradient', 'doctor'])('ctwin %s --help prints that command\'s usage and exits 0', async (command) => {
+    const r = await ctwin(command, '--help');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^usage: ctwin ${command}`));
+    expect(r.stderr).toBe('');
+  });
+
+  it('the driver\'s "artificially reduced" warnings never reach stderr', async () => {
+    const r = await ctwin('simulate', '--model', model, '--t1', '1', '--out', join(dir, 'quiet.csv'), '--quiet');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/artificially reduced/);
+  });
+
+  it('the stderr filter drops only complete Dawn warning lines and passes progress at once', () => {
+    const seen: string[] = [];
+    const f = filterDawnWarnings((text) => seen.push(text));
+    f.push('simulating: 10/100 trajectories\r');
+    expect(seen).toEqual(['simulating: 10/100 trajectories\r']);
+    f.push('Warning: maxDynamicUniformBuffersPerPipelineLayout artificially reduced from 1000000 to 16 to fit');
+    f.push(' dynamic offset allocation limit.\nWarning: something else\nnotice: x\n');
+    f.end();
+    expect(seen.join('')).toBe('simulating: 10/100 trajectories\rWarning: something else\nnotice: x\n');
+  });
+
+  it('a model constant beyond f32 is bad input: exit 2, the constant and where it is', async () => {
+    const m = join(dir, 'huge.json');
+    writeFileSync(m, '{ "name": "huge", "states": { "x": 1 }, "params": {},\n  "equations": { "x": "-1e40*x" } }');
+    const r = await ctwin('simulate', '--model', m, '--t1', '1', '--out', join(dir, 'huge.csv'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/huge\.json:2:\d+: equation for "x": the constant 1e\+40 overflows f32/);
+    expect(r.stderr).not.toMatch(/    at /);
+  });
+});
+
+describe('ctwin simulate with failed trajectories', () => {
+  // dx/dt = x² from x(0) = 1 blows up at t = 1; a second trajectory starting at 0 stays at 0.
+  const blowup = join(dir, 'blowup.json');
+  writeFileSync(blowup, JSON.stringify({ name: 'blowup', states: { x: 1 }, params: {}, equations: { x: 'x^2' } }));
+  const rows = join(dir, 'blowup-p.csv');
+  writeFileSync(rows, 'x\n1\n0\n');
+
+  it('exits 3 and says how many, which status, at what t and what to try; status.csv is still written', async () => {
+    const out = join(dir, 'blowup.csv'), status = join(dir, 'blowup-status.csv');
+    const r = await ctwin('simulate', '--model', blowup, '--params', rows, '--t1', '2', '--backend', 'cpu', '--out', out, '--status-out', status);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/error: (dt_underflow|max_steps|non_finite) for 1 of 2 trajectories \(did not reach t1 = 2\): 0 at t = (1|0\.99\d*); /);
+    expect(r.stderr).toMatch(/pass --allow-failures to exit 0/);
+    expect(readFileSync(status, 'utf8').split('\n')[2]).toMatch(/^1,success,/);
+    expect(existsSync(out)).toBe(true);
+  });
+
+  it('--allow-failures exits 0 and keeps the message as a warning', async () => {
+    const r = await ctwin('simulate', '--model', blowup, '--params', rows, '--t1', '2', '--backend', 'cpu', '--out', join(dir, 'blowup2.csv'), '--allow-failures');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/warning: \w+ for 1 of 2 trajectories/);
+  });
+});
+
+describe('ctwin gradient at scale and with failures', () => {
+  it('reads 10⁶ data rows (1000 trajectories × 1000 times)', async () => {
+    const m = join(dir, 'decay-big.json');
+    writeFileSync(m, JSON.stringify({ name: 'decay', states: { x: 2 }, params: { k: 0.5 }, equations: { x: '-k*x' } }));
+    const lines = ['traj,t,observable,value'];
+    for (let b = 0; b < 1000; b++) for (let i = 1; i <= 1000; i++) lines.push(`${b},${i / 100},x,${(2 * Math.exp(-0.005 * i)).toFixed(6)}`);
+    const data = join(dir, 'big.csv');
+    writeFileSync(data, lines.join('\n') + '\n');
+    const r = await ctwin('gradient', '--model', m, '--data', data, '--backend', 'cpu');
+    expect(r.code, r.stderr.slice(0, 500)).toBe(0);
+    const res = JSON.parse(r.stdout);
+    expect(res.grad).toHaveLength(1000);
+    // The data are the exact solution to 6 decimals: the loss is at rounding level.
+    expect(res.loss).toBeLessThan(1e-6);
+  }, 120_000);
+
+  it('a trajectory that fails has status and null entries, and the warning says null', async () => {
+    const m = join(dir, 'blowup-g.json');
+    writeFileSync(m, JSON.stringify({ name: 'blowup', states: { x: 1 }, params: { a: 1 }, equations: { x: 'a*x^2' } }));
+    const data = join(dir, 'blowup-d.csv');
+    writeFileSync(data, 'traj,t,observable,value\n0,2,x,1\n');
+    const r = await ctwin('gradient', '--model', m, '--data', data, '--backend', 'cpu');
+    expect(r.code, r.stderr).toBe(0);
+    const res = JSON.parse(r.stdout);
+    expect(res.loss).toBeNull();
+    expect(res.grad[0].status).not.toBe('success');
+    expect(res.grad[0].params.a).toBeNull();
+    expect(r.stderr).toMatch(/gradient entries are null/);
+    expect(r.stderr).not.toMatch(/NaN/);
   });
 });

@@ -37,13 +37,14 @@ export async function gradientCommand(flags: Flags<typeof GRADIENT_FLAGS>, out: 
 
   const model = loadModel(flags.model);
   const obs = readData(flags.data, model, { sigma, noise });
-  const maxTraj = Math.max(...obs.data.map((d) => d.traj));
+  // Loops, not Math.max(...array): spreading 10⁶ rows overflows the call stack.
+  let maxTraj = 0, t1 = -Infinity;
+  for (const d of obs.data) { if (d.traj > maxTraj) maxTraj = d.traj; if (d.t > t1) t1 = d.t; }
   let params: Float64Array | undefined, initial: Float64Array | undefined, batch = maxTraj + 1;
   if (flags.params) {
     ({ params, initial, batch } = readParamsCsv(flags.params, model));
     if (maxTraj >= batch) throw new UsageError(`${flags.data} has data for trajectory ${maxTraj}, but ${flags.params} has only ${batch} rows (trajectories 0…${batch - 1})`);
   }
-  const t1 = Math.max(...obs.data.map((d) => d.t));
   if (!(t1 > t0)) throw new UsageError(`${flags.data}: every measurement is at or before t0 = ${t0}; nothing to integrate`);
   const problem = makeProblem(model, { t0, t1, batch, params, initial });
   const g = await gradient(problem, obs, {}, {
@@ -51,7 +52,10 @@ export async function gradientCommand(flags: Flags<typeof GRADIENT_FLAGS>, out: 
     maxSteps: integerFlag(flags, 'max-steps'), backend: backend === 'gpu' ? 'gpu' : 'cpu',
   });
   const failed = Array.from(g.status).map((s, b) => [b, s] as const).filter(([, s]) => s !== STATUS.success);
-  for (const [b, s] of failed) log(`warning: trajectory ${b} did not finish (${STATUS_NAMES[s]}); its loss is Infinity and its gradient NaN`);
+  for (const [b, s] of failed.slice(0, 20)) {
+    log(`warning: trajectory ${b} did not finish (${STATUS_NAMES[s]}): the loss is infinite (printed as null) and its gradient entries are null`);
+  }
+  if (failed.length > 20) log(`warning: … and ${failed.length - 20} more trajectories did not finish`);
   const N = model.states.length, P = model.params.length;
   const named = (names: string[], values: Float64Array, offset: number, failedTraj: boolean) =>
     Object.fromEntries(names.map((n, k) => [n, failedTraj ? null : values[offset + k]!]));
@@ -59,6 +63,7 @@ export async function gradientCommand(flags: Flags<typeof GRADIENT_FLAGS>, out: 
     loss: Number.isFinite(g.loss) ? g.loss : null,
     grad: Array.from({ length: batch }, (_, b) => ({
       traj: b,
+      status: STATUS_NAMES[g.status[b]!],
       params: named(model.params.map((q) => q.name), g.params, b * P, g.status[b] !== STATUS.success),
       initial: named(model.states.map((s) => s.name), g.initial, b * N, g.status[b] !== STATUS.success),
     })),

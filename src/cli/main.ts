@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 /**
  * `ctwin` — the command-line face of condensate-twin.
- * Exit codes: 0 success, 2 bad input (message names file, line, column), 1 internal failure.
+ * Exit codes: 0 success; 1 internal failure; 2 bad input (the message names file, line and
+ * column); 3 the run finished but some trajectories did not reach t1 (`ctwin simulate`, unless
+ * --allow-failures; the outputs are written).
  */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ModelError } from '../physics/model.js';
 import { ProblemError } from '../solvers/problem.js';
@@ -12,52 +16,97 @@ import { UsageError } from './args.js';
 import { SIMULATE_FLAGS, simulateCommand } from './simulate.js';
 import { doctorCommand } from './doctor.js';
 import { GRADIENT_FLAGS, gradientCommand } from './gradient.js';
+import { runFiltered } from './dawn-filter.js';
 
-const USAGE = `usage: ctwin <command> [flags]
+const COMMAND_USAGE: Record<string, string> = {
+  doctor: `ctwin doctor [--verbose]
+  Which WebGPU adapter and backend the engine uses (or why it falls back to the CPU), limits, versions.
+  --verbose also shows the driver's own warnings (hidden from every other command).`,
+  simulate: `ctwin simulate --model M.json --t1 T --out traj.csv [--params P.csv | --batch N] [--t0 0]
+               [--saveat 0:10:600 | --saveat 1,2.5,7] [--method dopri5|tsit5|rk4|rosenbrock23|rodas4]
+               [--rtol 1e-6] [--atol 1e-8] [--dt DT] [--max-steps 100000]
+               [--backend auto|gpu|cpu] [--status-out status.csv] [--allow-failures] [--quiet]
+  Integrates every row of P.csv (or N copies of the model's defaults) and writes traj.csv
+  (traj,t,<states>) and status.csv (traj,status,steps,rejected). Exits 3 when a trajectory did
+  not reach t1 (the files are still written) unless --allow-failures.`,
+  gradient: `ctwin gradient --model M.json --data D.csv [--params P.csv] [--sigma 1] [--noise normal|lognormal]
+               [--t0 0] [--method …] [--rtol 1e-6] [--atol 1e-8] [--dt DT] [--max-steps N]
+               [--backend auto|cpu|gpu]  (auto: the f64 CPU adjoint; gpu: f32, rk4/dopri5/tsit5)
+  Prints JSON {"loss": L, "grad": [{"traj", "status", "params", "initial"}…]} for
+  L = Σ ½((y_obs(t) − value)/σ)²; D.csv columns traj,t,observable,value.`,
+};
+
+const USAGE = `usage: ctwin <command> [flags]        ctwin <command> --help        ctwin --version
 
 commands:
-  doctor      which WebGPU adapter/backend is used (or why the CPU fallback), limits, versions
-  simulate    --model M.json --t1 T --out traj.csv [--params P.csv | --batch N] [--t0 0]
-              [--saveat 0:10:600 | --saveat 1,2.5,7] [--method dopri5|tsit5|rk4|rosenbrock23|rodas4]
-              [--rtol 1e-6] [--atol 1e-8] [--dt DT] [--max-steps 100000]
-              [--backend auto|gpu|cpu] [--status-out status.csv] [--quiet]
-  gradient    --model M.json --data D.csv [--params P.csv] [--sigma 1] [--noise normal|lognormal]
-              [--t0 0] [--method …] [--rtol 1e-6] [--atol 1e-8] [--dt DT] [--max-steps N]
-              [--backend auto|cpu|gpu]  (auto: the f64 CPU adjoint; gpu: f32, rk4/dopri5/tsit5)
-              prints JSON {"loss": L, "grad": [{"traj", "params", "initial"}…]} for
-              L = Σ ½((y_obs(t) − value)/σ)²; D.csv columns traj,t,observable,value
+${Object.values(COMMAND_USAGE).map((u) => `  ${u.replace(/\n/g, '\n  ')}`).join('\n\n')}
+
+exit codes: 0 ok, 1 internal error, 2 bad input, 3 some trajectories failed (simulate)
 `;
 
-/** Parses the flags of one command; a mistake is a UsageError that shows the usage. */
-function flagsOf<T extends Record<string, { type: 'string' | 'boolean' }>>(args: string[], options: T) {
+const HELP_FLAG = { help: { type: 'boolean', short: 'h' } } as const;
+
+/** Parses the flags of one command; a mistake is a UsageError that shows the command's usage. */
+function flagsOf<T extends Record<string, { type: 'string' | 'boolean' }>>(command: string, args: string[], options: T) {
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false }).values as { [K in keyof T]?: T[K]['type'] extends 'boolean' ? boolean : string };
+    return parseArgs({ args, options: { ...options, ...HELP_FLAG }, strict: true, allowPositionals: false }).values as
+      { [K in keyof T]?: T[K]['type'] extends 'boolean' ? boolean : string } & { help?: boolean };
   } catch (err) {
-    throw new UsageError(`${(err as Error).message.split('\n')[0]}\n${USAGE}`);
+    throw new UsageError(`${(err as Error).message.split('\n')[0]}\nusage: ${COMMAND_USAGE[command]}`);
   }
 }
+
+const version = () => (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const log = (line: string) => process.stderr.write(line + '\n');
+  const out = (text: string) => process.stdout.write(text);
   switch (command) {
-    case 'doctor':
-      return doctorCommand((line) => process.stdout.write(line + '\n'));
-    case 'simulate':
-      await simulateCommand(flagsOf(rest, SIMULATE_FLAGS), log);
+    case 'doctor': {
+      const flags = flagsOf('doctor', rest, { verbose: { type: 'boolean' } });
+      if (flags.help) { out(`usage: ${COMMAND_USAGE.doctor}\n`); return 0; }
+      return doctorCommand((line) => out(line + '\n'));
+    }
+    case 'simulate': {
+      const flags = flagsOf('simulate', rest, SIMULATE_FLAGS);
+      if (flags.help) { out(`usage: ${COMMAND_USAGE.simulate}\n`); return 0; }
+      return simulateCommand(flags, log);
+    }
+    case 'gradient': {
+      const flags = flagsOf('gradient', rest, GRADIENT_FLAGS);
+      if (flags.help) { out(`usage: ${COMMAND_USAGE.gradient}\n`); return 0; }
+      await gradientCommand(flags, out, log);
       return 0;
-    case 'gradient':
-      await gradientCommand(flagsOf(rest, GRADIENT_FLAGS), (text) => process.stdout.write(text), log);
-      return 0;
+    }
     case undefined: case '-h': case '--help': case 'help':
-      process.stdout.write(USAGE);
-      return command === undefined ? 2 : 0;
+      out(USAGE);
+      return 0;
+    case '-v': case '--version': case 'version':
+      out(`ctwin (condensate-twin) ${version()}\n`);
+      return 0;
     default:
       throw new UsageError(`unknown command "${command}"\n${USAGE}`);
   }
 }
 
-main(process.argv.slice(2)).then(
+/** True when this run may create a GPU device, whose driver warnings are then filtered out. */
+function mayUseGpu(argv: string[]): boolean {
+  const [command, ...rest] = argv;
+  if (rest.includes('--help') || rest.includes('-h')) return false;
+  if (command === 'doctor') return !rest.includes('--verbose');
+  if (command !== 'simulate' && command !== 'gradient') return false;
+  const i = rest.findIndex((a) => a === '--backend' || a.startsWith('--backend='));
+  const backend = i < 0 ? 'auto' : rest[i]!.includes('=') ? rest[i]!.split('=')[1] : rest[i + 1];
+  return backend !== 'cpu';
+}
+
+function run(argv: string[]): Promise<number> {
+  if (!process.env.CTWIN_STDERR_FILTERED && mayUseGpu(argv)) return runFiltered(fileURLToPath(import.meta.url), argv);
+  return main(argv);
+}
+
+run(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (err: unknown) => {
     const bad = err instanceof UsageError || err instanceof ModelError || err instanceof ProblemError ||

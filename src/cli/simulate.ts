@@ -12,8 +12,11 @@ export const SIMULATE_FLAGS = {
   model: { type: 'string' }, params: { type: 'string' }, batch: { type: 'string' }, t0: { type: 'string' },
   t1: { type: 'string' }, saveat: { type: 'string' }, method: { type: 'string' }, rtol: { type: 'string' },
   atol: { type: 'string' }, dt: { type: 'string' }, 'max-steps': { type: 'string' }, backend: { type: 'string' },
-  out: { type: 'string' }, 'status-out': { type: 'string' }, quiet: { type: 'boolean' },
+  out: { type: 'string' }, 'status-out': { type: 'string' }, quiet: { type: 'boolean' }, 'allow-failures': { type: 'boolean' },
 } as const;
+
+/** Exit code of a run that finished with trajectories that did not reach t1 (main.ts documents it). */
+export const EXIT_TRAJECTORIES_FAILED = 3;
 
 /** `0:10:600` (start:step:stop, inclusive) or `1,2.5,7`. */
 export function parseSaveat(text: string): number[] {
@@ -106,7 +109,7 @@ function checkOutputPath(flag: string, path: string) {
   if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`--${flag} ${path} is a directory; give a file name`);
 }
 
-export async function simulateCommand(flags: Flags<typeof SIMULATE_FLAGS>, log: (line: string) => void): Promise<void> {
+export async function simulateCommand(flags: Flags<typeof SIMULATE_FLAGS>, log: (line: string) => void): Promise<number> {
   if (!flags.model) throw new UsageError('--model is required (a model JSON file)');
   if (!flags.out) throw new UsageError('--out is required (the trajectory CSV to write)');
   if (flags.t1 === undefined) throw new UsageError('--t1 is required (the end time)');
@@ -145,17 +148,45 @@ export async function simulateCommand(flags: Flags<typeof SIMULATE_FLAGS>, log: 
   writeTrajectories(flags.out, model, sol);
   if (flags['status-out']) writeStatus(flags['status-out'], sol);
 
-  const failed = new Map<string, number>();
-  for (const s of sol.status) if (s !== STATUS.success) failed.set(statusName(s), (failed.get(statusName(s)) ?? 0) + 1);
   if (!flags.quiet) {
     log(`${model.name}: ${problem.batch} trajectories × ${problem.saveat.length} save times, ${method} on ${sol.backend}` +
       ` in ${(sol.timing.totalMs / 1000).toFixed(2)} s → ${flags.out}`);
   }
-  for (const [name, count] of failed) {
-    const hint = name === 'max_steps' ? 'raise --max-steps, or use --method rodas4 if the system is stiff'
-      : name === 'dt_underflow' ? 'the step size collapsed: the system may be stiff (try --method rodas4) or singular'
-        : name === 'non_finite' ? 'NaN/Inf in parameters, initial values or the solution (blow-up); check those trajectories'
-          : '';
-    log(`warning: ${name} for ${count} of ${problem.batch} trajectories; ${hint}`);
-  }
+  const report = failureReport(sol, problem.t1);
+  if (!report) return 0;
+  const allowed = flags['allow-failures'] === true;
+  for (const line of report) log(`${allowed ? 'warning' : 'error'}: ${line}`);
+  if (allowed) return 0;
+  log(`the outputs were written (a failed trajectory's rows after it stopped are NaN${flags['status-out'] ? `; statuses in ${flags['status-out']}` : ''}); ` +
+    `pass --allow-failures to exit 0 anyway`);
+  return EXIT_TRAJECTORIES_FAILED;
+}
+
+/**
+ * One line per failure status: how many trajectories, which ones and the time each reached, and
+ * what to try (STYLE.md §10). Undefined when every trajectory reached t1.
+ */
+export function failureReport(sol: Solution, t1: number): string[] | undefined {
+  const byStatus = new Map<string, number[]>();
+  sol.status.forEach((s, b) => {
+    if (s === STATUS.success) return;
+    const name = statusName(s);
+    if (!byStatus.has(name)) byStatus.set(name, []);
+    byStatus.get(name)!.push(b);
+  });
+  if (byStatus.size === 0) return undefined;
+  const B = sol.status.length;
+  const fmtT = (t: number) => String(Number(t.toPrecision(4)));
+  return [...byStatus].map(([name, trajs]) => {
+    const shown = trajs.slice(0, 5).map((b) => `${b} at t = ${fmtT(sol.tEnd[b]!)}`).join(', ');
+    const manyRejected = trajs.some((b) => sol.rejected[b]! > 4 * sol.steps[b]!);
+    const hint = name === 'max_steps'
+      ? (sol.backend === 'gpu' && manyRejected
+        ? 'most attempts were rejected: on the GPU (f32) the tolerances may be finer than f32 resolves at this scale (rtol ≳ 1e-6; atol ≳ 1e-7 × the states\' size) — loosen --rtol/--atol, or use --backend cpu (f64)'
+        : 'raise --max-steps, or use --method rodas4 if the system is stiff')
+      : name === 'dt_underflow' ? 'the step size collapsed: the system may be stiff (try --method rodas4) or have a singularity there'
+        : name === 'non_finite' ? 'NaN or Inf in the parameters, the initial values or the solution (a blow-up); check those rows of the parameters'
+          : 'see the status file';
+    return `${name} for ${trajs.length} of ${B} trajectories (did not reach t1 = ${fmtT(t1)}): ${shown}${trajs.length > 5 ? ', …' : ''}; ${hint}`;
+  });
 }

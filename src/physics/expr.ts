@@ -53,6 +53,9 @@ export class ExpressionError extends Error {
   }
 }
 
+/** Largest finite f32 (2^128 − 2^104). */
+const F32_MAX = 3.4028234663852886e38;
+
 /** Parses mathjs text and resolves symbols with `resolve` (returns undefined for unknown names). */
 export function parseExpression(text: string, resolve: (name: string) => SymbolRef | undefined): Expr {
   let node: MathNode;
@@ -71,6 +74,10 @@ function fromMathjs(node: MathNode, resolve: (name: string) => SymbolRef | undef
     case 'ConstantNode': {
       if (typeof n.value !== 'number') throw new ExpressionError(`constant ${String(n.value)} is not a number`);
       if (!Number.isFinite(n.value)) throw new ExpressionError(`constant ${String(n.value)} is not finite`, String(n.value));
+      // The GPU computes in f32: a larger literal would become Infinity there (f32Literal refuses it).
+      if (Math.abs(n.value) > F32_MAX) {
+        throw new ExpressionError(`the constant ${String(n.value)} overflows f32 (|x| ≤ 3.4e38), the number type of the GPU backend; rescale the model (e.g. other units)`);
+      }
       return num(n.value);
     }
     case 'SymbolNode': {

@@ -26,8 +26,8 @@ export const hiLo = (x: number): [number, number] => { const hi = Math.fround(x)
 /** Checkpoints of the controller state for the adjoint: every `every` accepted steps, at most `capacity` per trajectory. */
 export interface CheckpointPlan { every: number; capacity: number; buffer: GPUBuffer }
 
-/** What one chunk of trajectories left: saves (count × S × N, f32) and the six counters of each. */
-export interface ForwardChunk { out: Float32Array; counters: Uint32Array }
+/** What one chunk of trajectories left: saves (count × S × N, f32), the six counters and the final controller state of each. */
+export interface ForwardChunk { out: Float32Array; counters: Uint32Array; state: Float32Array }
 
 /**
  * Integrates trajectories [start, start + count) of the problem with a compiled solver pipeline:
@@ -84,11 +84,12 @@ export async function forwardChunk(
       return device.createBindGroup({ label: `${label} bindings`, layout: pipeline.getBindGroupLayout(0), entries });
     });
     await dispatchUntilDone(device, [{ pipeline, bindGroup, gx, gy }], buf.active, label, (active) => onProgress?.(count - active));
-    const [out, counters] = await Promise.all([
+    const [out, counters, final] = await Promise.all([
       readBuffer(device, buf.out, count * S * N * 4, `${label} output`),
       readBuffer(device, buf.counters, count * COUNTER_STRIDE * 4, `${label} counters`),
+      readBuffer(device, buf.state, state.byteLength, `${label} state`),
     ]);
-    return { out: new Float32Array(out), counters: new Uint32Array(counters) };
+    return { out: new Float32Array(out), counters: new Uint32Array(counters), state: new Float32Array(final) };
   } finally {
     for (const b of Object.values(buf)) pool.release(b);
   }
@@ -182,11 +183,11 @@ export async function solveOnGpu(
 
   const result: GpuSolveResult = {
     y: new Float64Array(B * S * N), status: new Uint8Array(B), steps: new Uint32Array(B),
-    rejected: new Uint32Array(B), rhsEvals: new Uint32Array(B), compileMs,
+    rejected: new Uint32Array(B), rhsEvals: new Uint32Array(B), tEnd: new Float64Array(B), compileMs,
   };
   for (let start = 0; start < B; start += chunk) {
     const count = Math.min(chunk, B - start);
-    const { out: y32, counters: c } = await forwardChunk(device, pipeline, label, problem, opts, start, count, undefined,
+    const { out: y32, counters: c, state: final } = await forwardChunk(device, pipeline, label, problem, opts, start, count, undefined,
       (done) => onProgress?.(start + done, B));
     for (let b = 0; b < count; b++) {
       const g = start + b;
@@ -194,6 +195,8 @@ export async function solveOnGpu(
       result.steps[g] = c[b * COUNTER_STRIDE + 1]!;
       result.rejected[g] = c[b * COUNTER_STRIDE + 2]!;
       result.rhsEvals[g] = c[b * COUNTER_STRIDE + 3]!;
+      const ts = b * stateStride(N) + 2 * N; // t as hi + lo
+      result.tEnd[g] = final[ts]! + final[ts + 1]!;
       const reached = c[b * COUNTER_STRIDE + 4]! * N; // save times never reached stay NaN
       const src = b * S * N, dst = g * S * N;
       for (let k = 0; k < S * N; k++) result.y[dst + k] = k < reached ? y32[src + k]! : NaN;

@@ -135,6 +135,8 @@ export interface Solution {
   steps: Uint32Array;
   rejected: Uint32Array;
   rhsEvals: Uint32Array;
+  /** The time each trajectory reached: t1 on success, where it stopped otherwise. */
+  tEnd: Float64Array;
   backend: 'gpu' | 'cpu';
   method: MethodName;
   /** Wall time in ms, and the part spent compiling pipelines (GPU). */

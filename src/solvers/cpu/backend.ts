@@ -52,7 +52,7 @@ function concat(parts: ChunkOutput[], perTrajectory: number): ChunkOutput {
   const B = parts.reduce((n, p) => n + p.status.length, 0);
   const out: ChunkOutput = {
     y: new Float64Array(B * perTrajectory), status: new Uint8Array(B), steps: new Uint32Array(B),
-    rejected: new Uint32Array(B), rhsEvals: new Uint32Array(B),
+    rejected: new Uint32Array(B), rhsEvals: new Uint32Array(B), tEnd: new Float64Array(B),
   };
   let at = 0;
   for (const p of parts) {
@@ -61,6 +61,7 @@ function concat(parts: ChunkOutput[], perTrajectory: number): ChunkOutput {
     out.steps.set(p.steps, at);
     out.rejected.set(p.rejected, at);
     out.rhsEvals.set(p.rhsEvals, at);
+    out.tEnd.set(p.tEnd, at);
     at += p.status.length;
   }
   return out;

@@ -29,6 +29,8 @@ export interface ChunkOutput {
   steps: Uint32Array;
   rejected: Uint32Array;
   rhsEvals: Uint32Array;
+  /** The time each trajectory reached (t1 on success). */
+  tEnd: Float64Array;
 }
 
 export function solveChunk(input: ChunkInput, onTrajectory?: (done: number) => void): ChunkOutput {
@@ -43,6 +45,7 @@ export function solveChunk(input: ChunkInput, onTrajectory?: (done: number) => v
     steps: new Uint32Array(count),
     rejected: new Uint32Array(count),
     rhsEvals: new Uint32Array(count),
+    tEnd: new Float64Array(count),
   };
   for (let b = 0; b < count; b++) {
     const r = integrateTrajectory(
@@ -52,6 +55,7 @@ export function solveChunk(input: ChunkInput, onTrajectory?: (done: number) => v
     out.steps[b] = r.steps;
     out.rejected[b] = r.rejected;
     out.rhsEvals[b] = r.rhsEvals;
+    out.tEnd[b] = r.t;
     onTrajectory?.(b + 1);
   }
   return out;

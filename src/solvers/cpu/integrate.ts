@@ -13,6 +13,8 @@ export interface TrajectoryResult {
   steps: number;
   rejected: number;
   rhsEvals: number;
+  /** The time reached: t1 on success, where the trajectory stopped otherwise. */
+  t: number;
 }
 
 /**
@@ -153,7 +155,7 @@ export function integrateTrajectory(
   let save = 0;
   const writeSave = (src: Float64Array) => { out.set(src, outOffset + save * N); save++; };
   while (save < saveat.length && saveat[save]! <= t0) writeSave(y);
-  const res: TrajectoryResult = { status: STATUS.running, steps: 0, rejected: 0, rhsEvals: 0 };
+  const res: TrajectoryResult = { status: STATUS.running, steps: 0, rejected: 0, rhsEvals: 0, t: t0 };
   if (trace) trace.savesAtStart = save;
   if (!isFiniteArray(y) || !isFiniteArray(p)) { res.status = STATUS.non_finite; return res; }
   if (method.kind === 'rosenbrock') return rosenbrock(method, fns, p, t0, t1, saveat, opts, out, outOffset, ws, res, save, trace);
@@ -271,6 +273,7 @@ function explicitRK(
     const sHi = th + hStep, bp = sHi - th, e = (th - (sHi - bp)) + (hStep - bp);
     const lo = tl + e;
     th = sHi + lo; tl = lo - (th - sHi);
+    res.t = th + tl;
     y.set(ynew);
     yc.set(tmp);
     const projected = project(fns, th, y, p, err);
@@ -405,6 +408,7 @@ function rosenbrock(
     const sHi = th + hs, bp = sHi - th, e = (th - (sHi - bp)) + (hs - bp);
     const lo = tl + e;
     th = sHi + lo; tl = lo - (th - sHi);
+    res.t = th + tl;
     y.set(ynew);
     yc.set(tmp);
     const projected = project(fns, th, y, p, err);
