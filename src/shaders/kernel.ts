@@ -445,10 +445,12 @@ ${tab.fsal ? '' : compensatedUpdateWgsl(N, tab.m, U)}
 ${range(N).map((i) => `    e[${i}] = ${lincomb(tab.e, U, i)};`).join('\n')}
     let err = scaled_norm(e, y, ynew);
     if (!finite(err) || !all_finite(ynew)${tab.fsal ? ` || !all_finite(fs${S - 1})` : ''}) {
-      rejected += 1u;
+      ${fixedStep ? `// Fixed steps are the caller's: a non-finite trial ends the trajectory, as for explicit methods.
+      status = STATUS_NON_FINITE;
+      break;` : `rejected += 1u;
       flags = flags | FLAG_LAST_REJECTED | FLAG_LAST_NONFINITE;
       h = hs * ${L(CONTROLLER.nonFiniteShrink)};
-      continue;
+      continue;`}
     }
     flags = flags & ~FLAG_LAST_NONFINITE;
     let fac11 = pow(err, ${L(expo)});

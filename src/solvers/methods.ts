@@ -222,7 +222,11 @@ export const CONTROLLER = {
   maxGrowth: 10,
   /** PI memory β for 5th-order pairs (DOPRI5 default 0.04); the 2(3) Rosenbrock uses pure I control. */
   betaFor: (m: Method) => (m.kind === 'explicit' && m.errorOrder === 5 ? 0.04 : 0),
-  /** A non-finite trial shrinks the step by this factor. */
+  /**
+   * With adaptive steps, a non-finite trial (NaN/Inf in the stages, the new state or the error
+   * estimate) is rejected and the step shrinks by this factor. With fixed steps (rk4, or
+   * `adaptive: false`) the step is the caller's, so every method ends the trajectory as `non_finite`.
+   */
   nonFiniteShrink: 0.1,
 };
 

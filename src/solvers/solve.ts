@@ -24,6 +24,19 @@ export function resolveOptions(o: SolveOptions): ResolvedOptions {
 }
 
 /**
+ * The finest rtol the GPU (f32) path accepts: 1e-6 ≈ 8 f32 ulps (ε = 1.19e-7). Below it the error
+ * estimate is rounding noise, steps are rejected until max_steps, and the failure looks like
+ * stiffness. The CPU (f64) path takes any rtol.
+ */
+export const F32_MIN_RTOL = 1e-6;
+
+/** Why the f32 GPU path cannot honour these options, or undefined when it can. */
+export function f32ToleranceProblem(opts: ResolvedOptions): string | undefined {
+  if (opts.fixedStep || opts.rtol >= F32_MIN_RTOL) return undefined;
+  return `rtol ${opts.rtol} is finer than the GPU's f32 arithmetic resolves (rtol ≥ ${F32_MIN_RTOL.toExponential(0)}, about 8 f32 ulps)`;
+}
+
+/**
  * Integrates every trajectory of `problem`.
  * @example
  * const model = parseModel({ name: 'decay', states: { x: 1 }, params: { k: 0.5 }, equations: { x: '-k*x' } });
@@ -36,7 +49,10 @@ export async function solve(problem: EnsembleProblem, options: SolveOptions = {}
   const start = performance.now();
   let notice: string | undefined;
   if (opts.steps && (backend !== 'cpu' || problem.batch !== 1)) throw new ProblemError('a replayed step sequence (steps) needs backend "cpu" and a batch of one');
-  if (backend !== 'cpu') {
+  const f32Problem = f32ToleranceProblem(opts);
+  if (f32Problem && backend === 'gpu') throw new ProblemError(`${f32Problem}: use backend "cpu" (f64, --backend cpu) for tighter tolerances, or raise rtol`);
+  if (f32Problem) notice = `${f32Problem}; using the CPU backend (f64)`;
+  if (backend !== 'cpu' && !f32Problem) {
     try {
       const r = await solveOnGpu(problem, opts, options.onProgress);
       return {

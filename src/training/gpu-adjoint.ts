@@ -20,7 +20,7 @@ import { COUNTER_STRIDE, WORKGROUP_SIZE, buildSolverKernel, checkpointStride } f
 import { CONFIG_BYTES, dispatchGrid, dispatchUntilDone, forwardChunk, hiLo, packParams, solverConfig, storageUsage, type Pass } from '../solvers/gpu.js';
 import { methodByName, STATUS } from '../solvers/methods.js';
 import { ProblemError, type EnsembleProblem } from '../solvers/problem.js';
-import { resolveOptions } from '../solvers/solve.js';
+import { f32ToleranceProblem, resolveOptions } from '../solvers/solve.js';
 import { emptyResult, finishResult, gradientSetup, type GradientOptions, type GradientResult } from './adjoint.js';
 import type { LossTerms, Observations } from './loss.js';
 
@@ -44,6 +44,8 @@ export async function gradientGpu(problem: EnsembleProblem, obs: Observations, t
   if (method.kind !== 'explicit') {
     throw new ProblemError(`GPU gradients support the explicit methods (rk4, dopri5, tsit5); ${method.name} gradients run on the CPU (backend "cpu")`);
   }
+  const f32Problem = f32ToleranceProblem(opts);
+  if (f32Problem) throw new ProblemError(`${f32Problem}: compute these gradients on the CPU (backend "cpu", f64), or raise rtol`);
   const setup = gradientSetup(problem, obs, terms, method);
   const { model, N0, N, P, B, saveat } = setup;
   const S = saveat.length, Pw = Math.max(P, 1), W = problem.weights.length, TS = tapeStride(N), CK = checkpointStride(N);

@@ -376,6 +376,8 @@ function rosenbrock(
       ok = Number.isFinite(errNorm) && isFiniteArray(ynew) && (!tab.fsal || isFiniteArray(fs));
     }
     if (!ok) {
+      // Fixed steps are the caller's: a non-finite trial ends the trajectory, as for explicit methods.
+      if (!adaptive) { res.status = STATUS.non_finite; break; }
       res.rejected++;
       lastNonFinite = true; lastRejected = true;
       h = hs * CONTROLLER.nonFiniteShrink;
