@@ -17,5 +17,5 @@ export { trackConservation, type TrackedProblem, type LawReport } from './solver
 export { gradient, gradientCpu, type GradientOptions, type GradientResult } from './training/adjoint.js';
 export { gradientGpu, gpuAdjointBytes } from './training/gpu-adjoint.js';
 export { readData, compileObservable, residualLoss, priorLoss, type Observations, type ObservableModel, type Datum, type LossTerms, type Prior, type Noise } from './training/loss.js';
-export { fit, fitCohort, trainWeights, transformFor, type FitOptions, type FitResult, type StartResult, type TrainOptions } from './training/optimize.js';
+export { fit, fitCohort, trainWeights, transformFor, type FitOptions, type FitResult, type FitStatus, type StartResult, type TrainOptions } from './training/optimize.js';
 export { fisherInformation, type Identifiability } from './training/identifiability.js';

@@ -2,7 +2,7 @@
  * Engine rules found missing by the issue #9 review, each with the defect it guards against.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { makeProblem, parseModel, solve, statusName, ProblemError, type MethodName } from '../src/index.js';
+import { fit, makeProblem, parseModel, solve, statusName, ProblemError, type MethodName, type Observations } from '../src/index.js';
 import { releaseGpu } from '../src/gpu/runtime.js';
 import { gradientGpu } from '../src/training/gpu-adjoint.js';
 import { F32_MIN_RTOL } from '../src/solvers/solve.js';
@@ -44,4 +44,34 @@ describe('fixed steps and a non-finite trial: one rule for every method (defect 
       expect(sol.tEnd[0]).toBeLessThanOrEqual(2);
     });
   }
+});
+
+describe('fit statuses per start (defect 7)', () => {
+  const obs = (value: number, t = 1): Observations => ({
+    observables: [{ name: 'x', noise: 'normal', sigma: 0.1, scale: 1, offset: 0 }], data: [{ traj: 0, t, observable: 0, value }],
+  });
+  const fitOne = (spec: object, o: Observations, options: object = {}) =>
+    fit(makeProblem(parseModel(spec), { t1: 1 }), o, { estimate: ['k'], starts: 1, solver: { backend: 'cpu', rtol: 1e-10, atol: 1e-12 }, ...options });
+
+  it('a line search that finds no decrease where the gradient is not small is line_search_failed, not converged', async () => {
+    // x(1) = k for k ≤ 1 and 10 above: the data (1.5) pull k up from k = 1, and every step up jumps.
+    const r = await fitOne({ name: 'jump', states: { x: 0 }, params: { k: 1 }, equations: { x: 'k > 1 ? 10 : k' } }, obs(1.5));
+    expect(r.best.status).toBe('line_search_failed');
+    expect(r.best.converged).toBe(false);
+    expect(r.best.params[0]).toBe(1);
+  });
+
+  it('a gradient that is NaN (√x at x = 0) is non_finite', async () => {
+    const r = await fitOne({ name: 'sqrt0', states: { x: 0 }, params: { k: 1 }, equations: { x: '-k*sqrt(x)' } }, obs(0.2));
+    expect(r.best.status).toBe('non_finite');
+  });
+
+  it('a fit still improving when the iterations run out is max_iterations; a clean fit is converged', async () => {
+    const decaySpec = { name: 'decay', states: { x: 1 }, params: { k: 0.2 }, equations: { x: '-k*x' } };
+    const short = await fitOne(decaySpec, obs(Math.exp(-0.7)), { maxIterations: 1 });
+    expect(short.best.status).toBe('max_iterations');
+    const full = await fitOne(decaySpec, obs(Math.exp(-0.7)));
+    expect(full.best.status).toBe('converged');
+    expect(full.best.params[0]).toBeCloseTo(0.7, 5);
+  });
 });

@@ -33,10 +33,24 @@ export interface FitOptions {
   onIteration?: (iteration: number, bestLoss: number) => void;
 }
 
+/**
+ * How a start ended (compare scipy's L-BFGS-B messages):
+ * - `converged`: the relative loss decrease stayed below `tolerance` for `patience` iterations, or
+ *   the line search found no decrease at a point where the gradient is ~0 (‖∂L/∂x‖∞ ≤ 1e-6·max(1, |L|));
+ * - `max_iterations`: still improving when `maxIterations` ran out;
+ * - `line_search_failed`: L-BFGS found no decrease along a descent direction although the gradient
+ *   is not small (a loss with a jump, or a gradient that does not match the loss);
+ * - `non_finite`: the loss or its gradient is NaN/Inf at the start's point (a failed solve, or a
+ *   model whose derivatives are infinite there).
+ */
+export type FitStatus = 'converged' | 'max_iterations' | 'line_search_failed' | 'non_finite';
+
 export interface StartResult {
   params: Float64Array;
   loss: number;
   iterations: number;
+  status: FitStatus;
+  /** status === 'converged'. */
   converged: boolean;
 }
 
@@ -153,28 +167,42 @@ async function optimizeBatch(problem: EnsembleProblem, data: Observations, idx: 
   };
   const maxIter = options.maxIterations ?? 200, tol = options.tolerance ?? 1e-8, patience = options.patience ?? 5;
   const active = new Uint8Array(B).fill(1), iterations = new Uint32Array(B), stall = new Uint32Array(B);
+  const status: Array<FitStatus | undefined> = new Array(B);
   const history: number[] = [];
   let { loss, gx } = await evaluate(x, false);
+  const finiteAt = (b: number) => Number.isFinite(loss[b]!) && gx.subarray(b * K, (b + 1) * K).every(Number.isFinite);
+  const gradientSmall = (b: number) => gx.subarray(b * K, (b + 1) * K).every((g) => Math.abs(g) <= 1e-6 * Math.max(1, Math.abs(loss[b]!)));
+  for (let b = 0; b < B; b++) if (!finiteAt(b)) { status[b] = 'non_finite'; active[b] = 0; }
   const stepAll = options.optimizer === 'adam' ? adam(B, K, options.learningRate ?? 0.05) : lbfgs(B, K);
   for (let it = 0; it < maxIter && active.some((a) => a); it++) {
     const next = await stepAll(x, loss, gx, active, (xs, which) => lossOf(xs, which));
     const e = await evaluate(next.x, false);
+    const stalled = new Uint8Array(B);
     for (let b = 0; b < B; b++) {
       if (!active[b]) continue;
       iterations[b]!++;
       const rel = (loss[b]! - e.loss[b]!) / Math.max(Math.abs(loss[b]!), 1e-300);
       stall[b] = Number.isFinite(e.loss[b]!) && rel < tol ? stall[b]! + 1 : 0;
-      if (stall[b]! >= patience || next.stuck[b]) active[b] = 0;
+      stalled[b] = stall[b]! >= patience ? 1 : 0;
     }
     x.set(next.x); loss = e.loss; gx = e.gx;
-    const best = Math.min(...Array.from(loss).filter(Number.isFinite));
+    for (let b = 0; b < B; b++) {
+      if (!active[b]) continue;
+      if (!finiteAt(b)) status[b] = 'non_finite';
+      else if (stalled[b]) status[b] = 'converged';
+      else if (next.stuck[b]) status[b] = gradientSmall(b) ? 'converged' : 'line_search_failed';
+      if (status[b]) active[b] = 0;
+    }
+    let best = Infinity;
+    for (const l of loss) if (l < best) best = l;
     history.push(best);
     options.onIteration?.(it, best);
   }
   const finalParams = paramsAt(x);
-  const starts: StartResult[] = Array.from({ length: B }, (_, b) => ({
-    params: finalParams.slice(b * P, (b + 1) * P), loss: loss[b]!, iterations: iterations[b]!, converged: !active[b],
-  }));
+  const starts: StartResult[] = Array.from({ length: B }, (_, b) => {
+    const st: FitStatus = status[b] ?? 'max_iterations';
+    return { params: finalParams.slice(b * P, (b + 1) * P), loss: loss[b]!, iterations: iterations[b]!, status: st, converged: st === 'converged' };
+  });
   return { starts, history };
 }
 
@@ -260,7 +288,7 @@ function lbfgs(S: number, K: number, memory = 10): StepFn {
         } else step[s]! *= 0.5;
       }
     }
-    for (let s = 0; s < S; s++) if (!done[s]) stuck[s] = 1; // no decrease found: this start has converged
+    for (let s = 0; s < S; s++) if (!done[s]) stuck[s] = 1; // no decrease found: the caller decides why (FitStatus)
     return { x: out, stuck };
   };
 }
