@@ -7,6 +7,7 @@ import { makeProblem, parseModel, condensateModel, type EnsembleProblem } from '
 import { gradient, gradientCpu, type GradientOptions } from '../src/training/adjoint.js';
 import type { LossTerms, Observations } from '../src/training/loss.js';
 import * as Pr from './helpers/problems.js';
+import { workerScript } from '../src/solvers/cpu/pool.js';
 
 const obsOf = (names: string[], sigma: number, noise: 'normal' | 'lognormal' = 'normal'): Observations['observables'] =>
   names.map((name) => ({ name, noise, sigma, scale: 1, offset: 0 }));
@@ -89,6 +90,16 @@ describe('discrete adjoint (f64) vs central finite differences', () => {
     expectClose('LV rosenbrock23', fdCheck(makeProblem(Pr.lotkaVolterra, { t1: 8 }), lv, {}, { method: 'rosenbrock23', rtol: 1e-9, atol: 1e-12 }));
   });
 
+  it('a non-autonomous stiff problem (the Rosenbrock d_i ∂f/∂t path): Prothero–Robinson, rodas4 and rosenbrock23', () => {
+    // y' = λ(y − A sin ωt) + Aω cos ωt, exact y = A sin ωt: A and ω enter ∂f/∂t, so their gradients
+    // run through the second derivatives ∂²f/∂t∂p of the d_i terms.
+    // The data at t = 0.005 and 0.02 see the initial transient e^(λt), so ∂L/∂λ is not negligible.
+    const pr = parseModel({ name: 'pr', states: { y: 0.5 }, params: { lam: -200, A: 1, w: 1.3 }, equations: { y: 'lam*(y - A*sin(w*t)) + A*w*cos(w*t)' } });
+    const obs: Observations = { observables: obsOf(['y'], 0.05), data: [0.005, 0.02, 0.5, 1.5, 2.5, 4].map((t) => ({ traj: 0, t, observable: 0, value: 0.9 * Math.sin(1.2 * t) + 0.2 * Math.exp(-150 * t) })) };
+    expectClose('Prothero–Robinson rodas4', fdCheck(makeProblem(pr, { t1: 4 }), obs, {}, { method: 'rodas4', rtol: 1e-9, atol: 1e-12 }));
+    expectClose('Prothero–Robinson rosenbrock23', fdCheck(makeProblem(pr, { t1: 4 }), obs, {}, { method: 'rosenbrock23', rtol: 1e-7, atol: 1e-10 }));
+  });
+
   it('observation scale/offset, priors and a parameter that does not enter the model', () => {
     const m = parseModel({ name: 'decay2', states: { x: 2, y: 0 }, params: { k: 0.7, k2: 0.3, unused: 5 }, equations: { x: '-k*x', y: 'k*x - k2*y' } });
     const problem = makeProblem(m, { t1: 5 });
@@ -128,6 +139,9 @@ describe('discrete adjoint (f64) vs central finite differences', () => {
     const problem = makeProblem(ude, { t1: 120, params });
     const obs: Observations = { observables: obsOf(['J', 'phi'], 0.01), data: Array.from({ length: B }, (_, traj) => [30, 60, 120].flatMap((t) => [0, 1].map((o) => ({ traj, t, observable: o, value: [0.04, 0.008][o]! })))).flat() };
     const terms = { conservation: 10, l2Weights: 1e-3 };
+    // The workers run the compiled dist/ (refused when older than src/); without it gradient()
+    // would fall back to this thread and compare gradientCpu with itself.
+    expect(workerScript(new URL('../src/training/adjoint.ts', import.meta.url).href, 'worker.js'), 'dist/training/worker.js (npm run build)').toBeDefined();
     const [serial, parallel] = [gradientCpu(problem, obs, terms), await gradient(problem, obs, terms, {}, 2)];
     expect(Array.from(parallel.params)).toEqual(Array.from(serial.params));
     expect(Array.from(parallel.initial)).toEqual(Array.from(serial.initial));

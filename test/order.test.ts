@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeProblem, solve, type MethodName } from '../src/index.js';
 import { releaseGpu } from '../src/gpu/runtime.js';
-import { requireGpu } from './helpers/gpu.js';
+import { itOnBackends, requireGpu } from './helpers/gpu.js';
 import { parseModel } from '../src/physics/model.js';
 
 // Harmonic oscillator x'' = −x over 10 periods: x = cos t, v = −sin t. Its global error grows
@@ -65,5 +65,52 @@ describe.each(CASES)('$method converges with order $order', ({ method, order, cp
       return;
     }
     expect(Math.abs(s - order), `slope ${s.toFixed(2)}`).toBeLessThanOrEqual(0.3);
+  });
+});
+
+// Prothero–Robinson y' = λ(y − sin t) + cos t, λ = −10, exact y = sin t: non-autonomous and mildly
+// stiff (hλ up to 4), so the Rosenbrock terms h d_i ∂f/∂t carry the order (a wrong d_i drops it).
+const proRob = parseModel({ name: 'prothero_robinson', states: { y: 0 }, params: { lam: -10 }, equations: { y: 'lam*(y - sin(t)) + cos(t)' } });
+const NONAUTONOMOUS: Array<{ method: MethodName; order: number; cpu: number[]; gpu: number[] }> = [
+  { method: 'rosenbrock23', order: 2, cpu: [0.04, 0.02, 0.01, 0.005], gpu: [0.04, 0.02, 0.01, 0.005] },
+  { method: 'rodas4', order: 4, cpu: [0.2, 0.1, 0.05, 0.025], gpu: [0.4, 0.2, 0.1] },
+];
+
+describe.each(NONAUTONOMOUS)('$method on a non-autonomous stiff problem converges with order $order', ({ method, order, cpu, gpu }) => {
+  itOnBackends('Prothero–Robinson (λ = −10), fixed steps, error at t = 4', async (backend) => {
+    const dts = backend === 'cpu' ? cpu : gpu;
+    const e: number[] = [];
+    for (const dt of dts) {
+      const sol = await solve(makeProblem(proRob, { t1: 4, saveat: [4] }), { method, dt, adaptive: false, backend });
+      expect(sol.status[0]).toBe(1);
+      e.push(Math.abs(sol.y[0]! - Math.sin(4)));
+    }
+    const s = slope(dts, e);
+    console.log(`order ${method} prothero-robinson ${backend}: slope ${s.toFixed(3)}; errors ${e.map((x) => x.toExponential(2)).join(' ')}`);
+    expect(Math.abs(s - order), `slope ${s.toFixed(2)}`).toBeLessThanOrEqual(0.3);
+  });
+});
+
+/**
+ * The error estimator and controller: with error-per-step control on an estimate of order q+1 and
+ * a method of order p, the global error scales like rtol^(p/(q+1)) (Hairer I, §II.4): rtol¹ for
+ * dopri5, tsit5 (5th order, 5th-order estimate) and rodas4 (4, 4); rtol^(2/3) for rosenbrock23
+ * (order 2, 3rd-order estimate). Measured slopes: 1.004, 1.092, 1.007, 0.672.
+ */
+describe.each([
+  { method: 'dopri5' as const, expected: 1, rtols: [1e-5, 1e-6, 1e-7, 1e-8, 1e-9] },
+  { method: 'tsit5' as const, expected: 1, rtols: [1e-5, 1e-6, 1e-7, 1e-8, 1e-9] },
+  { method: 'rodas4' as const, expected: 1, rtols: [1e-5, 1e-6, 1e-7, 1e-8, 1e-9] },
+  { method: 'rosenbrock23' as const, expected: 2 / 3, rtols: [1e-4, 1e-5, 1e-6, 1e-7] },
+])('$method: global error against rtol', ({ method, expected, rtols }) => {
+  it(`scales like rtol^${expected.toFixed(2)} (oscillator to t = 20, CPU)`, async () => {
+    const e: number[] = [];
+    for (const rtol of rtols) {
+      const sol = await solve(makeProblem(oscillator, { t1: 20, saveat: [20] }), { method, rtol, atol: rtol * 1e-3, backend: 'cpu', maxSteps: 1e7 });
+      e.push(Math.hypot(sol.y[0]! - Math.cos(20), sol.y[1]! + Math.sin(20)));
+    }
+    const s = slope(rtols, e);
+    console.log(`controller ${method}: error ∝ rtol^${s.toFixed(3)}; errors ${e.map((x) => x.toExponential(1)).join(' ')}`);
+    expect(Math.abs(s - expected), `slope ${s.toFixed(3)}`).toBeLessThanOrEqual(0.15);
   });
 });

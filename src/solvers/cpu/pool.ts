@@ -4,7 +4,8 @@
  * hundreds of times must not pay each time. Idle workers are unref'd: they never keep the process
  * alive; a call refs its worker for its duration.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
@@ -19,9 +20,31 @@ const pools = new Map<string, Array<PooledWorker<unknown>>>();
  */
 export function workerScript(moduleUrl: string, name: string): string | undefined {
   const here = fileURLToPath(moduleUrl);
-  const dir = here.endsWith('.ts') ? here.replace(/([\\/])src([\\/])/, '$1dist$2') : here;
+  const fromSource = here.endsWith('.ts');
+  const dir = fromSource ? here.replace(/([\\/])src([\\/])/, '$1dist$2') : here;
   const js = dir.replace(/[^\\/]+$/, name);
-  return existsSync(js) ? js : undefined;
+  if (!existsSync(js)) return undefined;
+  if (fromSource) refuseStaleBuild(here.replace(/([\\/])src([\\/]).*$/, '$1src'), js.replace(/([\\/])dist([\\/]).*$/, '$1dist'));
+  return js;
+}
+
+let buildChecked = false;
+/**
+ * Running from the .ts sources (vitest), workers load the compiled dist/: refuse one older than
+ * the sources, which would silently test old code on the workers (issue #9).
+ */
+function refuseStaleBuild(srcDir: string, distDir: string): void {
+  if (buildChecked) return;
+  const times = (dir: string, ext: string): number[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    return e.isDirectory() ? times(p, ext) : e.name.endsWith(ext) ? [statSync(p).mtimeMs] : [];
+  });
+  const newestSource = Math.max(0, ...times(srcDir, '.ts'));
+  const oldestBuild = Math.min(Infinity, ...times(distDir, '.js'));
+  if (newestSource > oldestBuild) {
+    throw new Error(`${distDir} is older than ${srcDir}: the worker threads would run old code. Run \`npm run build\` first (npm test does).`);
+  }
+  buildChecked = true;
 }
 
 /** n workers of the script at `path`, started on first use and kept. */
