@@ -94,7 +94,7 @@ describe('total TF is conserved', () => {
       const [rc] = tracked.report(await solve(tracked.problem, { method: 'dopri5', backend: 'cpu', rtol: 1e-10, atol: 1e-12 }));
       const rel = Math.abs(r!.totalPenalty - rc!.totalPenalty) / rc!.totalPenalty;
       console.log(`random MLP penalty, GPU vs CPU: relative difference ${rel.toExponential(2)}`);
-      expect(rel).toBeLessThan(1e-3);
+      expect(rel).toBeLessThan(1.5e-6); // measured 1.2e-7
     }
   });
 
@@ -202,6 +202,6 @@ describe('the bundled example', () => {
       worst = Math.max(worst, Math.abs(gpu.y[k]! - cpu.y[k]!) / scale);
     }
     console.log(`default model, ${B} trajectories: GPU vs CPU worst difference / typical magnitude ${worst.toExponential(2)}`);
-    expect(worst).toBeLessThan(1e-3);
+    expect(worst).toBeLessThan(2e-4); // measured 1.7e-5
   });
 });

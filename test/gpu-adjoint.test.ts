@@ -1,6 +1,6 @@
 /**
  * The f32 GPU adjoint (src/training/gpu-adjoint.ts) against the f64 CPU adjoint at rtol 1e-6:
- * ≤ 1e-3 norm-relative for every gradient (parameters, initial states, shared weights) — issue #4.
+ * ≤ 7.5e-5 norm-relative (10× the worst measured) for every gradient (parameters, initial states, shared weights) — issue #4.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeProblem, parseModel, condensateModel, type EnsembleProblem } from '../src/index.js';
@@ -34,7 +34,8 @@ async function compare(label: string, problem: EnsembleProblem, obs: Observation
     observation: normRel(gpu.observation.flatMap((o) => [o.scale, o.offset]), cpu.observation.flatMap((o) => [o.scale, o.offset])),
   };
   console.log(`${label}: GPU f32 vs CPU f64 norm-relative — loss ${r.loss.toExponential(1)}, ∂p ${r.params.toExponential(1)}, ∂y0 ${r.initial.toExponential(1)}, ∂θ ${r.weights.toExponential(1)}, ∂(scale, offset) ${r.observation.toExponential(1)}`);
-  for (const [k, v] of Object.entries(r)) expect(v, `${label} ${k}`).toBeLessThan(1e-3);
+  // ~10× the worst measured (∂p 7.3e-6, condensate dopri5): a regression shows, f32 rounding does not.
+  for (const [k, v] of Object.entries(r)) expect(v, `${label} ${k}`).toBeLessThan(7.5e-5);
   return { cpu, gpu };
 }
 

@@ -190,6 +190,6 @@ describe('a UDE: mechanistic terms plus the network', () => {
     expect(gpu.status.every((s) => s === 1)).toBe(true);
     const err = relErr(gpu.y, cpu.y);
     console.log(`UDE ${method}: GPU vs CPU norm-relative difference ${err.toExponential(2)} over ${B} trajectories`);
-    expect(err).toBeLessThan(1e-4);
+    expect(err).toBeLessThan(1.5e-6); // measured 1.4e-7 (dopri5), 1.1e-7 (rodas4)
   });
 });
