@@ -10,7 +10,7 @@ export { buildSolverKernel } from './shaders/kernel.js';
 export { makeProblem, linspace, statusName, ProblemError, type EnsembleProblem, type ProblemInput, type Solution, type SolveOptions, type Backend } from './solvers/problem.js';
 export { solve, resolveOptions } from './solvers/solve.js';
 export { METHOD_NAMES, STATUS, STATUS_NAMES, RK4, DOPRI5, TSIT5, ROSENBROCK23, RODAS4, methodByName, type MethodName, type StatusName, type Method, type ExplicitTableau, type RosenbrockTableau } from './solvers/methods.js';
-export { acquireGpu, releaseGpu, GpuUnavailableError, GpuError, type GpuInfo } from './gpu/runtime.js';
+export { acquireGpu, releaseGpu, GpuUnavailableError, GpuError, GpuDeviceLostError, type GpuInfo } from './gpu/runtime.js';
 export { condensateModel, condensateModelSpec, CONDENSATE_PARAMS, type CondensateOptions } from './physics/condensate.js';
 export { conservationResidual, quantityRate, withConservationTracking, type TrackingOptions, type TrackedLaw } from './physics/conservation.js';
 export { trackConservation, type TrackedProblem, type LawReport } from './solvers/tracking.js';

@@ -3,10 +3,10 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { fit, makeProblem, parseModel, solve, statusName, ProblemError, type MethodName, type Observations } from '../src/index.js';
-import { releaseGpu } from '../src/gpu/runtime.js';
+import { acquireGpu, GpuDeviceLostError, releaseGpu } from '../src/gpu/runtime.js';
 import { gradientGpu } from '../src/training/gpu-adjoint.js';
 import { F32_MIN_RTOL } from '../src/solvers/solve.js';
-import { itOnBackends } from './helpers/gpu.js';
+import { itOnBackends, requireGpu } from './helpers/gpu.js';
 import { decay } from './helpers/problems.js';
 
 afterAll(releaseGpu);
@@ -73,5 +73,32 @@ describe('fit statuses per start (defect 7)', () => {
     const full = await fitOne(decaySpec, obs(Math.exp(-0.7)));
     expect(full.best.status).toBe('converged');
     expect(full.best.params[0]).toBeCloseTo(0.7, 5);
+  });
+});
+
+describe('the GPU device lost mid-run (defect 10)', () => {
+  // Lorenz over a long span: several dispatch rounds, so onProgress runs while work is pending.
+  const lorenz = parseModel({ name: 'lorenz', states: { x: 1, y: 0, z: 0 }, params: { sigma: 10, rho: 28, beta: 8 / 3 }, equations: { x: 'sigma*(y-x)', y: 'x*(rho-z)-y', z: 'x*y-beta*z' } });
+  const problem = makeProblem(lorenz, { t1: 50, saveat: [10, 50], batch: 256 });
+  const destroyOnFirstProgress = async () => {
+    const { device } = await acquireGpu();
+    let done = false;
+    return () => { if (!done) { done = true; device.destroy(); } };
+  };
+
+  it('backend "auto" finishes on the CPU and says why', async (ctx) => {
+    requireGpu(ctx);
+    const sol = await solve(problem, { backend: 'auto', onProgress: await destroyOnFirstProgress() });
+    expect(sol.backend).toBe('cpu');
+    expect(sol.notice).toMatch(/the GPU device was lost during the solve of lorenz \(destroyed.*\); the run was done again on the CPU backend/);
+    const cpu = await solve(problem, { backend: 'cpu' });
+    expect(Array.from(sol.y)).toEqual(Array.from(cpu.y));
+  });
+
+  it('backend "gpu" fails with GpuDeviceLostError, and the next solve gets a new device', async (ctx) => {
+    requireGpu(ctx);
+    await expect(solve(problem, { backend: 'gpu', onProgress: await destroyOnFirstProgress() })).rejects.toThrow(GpuDeviceLostError);
+    const again = await solve(makeProblem(decay, { t1: 1, saveat: [1] }), { backend: 'gpu' });
+    expect(again.status[0]).toBe(1);
   });
 });

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { ModelError } from '../physics/model.js';
 import { ProblemError } from '../solvers/problem.js';
 import { InputError } from '../io/csv.js';
-import { GpuUnavailableError } from '../gpu/runtime.js';
+import { GpuDeviceLostError, GpuUnavailableError } from '../gpu/runtime.js';
 import { UsageError } from './args.js';
 import { SIMULATE_FLAGS, simulateCommand } from './simulate.js';
 import { doctorCommand } from './doctor.js';
@@ -111,7 +111,9 @@ run(process.argv.slice(2)).then(
   (err: unknown) => {
     const bad = err instanceof UsageError || err instanceof ModelError || err instanceof ProblemError ||
       err instanceof InputError || err instanceof GpuUnavailableError;
-    process.stderr.write(`ctwin: ${bad ? (err as Error).message : (err as Error)?.stack ?? String(err)}\n`);
+    // A lost device is not a bug of ours: a clean message (exit 1), and --backend auto would have finished on the CPU.
+    const clean = bad || err instanceof GpuDeviceLostError;
+    process.stderr.write(`ctwin: ${clean ? (err as Error).message : (err as Error)?.stack ?? String(err)}\n`);
     process.exitCode = bad ? 2 : 1;
   },
 );

@@ -35,10 +35,16 @@ export class GpuError extends Error {
   override name = 'GpuError';
 }
 
+/** The device was lost during a run (driver reset, the device destroyed, the GPU removed). */
+export class GpuDeviceLostError extends Error {
+  override name = 'GpuDeviceLostError';
+}
+
 // The GPU instance (dawn.node) or navigator.gpu — held for as long as any device lives.
 let instance: GPU | undefined;
 let context: Promise<GpuContext> | undefined;
-let lostReason: string | undefined;
+/** Why each device we made was lost (a device that was never lost is absent). */
+const lostReasons = new WeakMap<GPUDevice, string>();
 
 async function createInstance(): Promise<GPU> {
   if (typeof navigator !== 'undefined' && (navigator as Navigator & { gpu?: GPU }).gpu) {
@@ -70,9 +76,10 @@ export function acquireGpu(): Promise<GpuContext> {
     }
     const device = await adapter.requestDevice({ requiredLimits: want, label: 'condensate-twin' });
     device.lost.then((info) => {
-      lostReason = `${info.reason}: ${info.message}`;
-      context = undefined; // the next acquireGpu() makes a new device; the instance stays alive
+      lostReasons.set(device, `${info.reason || 'unknown'}${info.message ? `: ${info.message}` : ''}`);
+      if (current === device) context = undefined; // the next acquireGpu() makes a new device; the instance stays alive
     });
+    current = device;
     device.onuncapturederror = (ev) => {
       console.error(`condensate-twin: uncaptured WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`);
     };
@@ -94,8 +101,17 @@ function guessBackend(description: string): string {
   return /vulkan|llvmpipe|lavapipe/i.test(description) ? 'vulkan' : 'unknown';
 }
 
-/** Why the last device was lost, if it was. */
-export const deviceLostReason = () => lostReason;
+let current: GPUDevice | undefined;
+
+/**
+ * Why `device` was lost, or undefined if it is alive. An operation on a lost device fails before
+ * `device.lost` settles, so this waits up to `graceMs` for it: call it after a GPU operation threw.
+ */
+export async function deviceLostReason(device: GPUDevice, graceMs = 100): Promise<string | undefined> {
+  if (lostReasons.has(device)) return lostReasons.get(device);
+  await Promise.race([device.lost, new Promise((r) => setTimeout(r, graceMs))]);
+  return lostReasons.get(device);
+}
 
 /** Destroys the shared device (the instance stays held; see the module comment). */
 export async function releaseGpu(): Promise<void> {
@@ -109,6 +125,20 @@ export async function releaseGpu(): Promise<void> {
     pools.delete(device);
     device.destroy();
   } catch { /* never acquired */ }
+}
+
+/**
+ * Runs `work` on `device`; if it throws and the device turns out to be lost, throws a
+ * GpuDeviceLostError that says so (instead of the first operation's obscure failure).
+ */
+export async function failIfLost<T>(device: GPUDevice, what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    const reason = await deviceLostReason(device);
+    if (reason === undefined) throw err;
+    throw new GpuDeviceLostError(`the GPU device was lost during ${what} (${reason}); nothing was written`);
+  }
 }
 
 /**

@@ -3,7 +3,7 @@
  * has a final status. Each dispatch lets an invocation take at most `stepBudget` step attempts, so a
  * stiff straggler costs its own time only and the host can report progress between rounds.
  */
-import { acquireGpu, bufferPool, checked, computePipeline, readBuffer } from '../gpu/runtime.js';
+import { acquireGpu, bufferPool, checked, computePipeline, failIfLost, readBuffer } from '../gpu/runtime.js';
 import { CHECKPOINT_BINDING, COUNTER_STRIDE, WORKGROUP_SIZE, buildSolverKernel, stateStride } from '../shaders/kernel.js';
 import { methodByName, STATUS } from './methods.js';
 import type { EnsembleProblem, ResolvedOptions } from './problem.js';
@@ -168,6 +168,12 @@ export async function solveOnGpu(
   problem: EnsembleProblem, opts: ResolvedOptions, onProgress?: (finished: number, total: number) => void,
 ): Promise<GpuSolveResult> {
   const { device } = await acquireGpu();
+  return failIfLost(device, `the solve of ${problem.model.name}`, () => solveOnDevice(device, problem, opts, onProgress));
+}
+
+async function solveOnDevice(
+  device: GPUDevice, problem: EnsembleProblem, opts: ResolvedOptions, onProgress?: (finished: number, total: number) => void,
+): Promise<GpuSolveResult> {
   const { model, batch: B, saveat } = problem;
   const N = model.states.length, P = model.params.length, S = saveat.length;
   const method = methodByName(opts.method);

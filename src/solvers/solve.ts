@@ -2,7 +2,7 @@
  * `solve(problem, options)`: the one entry point over both backends (STYLE.md §1). The GPU (f32)
  * path is used when an adapter exists; otherwise the CPU (f64) path, with a one-line notice.
  */
-import { GpuUnavailableError } from '../gpu/runtime.js';
+import { GpuDeviceLostError, GpuUnavailableError } from '../gpu/runtime.js';
 import { solveOnCpu } from './cpu/backend.js';
 import { solveOnGpu } from './gpu.js';
 import { METHOD_NAMES, isAdaptive, methodByName, type MethodName } from './methods.js';
@@ -60,8 +60,10 @@ export async function solve(problem: EnsembleProblem, options: SolveOptions = {}
         backend: 'gpu', method: opts.method, timing: { totalMs: performance.now() - start, compileMs: r.compileMs },
       };
     } catch (err) {
-      if (!(err instanceof GpuUnavailableError) || backend === 'gpu') throw err;
-      notice = `no WebGPU adapter (${err.message}); using the CPU backend (f64)`;
+      if (backend === 'gpu') throw err;
+      if (err instanceof GpuUnavailableError) notice = `no WebGPU adapter (${err.message}); using the CPU backend (f64)`;
+      else if (err instanceof GpuDeviceLostError) notice = `${err.message.replace(/; nothing was written$/, '')}; the run was done again on the CPU backend (f64)`;
+      else throw err;
     }
   }
   const r = await solveOnCpu(problem, opts, options.workers, options.onProgress);

@@ -13,7 +13,7 @@
  * Memory per trajectory: (2N + 6)·4 bytes per checkpoint, one segment's tape K·(N + 4)·4 bytes, and
  * ȳ, p̄, θ̄ — independent of the number of steps except through the number of checkpoints.
  */
-import { acquireGpu, bufferPool, checked, computePipeline, readBuffer } from '../gpu/runtime.js';
+import { acquireGpu, bufferPool, checked, computePipeline, failIfLost, readBuffer } from '../gpu/runtime.js';
 import { sumRowsOnGpu } from '../gpu/reduce.js';
 import { ADJOINT_COUNTER_STRIDE, buildAdjointKernel, buildWeightGradientKernel, signalScratch, tapeStride } from '../shaders/adjoint.js';
 import { COUNTER_STRIDE, WORKGROUP_SIZE, buildSolverKernel, checkpointStride } from '../shaders/kernel.js';
@@ -53,6 +53,7 @@ export async function gradientGpu(problem: EnsembleProblem, obs: Observations, t
   const scratch = model.neural ? signalScratch(model.neural.inputs.length, model.neural.outputs.length, method.c.length, every) : 0;
   const result = emptyResult(B, N0, P, W, obs);
   const { device } = await acquireGpu();
+  return failIfLost(device, `the GPU gradient of ${model.name}`, async () => {
   const label = `${model.name}/${method.name}`;
   const [fwd, bwd, wgrad] = await Promise.all([
     computePipeline(device, `${label} forward + checkpoints`, buildSolverKernel(model, method, opts.fixedStep, true)),
@@ -184,4 +185,5 @@ export async function gradientGpu(problem: EnsembleProblem, obs: Observations, t
     }
   }
   return finishResult(result, problem.weights, terms);
+  });
 }
