@@ -6,7 +6,10 @@
  * JavaScript (f64) right-hand sides are printed from the very same tree (STYLE.md §7), and
  * (3) symbolic derivatives (Jacobian, ∂f/∂t) cover min/max/abs, which mathjs.derivative refuses.
  */
-import { parse, type MathNode } from 'mathjs';
+import type { MathNode } from 'mathjs';
+import { mathjs } from './mathjs.js';
+
+const { parse } = mathjs;
 
 /** A reference to a model symbol, resolved at compile time. */
 export type SymbolRef =

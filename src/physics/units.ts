@@ -5,15 +5,22 @@
  * uM/s vs uM/min or µM vs nM is caught as well as length vs time: a model whose numbers are in
  * different units of the same dimension is as wrong as one with mismatched dimensions.
  */
-import { all, create, type Unit } from 'mathjs';
+import type { MathJsInstance, Unit } from 'mathjs';
 import { print, type Expr, type SymbolRef } from './expr.js';
 import type { Model } from './model.js';
+import { mathjs } from './mathjs.js';
 
-const math = create(all!);
-// Molar concentration (mol/L) with SI prefixes: M, mM, uM, nM, pM.
-math.createUnit('M', { definition: '1 mol/L', prefixes: 'short' });
-// Arbitrary units of fluorescence intensity (imaging data): a base dimension of its own.
-math.createUnit('au');
+let unitMath: MathJsInstance | undefined;
+/** A mathjs instance of our own with the units we add, built on first use (models without units never pay for it). */
+function units(): MathJsInstance {
+  if (unitMath) return unitMath;
+  const math = mathjs.create(mathjs.all);
+  // Molar concentration (mol/L) with SI prefixes: M, mM, uM, nM, pM.
+  math.createUnit('M', { definition: '1 mol/L', prefixes: 'short' });
+  // Arbitrary units of fluorescence intensity (imaging data): a base dimension of its own.
+  math.createUnit('au');
+  return (unitMath = math);
+}
 
 export interface Dim {
   /** Exponents of mathjs's base dimensions. */
@@ -25,17 +32,17 @@ export interface Dim {
 }
 
 /** Number of base dimensions (mathjs's nine plus the ones created above). */
-const NDIM = (math.unit('s').dimensions as number[]).length;
-const DIMENSIONLESS: Dim = { dims: new Array<number>(NDIM).fill(0), factor: 1, text: '1' };
+let dimensionless: Dim | undefined;
+const DIMENSIONLESS_DIM = (): Dim => (dimensionless ??= { dims: new Array<number>((units().unit('s').dimensions as number[]).length).fill(0), factor: 1, text: '1' });
 const DIMENSIONLESS_NAMES = new Set(['', '1', 'dimensionless', 'fraction']);
 
 /** Parses a unit string; throws with the reason. */
 export function parseUnit(text: string): Dim {
   const s = text.trim();
-  if (DIMENSIONLESS_NAMES.has(s)) return DIMENSIONLESS;
+  if (DIMENSIONLESS_NAMES.has(s)) return DIMENSIONLESS_DIM();
   let u: Unit;
   try {
-    u = math.unit(s);
+    u = units().unit(s);
   } catch (err) {
     throw new Error(`"${text}" is not a unit mathjs knows (${(err as Error).message}); examples: "uM", "1/s", "nM^-1 s^-1", "um^3", "1"`);
   }
@@ -47,11 +54,11 @@ export function parseUnit(text: string): Dim {
 
 const sameDims = (a: Dim, b: Dim) => a.dims.every((d, i) => Math.abs(d - b.dims[i]!) < 1e-12);
 const sameUnit = (a: Dim, b: Dim) => sameDims(a, b) && Math.abs(a.factor - b.factor) <= 1e-9 * Math.max(Math.abs(a.factor), Math.abs(b.factor));
-const isDimensionless = (a: Dim) => sameUnit(a, DIMENSIONLESS);
+const isDimensionless = (a: Dim) => sameUnit(a, DIMENSIONLESS_DIM());
 const mulDim = (a: Dim, b: Dim): Dim => ({ dims: a.dims.map((d, i) => d + b.dims[i]!), factor: a.factor * b.factor, text: a.text === '1' ? b.text : b.text === '1' ? a.text : `${a.text}·${b.text}` });
 const powDim = (a: Dim, n: number): Dim => ({ dims: a.dims.map((d) => d * n), factor: a.factor ** n, text: a.text === '1' ? '1' : `(${a.text})^${n}` });
 const divDim = (a: Dim, b: Dim): Dim => ({ ...mulDim(a, powDim(b, -1)), text: b.text === '1' ? a.text : `${a.text}/${/[·/^ ]/.test(b.text) ? `(${b.text})` : b.text}` });
-const show = (d: Dim) => (sameDims(d, DIMENSIONLESS) && d.factor !== 1 ? `${d.text} (a pure number times ${d.factor})` : d.text);
+const show = (d: Dim) => (sameDims(d, DIMENSIONLESS_DIM()) && d.factor !== 1 ? `${d.text} (a pure number times ${d.factor})` : d.text);
 
 export class UnitError extends Error {}
 
@@ -61,7 +68,7 @@ export class UnitError extends Error {}
  */
 export function inferUnit(e: Expr, unitOf: (ref: SymbolRef) => Dim): Dim | 'any' {
   const rec = (u: Expr) => inferUnit(u, unitOf);
-  const need = (u: Expr): Dim => { const d = rec(u); return d === 'any' ? DIMENSIONLESS : d; };
+  const need = (u: Expr): Dim => { const d = rec(u); return d === 'any' ? DIMENSIONLESS_DIM() : d; };
   const same = (a: Expr, b: Expr, what: string): Dim | 'any' => {
     const da = rec(a), db = rec(b);
     if (da === 'any') return db;
@@ -78,7 +85,7 @@ export function inferUnit(e: Expr, unitOf: (ref: SymbolRef) => Dim): Dim | 'any'
     }
   };
   switch (e.k) {
-    case 'num': return e.v === 0 ? 'any' : DIMENSIONLESS;
+    case 'num': return e.v === 0 ? 'any' : DIMENSIONLESS_DIM();
     case 'sym': return unitOf(e.ref);
     case 'neg': return rec(e.a);
     case 'add': return same(e.a, e.b, 'adds');
@@ -95,7 +102,7 @@ export function inferUnit(e: Expr, unitOf: (ref: SymbolRef) => Dim): Dim | 'any'
     case 'fn1':
       switch (e.fn) {
         case 'abs': return rec(e.a);
-        case 'sign': rec(e.a); return DIMENSIONLESS;
+        case 'sign': rec(e.a); return DIMENSIONLESS_DIM();
         case 'sqrt': {
           const a = rec(e.a);
           if (a === 'any') return 'any';
@@ -104,7 +111,7 @@ export function inferUnit(e: Expr, unitOf: (ref: SymbolRef) => Dim): Dim | 'any'
           }
           return powDim(a, 0.5);
         }
-        default: dimensionlessArg(e.a, e.fn); return DIMENSIONLESS;
+        default: dimensionlessArg(e.a, e.fn); return DIMENSIONLESS_DIM();
       }
     case 'fn2': {
       if (e.fn !== 'pow') return same(e.a, e.b, `${e.fn}() of`);
@@ -116,7 +123,7 @@ export function inferUnit(e: Expr, unitOf: (ref: SymbolRef) => Dim): Dim | 'any'
       if (!isDimensionless(base)) {
         throw new UnitError(`"${print(e)}": a power with a non-numeric exponent needs a dimensionless base, but "${print(e.a)}" has unit [${show(base)}]; write it as (${print(e.a)}/K)^${print(e.b)} with K in [${show(base)}]`);
       }
-      return DIMENSIONLESS;
+      return DIMENSIONLESS_DIM();
     }
     case 'cond': {
       same(e.a, e.b, 'compares');
@@ -198,7 +205,7 @@ export function checkModelUnits(model: Model): UnitProblem | undefined {
     let q: Dim;
     try {
       const got = inferUnit(c.expr, base);
-      q = got === 'any' ? DIMENSIONLESS : got;
+      q = got === 'any' ? DIMENSIONLESS_DIM() : got;
       if (c.unit !== undefined && !sameUnit(q, parseUnit(c.unit))) return { message: `conserved quantity "${c.name}" has unit [${show(q)}], not the declared [${c.unit}]`, at };
     } catch (err) {
       return { message: `conserved quantity "${c.name}": ${(err as Error).message}`, at };
