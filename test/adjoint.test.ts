@@ -75,6 +75,12 @@ describe('discrete adjoint (f64) vs central finite differences', () => {
     expectClose('condensate UDE dopri5', fdCheck(problem, condensateData, { conservation: 10, l2Weights: 1e-3 }, { method: 'dopri5', rtol: 1e-12, atol: 1e-14 }, 16));
   });
 
+  it('a network whose inputs read a parameter (u = (c − csat, φ, P)): the chain ūᵀ∂u/∂p', () => {
+    const problem = makeProblem(Pr.udeWithParamInput, { t1: 20 });
+    const obs: Observations = { observables: obsOf(['c', 'phi'], 0.05), data: [2, 5, 10, 20].flatMap((t) => [{ traj: 0, t, observable: 0, value: 0.9 }, { traj: 0, t, observable: 1, value: 0.2 }]) };
+    expectClose('UDE with csat in the network inputs', fdCheck(problem, obs, {}, { method: 'dopri5', rtol: 1e-12, atol: 1e-14 }, 8));
+  });
+
   it('stiff problems: HIRES and Robertson with rodas4, Lotka–Volterra with rosenbrock23', () => {
     const hires: Observations = {
       observables: obsOf(['y1', 'y4', 'y7'], 1e-4),

@@ -92,6 +92,19 @@ describe('GPU (f32) discrete adjoint vs the f64 adjoint at rtol 1e-6', () => {
     expect(Array.from(viaGradient.weights)).toEqual(Array.from(gpu.weights));
   });
 
+  it('a network whose inputs read a parameter (c − csat): p̄ through the inputs on the GPU', async (ctx) => {
+    requireGpu(ctx);
+    const B = 16, P = Pr.udeWithParamInput.params.length;
+    const params = new Float64Array(B * P);
+    for (let b = 0; b < B; b++) params.set([0.5, 0.7 + 0.02 * b, 1, 0.2], b * P);
+    const problem = makeProblem(Pr.udeWithParamInput, { t1: 20, params });
+    const obs: Observations = {
+      observables: obsOf(['c', 'phi'], 0.05),
+      data: Array.from({ length: B }, (_, traj) => [2, 5, 10, 20].flatMap((t) => [{ traj, t, observable: 0, value: 0.9 }, { traj, t, observable: 1, value: 0.2 }])).flat(),
+    };
+    await compare('UDE, csat in the network inputs', problem, obs, {}, 'dopri5');
+  });
+
   it('a parameter that does not enter the model gets exactly 0; Rosenbrock methods are sent to the CPU with a message', async (ctx) => {
     requireGpu(ctx);
     const model = parseModel({ name: 'decay', states: { x: { value: 1 } }, params: { k: { value: 0.5 }, unused: { value: 3 } }, equations: { x: '-k*x' } }, 'decay');

@@ -41,3 +41,10 @@ export const robertson = parseModel({
 });
 export const ROBERTSON_T1 = 1e11;
 export const ROBERTSON_REF = [0.2083340149701255e-7, 0.8333360770334713e-13, 0.9999999791665050];
+
+/** A UDE whose network reads a parameter (c − csat), so p̄ also flows through the network's inputs. */
+export const udeWithParamInput = parseModel({
+  name: 'ude_param_input', states: { c: 1, phi: 0.1, P: 0 }, params: { k: 0.5, csat: 0.8, kp: 1, kr: 0.2 },
+  equations: { c: '-k*(c - csat)*phi', phi: 'k*(c - csat)*phi*(1 - phi)', P: 'kp*phi - kr*P' },
+  neural: { inputs: ['c - csat', 'phi', 'P'], outputs: [{ state: 'c', scale: 0.05 }, { state: 'phi', scale: 0.05 }, { state: 'P', scale: 0.05 }], hidden: [8], seed: 3 },
+});
