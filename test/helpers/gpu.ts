@@ -13,7 +13,7 @@ async function probe(): Promise<{ ok: true } | { ok: false; reason: string }> {
     await acquireGpu();
     return { ok: true };
   } catch (err) {
-    if (err instanceof GpuUnavailableError && !process.env.CI) return { ok: false, reason: `no WebGPU adapter: ${err.message}` };
+    if (err instanceof GpuUnavailableError && !process.env.CI) return { ok: false, reason: err.message };
     throw err;
   }
 }
