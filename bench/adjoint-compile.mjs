@@ -4,9 +4,9 @@
 // zero trajectories (every invocation returns at once). Prints JSON lines.
 import { acquireGpu, condensateModel, releaseGpu } from '../dist/index.js';
 import { computePipeline } from '../dist/gpu/runtime.js';
-import { buildSolverKernel } from '../dist/shaders/kernel.js';
-import { buildAdjointKernel, buildWeightGradientKernel } from '../dist/shaders/adjoint.js';
-import { methodByName } from '../dist/solvers/methods.js';
+import { buildSolverKernel } from '../dist/codegen/kernel.js';
+import { buildAdjointKernel, buildWeightGradientKernel } from '../dist/codegen/adjoint.js';
+import { methodByName } from '../dist/methods/tableaus.js';
 
 const neural = process.argv.includes('--neural');
 const model = condensateModel({ neural });

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { makeProblem, parseModel, condensateModel, type EnsembleProblem } from '../src/index.js';
-import { gradient, gradientCpu, type GradientOptions } from '../src/training/adjoint.js';
+import { gradientCpu, type GradientOptions } from '../src/training/adjoint.js';
+import { gradient } from '../src/training/gradient.js';
 import type { LossTerms, Observations } from '../src/training/loss.js';
 import * as Pr from './helpers/problems.js';
 import { workerScript } from '../src/solvers/cpu/pool.js';

@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeProblem, parseModel, solve, statusName, STATUS } from '../src/index.js';
 import { acquireGpu, bufferPool, releaseGpu } from '../src/gpu/runtime.js';
-import { storageUsage } from '../src/solvers/gpu.js';
+import { storageUsage } from '../src/gpu/dispatch.js';
 import { requireGpu } from './helpers/gpu.js';
 import { lorenz, lotkaVolterra } from './helpers/problems.js';
 

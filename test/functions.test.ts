@@ -11,8 +11,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeProblem, parseModel, solve } from '../src/index.js';
 import { releaseGpu } from '../src/gpu/runtime.js';
-import { emit } from '../src/shaders/emit.js';
-import { MATH_WGSL } from '../src/shaders/kernel.js';
+import { emit } from '../src/codegen/emit.js';
+import { MATH_WGSL } from '../src/codegen/kernel.js';
 import { parseExpression } from '../src/physics/expr.js';
 import { itOnBackends, requireGpu, type TestBackend } from './helpers/gpu.js';
 import { evalWgsl } from './helpers/wgsl-eval.js';

@@ -5,7 +5,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeProblem, parseModel, condensateModel, type EnsembleProblem } from '../src/index.js';
 import { condensateModelSpec } from '../src/physics/condensate.js';
-import { gradient, gradientCpu, type GradientResult } from '../src/training/adjoint.js';
+import { gradientCpu, type GradientResult } from '../src/training/adjoint.js';
+import { gradient } from '../src/training/gradient.js';
 import { gradientGpu } from '../src/training/gpu-adjoint.js';
 import type { LossTerms, Observations } from '../src/training/loss.js';
 import { releaseGpu } from '../src/gpu/runtime.js';

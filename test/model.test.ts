@@ -1,7 +1,7 @@
 /** The model compiler: validation errors with places, golden WGSL, and the f64 twin. */
 import { describe, expect, it } from 'vitest';
 import { parseModel, ModelError, compileF64, emitModelWgsl, symbolicJacobian } from '../src/index.js';
-import { f32Literal } from '../src/shaders/emit.js';
+import { f32Literal } from '../src/codegen/emit.js';
 
 const lorenzText = `{ "name": "lorenz",
   "states": { "x": 1, "y": 0, "z": 0 },

@@ -1,4 +1,4 @@
-// Accurate f32 elementary functions for the model language (src/shaders/emit.ts maps `tanh`,
+// Accurate f32 elementary functions for the model language (src/codegen/emit.ts maps `tanh`,
 // `sinh`, `cosh`, `tan`, `atan`, `asin`, `acos` and `log` here).
 //
 // Why: WGSL lets implementations make these loose — atan/asin/acos/tan up to 4096 ULP, log an

@@ -1,5 +1,5 @@
 // Shared by every batched-integrator kernel (the forward solver and the adjoint's backward sweep).
-// The generators (src/shaders/kernel.ts, src/shaders/adjoint.ts) prepend the constants N (states),
+// The generators (src/codegen/kernel.ts, src/codegen/adjoint.ts) prepend the constants N (states),
 // P (parameters), the status codes, and append their bindings, the model's functions and `main`.
 
 struct Config {

@@ -4,13 +4,15 @@
  * stdout. This is the user-facing gradient check; gradients come from the discrete adjoint
  * (src/training/adjoint.ts), on the CPU in f64, spread over the worker threads.
  */
-import { loadModel } from '../physics/model.js';
+import { loadModel } from '../io/model-file.js';
 import { makeProblem } from '../solvers/problem.js';
-import { METHOD_NAMES, STATUS, STATUS_NAMES, type MethodName } from '../solvers/methods.js';
-import { gradient } from '../training/adjoint.js';
-import { readData, type Noise } from '../training/loss.js';
+import { METHOD_NAMES, type MethodName } from '../methods/tableaus.js';
+import { STATUS, STATUS_NAMES } from '../methods/status.js';
+import { gradient } from '../training/gradient.js';
+import type { Noise } from '../training/loss.js';
+import { readData } from '../io/data.js';
 import { UsageError, integerFlag, numberFlag, type Flags } from './args.js';
-import { readParamsCsv } from './simulate.js';
+import { readParamsCsv } from '../io/params.js';
 
 export const GRADIENT_FLAGS = {
   model: { type: 'string' }, data: { type: 'string' }, params: { type: 'string' }, sigma: { type: 'string' },

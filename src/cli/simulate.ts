@@ -1,11 +1,13 @@
 /** `ctwin simulate` — DESIGN.md contract: flags, params.csv, traj.csv, status.csv. */
 import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { loadModel, type Model } from '../physics/model.js';
-import { InputError, numberCell, readCsv, writeFileAtomic } from '../io/csv.js';
+import { loadModel } from '../io/model-file.js';
+import { readParamsCsv } from '../io/params.js';
+import { writeStatus, writeTrajectories } from '../io/trajectories.js';
 import { makeProblem, statusName, type Backend, type Solution } from '../solvers/problem.js';
 import { solve } from '../solvers/solve.js';
-import { METHOD_NAMES, STATUS, type MethodName } from '../solvers/methods.js';
+import { METHOD_NAMES, type MethodName } from '../methods/tableaus.js';
+import { STATUS } from '../methods/status.js';
 import { UsageError, numberFlag, integerFlag, type Flags } from './args.js';
 
 export const SIMULATE_FLAGS = {
@@ -34,73 +36,6 @@ export function parseSaveat(text: string): number[] {
   const list = text.split(',').map((s) => Number(s.trim()));
   if (list.length === 0 || list.some((x) => !Number.isFinite(x))) throw bad('not a list of numbers');
   return list;
-}
-
-/** Reads params.csv: columns named after parameters and/or states; missing columns keep defaults. */
-export function readParamsCsv(path: string, model: Model): { params: Float64Array; initial: Float64Array; batch: number } {
-  const table = readCsv(path);
-  const N = model.states.length, P = model.params.length;
-  const pIndex = new Map(model.params.map((p, i) => [p.name, i]));
-  const sIndex = new Map(model.states.map((s, i) => [s.name, i]));
-  const seen = new Set<string>();
-  const columns = table.header.map((name, c) => {
-    if (seen.has(name)) throw new InputError(`${path}:1:${c + 1}: column "${name}" appears twice`);
-    seen.add(name);
-    if (pIndex.has(name)) return { kind: 'param' as const, index: pIndex.get(name)!, name };
-    if (sIndex.has(name)) return { kind: 'state' as const, index: sIndex.get(name)!, name };
-    if (name === 'traj') return { kind: 'skip' as const, index: -1, name };
-    throw new InputError(`${path}:1:${c + 1}: column "${name}" is neither a parameter nor a state of model "${model.name}" ` +
-      `(parameters: ${model.params.map((p) => p.name).join(', ') || 'none'}; states: ${model.states.map((s) => s.name).join(', ')})`);
-  });
-  const batch = table.rows.length;
-  if (batch === 0) throw new InputError(`${path}:2:1: no rows after the header; give one row per trajectory`);
-  const params = new Float64Array(batch * P), initial = new Float64Array(batch * N);
-  table.rows.forEach((row, b) => {
-    params.set(model.params.map((p) => p.value), b * P);
-    initial.set(model.states.map((s) => s.value), b * N);
-    columns.forEach((col, c) => {
-      if (col.kind === 'skip') return;
-      const x = numberCell(row[c]!, path, table.lines[b]!, c + 1, col.name);
-      if (col.kind === 'param') params[b * P + col.index] = x;
-      else initial[b * N + col.index] = x;
-    });
-  });
-  return { params, initial, batch };
-}
-
-const formatNumber = (backend: 'gpu' | 'cpu') =>
-  backend === 'gpu' ? (x: number) => (Number.isNaN(x) ? 'NaN' : String(Number(x.toPrecision(9)))) : (x: number) => String(x);
-
-export function writeTrajectories(path: string, model: Model, sol: Solution): void {
-  const N = model.states.length, S = sol.t.length, B = sol.status.length;
-  const fmt = formatNumber(sol.backend);
-  const times = Array.from(sol.t, (t) => String(t));
-  writeFileAtomic(path, (write) => {
-    write(`traj,t,${model.states.map((s) => s.name).join(',')}\n`);
-    let buf = '';
-    for (let b = 0; b < B; b++) {
-      for (let s = 0; s < S; s++) {
-        let line = `${b},${times[s]}`;
-        const o = (b * S + s) * N;
-        for (let k = 0; k < N; k++) line += `,${fmt(sol.y[o + k]!)}`;
-        buf += line + '\n';
-      }
-      if (buf.length > 1 << 20) { write(buf); buf = ''; }
-    }
-    write(buf);
-  });
-}
-
-export function writeStatus(path: string, sol: Solution): void {
-  writeFileAtomic(path, (write) => {
-    write('traj,status,steps,rejected\n');
-    let buf = '';
-    for (let b = 0; b < sol.status.length; b++) {
-      buf += `${b},${statusName(sol.status[b]!)},${sol.steps[b]},${sol.rejected[b]}\n`;
-      if (buf.length > 1 << 20) { write(buf); buf = ''; }
-    }
-    write(buf);
-  });
 }
 
 function checkOutputPath(flag: string, path: string) {

@@ -57,7 +57,7 @@ async function createInstance(): Promise<GPU> {
     throw new GpuUnavailableError(`the "webgpu" package could not be loaded (${(err as Error).message})`);
   }
   Object.assign(globalThis, mod.globals);
-  process.env.XDG_RUNTIME_DIR ??= '/tmp'; // silences a lavapipe warning on headless machines
+  process.env.XDG_RUNTIME_DIR ??= '/tmp'; // silences a lavapipe warning on headless machines (Node only: dawn.node)
   return mod.create([]);
 }
 
@@ -174,7 +174,7 @@ export async function computePipeline(
   const hit = cache.get(code);
   if (hit) return { pipeline: await hit, compileMs: 0 };
   const start = performance.now();
-  if (process.env.CTWIN_PRINT_WGSL) console.error(`// ---- ${label} ----\n${code}`);
+  if (typeof process !== 'undefined' && process.env?.CTWIN_PRINT_WGSL) console.error(`// ---- ${label} ----\n${code}`);
   const promise = (async () => {
     const module = await checked(device, `shader module "${label}"`, () => device.createShaderModule({ label, code }));
     const info = await module.getCompilationInfo();

@@ -4,7 +4,6 @@
  * Every error names the file, line and column of the offending JSON value and the equation or
  * symbol at fault, because a user fixing a model file needs exactly that.
  */
-import { readFileSync } from 'node:fs';
 import { parseTree, findNodeAtLocation, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import { parseExpression, ExpressionError, derivative, substitute, type Expr, type SymbolRef } from './expr.js';
 import { ACTIVATIONS, type Activation, type NeuralSpec } from './neural.js';
@@ -84,17 +83,6 @@ const QUANTITY_KEYS = new Set(['value', 'unit', 'min', 'max', 'scale', 'estimate
 const RESERVED = new Set(['t', 'pi', 'e', 'nn']);
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const NEURAL_KEYS = new Set(['inputs', 'outputs', 'hidden', 'activation', 'seed', 'description']);
-
-/** Reads and validates a model file. */
-export function loadModel(path: string): Model {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ModelError(`cannot read the model file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, path);
-  }
-  return parseModel(text, path);
-}
 
 /** Validates a model given as JSON text (or an object, which is serialised first). */
 export function parseModel(input: string | object, source = '<model>'): Model {

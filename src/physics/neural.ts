@@ -7,7 +7,7 @@
  * maps n_l → n_{l+1} with W_l (n_{l+1} × n_l, row-major) followed by b_l; hidden layers apply the
  * activation, the output layer is linear. This file holds the description, its seeded
  * initialisation, and a plain-loop f64 reference (forward, Jacobian, VJP) that tests hold the
- * generated code (src/shaders/neural.ts) against.
+ * generated code (src/codegen/neural.ts) against.
  */
 import type { Expr } from './expr.js';
 

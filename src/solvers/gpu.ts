@@ -1,18 +1,15 @@
 /**
  * GPU backend (f32): one invocation per trajectory, re-dispatched in rounds until every trajectory
- * has a final status. Each dispatch lets an invocation take at most `stepBudget` step attempts, so a
- * stiff straggler costs its own time only and the host can report progress between rounds.
+ * has a final status (src/gpu/dispatch.ts), the batch split so no binding exceeds the device's limits.
  */
-import { acquireGpu, bufferPool, checked, computePipeline, failIfLost, readBuffer } from '../gpu/runtime.js';
-import { CHECKPOINT_BINDING, COUNTER_STRIDE, WORKGROUP_SIZE, buildSolverKernel, stateStride } from '../shaders/kernel.js';
-import { methodByName, STATUS } from './methods.js';
+import { acquireGpu, computePipeline, failIfLost } from '../gpu/runtime.js';
+import { COUNTER_STRIDE, WORKGROUP_SIZE, buildSolverKernel, stateStride } from '../codegen/kernel.js';
+import { forwardChunk } from '../gpu/dispatch.js';
+import { methodByName } from '../methods/tableaus.js';
+import { STATUS } from '../methods/status.js';
 import type { EnsembleProblem, ResolvedOptions } from './problem.js';
 import type { ChunkOutput } from './cpu/chunk.js';
 
-/** Step attempts one invocation may take per dispatch: long enough to amortise a dispatch. */
-const STEP_BUDGET = 256;
-/** Dispatches encoded per round trip to read the active count. */
-const DISPATCHES_PER_ROUND = 4;
 /** Upper bound on bytes of one storage binding we plan for (limits may allow more). */
 const MAX_CHUNK_BYTES = 256 * 1024 * 1024;
 
@@ -20,149 +17,7 @@ export interface GpuSolveResult extends ChunkOutput {
   compileMs: number;
 }
 
-/** x as an unevaluated f32 sum hi + lo (time on the GPU is carried this way). */
-export const hiLo = (x: number): [number, number] => { const hi = Math.fround(x); return [hi, Math.fround(x - hi)]; };
 
-/** Checkpoints of the controller state for the adjoint: every `every` accepted steps, at most `capacity` per trajectory. */
-export interface CheckpointPlan { every: number; capacity: number; buffer: GPUBuffer }
-
-/** What one chunk of trajectories left: saves (count × S × N, f32), the six counters and the final controller state of each. */
-export interface ForwardChunk { out: Float32Array; counters: Uint32Array; state: Float32Array }
-
-/**
- * Integrates trajectories [start, start + count) of the problem with a compiled solver pipeline:
- * uploads, dispatches rounds until none is running, reads back. With `checkpoints` the pipeline
- * must be built with them (buildSolverKernel(…, true)) and writes them into `checkpoints.buffer`.
- */
-export async function forwardChunk(
-  device: GPUDevice, pipeline: GPUComputePipeline, label: string, problem: EnsembleProblem, opts: ResolvedOptions,
-  start: number, count: number, checkpoints?: CheckpointPlan, onProgress?: (finishedInChunk: number) => void,
-): Promise<ForwardChunk> {
-  const { model, saveat } = problem;
-  const N = model.states.length, P = model.params.length, S = saveat.length;
-  const saveT = new Float32Array(2 * S);
-  saveat.forEach((s, j) => { const [hi, lo] = hiLo(s); saveT[2 * j] = hi; saveT[2 * j + 1] = lo; });
-  const [t0hi, t0lo] = hiLo(problem.t0);
-  const SS = stateStride(N);
-  const state = new Float32Array(count * SS);
-  for (let b = 0; b < count; b++) {
-    const o = b * SS;
-    for (let k = 0; k < N; k++) state[o + k] = problem.initial[(start + b) * N + k]!;
-    state[o + 2 * N] = t0hi;
-    state[o + 2 * N + 1] = t0lo;
-    state[o + 2 * N + 2] = 0; // h = 0: the kernel picks the first step (or cfg.dt for rk4)
-    state[o + 2 * N + 3] = 1e-4; // err_prev
-  }
-  const params = packParams(problem, start, count);
-  const { gx, gy } = dispatchGrid(device, count);
-  const cfg = solverConfig({ t1: problem.t1, opts, batch: count, nSave: S, rowWidth: gx * WORKGROUP_SIZE, checkpoints });
-
-  const pool = bufferPool(device);
-  const STORAGE = storageUsage();
-  const buf = {
-    cfg: pool.acquire(device, CONFIG_BYTES, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, `${label} config`),
-    params: pool.acquire(device, params.byteLength, STORAGE, `${label} params`),
-    state: pool.acquire(device, state.byteLength, STORAGE, `${label} state`),
-    counters: pool.acquire(device, count * COUNTER_STRIDE * 4, STORAGE, `${label} counters`),
-    saveT: pool.acquire(device, Math.max(4, saveT.byteLength), STORAGE, `${label} save times`),
-    out: pool.acquire(device, Math.max(4, count * S * N * 4), STORAGE, `${label} output`),
-    active: pool.acquire(device, 4, STORAGE, `${label} active count`),
-    // Neural weights θ, shared by every trajectory (read-only storage, binding 7).
-    ...(model.neural ? { weights: pool.acquire(device, Math.max(4, problem.weights.length * 4), STORAGE, `${label} neural weights`) } : {}),
-  };
-  try {
-    const bindGroup = await checked(device, `bind group ${label}`, () => {
-      device.queue.writeBuffer(buf.cfg, 0, cfg);
-      device.queue.writeBuffer(buf.params, 0, params);
-      device.queue.writeBuffer(buf.state, 0, state);
-      device.queue.writeBuffer(buf.counters, 0, new Uint32Array(count * COUNTER_STRIDE));
-      if (saveT.byteLength) device.queue.writeBuffer(buf.saveT, 0, saveT);
-      if (buf.weights) device.queue.writeBuffer(buf.weights, 0, Float32Array.from(problem.weights));
-      const entries = [buf.cfg, buf.params, buf.state, buf.counters, buf.saveT, buf.out, buf.active, ...(buf.weights ? [buf.weights] : [])]
-        .map((buffer, binding) => ({ binding, resource: { buffer } }));
-      if (checkpoints) entries.push({ binding: CHECKPOINT_BINDING, resource: { buffer: checkpoints.buffer } });
-      return device.createBindGroup({ label: `${label} bindings`, layout: pipeline.getBindGroupLayout(0), entries });
-    });
-    await dispatchUntilDone(device, [{ pipeline, bindGroup, gx, gy }], buf.active, label, (active) => onProgress?.(count - active));
-    const [out, counters, final] = await Promise.all([
-      readBuffer(device, buf.out, count * S * N * 4, `${label} output`),
-      readBuffer(device, buf.counters, count * COUNTER_STRIDE * 4, `${label} counters`),
-      readBuffer(device, buf.state, state.byteLength, `${label} state`),
-    ]);
-    return { out: new Float32Array(out), counters: new Uint32Array(counters), state: new Float32Array(final) };
-  } finally {
-    for (const b of Object.values(buf)) pool.release(b);
-  }
-}
-
-/**
- * Parameters of trajectories [start, start + count) as the kernels read them: rows of
- * max(P, 1) f32 (WGSL has no zero-length arrays, see `wgslSizes`), the padding zero-filled. A model
- * without parameters still gets a written row, so its kernel never reads a pooled buffer's stale
- * contents (a NaN left there by an earlier solve marked such trajectories non_finite).
- */
-export function packParams(problem: EnsembleProblem, start: number, count: number): Float32Array {
-  const P = problem.model.params.length, Pw = Math.max(P, 1);
-  const out = new Float32Array(count * Pw);
-  for (let b = 0; b < count; b++) for (let q = 0; q < P; q++) out[b * Pw + q] = problem.params[(start + b) * P + q]!;
-  return out;
-}
-
-/** Usage of a storage buffer we write and read back (GPUBufferUsage exists once the GPU is loaded). */
-export const storageUsage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
-/** Bytes of the uniform `Config` (wgsl/solver_common.wgsl). */
-export const CONFIG_BYTES = 64;
-
-/** The uniform `Config` of wgsl/solver_common.wgsl. */
-export function solverConfig(c: {
-  t1: number; opts: ResolvedOptions; batch: number; nSave: number; rowWidth: number;
-  checkpoints?: { every: number; capacity: number };
-}): ArrayBuffer {
-  const cfg = new ArrayBuffer(CONFIG_BYTES);
-  const f = new Float32Array(cfg), u = new Uint32Array(cfg);
-  [f[0], f[1]] = hiLo(c.t1);
-  f[2] = c.opts.rtol; f[3] = c.opts.atol; f[4] = c.opts.dt;
-  u[5] = Math.min(c.opts.maxSteps, 0xffffffff); u[6] = STEP_BUDGET; u[7] = c.batch; u[8] = c.nSave; u[9] = c.rowWidth; f[10] = 1;
-  u[11] = c.checkpoints?.every ?? 0; u[12] = c.checkpoints?.capacity ?? 0;
-  return cfg;
-}
-
-/** A 2-D grid of workgroups covering `count` invocations (one dimension is capped by the device). */
-export function dispatchGrid(device: GPUDevice, count: number): { gx: number; gy: number } {
-  const groups = Math.ceil(count / WORKGROUP_SIZE);
-  const gx = Math.min(groups, device.limits.maxComputeWorkgroupsPerDimension);
-  return { gx, gy: Math.ceil(groups / gx) };
-}
-
-/** One compute pass of a dispatch: a pipeline, its bindings and its grid of workgroups. */
-export interface Pass { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; gx: number; gy: number }
-
-/**
- * Dispatches the passes (in order) in rounds of DISPATCHES_PER_ROUND until the kernels report no
- * invocation still running (each running invocation of the first pass adds 1 to `active` at its end).
- */
-export async function dispatchUntilDone(device: GPUDevice, passes: Pass[], active: GPUBuffer, label: string, onRound?: (active: number) => void): Promise<void> {
-  for (let round = 0; ; round++) {
-    await checked(device, `dispatch ${label}`, () => {
-      const enc = device.createCommandEncoder({ label: `${label} round ${round}` });
-      for (let d = 0; d < DISPATCHES_PER_ROUND; d++) {
-        // Only the last dispatch of a round counts the trajectories still running.
-        if (d === DISPATCHES_PER_ROUND - 1) enc.clearBuffer(active, 0, 4);
-        for (const p of passes) {
-          const pass = enc.beginComputePass({ label });
-          pass.setPipeline(p.pipeline);
-          pass.setBindGroup(0, p.bindGroup);
-          pass.dispatchWorkgroups(p.gx, p.gy);
-          pass.end();
-        }
-      }
-      device.queue.submit([enc.finish()]);
-    });
-    const n = new Uint32Array(await readBuffer(device, active, 4, `${label} active count`))[0]!;
-    onRound?.(n);
-    if (n === 0) return;
-  }
-}
 
 export async function solveOnGpu(
   problem: EnsembleProblem, opts: ResolvedOptions, onProgress?: (finished: number, total: number) => void,
@@ -213,3 +68,4 @@ async function solveOnDevice(
   }
   return result;
 }
+

@@ -3,8 +3,8 @@
  * own parameters and initial state; the model and time span are shared.
  */
 import type { Model } from '../physics/model.js';
-import { defaultWeights, neuralWeightCount } from '../shaders/compile.js';
-import { STATUS_NAMES, type MethodName, type StatusName } from './methods.js';
+import { defaultWeights, neuralWeightCount } from '../codegen/compile.js';
+import { type MethodName } from '../methods/tableaus.js';
 
 export interface EnsembleProblem {
   model: Model;
@@ -145,4 +145,4 @@ export interface Solution {
   notice?: string;
 }
 
-export const statusName = (code: number): StatusName | 'unknown' => STATUS_NAMES[code] ?? 'unknown';
+export { statusName } from '../methods/status.js';

@@ -4,8 +4,8 @@
  * computed from the solution.
  */
 import { withConservationTracking, type TrackedLaw, type TrackingOptions } from '../physics/conservation.js';
-import { compileExprF64 } from '../shaders/compile.js';
-import { STATUS } from './methods.js';
+import { compileExprF64 } from '../codegen/compile.js';
+import { STATUS } from '../methods/status.js';
 import type { EnsembleProblem, Solution } from './problem.js';
 
 export interface LawReport {

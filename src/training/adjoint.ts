@@ -11,7 +11,7 @@
  * an optimizer sees a consistent loss and gradient, and it needs no backward ODE solve whose own
  * step control would have to track a stiff adjoint. For the Rosenbrock methods the stage matrix
  * W = I/(hγ) − J(y_n) depends on y_n and p, which brings in second derivatives of the model
- * (∇⟨J̄, J⟩); they are generated symbolically (src/shaders/compile.ts, compileSensitivityF64), which
+ * (∇⟨J̄, J⟩); they are generated symbolically (src/codegen/compile.ts, compileSensitivityF64), which
  * is available for mechanistic models (not through a neural term).
  *
  * Memory: the forward pass keeps per accepted step three scalars (start time, size, save counter)
@@ -19,20 +19,17 @@
  * checkpoints at a time from its checkpoint, so memory grows with the number of checkpoints plus
  * one segment, not with the number of steps times the stages.
  */
-import { cpus } from 'node:os';
 import { withConservationTracking } from '../physics/conservation.js';
-import { compileExprF64, compileF64, compileSensitivityF64, type ModelF64, type SensitivityF64 } from '../shaders/compile.js';
-import { compileMlpF64, type MlpF64 } from '../shaders/neural.js';
-import { methodByName, STATUS, type ExplicitTableau, type Method, type RosenbrockTableau } from '../solvers/methods.js';
+import { compileExprF64, compileF64, compileSensitivityF64, type ModelF64, type SensitivityF64 } from '../codegen/compile.js';
+import { compileMlpF64, type MlpF64 } from '../codegen/neural.js';
+import { methodByName, type ExplicitTableau, type Method, type RosenbrockTableau } from '../methods/tableaus.js';
+import { STATUS } from '../methods/status.js';
 import { ProblemError, type EnsembleProblem, type SolveOptions } from '../solvers/problem.js';
-import { resolveOptions } from '../solvers/solve.js';
+import { resolveOptions } from '../solvers/options.js';
 import { StepTrace, Workspace, integrateTrajectory } from '../solvers/cpu/integrate.js';
 import { luFactor, luSolve, luSolveTransposed } from '../solvers/cpu/linalg.js';
 import { compileObservable, priorLoss, residualLoss, type LossTerms, type Observations } from './loss.js';
 import type { Model } from '../physics/model.js';
-import { onWorker, workerPool, workerScript } from '../solvers/cpu/pool.js';
-import type { GradientWorkerApi } from './worker.js';
-import { gradientGpu } from './gpu-adjoint.js';
 
 export interface GradientOptions extends SolveOptions {
   /** Accepted steps between stored states (default 32). */
@@ -500,51 +497,4 @@ class RosenbrockAdjoint {
     for (let i = 0; i < N; i++) ybar[i]! += gy[i]!;
     for (let q = 0; q < gp.length; q++) pbar[q]! += gp[q]!;
   }
-}
-
-/** Below this many trajectories per worker, a worker's message overhead costs more than it saves. */
-const MIN_TRAJECTORIES_PER_WORKER = 32;
-
-/**
- * The gradient on the backend `options.backend` names: 'gpu' runs the f32 adjoint of
- * src/training/gpu-adjoint.ts; otherwise `gradientCpu` spread over the machine's cores: the batch is split into contiguous chunks, one
- * per pooled worker thread, and the results joined (shared-weight and observation gradients are
- * summed; the L2 term on θ is added once). Same numbers as `gradientCpu`, which it falls back to
- * for small batches or when the compiled worker is missing.
- */
-export async function gradient(problem: EnsembleProblem, obs: Observations, terms: LossTerms = {}, options: GradientOptions = {}, workers = cpus().length): Promise<GradientResult> {
-  // The f32 GPU adjoint only when asked for: the f64 CPU path is the reference, and it also covers
-  // the Rosenbrock methods.
-  if (options.backend === 'gpu') return gradientGpu(problem, obs, terms, options);
-  const B = problem.batch;
-  const path = workerScript(import.meta.url, 'worker.js');
-  const n = path ? Math.max(1, Math.min(workers, Math.floor(B / MIN_TRAJECTORIES_PER_WORKER))) : 1;
-  if (n === 1 || options.steps) return gradientCpu(problem, obs, terms, options);
-  const { onProgress: _p, ...plain } = options;
-  const N = problem.model.states.length, P = problem.model.params.length;
-  const bounds = Array.from({ length: n + 1 }, (_, w) => Math.round((w * B) / n));
-  const pool = workerPool<GradientWorkerApi>(path!, n);
-  const parts = await Promise.all(bounds.slice(0, -1).map((start, w) => {
-    const end = bounds[w + 1]!;
-    const sub: EnsembleProblem = {
-      ...problem, batch: end - start,
-      params: problem.params.slice(start * P, end * P), initial: problem.initial.slice(start * N, end * N),
-    };
-    const data = obs.data.filter((d) => d.traj >= start && d.traj < end).map((d) => ({ ...d, traj: d.traj - start }));
-    return onWorker(pool[w]!, (api) => api.gradient(sub, { observables: obs.observables, data }, { ...terms, l2Weights: 0 }, plain));
-  }));
-  const out = emptyResult(B, N, P, problem.weights.length, obs);
-  if (options.recordSteps) out.stepSizes = [];
-  parts.forEach((r, w) => {
-    const start = bounds[w]!;
-    out.lossPerTrajectory.set(r.lossPerTrajectory, start);
-    out.params.set(r.params, start * P);
-    out.initial.set(r.initial, start * N);
-    out.status.set(r.status, start);
-    out.steps.set(r.steps, start);
-    r.weights.forEach((v, k) => { out.weights[k]! += v; });
-    r.observation.forEach((g, k) => { out.observation[k]!.scale += g.scale; out.observation[k]!.offset += g.offset; });
-    if (out.stepSizes) out.stepSizes.push(...r.stepSizes!);
-  });
-  return finishResult(out, problem.weights, terms);
 }

@@ -3,11 +3,11 @@
  * for the explicit methods, with the forward and backward sweeps as WGSL kernels over the batch.
  *
  *  1. Forward: the ordinary solver kernel, also storing the controller state every K accepted steps
- *     (src/shaders/kernel.ts, writeCheckpoint).
+ *     (src/codegen/kernel.ts, writeCheckpoint).
  *  2. Host (f64): the loss at the saves and its cotangents ȳ_s, ∂L/∂p of the observation model and
  *     priors (gradientSetup — the same code as the CPU path); O(data), not O(steps).
  *  3. Backward: one segment between checkpoints per trajectory per dispatch, last first: replay,
- *     then the stage-wise reverse sweep (src/shaders/adjoint.ts).
+ *     then the stage-wise reverse sweep (src/codegen/adjoint.ts).
  *  4. θ̄ = Σ_b θ̄_b by the deterministic tree reduction (src/gpu/reduce.ts).
  *
  * Memory per trajectory: (2N + 6)·4 bytes per checkpoint, one segment's tape K·(N + 4)·4 bytes, and
@@ -15,12 +15,13 @@
  */
 import { acquireGpu, bufferPool, checked, computePipeline, failIfLost, readBuffer } from '../gpu/runtime.js';
 import { sumRowsOnGpu } from '../gpu/reduce.js';
-import { ADJOINT_COUNTER_STRIDE, buildAdjointKernel, buildWeightGradientKernel, signalScratch, tapeStride } from '../shaders/adjoint.js';
-import { COUNTER_STRIDE, WORKGROUP_SIZE, buildSolverKernel, checkpointStride } from '../shaders/kernel.js';
-import { CONFIG_BYTES, dispatchGrid, dispatchUntilDone, forwardChunk, hiLo, packParams, solverConfig, storageUsage, type Pass } from '../solvers/gpu.js';
-import { methodByName, STATUS } from '../solvers/methods.js';
+import { ADJOINT_COUNTER_STRIDE, buildAdjointKernel, buildWeightGradientKernel, signalScratch, tapeStride } from '../codegen/adjoint.js';
+import { COUNTER_STRIDE, WORKGROUP_SIZE, buildSolverKernel, checkpointStride } from '../codegen/kernel.js';
+import { CONFIG_BYTES, dispatchGrid, dispatchUntilDone, forwardChunk, hiLo, packParams, solverConfig, storageUsage, type Pass } from '../gpu/dispatch.js';
+import { methodByName } from '../methods/tableaus.js';
+import { STATUS } from '../methods/status.js';
 import { ProblemError, type EnsembleProblem } from '../solvers/problem.js';
-import { f32ToleranceProblem, resolveOptions } from '../solvers/solve.js';
+import { f32ToleranceProblem, resolveOptions } from '../solvers/options.js';
 import { emptyResult, finishResult, gradientSetup, type GradientOptions, type GradientResult } from './adjoint.js';
 import type { LossTerms, Observations } from './loss.js';
 

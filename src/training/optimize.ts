@@ -12,7 +12,8 @@
 import type { Model } from '../physics/model.js';
 import { splitmix32 } from '../physics/neural.js';
 import { ProblemError, type EnsembleProblem } from '../solvers/problem.js';
-import { gradient, type GradientOptions } from './adjoint.js';
+import type { GradientOptions } from './adjoint.js';
+import { gradient } from './gradient.js';
 import type { LossTerms, Observations } from './loss.js';
 
 export interface FitOptions {

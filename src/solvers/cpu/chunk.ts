@@ -3,8 +3,8 @@
  * a worker (./worker.ts); everything it needs is structured-cloneable.
  */
 import type { Model } from '../../physics/model.js';
-import { compileF64 } from '../../shaders/compile.js';
-import { methodByName } from '../methods.js';
+import { compileF64 } from '../../codegen/compile.js';
+import { methodByName } from '../../methods/tableaus.js';
 import type { ResolvedOptions } from '../problem.js';
 import { Workspace, integrateTrajectory } from './integrate.js';
 

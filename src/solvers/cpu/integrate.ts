@@ -1,10 +1,12 @@
 /**
  * The f64 reference integrators: one trajectory at a time, same methods, controller and status
- * rules as the WGSL kernels (src/shaders/kernel.ts). Time and state are accumulated with
+ * rules as the WGSL kernels (src/codegen/kernel.ts). Time and state are accumulated with
  * compensated (Kahan/TwoSum) sums, as on the GPU, so both paths round the same way by design.
  */
-import type { ModelF64 } from '../../shaders/compile.js';
-import { CONTROLLER, STATUS, isAdaptive, type ExplicitTableau, type Method, type RosenbrockTableau } from '../methods.js';
+import type { ModelF64 } from '../../codegen/compile.js';
+import { isAdaptive, type ExplicitTableau, type Method, type RosenbrockTableau } from '../../methods/tableaus.js';
+import { CONTROLLER } from '../../methods/controller.js';
+import { STATUS } from '../../methods/status.js';
 import type { ResolvedOptions } from '../problem.js';
 import { luFactor, luSolve } from './linalg.js';
 

@@ -5,7 +5,7 @@
  * alive; a call refs its worker for its duration.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
@@ -35,14 +35,21 @@ let buildChecked = false;
  */
 function refuseStaleBuild(srcDir: string, distDir: string): void {
   if (buildChecked) return;
-  const times = (dir: string, ext: string): number[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = join(dir, e.name);
-    return e.isDirectory() ? times(p, ext) : e.name.endsWith(ext) ? [statSync(p).mtimeMs] : [];
-  });
-  const newestSource = Math.max(0, ...times(srcDir, '.ts'));
-  const oldestBuild = Math.min(Infinity, ...times(distDir, '.js'));
-  if (newestSource > oldestBuild) {
-    throw new Error(`${distDir} is older than ${srcDir}: the worker threads would run old code. Run \`npm run build\` first (npm test does).`);
+  // Every source file must have a compiled twin at least as new (leftovers in dist/ do not count).
+  const stale: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) { walk(p); continue; }
+      if (!e.name.endsWith('.ts') || e.name.endsWith('.d.ts')) continue;
+      const js = join(distDir, relative(srcDir, p)).replace(/\.ts$/, '.js');
+      if (!existsSync(js) || statSync(js).mtimeMs < statSync(p).mtimeMs) stale.push(relative(srcDir, p));
+    }
+  };
+  walk(srcDir);
+  if (stale.length) {
+    throw new Error(`${distDir} is older than ${srcDir} (${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ', …' : ''}): ` +
+      'the worker threads would run old code. Run `npm run build` first (npm test does).');
   }
   buildChecked = true;
 }

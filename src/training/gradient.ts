@@ -1,0 +1,59 @@
+/**
+ * `gradient()`: the one gradient entry point over the backends — the f32 GPU adjoint
+ * (./gpu-adjoint.ts) or the f64 CPU adjoint (./adjoint.ts) spread over the worker threads.
+ * Kept apart from both so that neither imports the other (no import cycle).
+ */
+import { cpus } from 'node:os';
+import type { EnsembleProblem } from '../solvers/problem.js';
+import { onWorker, workerPool, workerScript } from '../solvers/cpu/pool.js';
+import { emptyResult, finishResult, gradientCpu, type GradientOptions, type GradientResult } from './adjoint.js';
+import { gradientGpu } from './gpu-adjoint.js';
+import type { LossTerms, Observations } from './loss.js';
+import type { GradientWorkerApi } from './worker.js';
+
+/** Below this many trajectories per worker, a worker's message overhead costs more than it saves. */
+const MIN_TRAJECTORIES_PER_WORKER = 32;
+
+/**
+ * The gradient on the backend `options.backend` names: 'gpu' runs the f32 adjoint of
+ * src/training/gpu-adjoint.ts; otherwise `gradientCpu` spread over the machine's cores: the batch is split into contiguous chunks, one
+ * per pooled worker thread, and the results joined (shared-weight and observation gradients are
+ * summed; the L2 term on θ is added once). Same numbers as `gradientCpu`, which it falls back to
+ * for small batches or when the compiled worker is missing.
+ */
+export async function gradient(problem: EnsembleProblem, obs: Observations, terms: LossTerms = {}, options: GradientOptions = {}, workers = cpus().length): Promise<GradientResult> {
+  // The f32 GPU adjoint only when asked for: the f64 CPU path is the reference, and it also covers
+  // the Rosenbrock methods.
+  if (options.backend === 'gpu') return gradientGpu(problem, obs, terms, options);
+  const B = problem.batch;
+  const path = workerScript(import.meta.url, 'worker.js');
+  const n = path ? Math.max(1, Math.min(workers, Math.floor(B / MIN_TRAJECTORIES_PER_WORKER))) : 1;
+  if (n === 1 || options.steps) return gradientCpu(problem, obs, terms, options);
+  const { onProgress: _p, ...plain } = options;
+  const N = problem.model.states.length, P = problem.model.params.length;
+  const bounds = Array.from({ length: n + 1 }, (_, w) => Math.round((w * B) / n));
+  const pool = workerPool<GradientWorkerApi>(path!, n);
+  const parts = await Promise.all(bounds.slice(0, -1).map((start, w) => {
+    const end = bounds[w + 1]!;
+    const sub: EnsembleProblem = {
+      ...problem, batch: end - start,
+      params: problem.params.slice(start * P, end * P), initial: problem.initial.slice(start * N, end * N),
+    };
+    const data = obs.data.filter((d) => d.traj >= start && d.traj < end).map((d) => ({ ...d, traj: d.traj - start }));
+    return onWorker(pool[w]!, (api) => api.gradient(sub, { observables: obs.observables, data }, { ...terms, l2Weights: 0 }, plain));
+  }));
+  const out = emptyResult(B, N, P, problem.weights.length, obs);
+  if (options.recordSteps) out.stepSizes = [];
+  parts.forEach((r, w) => {
+    const start = bounds[w]!;
+    out.lossPerTrajectory.set(r.lossPerTrajectory, start);
+    out.params.set(r.params, start * P);
+    out.initial.set(r.initial, start * N);
+    out.status.set(r.status, start);
+    out.steps.set(r.steps, start);
+    r.weights.forEach((v, k) => { out.weights[k]! += v; });
+    r.observation.forEach((g, k) => { out.observation[k]!.scale += g.scale; out.observation[k]!.offset += g.offset; });
+    if (out.stepSizes) out.stepSizes.push(...r.stepSizes!);
+  });
+  return finishResult(out, problem.weights, terms);
+}
