@@ -9,7 +9,7 @@ export { releaseCpuWorkers } from './solvers/cpu/backend.js';
 export { buildSolverKernel } from './codegen/kernel.js';
 export { makeProblem, linspace, statusName, ProblemError, type EnsembleProblem, type ProblemInput, type Solution, type SolveOptions, type Backend } from './solvers/problem.js';
 export { solve, resolveOptions } from './solvers/solve.js';
-export { METHOD_NAMES, RK4, DOPRI5, TSIT5, ROSENBROCK23, RODAS4, methodByName, type MethodName, type Method, type ExplicitTableau, type RosenbrockTableau } from './methods/tableaus.js';
+export { METHOD_NAMES, RK4, DOPRI5, TSIT5, ROSENBROCK23, RODAS4, methodByName, resolveMethod, capabilities, TableauError, type MethodName, type Method, type ExplicitTableau, type RosenbrockTableau, type Capabilities } from './methods/tableaus.js';
 export { STATUS, STATUS_NAMES, type StatusName } from './methods/status.js';
 export { acquireGpu, releaseGpu, GpuUnavailableError, GpuError, GpuDeviceLostError, type GpuInfo } from './gpu/runtime.js';
 export { condensateModel, condensateModelSpec, CONDENSATE_PARAMS, type CondensateOptions } from './physics/condensate.js';

@@ -22,7 +22,7 @@ import { layerSizes, weightLayout } from '../physics/neural.js';
 import type { ExplicitTableau } from '../methods/tableaus.js';
 import { emitSensitivityWgsl, wgslSizes } from './compile.js';
 import { mlpWgsl } from './neural.js';
-import { SOLVER_COMMON, WORKGROUP_SIZE, explicitAttempt, explicitStagesWgsl, kernelHeader, loadController, range } from './kernel.js';
+import { SOLVER_COMMON, WORKGROUP_SIZE, denseWeightWgsl, explicitAttempt, explicitStagesWgsl, kernelHeader, loadController, range } from './kernel.js';
 import { f32Literal as L } from './emit.js';
 
 /** f32 slots per step on the tape: y_n (N), t_hi, t_lo, h, index of the step's first save. */
@@ -82,7 +82,7 @@ ${range(N).map((k) => `      ${tape('n', k)} = y[${k}];`).join('\n')}
   const denseWeight = (j: number) => {
     const d = tab.dense?.[j];
     if (!d || d.every((x) => x === 0)) return '0.0';
-    return `hs * (${L(d[0]!)} + theta * (${L(d[1]!)} + theta * (${L(d[2]!)} + theta * ${L(d[3]!)}))) * theta`;
+    return `hs * ${denseWeightWgsl(d, 'theta')}`;
   };
   const reverseStages: string[] = [];
   for (let s = S - 1; s >= 0; s--) {

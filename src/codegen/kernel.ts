@@ -211,6 +211,13 @@ ${storeController(N, 'state', 'sb', '  ')}
 `;
 }
 
+/** b(θ) = Σ_m row[m] θ^(m+1) in Horner form, as WGSL (the f32 twin of `denseWeight`). */
+export function denseWeightWgsl(row: number[], theta: string): string {
+  let acc = L(row[row.length - 1]!);
+  for (let m = row.length - 2; m >= 0; m--) acc = `(${L(row[m]!)} + ${theta} * ${acc})`;
+  return `${acc} * ${theta}`;
+}
+
 /** WGSL for component k of the dense output at `theta` within the step (the stages in scope). */
 export function denseTermWgsl(method: Method): ((i: number) => string) | undefined {
   const S = method.c.length;
@@ -229,7 +236,7 @@ export function denseTermWgsl(method: Method): ((i: number) => string) | undefin
     const w = range(S).map((j) => {
       const d = dense[j]!;
       if (d.every((x) => x === 0)) return '';
-      return `(${L(d[0]!)} + theta * (${L(d[1]!)} + theta * (${L(d[2]!)} + theta * ${L(d[3]!)}))) * theta * k${j}[${i}]`;
+      return `${denseWeightWgsl(d, 'theta')} * k${j}[${i}]`;
     }).filter(Boolean);
     return `y[${i}] + hs * (${w.join(' + ')})`;
   };

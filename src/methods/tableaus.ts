@@ -9,7 +9,8 @@ export const METHOD_NAMES: readonly MethodName[] = ['rk4', 'dopri5', 'tsit5', 'r
 /** An explicit Runge–Kutta method: k_i = f(t + c_i h, y + h Σ_j a_ij k_j), y₁ = y₀ + h Σ b_i k_i. */
 export interface ExplicitTableau {
   kind: 'explicit';
-  name: MethodName;
+  /** A built-in's MethodName, or any label for a user-supplied tableau. */
+  name: string;
   /** Order of the propagated solution (the convergence slope a test expects). */
   order: number;
   c: number[];
@@ -22,8 +23,9 @@ export interface ExplicitTableau {
   /** The last stage is f(t + h, y₁): reused as the next step's first stage (first same as last). */
   fsal: boolean;
   /**
-   * Continuous extension y(t + θh) = y₀ + h Σ_i b_i(θ) k_i with b_i(θ) = Σ_m dense[i][m] θ^(m+1).
-   * Absent → the integrator steps exactly onto every save time.
+   * Continuous extension y(t + θh) = y₀ + h Σ_i b_i(θ) k_i with b_i(θ) = Σ_m dense[i][m] θ^(m+1)
+   * (any degree; every row the same length). Absent → the integrator steps exactly onto every
+   * save time.
    */
   dense?: number[][];
 }
@@ -36,7 +38,7 @@ export interface ExplicitTableau {
  */
 export interface RosenbrockTableau {
   kind: 'rosenbrock';
-  name: MethodName;
+  name: string;
   order: number;
   /** The error estimate is O(h^errorOrder); the controller's exponent is 1/errorOrder. */
   errorOrder: number;
@@ -207,5 +209,109 @@ export function methodByName(name: MethodName): Method {
   }
 }
 
+/** b_i(θ) = Σ_m row[m] θ^(m+1) of a dense-output row, in Horner form (as the generated WGSL). */
+export function denseWeight(row: number[], theta: number): number {
+  let acc = 0;
+  for (let m = row.length - 1; m >= 0; m--) acc = row[m]! + theta * acc;
+  return acc * theta;
+}
+
 /** True when the method adapts its step (needs rtol/atol, not --dt). */
 export const isAdaptive = (m: Method) => m.kind === 'rosenbrock' || m.btilde !== undefined;
+
+/** A user-supplied tableau that is malformed or inconsistent; the message says which entry. */
+export class TableauError extends Error {
+  override name = 'TableauError';
+}
+
+/** What a method can do, derived from its tableau (never from its name). */
+export interface Capabilities {
+  /** Has an error estimate: takes rtol/atol and adapts its step. */
+  adaptive: boolean;
+  /** Has a continuous extension; without one the integrator steps onto every save time. */
+  dense: boolean;
+  /** Linearly implicit (Rosenbrock): uses the Jacobian, for stiff problems. */
+  stiff: boolean;
+  /** The last stage is the next step's first (first same as last). */
+  fsal: boolean;
+  order: number;
+  stages: number;
+}
+
+export function capabilities(m: Method): Capabilities {
+  return {
+    adaptive: isAdaptive(m), dense: m.dense !== undefined, stiff: m.kind === 'rosenbrock', fsal: m.fsal,
+    order: m.order, stages: m.c.length,
+  };
+}
+
+/**
+ * A built-in method by name, or a user-supplied tableau after checking it: array shapes, strictly
+ * lower-triangular a (and C), finite entries, and the consistency conditions every RK method needs
+ * (Hairer I, §II.2): Σ_j a_ij = c_i, Σ b_i = 1, Σ b̃_i = 0 (b̃ = b − b̂), b_i(1) = b_i for the dense
+ * output, and for FSAL the last row of a equal to b with c = 1.
+ */
+export function resolveMethod(m: MethodName | Method): Method {
+  if (typeof m === 'string') {
+    if (!(METHOD_NAMES as readonly string[]).includes(m)) throw new TableauError(`unknown method "${m}" (choose ${METHOD_NAMES.join(', ')}, or pass a tableau object)`);
+    return methodByName(m);
+  }
+  checkTableau(m);
+  return m;
+}
+
+function checkTableau(m: Method): void {
+  const fail = (what: string): never => { throw new TableauError(`tableau "${m.name ?? '?'}": ${what}`); };
+  if (m.kind !== 'explicit' && m.kind !== 'rosenbrock') fail(`kind must be "explicit" or "rosenbrock" (got ${String((m as { kind?: unknown }).kind)})`);
+  const S = Array.isArray(m.c) ? m.c.length : 0;
+  if (S < 1) fail('c must list one node per stage');
+  if (!(Number.isInteger(m.order) && m.order >= 1)) fail(`order must be a positive integer (got ${m.order})`);
+  const vec = (v: unknown, name: string) => {
+    if (!Array.isArray(v) || v.length !== S) fail(`${name} must have ${S} entries (one per stage)`);
+    (v as number[]).forEach((x, i) => { if (!Number.isFinite(x)) fail(`${name}[${i}] is not a finite number`); });
+    return v as number[];
+  };
+  const lower = (rows: unknown, name: string) => {
+    if (!Array.isArray(rows) || rows.length !== S) fail(`${name} must have ${S} rows`);
+    (rows as unknown[]).forEach((row, i) => {
+      if (!Array.isArray(row) || row.length !== i) fail(`${name}[${i}] must have ${i} entries (strictly lower triangular)`);
+      (row as number[]).forEach((x, j) => { if (!Number.isFinite(x)) fail(`${name}[${i}][${j}] is not a finite number`); });
+    });
+    return rows as number[][];
+  };
+  const near = (x: number, y: number) => Math.abs(x - y) <= 1e-10 * Math.max(1, Math.abs(y));
+  const sum = (v: number[]) => v.reduce((acc, x) => acc + x, 0);
+  const c = vec(m.c, 'c');
+  const a = lower(m.a, 'a');
+  if (m.kind === 'explicit') {
+    a.forEach((row, i) => { if (!near(sum(row), c[i]!)) fail(`row ${i} of a sums to ${sum(row)}, not c[${i}] = ${c[i]}`); });
+    const b = vec(m.b, 'b');
+    if (!near(sum(b), 1)) fail(`b sums to ${sum(b)}, not 1`);
+    if (m.btilde !== undefined) {
+      const bt = vec(m.btilde, 'btilde');
+      if (!near(sum(bt), 0)) fail(`btilde (b − b̂) sums to ${sum(bt)}, not 0`);
+      if (!(Number.isInteger(m.errorOrder) && m.errorOrder! >= 1)) fail('an adaptive tableau needs errorOrder (the order of its error estimate)');
+    }
+    if (m.fsal && (!near(c[S - 1]!, 1) || b[S - 1] !== 0 || a[S - 1]!.some((x, j) => !near(x, b[j]!)))) {
+      fail('fsal needs a last stage at c = 1 whose row of a equals b (and b of that stage 0)');
+    }
+    if (m.dense !== undefined) {
+      if (!Array.isArray(m.dense) || m.dense.length !== S) fail(`dense must have ${S} rows`);
+      const degree = m.dense[0]?.length ?? 0;
+      m.dense.forEach((row, i) => {
+        if (!Array.isArray(row) || row.length !== degree || degree < 1) fail(`dense[${i}] must have ${degree} coefficients, like dense[0]`);
+        if (!row.every(Number.isFinite)) fail(`dense[${i}] has a non-finite coefficient`);
+        if (!near(sum(row), b[i]!)) fail(`dense[${i}] gives b_${i}(1) = ${sum(row)}, not b[${i}] = ${b[i]}`);
+      });
+    }
+  } else {
+    if (!(m.gamma > 0)) fail(`gamma must be positive (got ${m.gamma})`);
+    lower(m.C, 'C');
+    vec(m.d, 'd'); vec(m.m, 'm'); vec(m.e, 'e');
+    if (!(Number.isInteger(m.errorOrder) && m.errorOrder >= 1)) fail('errorOrder must be a positive integer');
+    if (m.dense !== undefined) { vec(m.dense.h2, 'dense.h2'); vec(m.dense.h3, 'dense.h3'); }
+    if (m.fsal && (!near(c[S - 1]!, 1) || a[S - 1]!.some((x, j) => !near(x, m.m[j]!)) || m.m[S - 1] !== 0)) {
+      fail('fsal needs a last stage at c = 1 whose row of a equals m (and m of that stage 0)');
+    }
+  }
+}

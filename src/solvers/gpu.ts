@@ -5,7 +5,6 @@
 import { acquireGpu, computePipeline, failIfLost } from '../gpu/runtime.js';
 import { COUNTER_STRIDE, WORKGROUP_SIZE, buildSolverKernel, stateStride } from '../codegen/kernel.js';
 import { forwardChunk } from '../gpu/dispatch.js';
-import { methodByName } from '../methods/tableaus.js';
 import { STATUS } from '../methods/status.js';
 import type { EnsembleProblem, ResolvedOptions } from './problem.js';
 import type { ChunkOutput } from './cpu/chunk.js';
@@ -31,7 +30,7 @@ async function solveOnDevice(
 ): Promise<GpuSolveResult> {
   const { model, batch: B, saveat } = problem;
   const N = model.states.length, P = model.params.length, S = saveat.length;
-  const method = methodByName(opts.method);
+  const method = opts.method;
   const code = buildSolverKernel(model, method, opts.fixedStep);
   const label = `${model.name}/${method.name}`;
   const { pipeline, compileMs } = await computePipeline(device, label, code);

@@ -1,18 +1,23 @@
 /** Solver options: defaults, validation, and what the f32 GPU path can honour. No Node built-ins (browser-safe). */
-import { METHOD_NAMES, isAdaptive, methodByName, type MethodName } from '../methods/tableaus.js';
+import { TableauError, isAdaptive, resolveMethod, type Method } from '../methods/tableaus.js';
 import { ProblemError, type ResolvedOptions, type SolveOptions } from './problem.js';
 
 /** Fills in defaults and checks `o`; a ProblemError says what is wrong. */
 export function resolveOptions(o: SolveOptions): ResolvedOptions {
-  const method: MethodName = o.method ?? 'dopri5';
-  if (!METHOD_NAMES.includes(method)) throw new ProblemError(`unknown method "${method}" (choose ${METHOD_NAMES.join(', ')})`);
+  let method: Method;
+  try {
+    method = resolveMethod(o.method ?? 'dopri5');
+  } catch (err) {
+    if (err instanceof TableauError) throw new ProblemError(err.message);
+    throw err;
+  }
   const rtol = o.rtol ?? 1e-6, atol = o.atol ?? 1e-8, maxSteps = o.maxSteps ?? 100_000;
   if (!(rtol > 0) || !(atol > 0)) throw new ProblemError(`rtol and atol must be positive (got ${rtol}, ${atol})`);
   if (!Number.isInteger(maxSteps) || maxSteps < 1) throw new ProblemError(`maxSteps must be a positive integer (got ${maxSteps})`);
   const steps = o.steps ? Float64Array.from(o.steps) : undefined;
   if (steps && !steps.every((h) => h > 0 && Number.isFinite(h))) throw new ProblemError('steps must be positive finite step sizes');
-  const fixedStep = !isAdaptive(methodByName(method)) || o.adaptive === false || steps !== undefined;
-  if (fixedStep && o.dt === undefined && !steps) throw new ProblemError(`${method} with fixed steps needs dt (--dt)`);
+  const fixedStep = !isAdaptive(method) || o.adaptive === false || steps !== undefined;
+  if (fixedStep && o.dt === undefined && !steps) throw new ProblemError(`${method.name} with fixed steps needs dt (--dt)`);
   const dt = o.dt ?? steps?.[0] ?? 0;
   if (o.dt !== undefined && !(dt > 0 && Number.isFinite(dt))) throw new ProblemError(`dt must be a positive number (got ${o.dt})`);
   return { method, rtol, atol, dt, maxSteps, fixedStep, steps };

@@ -4,7 +4,7 @@
  */
 import type { Model } from '../physics/model.js';
 import { defaultWeights, neuralWeightCount } from '../codegen/compile.js';
-import { type MethodName } from '../methods/tableaus.js';
+import type { Method, MethodName } from '../methods/tableaus.js';
 
 export interface EnsembleProblem {
   model: Model;
@@ -89,7 +89,8 @@ export function linspace(a: number, b: number, n: number): Float64Array {
 export type Backend = 'auto' | 'gpu' | 'cpu';
 
 export interface SolveOptions {
-  method?: MethodName;
+  /** A built-in method by name (default 'dopri5'), or a tableau object (checked by resolveMethod). */
+  method?: MethodName | Method;
   /** Relative tolerance (adaptive methods); default 1e-6. */
   rtol?: number;
   /** Absolute tolerance (adaptive methods); default 1e-8. */
@@ -113,7 +114,8 @@ export interface SolveOptions {
 }
 
 export interface ResolvedOptions {
-  method: MethodName;
+  /** The method, resolved and checked (a built-in tableau or the caller's). */
+  method: Method;
   rtol: number;
   atol: number;
   dt: number;
@@ -138,7 +140,8 @@ export interface Solution {
   /** The time each trajectory reached: t1 on success, where it stopped otherwise. */
   tEnd: Float64Array;
   backend: 'gpu' | 'cpu';
-  method: MethodName;
+  /** The method's name (a built-in's MethodName, or the name of the caller's tableau). */
+  method: string;
   /** Wall time in ms, and the part spent compiling pipelines (GPU). */
   timing: { totalMs: number; compileMs: number };
   /** Set when the requested backend was not used (e.g. no WebGPU adapter). */

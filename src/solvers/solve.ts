@@ -31,7 +31,7 @@ export async function solve(problem: EnsembleProblem, options: SolveOptions = {}
       const r = await solveOnGpu(problem, opts, options.onProgress);
       return {
         t: problem.saveat, y: r.y, status: r.status, steps: r.steps, rejected: r.rejected, rhsEvals: r.rhsEvals, tEnd: r.tEnd,
-        backend: 'gpu', method: opts.method, timing: { totalMs: performance.now() - start, compileMs: r.compileMs },
+        backend: 'gpu', method: opts.method.name, timing: { totalMs: performance.now() - start, compileMs: r.compileMs },
       };
     } catch (err) {
       if (backend === 'gpu') throw err;
@@ -43,6 +43,6 @@ export async function solve(problem: EnsembleProblem, options: SolveOptions = {}
   const r = await solveOnCpu(problem, opts, options.workers, options.onProgress);
   return {
     t: problem.saveat, y: r.y, status: r.status, steps: r.steps, rejected: r.rejected, rhsEvals: r.rhsEvals, tEnd: r.tEnd,
-    backend: 'cpu', method: opts.method, timing: { totalMs: performance.now() - start, compileMs: 0 }, notice,
+    backend: 'cpu', method: opts.method.name, timing: { totalMs: performance.now() - start, compileMs: 0 }, notice,
   };
 }

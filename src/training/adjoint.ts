@@ -22,7 +22,7 @@
 import { withConservationTracking } from '../physics/conservation.js';
 import { compileExprF64, compileF64, compileSensitivityF64, type ModelF64, type SensitivityF64 } from '../codegen/compile.js';
 import { compileMlpF64, type MlpF64 } from '../codegen/neural.js';
-import { methodByName, type ExplicitTableau, type Method, type RosenbrockTableau } from '../methods/tableaus.js';
+import { denseWeight, type ExplicitTableau, type Method, type RosenbrockTableau } from '../methods/tableaus.js';
 import { STATUS } from '../methods/status.js';
 import { ProblemError, type EnsembleProblem, type SolveOptions } from '../solvers/problem.js';
 import { resolveOptions } from '../solvers/options.js';
@@ -175,7 +175,7 @@ export function finishResult(result: GradientResult, weights: Float64Array, term
  */
 export function gradientCpu(problem: EnsembleProblem, obs: Observations, terms: LossTerms = {}, options: GradientOptions = {}): GradientResult {
   const opts = resolveOptions(options);
-  const method = methodByName(opts.method);
+  const method = opts.method;
   const setup = gradientSetup(problem, obs, terms, method);
   const { model, compiled: { fns, sens, mlp }, N0, N, P, B, saveat } = setup;
   const S = saveat.length;
@@ -378,7 +378,7 @@ class ExplicitAdjoint {
       else {
         for (let s = 0; s < S; s++) {
           const d = tab.dense[s]!;
-          const w = h * (d[0]! + theta * (d[1]! + theta * (d[2]! + theta * d[3]!))) * theta;
+          const w = h * denseWeight(d, theta);
           for (let i = 0; i < N; i++) kbar[s]![i]! += w * bar[i]!;
         }
       }

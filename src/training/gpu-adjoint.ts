@@ -18,7 +18,6 @@ import { sumRowsOnGpu } from '../gpu/reduce.js';
 import { ADJOINT_COUNTER_STRIDE, buildAdjointKernel, buildWeightGradientKernel, signalScratch, tapeStride } from '../codegen/adjoint.js';
 import { COUNTER_STRIDE, WORKGROUP_SIZE, buildSolverKernel, checkpointStride } from '../codegen/kernel.js';
 import { CONFIG_BYTES, dispatchGrid, dispatchUntilDone, forwardChunk, hiLo, packParams, solverConfig, storageUsage, type Pass } from '../gpu/dispatch.js';
-import { methodByName } from '../methods/tableaus.js';
 import { STATUS } from '../methods/status.js';
 import { ProblemError, type EnsembleProblem } from '../solvers/problem.js';
 import { f32ToleranceProblem, resolveOptions } from '../solvers/options.js';
@@ -41,7 +40,7 @@ export function gpuAdjointBytes(N: number, every: number) {
 
 export async function gradientGpu(problem: EnsembleProblem, obs: Observations, terms: LossTerms = {}, options: GradientOptions = {}): Promise<GradientResult> {
   const opts = resolveOptions(options);
-  const method = methodByName(opts.method);
+  const method = opts.method;
   if (method.kind !== 'explicit') {
     throw new ProblemError(`GPU gradients support the explicit methods (rk4, dopri5, tsit5); ${method.name} gradients run on the CPU (backend "cpu")`);
   }

@@ -4,7 +4,6 @@
  */
 import type { Model } from '../../physics/model.js';
 import { compileF64 } from '../../codegen/compile.js';
-import { methodByName } from '../../methods/tableaus.js';
 import type { ResolvedOptions } from '../problem.js';
 import { Workspace, integrateTrajectory } from './integrate.js';
 
@@ -36,7 +35,7 @@ export interface ChunkOutput {
 export function solveChunk(input: ChunkInput, onTrajectory?: (done: number) => void): ChunkOutput {
   const { model, opts, count, saveat } = input;
   const N = model.states.length, P = model.params.length, S = saveat.length;
-  const method = methodByName(opts.method);
+  const method = opts.method;
   const fns = compileF64(model, input.weights);
   const ws = new Workspace(N, method.c.length);
   const out: ChunkOutput = {

@@ -4,7 +4,7 @@
  * compensated (Kahan/TwoSum) sums, as on the GPU, so both paths round the same way by design.
  */
 import type { ModelF64 } from '../../codegen/compile.js';
-import { isAdaptive, type ExplicitTableau, type Method, type RosenbrockTableau } from '../../methods/tableaus.js';
+import { denseWeight, isAdaptive, type ExplicitTableau, type Method, type RosenbrockTableau } from '../../methods/tableaus.js';
 import { CONTROLLER } from '../../methods/controller.js';
 import { STATUS } from '../../methods/status.js';
 import type { ResolvedOptions } from '../problem.js';
@@ -262,7 +262,7 @@ function explicitRK(
           for (let j = 0; j < S; j++) {
             // b_j(θ) = θ(d0 + θ(d1 + θ(d2 + θ d3))), Horner form as in the shader
             const d = tab.dense[j]!;
-            acc += (d[0]! + theta * (d[1]! + theta * (d[2]! + theta * d[3]!))) * theta * k[j]![i]!;
+            acc += denseWeight(d, theta) * k[j]![i]!;
           }
           out[outOffset + save * N + i] = y[i]! + hStep * acc;
         }
