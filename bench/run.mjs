@@ -104,7 +104,7 @@ for (const name of models) {
       const start = performance.now();
       const sol = await solve(problem, { backend, method: 'dopri5', rtol: 1e-6, atol: 1e-8 });
       const seconds = (performance.now() - start) / 1000;
-      const steps = sum(Array.from(sol.steps));
+      const steps = sum(Array.from(sol.stats.steps));
       const out = {
         model: name, backend, batch: B, seconds: +seconds.toFixed(4), traj_per_s: +(B / seconds).toFixed(1),
         traj_steps_per_s: +(steps / seconds).toFixed(1), steps_per_traj: +(steps / B).toFixed(1),
@@ -115,7 +115,7 @@ for (const name of models) {
         out.native_c_used = native[B].backend;
       }
       if (flops) {
-        out.mlp_gflop_per_s = +((sum(Array.from(sol.rhsEvals)) * flops) / seconds / 1e9).toFixed(3);
+        out.mlp_gflop_per_s = +((sum(Array.from(sol.stats.rhsEvals)) * flops) / seconds / 1e9).toFixed(3);
         out[`fraction_of_${backend === 'gpu' ? 'f32' : 'f64'}_peak`] = +(out.mlp_gflop_per_s / (backend === 'gpu' ? machine.f32_gflops : machine.f64_gflops)).toFixed(4);
       }
       print(out);

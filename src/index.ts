@@ -7,7 +7,7 @@ export { compileF64, compileExprF64, emitModelWgsl, defaultWeights, neuralWeight
 export { mlpWgsl, mlpJs, compileMlpF64, type MlpF64 } from './codegen/neural.js';
 export { releaseCpuWorkers } from './solvers/cpu/backend.js';
 export { buildSolverKernel } from './codegen/kernel.js';
-export { makeProblem, linspace, statusName, ProblemError, type EnsembleProblem, type ProblemInput, type Solution, type SolveOptions, type Backend } from './solvers/problem.js';
+export { makeProblem, remake, linspace, statusName, ProblemError, Solution, type EnsembleProblem, type ProblemInput, type ProblemChanges, type SolveStats, type TrajectoryView, type SolveOptions, type Backend } from './solvers/problem.js';
 export { solve, resolveOptions } from './solvers/solve.js';
 export { METHOD_NAMES, RK4, DOPRI5, TSIT5, ROSENBROCK23, RODAS4, methodByName, resolveMethod, capabilities, TableauError, type MethodName, type Method, type ExplicitTableau, type RosenbrockTableau, type Capabilities } from './methods/tableaus.js';
 export { STATUS, STATUS_NAMES, type StatusName } from './methods/status.js';

@@ -53,7 +53,7 @@ describe('batches', () => {
     for (let i = 0; i < B; i++) {
       if (bad.has(i)) continue;
       expect(b.status[i]).toBe(a.status[i]);
-      expect(b.steps[i]).toBe(a.steps[i]);
+      expect(b.stats.steps[i]).toBe(a.stats.steps[i]);
       for (let k = 0; k < S; k++) if (!Object.is(b.y[i * S + k], a.y[i * S + k])) throw new Error(`trajectory ${i} differs`);
     }
   });

@@ -50,7 +50,7 @@ async function worstError(problem: ReturnType<typeof makeProblem>, method: Metho
   const N = problem.model.states.length;
   let worst = 0;
   sol.t.forEach((t, j) => exact(t).forEach((v, k) => { worst = Math.max(worst, Math.abs(sol.y[j * N + k]! - v)); }));
-  return { worst, steps: sol.steps[0]! };
+  return { worst, steps: sol.stats.steps[0]! };
 }
 
 describe.each(Object.keys(OSCILLATOR) as MethodName[])('%s: interior save points', (method) => {

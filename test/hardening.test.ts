@@ -38,9 +38,9 @@ describe('fixed steps and a non-finite trial: one rule for every method (defect 
     itOnBackends(`${method} with fixed steps stops as non_finite at the step that failed, without shrinking dt`, async (backend) => {
       const sol = await solve(problem, { method, dt: 0.5, adaptive: false, backend });
       expect(statusName(sol.status[0]!)).toBe('non_finite');
-      expect(sol.rejected[0]).toBe(0);
+      expect(sol.stats.rejected[0]).toBe(0);
       // Every accepted step was a whole dt: the trajectory stopped at steps × dt, before t = 2.5.
-      expect(sol.tEnd[0]).toBeCloseTo(sol.steps[0]! * 0.5, 6);
+      expect(sol.tEnd[0]).toBeCloseTo(sol.stats.steps[0]! * 0.5, 6);
       expect(sol.tEnd[0]).toBeLessThanOrEqual(2);
     });
   }

@@ -58,10 +58,10 @@ describe('tableaus as data', () => {
     const run = (rtol: number) => solve(makeProblem(oscillator, { t1: 4, saveat }), { method: heunEuler, rtol, atol: rtol * 1e-2, backend, maxSteps: 1e6 });
     const [loose, tight] = [await run(1e-3), await run(1e-5)];
     const err = (sol: Awaited<ReturnType<typeof run>>) => Math.max(...saveat.map((t, j) => Math.abs(sol.y[2 * j]! - Math.cos(t))));
-    console.log(`user tableau heun_euler ${backend}: rtol 1e-3 → ${err(loose).toExponential(2)} in ${loose.steps[0]} steps; 1e-5 → ${err(tight).toExponential(2)} in ${tight.steps[0]} steps`);
+    console.log(`user tableau heun_euler ${backend}: rtol 1e-3 → ${err(loose).toExponential(2)} in ${loose.stats.steps[0]} steps; 1e-5 → ${err(tight).toExponential(2)} in ${tight.stats.steps[0]} steps`);
     expect(loose.status[0]).toBe(1);
     expect(tight.status[0]).toBe(1);
-    expect(tight.steps[0]).toBeGreaterThan(3 * loose.steps[0]!);
+    expect(tight.stats.steps[0]).toBeGreaterThan(3 * loose.stats.steps[0]!);
     // A 2nd-order method under error-per-step control on a 2nd-order estimate: global error ∝ rtol.
     expect(err(tight)).toBeLessThan(err(loose) / 30);
     expect(err(tight)).toBeLessThan(1e-3);

@@ -114,7 +114,7 @@ export function failureReport(sol: Solution, t1: number): string[] | undefined {
   const fmtT = (t: number) => String(Number(t.toPrecision(4)));
   return [...byStatus].map(([name, trajs]) => {
     const shown = trajs.slice(0, 5).map((b) => `${b} at t = ${fmtT(sol.tEnd[b]!)}`).join(', ');
-    const manyRejected = trajs.some((b) => sol.rejected[b]! > 4 * sol.steps[b]!);
+    const manyRejected = trajs.some((b) => sol.stats.rejected[b]! > 4 * sol.stats.steps[b]!);
     const hint = name === 'max_steps'
       ? (sol.backend === 'gpu' && manyRejected
         ? 'most attempts were rejected: on the GPU (f32) the tolerances may be finer than f32 resolves at this scale (rtol ≳ 1e-6; atol ≳ 1e-7 × the states\' size) — loosen --rtol/--atol, or use --backend cpu (f64)'

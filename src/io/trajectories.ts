@@ -32,7 +32,7 @@ export function writeStatus(path: string, sol: Solution): void {
     write('traj,status,steps,rejected\n');
     let buf = '';
     for (let b = 0; b < sol.status.length; b++) {
-      buf += `${b},${statusName(sol.status[b]!)},${sol.steps[b]},${sol.rejected[b]}\n`;
+      buf += `${b},${statusName(sol.status[b]!)},${sol.stats.steps[b]},${sol.stats.rejected[b]}\n`;
       if (buf.length > 1 << 20) { write(buf); buf = ''; }
     }
     write(buf);

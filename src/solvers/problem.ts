@@ -78,6 +78,35 @@ export function makeProblem(model: Model, input: ProblemInput): EnsembleProblem 
   return { model, batch, t0, t1, saveat, params, initial, weights };
 }
 
+/** What `remake` may change; everything else is taken from the problem. */
+export interface ProblemChanges {
+  model?: Model;
+  batch?: number;
+  t0?: number;
+  t1?: number;
+  saveat?: ArrayLike<number>;
+  params?: Float64Array;
+  initial?: Float64Array;
+  weights?: Float64Array;
+}
+
+/**
+ * A variant of `problem` with some fields replaced, checked exactly as `makeProblem` checks a new
+ * one (SciMLBase's `remake`): sizes against the batch and the model, save times inside the span,
+ * finite weights. Fields not given are kept (save times included: give `saveat` when the span
+ * moves past them).
+ * @example
+ * const treated = remake(problem, { params: withDrug, t1: 7200, saveat: linspace(0, 7200, 121) });
+ */
+export function remake(problem: EnsembleProblem, changes: ProblemChanges): EnsembleProblem {
+  const model = changes.model ?? problem.model;
+  const batch = changes.batch ?? problem.batch;
+  return makeProblem(model, {
+    batch, t0: changes.t0 ?? problem.t0, t1: changes.t1 ?? problem.t1, saveat: changes.saveat ?? problem.saveat,
+    params: changes.params ?? problem.params, initial: changes.initial ?? problem.initial, weights: changes.weights ?? problem.weights,
+  });
+}
+
 /** n evenly spaced points from a to b inclusive (the last one is exactly b). */
 export function linspace(a: number, b: number, n: number): Float64Array {
   const out = new Float64Array(n);
@@ -126,26 +155,5 @@ export interface ResolvedOptions {
   steps?: Float64Array;
 }
 
-export interface Solution {
-  /** The save times. */
-  t: Float64Array;
-  /** batch × saves × N, states in model order; NaN where a failed trajectory never reached a save time. */
-  y: Float64Array;
-  /** Per-trajectory status code (see `STATUS`), and its name via `statusName`. */
-  status: Uint8Array;
-  /** Accepted steps, rejected steps and right-hand-side evaluations per trajectory. */
-  steps: Uint32Array;
-  rejected: Uint32Array;
-  rhsEvals: Uint32Array;
-  /** The time each trajectory reached: t1 on success, where it stopped otherwise. */
-  tEnd: Float64Array;
-  backend: 'gpu' | 'cpu';
-  /** The method's name (a built-in's MethodName, or the name of the caller's tableau). */
-  method: string;
-  /** Wall time in ms, and the part spent compiling pipelines (GPU). */
-  timing: { totalMs: number; compileMs: number };
-  /** Set when the requested backend was not used (e.g. no WebGPU adapter). */
-  notice?: string;
-}
-
+export { Solution, type SolveStats, type TrajectoryView } from './solution.js';
 export { statusName } from '../methods/status.js';

@@ -5,7 +5,9 @@
 import { GpuDeviceLostError, GpuUnavailableError } from '../gpu/runtime.js';
 import { solveOnCpu } from './cpu/backend.js';
 import { solveOnGpu } from './gpu.js';
-import { ProblemError, type EnsembleProblem, type Solution, type SolveOptions } from './problem.js';
+import { ProblemError, type EnsembleProblem, type ResolvedOptions, type SolveOptions } from './problem.js';
+import { Solution, type SolveStats } from './solution.js';
+import type { ChunkOutput } from './cpu/chunk.js';
 import { f32ToleranceProblem, resolveOptions } from './options.js';
 
 export { F32_MIN_RTOL, f32ToleranceProblem, resolveOptions } from './options.js';
@@ -29,10 +31,10 @@ export async function solve(problem: EnsembleProblem, options: SolveOptions = {}
   if (backend !== 'cpu' && !f32Problem) {
     try {
       const r = await solveOnGpu(problem, opts, options.onProgress);
-      return {
-        t: problem.saveat, y: r.y, status: r.status, steps: r.steps, rejected: r.rejected, rhsEvals: r.rhsEvals, tEnd: r.tEnd,
+      return new Solution({
+        problem, t: problem.saveat, y: r.y, status: r.status, tEnd: r.tEnd, stats: statsOf(r, opts),
         backend: 'gpu', method: opts.method.name, timing: { totalMs: performance.now() - start, compileMs: r.compileMs },
-      };
+      });
     } catch (err) {
       if (backend === 'gpu') throw err;
       if (err instanceof GpuUnavailableError) notice = `no WebGPU adapter (${err.message}); using the CPU backend (f64)`;
@@ -41,8 +43,15 @@ export async function solve(problem: EnsembleProblem, options: SolveOptions = {}
     }
   }
   const r = await solveOnCpu(problem, opts, options.workers, options.onProgress);
-  return {
-    t: problem.saveat, y: r.y, status: r.status, steps: r.steps, rejected: r.rejected, rhsEvals: r.rhsEvals, tEnd: r.tEnd,
-    backend: 'cpu', method: opts.method.name, timing: { totalMs: performance.now() - start, compileMs: 0 }, notice,
-  };
+  return new Solution({
+    problem, t: problem.saveat, y: r.y, status: r.status, tEnd: r.tEnd, stats: statsOf(r, opts),
+    backend: 'cpu', method: opts.method.name, timing: { totalMs: performance.now() - start, compileMs: 0 }, ...(notice ? { notice } : {}),
+  });
+}
+
+/** Statistics of a backend's counters; a Rosenbrock method evaluates J and factors W once per step attempt. */
+function statsOf(r: ChunkOutput, opts: ResolvedOptions): SolveStats {
+  const jacobians = new Uint32Array(r.steps.length);
+  if (opts.method.kind === 'rosenbrock') for (let b = 0; b < jacobians.length; b++) jacobians[b] = r.steps[b]! + r.rejected[b]!;
+  return { steps: r.steps, rejected: r.rejected, rhsEvals: r.rhsEvals, jacobians };
 }

@@ -6,7 +6,7 @@
 import { withConservationTracking, type TrackedLaw, type TrackingOptions } from '../physics/conservation.js';
 import { compileExprF64 } from '../codegen/compile.js';
 import { STATUS } from '../methods/status.js';
-import type { EnsembleProblem, Solution } from './problem.js';
+import { remake, type EnsembleProblem, type Solution } from './problem.js';
 
 export interface LawReport {
   name: string;
@@ -40,7 +40,7 @@ export function trackConservation(problem: EnsembleProblem, opts: TrackingOption
     tracked.forEach((t, l) => { initial[b * N + t.refIndex] = quantity[l]!(problem.t0, y0, p); });
   }
   return {
-    problem: { ...problem, model, initial },
+    problem: remake(problem, { model, initial }),
     tracked,
     report(sol) {
       const S = sol.t.length;

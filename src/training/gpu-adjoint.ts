@@ -19,7 +19,7 @@ import { ADJOINT_COUNTER_STRIDE, buildAdjointKernel, buildWeightGradientKernel, 
 import { COUNTER_STRIDE, WORKGROUP_SIZE, buildSolverKernel, checkpointStride } from '../codegen/kernel.js';
 import { CONFIG_BYTES, dispatchGrid, dispatchUntilDone, forwardChunk, hiLo, packParams, solverConfig, storageUsage, type Pass } from '../gpu/dispatch.js';
 import { STATUS } from '../methods/status.js';
-import { ProblemError, type EnsembleProblem } from '../solvers/problem.js';
+import { ProblemError, remake, type EnsembleProblem } from '../solvers/problem.js';
 import { f32ToleranceProblem, resolveOptions } from '../solvers/options.js';
 import { emptyResult, finishResult, gradientSetup, type GradientOptions, type GradientResult } from './adjoint.js';
 import type { LossTerms, Observations } from './loss.js';
@@ -64,7 +64,7 @@ export async function gradientGpu(problem: EnsembleProblem, obs: Observations, t
   // Every trajectory's y₀ (with tracking states) as one problem for the forward kernel.
   const y0 = new Float64Array(B * N);
   for (let b = 0; b < B; b++) setup.initialState(b, y0.subarray(b * N, (b + 1) * N));
-  const integrated: EnsembleProblem = { ...problem, model, initial: y0, saveat };
+  const integrated = remake(problem, { model, initial: y0, saveat });
 
   const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize, MAX_BINDING_BYTES);
   const perTraj = Math.max(INITIAL_CAPACITY * CK, N + Pw + every * TS, scratch, W, S * N + 2) * 4;

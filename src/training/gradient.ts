@@ -4,7 +4,7 @@
  * Kept apart from both so that neither imports the other (no import cycle).
  */
 import { cpus } from 'node:os';
-import type { EnsembleProblem } from '../solvers/problem.js';
+import { remake, type EnsembleProblem } from '../solvers/problem.js';
 import { onWorker, workerPool, workerScript } from '../solvers/cpu/pool.js';
 import { emptyResult, finishResult, gradientCpu, type GradientOptions, type GradientResult } from './adjoint.js';
 import { gradientGpu } from './gpu-adjoint.js';
@@ -35,10 +35,7 @@ export async function gradient(problem: EnsembleProblem, obs: Observations, term
   const pool = workerPool<GradientWorkerApi>(path!, n);
   const parts = await Promise.all(bounds.slice(0, -1).map((start, w) => {
     const end = bounds[w + 1]!;
-    const sub: EnsembleProblem = {
-      ...problem, batch: end - start,
-      params: problem.params.slice(start * P, end * P), initial: problem.initial.slice(start * N, end * N),
-    };
+    const sub = remake(problem, { batch: end - start, params: problem.params.slice(start * P, end * P), initial: problem.initial.slice(start * N, end * N) });
     const data = obs.data.filter((d) => d.traj >= start && d.traj < end).map((d) => ({ ...d, traj: d.traj - start }));
     return onWorker(pool[w]!, (api) => api.gradient(sub, { observables: obs.observables, data }, { ...terms, l2Weights: 0 }, plain));
   }));

@@ -6,7 +6,7 @@
  * The relative standard error of p_k is √(I⁻¹)_kk (a log-scale SE ≈ a relative SE). A parameter is
  * reported as not identifiable when that exceeds a threshold or I is singular in its direction.
  */
-import { makeProblem, type EnsembleProblem } from '../solvers/problem.js';
+import { makeProblem, remake, type EnsembleProblem } from '../solvers/problem.js';
 import { solve } from '../solvers/solve.js';
 import { compileObservable, type Observations } from './loss.js';
 import type { GradientOptions } from './adjoint.js';
@@ -43,7 +43,7 @@ export async function fisherInformation(
     const at = async (f: number) => {
       const params = Float64Array.from(problem.params.subarray(0, P));
       params[i]! *= f;
-      return predictions({ ...problem, batch: 1, params }, obs, solver);
+      return predictions(remake(problem, { batch: 1, params, initial: problem.initial.subarray(0, problem.model.states.length) }), obs, solver);
     };
     const d = 1e-4;
     const [up, down] = [await at(Math.exp(d)), await at(Math.exp(-d))];

@@ -11,7 +11,7 @@
  */
 import type { Model } from '../physics/model.js';
 import { splitmix32 } from '../physics/neural.js';
-import { ProblemError, type EnsembleProblem } from '../solvers/problem.js';
+import { ProblemError, remake, type EnsembleProblem } from '../solvers/problem.js';
 import type { GradientOptions } from './adjoint.js';
 import { gradient } from './gradient.js';
 import type { LossTerms, Observations } from './loss.js';
@@ -108,7 +108,7 @@ export async function fit(problem: EnsembleProblem, data: Observations, options:
   const params = new Float64Array(S * P), initial = new Float64Array(S * N);
   for (let s = 0; s < S; s++) { params.set(base, s * P); initial.set(problem.initial.subarray(0, N), s * N); }
   const replicated: Observations = { observables: data.observables, data: Array.from({ length: S }, (_, s) => data.data.map((d) => ({ ...d, traj: s }))).flat() };
-  const r = await optimizeBatch({ ...problem, batch: S, params, initial }, replicated, idx, tf, x, options);
+  const r = await optimizeBatch(remake(problem, { batch: S, params, initial }), replicated, idx, tf, x, options);
   const best = r.starts.reduce((a, b) => (b.loss < a.loss ? b : a));
   return { estimated: names, best, starts: r.starts, history: r.history };
 }
@@ -146,7 +146,7 @@ async function optimizeBatch(problem: EnsembleProblem, data: Observations, idx: 
     return p;
   };
   const evaluate = async (xs: Float64Array, lossOnly: boolean) => {
-    const g = await gradient({ ...problem, params: paramsAt(xs) }, data, options.terms ?? {}, { ...options.solver, lossOnly });
+    const g = await gradient(remake(problem, { params: paramsAt(xs) }), data, options.terms ?? {}, { ...options.solver, lossOnly });
     const gx = new Float64Array(B * K);
     if (!lossOnly) for (let b = 0; b < B; b++) idx.forEach((i, k) => { gx[b * K + k] = g.params[b * P + i]! * tf[k]!.dpdx(xs[b * K + k]!); });
     return { loss: g.lossPerTrajectory, gx };
@@ -162,7 +162,7 @@ async function optimizeBatch(problem: EnsembleProblem, data: Observations, idx: 
     const all = paramsAt(xs), params = new Float64Array(rows.length * P), initial = new Float64Array(rows.length * N);
     rows.forEach((b, r) => { params.set(all.subarray(b * P, (b + 1) * P), r * P); initial.set(problem.initial.subarray(b * N, (b + 1) * N), r * N); });
     const sub: Observations = { observables: data.observables, data: rows.flatMap((b, r) => byTraj[b]!.map((d) => ({ ...d, traj: r }))) };
-    const g = await gradient({ ...problem, batch: rows.length, params, initial }, sub, options.terms ?? {}, { ...options.solver, lossOnly: true });
+    const g = await gradient(remake(problem, { batch: rows.length, params, initial }), sub, options.terms ?? {}, { ...options.solver, lossOnly: true });
     rows.forEach((b, r) => { out[b] = g.lossPerTrajectory[r]!; });
     return out;
   };
@@ -319,7 +319,7 @@ export async function trainWeights(problem: EnsembleProblem, data: Observations,
   const tol = options.tolerance ?? 1e-6, patience = options.patience ?? 25;
   let stall = 0;
   for (let it = 0; it < (options.iterations ?? 300); it++) {
-    const g = await gradient({ ...problem, weights: w }, data, options.terms ?? {}, options.solver ?? {});
+    const g = await gradient(remake(problem, { weights: w }), data, options.terms ?? {}, options.solver ?? {});
     history.push(g.loss);
     options.onIteration?.(it, g.loss);
     if (g.loss < best.loss * (1 - tol)) { stall = 0; } else if (++stall >= patience) break;
