@@ -5,7 +5,8 @@
 // own data (fitCohort, L-BFGS). Backend: CPU f64 on the main thread, or the f32 GPU adjoint
 // (--backend gpu; timings after a warm-up call, so shader compilation is not counted).
 // Usage: node bench/gradient.mjs [--batch 1024] [--backend cpu|gpu] [--models condensate,condensate-ude]
-import { condensateModel, makeProblem, solve, linspace, gradientCpu, gradientGpu, gpuAdjointBytes, fitCohort, compileObservable, releaseCpuWorkers, releaseGpu, acquireGpu } from '../dist/index.js';
+import { condensateModel, makeProblem, solve, linspace, fitCohort, releaseCpuWorkers, releaseGpu, acquireGpu } from '../dist/index.js';
+import { gradientCpu, gradientGpu, gpuAdjointBytes, compileObservable } from '../dist/internals.js';
 
 const arg = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
 const B = Number(arg('batch', '1024'));

@@ -1,27 +1,31 @@
-/** condensate-twin public API. Everything else is internal. */
-export { parseModel, symbolicJacobian, rateAt, ModelError, type Model, type ModelSymbol, type Quantity, type NamedExpr, type ConservedLaw } from './physics/model.js';
-export { initialWeights, layerSizes, weightLayout, referenceForward, referenceVjp, ACTIVATIONS, type NeuralSpec, type Activation } from './physics/neural.js';
-export { parseUnit, inferUnit, UnitError } from './physics/units.js';
-export { ExpressionError, print as printExpr, type Expr, type SymbolRef } from './physics/expr.js';
-export { compileF64, compileExprF64, emitModelWgsl, defaultWeights, neuralWeightCount, type ModelF64 } from './codegen/compile.js';
-export { mlpWgsl, mlpJs, compileMlpF64, type MlpF64 } from './codegen/neural.js';
-export { releaseCpuWorkers } from './solvers/cpu/backend.js';
-export { buildSolverKernel } from './codegen/kernel.js';
+/**
+ * condensate-twin: what a scientist scripts against. Models, problems and solving, methods,
+ * conservation tracking, gradients and fitting, files. Code generation, the adjoints' backends
+ * and other building blocks are in `condensate-twin/internals` (src/internals.ts).
+ */
+// Models
+export { parseModel, ModelError, type Model, type ModelSymbol, type Quantity, type NamedExpr, type ConservedLaw } from './physics/model.js';
+export { condensateModel, condensateModelSpec, CONDENSATE_PARAMS, type CondensateOptions } from './physics/condensate.js';
+export { parseUnit, UnitError } from './physics/units.js';
+export { initialWeights, type NeuralSpec, type Activation } from './physics/neural.js';
+// Problems, solving, solutions
 export { makeProblem, remake, linspace, statusName, ProblemError, Solution, type EnsembleProblem, type ProblemInput, type ProblemChanges, type SolveStats, type TrajectoryView, type SolveOptions, type Backend } from './solvers/problem.js';
-export { solve, resolveOptions } from './solvers/solve.js';
+export { solve, F32_MIN_RTOL } from './solvers/solve.js';
+export { trackConservation, type TrackedProblem, type LawReport } from './solvers/tracking.js';
+export { releaseCpuWorkers } from './solvers/cpu/backend.js';
+// Methods
 export { METHOD_NAMES, RK4, DOPRI5, TSIT5, ROSENBROCK23, RODAS4, methodByName, resolveMethod, capabilities, TableauError, type MethodName, type Method, type ExplicitTableau, type RosenbrockTableau, type Capabilities } from './methods/tableaus.js';
 export { STATUS, STATUS_NAMES, type StatusName } from './methods/status.js';
+// The GPU
 export { acquireGpu, releaseGpu, GpuUnavailableError, GpuError, GpuDeviceLostError, type GpuInfo } from './gpu/runtime.js';
-export { condensateModel, condensateModelSpec, CONDENSATE_PARAMS, type CondensateOptions } from './physics/condensate.js';
-export { conservationResidual, quantityRate, withConservationTracking, type TrackingOptions, type TrackedLaw } from './physics/conservation.js';
-export { trackConservation, type TrackedProblem, type LawReport } from './solvers/tracking.js';
-export { gradientCpu, type GradientOptions, type GradientResult } from './training/adjoint.js';
+// Gradients and fitting
 export { gradient } from './training/gradient.js';
-export { gradientGpu, gpuAdjointBytes } from './training/gpu-adjoint.js';
-export { compileObservable, residualLoss, priorLoss, type Observations, type ObservableModel, type Datum, type LossTerms, type Prior, type Noise } from './training/loss.js';
-export { fit, fitCohort, trainWeights, transformFor, type FitOptions, type FitResult, type FitStatus, type StartResult, type TrainOptions } from './training/optimize.js';
+export type { GradientOptions, GradientResult } from './training/adjoint.js';
+export type { Observations, ObservableModel, Datum, LossTerms, Prior, Noise } from './training/loss.js';
+export { fit, fitCohort, trainWeights, type FitOptions, type FitResult, type FitStatus, type StartResult, type TrainOptions } from './training/optimize.js';
 export { fisherInformation, type Identifiability } from './training/identifiability.js';
+// Files
+export { loadModel } from './io/model-file.js';
 export { readData } from './io/data.js';
 export { readParamsCsv } from './io/params.js';
 export { writeTrajectories, writeStatus } from './io/trajectories.js';
-export { loadModel } from './io/model-file.js';

@@ -4,10 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  condensateModel, condensateModelSpec, CONDENSATE_PARAMS, makeProblem, solve, trackConservation, linspace,
-  conservationResidual, compileExprF64, type Model, type Solution,
-} from '../src/index.js';
+import { condensateModel, condensateModelSpec, CONDENSATE_PARAMS, makeProblem, solve, trackConservation, linspace, type Model, type Solution } from '../src/index.js';
+import { conservationResidual, compileExprF64 } from '../src/internals.js';
 import { releaseGpu } from '../src/gpu/runtime.js';
 import { itOnBackends, requireGpu } from './helpers/gpu.js';
 

@@ -1,6 +1,7 @@
 /** The model compiler: validation errors with places, golden WGSL, and the f64 twin. */
 import { describe, expect, it } from 'vitest';
-import { parseModel, ModelError, compileF64, emitModelWgsl, symbolicJacobian } from '../src/index.js';
+import { parseModel, ModelError } from '../src/index.js';
+import { compileF64, emitModelWgsl, symbolicJacobian } from '../src/internals.js';
 import { f32Literal } from '../src/codegen/emit.js';
 
 const lorenzText = `{ "name": "lorenz",

@@ -3,10 +3,8 @@
  * and finite differences, the WGSL version against the f64 one, and a UDE solved on both backends.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  parseModel, compileF64, compileMlpF64, initialWeights, layerSizes, weightLayout, referenceForward, referenceVjp, mlpWgsl,
-  makeProblem, solve, type NeuralSpec, type Activation,
-} from '../src/index.js';
+import { parseModel, initialWeights, makeProblem, solve, type NeuralSpec, type Activation } from '../src/index.js';
+import { compileF64, compileMlpF64, layerSizes, weightLayout, referenceForward, referenceVjp, mlpWgsl } from '../src/internals.js';
 import { acquireGpu, releaseGpu, checked, computePipeline, readBuffer } from '../src/gpu/runtime.js';
 import { requireGpu } from './helpers/gpu.js';
 

@@ -1,6 +1,7 @@
 /** The full model form: named expressions, observables, conserved laws, the neural section, units. */
 import { describe, expect, it } from 'vitest';
-import { parseModel, ModelError, compileF64, printExpr, rateAt, parseUnit } from '../src/index.js';
+import { parseModel, ModelError, parseUnit } from '../src/index.js';
+import { compileF64, printExpr, rateAt } from '../src/internals.js';
 
 // A two-state exchange with units: TF in the dilute phase (c) and bound (b), total T = c + b.
 const base = {

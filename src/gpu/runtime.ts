@@ -61,7 +61,10 @@ async function createInstance(): Promise<GPU> {
   return mod.create([]);
 }
 
-/** The shared device, created on first use. Throws GpuUnavailableError with the reason. */
+/** The shared device, created on first use. Throws GpuUnavailableError with the reason.
+ * @example
+ * const { info } = await acquireGpu(); // info.description: e.g. 'llvmpipe …' or a real GPU
+ */
 export function acquireGpu(): Promise<GpuContext> {
   context ??= (async () => {
     instance ??= await createInstance();
@@ -113,7 +116,10 @@ export async function deviceLostReason(device: GPUDevice, graceMs = 100): Promis
   return lostReasons.get(device);
 }
 
-/** Destroys the shared device (the instance stays held; see the module comment). */
+/** Destroys the shared device (the instance stays held; see the module comment).
+ * @example
+ * await releaseGpu(); // the next GPU solve makes a new device
+ */
 export async function releaseGpu(): Promise<void> {
   const ctx = context;
   context = undefined;

@@ -6,6 +6,8 @@ import type { Datum, Noise, ObservableModel, Observations } from '../training/lo
 /**
  * Reads `traj,t,observable,value` (traj optional → 0). An empty, NA or NaN value is a missing
  * measurement and is skipped. Every observable must be a state or an observable of the model.
+ * @example
+ * const data = readData('examples/condensate-data.csv', model, { sigma: 0.05, noise: 'lognormal' });
  */
 export function readData(path: string, model: Model, defaults: { sigma?: number; noise?: Noise } = {}): Observations {
   const table = readCsv(path);

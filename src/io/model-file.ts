@@ -2,7 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { ModelError, parseModel, type Model } from '../physics/model.js';
 
-/** Reads and validates a model file. */
+/** Reads and validates a model file.
+ * @example
+ * const fromFile = loadModel('examples/condensate.json');
+ */
 export function loadModel(path: string): Model {
   let text: string;
   try {

@@ -2,7 +2,11 @@
 import { InputError, numberCell, readCsv } from './csv.js';
 import type { Model } from '../physics/model.js';
 
-/** Reads params.csv: columns named after parameters and/or states; missing columns keep defaults. */
+/** Reads params.csv: columns named after parameters and/or states; missing columns keep defaults.
+ * @example
+ * const { params, initial, batch } = readParamsCsv('examples/condensate-drugs.csv', model);
+ * const screen = makeProblem(model, { t1: 3600, params, initial, batch });
+ */
 export function readParamsCsv(path: string, model: Model): { params: Float64Array; initial: Float64Array; batch: number } {
   const table = readCsv(path);
   const N = model.states.length, P = model.params.length;

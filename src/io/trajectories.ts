@@ -7,6 +7,11 @@ import type { Solution } from '../solvers/problem.js';
 const formatNumber = (backend: 'gpu' | 'cpu') =>
   backend === 'gpu' ? (x: number) => (Number.isNaN(x) ? 'NaN' : String(Number(x.toPrecision(9)))) : (x: number) => String(x);
 
+/**
+ * Writes `traj.csv` (traj,t,<states in model order>), atomically.
+ * @example
+ * writeTrajectories('traj.csv', model, sol); // traj,t,<states>
+ */
 export function writeTrajectories(path: string, model: Model, sol: Solution): void {
   const N = model.states.length, S = sol.t.length, B = sol.status.length;
   const fmt = formatNumber(sol.backend);
@@ -27,6 +32,11 @@ export function writeTrajectories(path: string, model: Model, sol: Solution): vo
   });
 }
 
+/**
+ * Writes `status.csv` (traj,status,steps,rejected), atomically.
+ * @example
+ * writeStatus('status.csv', sol); // traj,status,steps,rejected
+ */
 export function writeStatus(path: string, sol: Solution): void {
   writeFileAtomic(path, (write) => {
     write('traj,status,steps,rejected\n');

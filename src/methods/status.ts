@@ -3,5 +3,8 @@ export const STATUS = { running: 0, success: 1, max_steps: 2, dt_underflow: 3, n
 export type StatusName = keyof typeof STATUS;
 export const STATUS_NAMES: StatusName[] = ['running', 'success', 'max_steps', 'dt_underflow', 'non_finite'];
 
-/** The name of a status code (see `STATUS`). */
+/** The name of a status code (see `STATUS`).
+ * @example
+ * const failed = Array.from(sol.status, statusName).filter((s) => s !== 'success');
+ */
 export const statusName = (code: number): StatusName | 'unknown' => STATUS_NAMES[code] ?? 'unknown';

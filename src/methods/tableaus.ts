@@ -199,6 +199,11 @@ export const RODAS4: RosenbrockTableau = {
   e: [0, 0, 0, 0, 0, 1],
 };
 
+/**
+ * A built-in method's tableau.
+ * @example
+ * const order = methodByName('rodas4').order; // 4
+ */
 export function methodByName(name: MethodName): Method {
   switch (name) {
     case 'rk4': return RK4;
@@ -238,6 +243,11 @@ export interface Capabilities {
   stages: number;
 }
 
+/**
+ * What a method can do, from its tableau's entries.
+ * @example
+ * const { adaptive, dense, stiff } = capabilities(methodByName('dopri5')); // true, true, false
+ */
 export function capabilities(m: Method): Capabilities {
   return {
     adaptive: isAdaptive(m), dense: m.dense !== undefined, stiff: m.kind === 'rosenbrock', fsal: m.fsal,
@@ -250,6 +260,8 @@ export function capabilities(m: Method): Capabilities {
  * lower-triangular a (and C), finite entries, and the consistency conditions every RK method needs
  * (Hairer I, §II.2): Σ_j a_ij = c_i, Σ b_i = 1, Σ b̃_i = 0 (b̃ = b − b̂), b_i(1) = b_i for the dense
  * output, and for FSAL the last row of a equal to b with c = 1.
+ * @example
+ * const heun = resolveMethod({ kind: 'explicit', name: 'heun', order: 2, fsal: false, c: [0, 1], a: [[], [1]], b: [0.5, 0.5] });
  */
 export function resolveMethod(m: MethodName | Method): Method {
   if (typeof m === 'string') {

@@ -56,7 +56,10 @@ export const CONDENSATE_PARAMS: Record<string, Param> = {
 
 const RNA_PARAMS = ['k_tx', 'k_R', 'K_R', 'alpha_R', 'beta_R'];
 
-/** The model as JSON (the full model form of DESIGN.md), for files, reports and `parseModel`. */
+/** The model as JSON (the full model form of DESIGN.md), for files, reports and `parseModel`.
+ * @example
+ * const json = JSON.stringify(condensateModelSpec({ rna: false }), null, 2); // a model file
+ */
 export function condensateModelSpec(options: CondensateOptions = {}): Record<string, unknown> {
   const rna = options.rna ?? true;
   const params = Object.fromEntries(Object.entries(CONDENSATE_PARAMS).filter(([k]) => rna || !RNA_PARAMS.includes(k)));
@@ -107,6 +110,9 @@ export function condensateModelSpec(options: CondensateOptions = {}): Record<str
   return spec;
 }
 
-/** The default condensate model, parsed and unit-checked. */
+/** The default condensate model, parsed and unit-checked.
+ * @example
+ * const ude = condensateModel({ neural: true }); // c, φ, P, R plus a 3→16→16→3 tanh network
+ */
 export const condensateModel = (options: CondensateOptions = {}): Model =>
   parseModel(condensateModelSpec(options), options.neural ? 'condensate (UDE)' : 'condensate');

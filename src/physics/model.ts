@@ -84,7 +84,10 @@ const RESERVED = new Set(['t', 'pi', 'e', 'nn']);
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const NEURAL_KEYS = new Set(['inputs', 'outputs', 'hidden', 'activation', 'seed', 'description']);
 
-/** Validates a model given as JSON text (or an object, which is serialised first). */
+/** Validates a model given as JSON text (or an object, which is serialised first).
+ * @example
+ * const decay = parseModel({ name: 'decay', states: { x: 1 }, params: { k: 0.5 }, equations: { x: '-k*x' } });
+ */
 export function parseModel(input: string | object, source = '<model>'): Model {
   const text = typeof input === 'string' ? input : JSON.stringify(input, null, 2);
   const lineStarts = [0];

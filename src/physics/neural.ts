@@ -60,6 +60,8 @@ export function splitmix32(seed: number) {
 /**
  * Glorot/Xavier-uniform weights (Glorot & Bengio 2010): W ~ U(−r, r), r = √(6/(n_in + n_out)),
  * biases 0 — the default of Flux/Lux, which DiffEqFlux UDEs use.
+ * @example
+ * const theta = initialWeights(condensateModel({ neural: true }).neural!);
  */
 export function initialWeights(spec: Pick<NeuralSpec, 'inputs' | 'hidden' | 'outputs' | 'seed'>): Float64Array {
   const sizes = layerSizes(spec);

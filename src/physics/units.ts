@@ -36,7 +36,10 @@ let dimensionless: Dim | undefined;
 const DIMENSIONLESS_DIM = (): Dim => (dimensionless ??= { dims: new Array<number>((units().unit('s').dimensions as number[]).length).fill(0), factor: 1, text: '1' });
 const DIMENSIONLESS_NAMES = new Set(['', '1', 'dimensionless', 'fraction']);
 
-/** Parses a unit string; throws with the reason. */
+/** Parses a unit string; throws with the reason.
+ * @example
+ * const perMicromolarSecond = parseUnit('uM^-1 s^-1'); // dims and SI factor
+ */
 export function parseUnit(text: string): Dim {
   const s = text.trim();
   if (DIMENSIONLESS_NAMES.has(s)) return DIMENSIONLESS_DIM();

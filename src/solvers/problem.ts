@@ -41,7 +41,10 @@ export class ProblemError extends Error {
   override name = 'ProblemError';
 }
 
-/** Builds and checks an ensemble problem; defaults come from the model. */
+/** Builds and checks an ensemble problem; defaults come from the model.
+ * @example
+ * const cohort = makeProblem(condensateModel(), { t1: 3600, batch: 64, saveat: linspace(0, 3600, 61) });
+ */
 export function makeProblem(model: Model, input: ProblemInput): EnsembleProblem {
   const t0 = input.t0 ?? 0;
   const { t1 } = input;
@@ -107,7 +110,10 @@ export function remake(problem: EnsembleProblem, changes: ProblemChanges): Ensem
   });
 }
 
-/** n evenly spaced points from a to b inclusive (the last one is exactly b). */
+/** n evenly spaced points from a to b inclusive (the last one is exactly b).
+ * @example
+ * const everyMinute = linspace(0, 3600, 61); // 0, 60, …, 3600 (the last is exactly 3600)
+ */
 export function linspace(a: number, b: number, n: number): Float64Array {
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = n === 1 ? b : a + ((b - a) * i) / (n - 1);

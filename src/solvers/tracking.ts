@@ -28,6 +28,13 @@ export interface TrackedProblem {
   report(sol: Solution): LawReport[];
 }
 
+/**
+ * Adds, for every conserved law of the model, a state that integrates its reference Q_ref(t) from the rate law and one for the penalty λ∫ρ² dt; `report` gives drift and penalty per trajectory.
+ * @example
+ * const tracked = trackConservation(problem, { lambda: 10 });
+ * const [law] = tracked.report(await solve(tracked.problem));
+ * console.log(law!.maxDrift, law!.totalPenalty);
+ */
 export function trackConservation(problem: EnsembleProblem, opts: TrackingOptions = {}): TrackedProblem {
   const base = problem.model;
   const { model, tracked } = withConservationTracking(base, opts);

@@ -20,6 +20,9 @@ const MIN_TRAJECTORIES_PER_WORKER = 32;
  * per pooled worker thread, and the results joined (shared-weight and observation gradients are
  * summed; the L2 term on θ is added once). Same numbers as `gradientCpu`, which it falls back to
  * for small batches or when the compiled worker is missing.
+ * @example
+ * const g = await gradient(problem, observations, { l2Weights: 1e-3 }, { method: 'dopri5', backend: 'gpu' });
+ * g.loss; g.params; // batch × P
  */
 export async function gradient(problem: EnsembleProblem, obs: Observations, terms: LossTerms = {}, options: GradientOptions = {}, workers = cpus().length): Promise<GradientResult> {
   // The f32 GPU adjoint only when asked for: the f64 CPU path is the reference, and it also covers

@@ -33,6 +33,12 @@ async function predictions(problem: EnsembleProblem, obs: Observations, solver: 
   }));
 }
 
+/**
+ * Fisher information of `names` at the problem's parameters (first trajectory), from finite differences of the predictions: relative standard errors and which parameters are identifiable (SE below `threshold`).
+ * @example
+ * const id = await fisherInformation(problem, observations, ['c_sat', 'k_rec']);
+ * id.relativeSE; id.identifiable; // which parameters the data pin down
+ */
 export async function fisherInformation(
   problem: EnsembleProblem, obs: Observations, names: string[], solver: GradientOptions = {}, threshold = 0.1,
 ): Promise<Identifiability> {

@@ -87,6 +87,9 @@ export function transformFor(q: { scale?: 'linear' | 'log'; min?: number; max?: 
 /**
  * Fits one data set (`data`, all on trajectory 0) from several starts. Returns every start's
  * optimum and the best one.
+ * @example
+ * const r = await fit(problem, observations, { estimate: ['c_sat', 'k_phi'], starts: 8, seed: 1 });
+ * r.best.status; // 'converged' | 'max_iterations' | 'line_search_failed' | 'non_finite'
  */
 export async function fit(problem: EnsembleProblem, data: Observations, options: FitOptions = {}): Promise<FitResult> {
   const model: Model = problem.model;
@@ -116,6 +119,8 @@ export async function fit(problem: EnsembleProblem, data: Observations, options:
 /**
  * Fits every trajectory of a cohort to its own data (`Datum.traj`), each from its own current
  * parameters, all in one batched optimisation (per-patient twins): one solve per iteration.
+ * @example
+ * const { trajectories } = await fitCohort(problem, observations, { estimate: ['c_sat'] }); // one twin per trajectory
  */
 export async function fitCohort(problem: EnsembleProblem, data: Observations, options: FitOptions = {}): Promise<{ estimated: string[]; trajectories: StartResult[]; history: number[] }> {
   const { names, idx, tf } = estimated(problem.model, options.estimate);
@@ -308,6 +313,9 @@ export interface TrainOptions {
 /**
  * Trains the neural weights θ (shared by the batch; mechanistic parameters fixed) on the data of
  * every trajectory with Adam. Returns the weights with the lowest loss seen and the loss history.
+ * @example
+ * const { weights } = await trainWeights(problem, observations, { terms: { conservation: 1e8, l2Weights: 1e-4 } });
+ * const trained = remake(problem, { weights });
  */
 export async function trainWeights(problem: EnsembleProblem, data: Observations, options: TrainOptions = {}): Promise<{ weights: Float64Array; loss: number; history: number[] }> {
   if (problem.weights.length === 0) throw new ProblemError(`model "${problem.model.name}" has no neural term to train`);

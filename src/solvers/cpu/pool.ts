@@ -80,7 +80,10 @@ export async function onWorker<T, R>(entry: PooledWorker<T>, call: (api: Comlink
   }
 }
 
-/** Stops every pooled worker thread (they are started again when next needed). */
+/** Stops every pooled worker thread (they are started again when next needed).
+ * @example
+ * await releaseCpuWorkers(); // let a script's process exit at once
+ */
 export async function releaseCpuWorkers(): Promise<void> {
   const all = [...pools.values()].flat();
   pools.clear();
