@@ -1,30 +1,8 @@
 // Shared by every batched-integrator kernel (the forward solver and the adjoint's backward sweep).
 // The generators (src/codegen/kernel.ts, src/codegen/adjoint.ts) prepend the constants N (states),
-// P (parameters), the status codes, and append their bindings, the model's functions and `main`.
+// P (parameters), the status codes and the `Config` struct, and append their bindings (among them
+// `cfg: Config`; all from src/codegen/programs.ts), the model's functions and `main`.
 
-struct Config {
-  t1_hi: f32,
-  t1_lo: f32,
-  rtol: f32,
-  atol: f32,
-  dt: f32,
-  max_steps: u32,
-  step_budget: u32,
-  batch: u32,
-  n_save: u32,
-  row_width: u32,
-  // Always 1.0, but unknown to the compiler: see `opaque`.
-  one: f32,
-  // Adjoint only: the controller state is stored every `ckpt_every` accepted steps (0: never),
-  // at most `ckpt_capacity` times per trajectory.
-  ckpt_every: u32,
-  ckpt_capacity: u32,
-  _pad1: u32,
-  _pad2: u32,
-  _pad3: u32,
-};
-
-@group(0) @binding(0) var<uniform> cfg: Config;
 
 const CS: u32 = 6u;
 const FLAG_STARTED: u32 = 1u;

@@ -21,8 +21,6 @@ export interface ModelF64 {
   project?: RhsF64;
 }
 
-/** WGSL binding of the neural weights θ (after the solver's own bindings 0–6). */
-export const NN_WEIGHTS_BINDING = 7;
 
 function namer(nIn: number) {
   return (ref: SymbolRef): string => {
@@ -105,7 +103,8 @@ export function wgslSizes(model: Model) {
  * WGSL functions `rhs`, `jac` (row-major N×N) and `dfdt`, each
  * `fn(t: f32, y: array<f32, N>, p: array<f32, P>) -> array<f32, …>`. Arrays are indexed only by
  * constants, so the compiler keeps them in registers (WEBGPU.md: loop-indexed private arrays are slow).
- * With a neural term, also the MLP (`nn_forward`, `nn_jacobian`) and the binding of its weights.
+ * With a neural term, also the MLP (`nn_forward`, `nn_jacobian`), reading its weights from `nn_w`
+ * (declared by the kernel: src/codegen/programs.ts).
  */
 export function emitModelWgsl(model: Model, withJacobian: boolean, withNetworkVjp = false): string {
   const { N, P } = wgslSizes(model);
@@ -124,7 +123,6 @@ export function emitModelWgsl(model: Model, withJacobian: boolean, withNetworkVj
   };
   let src = '';
   if (spec) {
-    src += `@group(0) @binding(${NN_WEIGHTS_BINDING}) var<storage, read> nn_w: array<f32>;\n\n`;
     src += `${mlpWgsl(spec, (k) => `nn_w[${k}]`, withNetworkVjp).code}\n`;
   }
   src += fn('rhs', model.equations, `${model.name}: dy/dt`, false);

@@ -13,6 +13,7 @@ import { type ExplicitTableau, type Method, type RosenbrockTableau, isAdaptive }
 import { CONTROLLER } from '../methods/controller.js';
 import { STATUS } from '../methods/status.js';
 import { emitModelWgsl, wgslSizes } from './compile.js';
+import { SOLVER_CONFIG, SOLVER_PROGRAM, wgslBindings, wgslStruct } from './programs.js';
 import { f32Literal as L } from './emit.js';
 
 /** Config, its binding and the helpers every solver-like kernel shares (wgsl/solver_common.wgsl). */
@@ -45,6 +46,7 @@ export function kernelHeader(model: Model, method: Method, what: string, withNet
     `const SS: u32 = ${stateStride(N)}u;`,
     `const CK: u32 = ${checkpointStride(N)}u;`,
     ...Object.entries(STATUS).map(([k, v]) => `const STATUS_${k.toUpperCase()}: u32 = ${v}u;`),
+    wgslStruct(SOLVER_CONFIG),
     SOLVER_COMMON,
     MATH_WGSL,
     emitModelWgsl(model, method.kind === 'rosenbrock', withNetworkVjp),
@@ -58,15 +60,9 @@ export function kernelHeader(model: Model, method: Method, what: string, withNet
  *   counters[i*CS ..]: status, accepted steps, rejected steps, rhs evaluations, next save index, flags
  *   out[(i*n_save + s)*N ..] : y at save time s
  *   ckpt[(i*capacity + c)*CK ..] (with `checkpoints`): the controller state before accepted step c·K
+ * (bindings: SOLVER_PROGRAM in src/codegen/programs.ts)
  */
-const FORWARD_BINDINGS = `
-@group(0) @binding(1) var<storage, read> params: array<f32>;
-@group(0) @binding(2) var<storage, read_write> state: array<f32>;
-@group(0) @binding(3) var<storage, read_write> counters: array<u32>;
-@group(0) @binding(4) var<storage, read> save_t: array<f32>;   // (hi, lo) pairs
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
-@group(0) @binding(6) var<storage, read_write> n_running: atomic<u32>;
-`;
+
 /** The controller's registers in the order `state` and checkpoints hold them: y, yc, t_hi, t_lo, h, err_prev. */
 const controllerSlots = (N: number) => [...range(N).map((k) => `y[${k}]`), ...range(N).map((k) => `yc[${k}]`), 't.x', 't.y', 'h', 'err_prev'];
 
@@ -86,16 +82,15 @@ function storeController(N: number, buf: string, base: string, indent: string): 
   return controllerSlots(N).map((v, j) => `${indent}${buf}[${base} + ${j}u] = ${v};`).join('\n');
 }
 
-/** Binding of the checkpoint buffer (after the network's weights at 7). */
-export const CHECKPOINT_BINDING = 8;
 
 export function buildSolverKernel(model: Model, method: Method, fixedStep = false, checkpoints = false): string {
   const { N, P } = wgslSizes(model);
   const projects = model.projection !== undefined;
   const onAccept = saveLoop(N, method, projects);
   const attempt = method.kind === 'rosenbrock' ? rosenbrockAttempt(N, method, fixedStep, projects, onAccept) : explicitAttempt(N, method, fixedStep, projects, onAccept);
-  const ckpt = checkpoints ? `@group(0) @binding(${CHECKPOINT_BINDING}) var<storage, read_write> ckpt: array<f32>;\n` : '';
-  return `${kernelHeader(model, method, '')}\n${FORWARD_BINDINGS}${ckpt}${method.kind === 'rosenbrock' ? luSolveWgsl(N) : ''}
+  const bindings = wgslBindings(SOLVER_PROGRAM, ['cfg', 'params', 'state', 'counters', 'save_t', 'out', 'n_running',
+    ...(model.neural ? ['nn_w' as const] : []), ...(checkpoints ? ['ckpt' as const] : [])]);
+  return `${kernelHeader(model, method, '')}\n${bindings}\n${method.kind === 'rosenbrock' ? luSolveWgsl(N) : ''}
 ${prologue(N, P)}${checkpoints ? writeCheckpoint(N) : ''}${attempt}${epilogue(N)}`;
 }
 

@@ -6,7 +6,9 @@
  * attempts, so a stiff straggler costs its own time only and the host can report progress.
  */
 import { bufferPool, checked, readBuffer } from './runtime.js';
-import { CHECKPOINT_BINDING, COUNTER_STRIDE, WORKGROUP_SIZE, stateStride } from '../codegen/kernel.js';
+import { COUNTER_STRIDE, WORKGROUP_SIZE, stateStride } from '../codegen/kernel.js';
+import { SOLVER_CONFIG, SOLVER_PROGRAM, uniformBytes } from '../codegen/programs.js';
+import { bindGroupFor, uniformData } from './program.js';
 import type { EnsembleProblem, ResolvedOptions } from '../solvers/problem.js';
 
 /** Step attempts one invocation may take per dispatch: long enough to amortise a dispatch. */
@@ -61,7 +63,7 @@ export async function forwardChunk(
     saveT: pool.acquire(device, Math.max(4, saveT.byteLength), STORAGE, `${label} save times`),
     out: pool.acquire(device, Math.max(4, count * S * N * 4), STORAGE, `${label} output`),
     active: pool.acquire(device, 4, STORAGE, `${label} active count`),
-    // Neural weights θ, shared by every trajectory (read-only storage, binding 7).
+    // Neural weights θ, shared by every trajectory.
     ...(model.neural ? { weights: pool.acquire(device, Math.max(4, problem.weights.length * 4), STORAGE, `${label} neural weights`) } : {}),
   };
   try {
@@ -72,10 +74,10 @@ export async function forwardChunk(
       device.queue.writeBuffer(buf.counters, 0, new Uint32Array(count * COUNTER_STRIDE));
       if (saveT.byteLength) device.queue.writeBuffer(buf.saveT, 0, saveT);
       if (buf.weights) device.queue.writeBuffer(buf.weights, 0, Float32Array.from(problem.weights));
-      const entries = [buf.cfg, buf.params, buf.state, buf.counters, buf.saveT, buf.out, buf.active, ...(buf.weights ? [buf.weights] : [])]
-        .map((buffer, binding) => ({ binding, resource: { buffer } }));
-      if (checkpoints) entries.push({ binding: CHECKPOINT_BINDING, resource: { buffer: checkpoints.buffer } });
-      return device.createBindGroup({ label: `${label} bindings`, layout: pipeline.getBindGroupLayout(0), entries });
+      return bindGroupFor(device, pipeline, SOLVER_PROGRAM, {
+        cfg: buf.cfg, params: buf.params, state: buf.state, counters: buf.counters, save_t: buf.saveT, out: buf.out,
+        n_running: buf.active, nn_w: buf.weights, ckpt: checkpoints?.buffer,
+      }, label);
     });
     await dispatchUntilDone(device, [{ pipeline, bindGroup, gx, gy }], buf.active, label, (active) => onProgress?.(count - active));
     const [out, counters, final] = await Promise.all([
@@ -104,21 +106,20 @@ export function packParams(problem: EnsembleProblem, start: number, count: numbe
 
 /** Usage of a storage buffer we write and read back (GPUBufferUsage exists once the GPU is loaded). */
 export const storageUsage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
-/** Bytes of the uniform `Config` (wgsl/solver_common.wgsl). */
-export const CONFIG_BYTES = 64;
+/** Bytes of the uniform `Config` (SOLVER_CONFIG in src/codegen/programs.ts). */
+export const CONFIG_BYTES = uniformBytes(SOLVER_CONFIG);
 
-/** The uniform `Config` of wgsl/solver_common.wgsl. */
+/** The uniform `Config` of the solver-like kernels, written by field name from SOLVER_CONFIG. */
 export function solverConfig(c: {
   t1: number; opts: ResolvedOptions; batch: number; nSave: number; rowWidth: number;
   checkpoints?: { every: number; capacity: number };
 }): ArrayBuffer {
-  const cfg = new ArrayBuffer(CONFIG_BYTES);
-  const f = new Float32Array(cfg), u = new Uint32Array(cfg);
-  [f[0], f[1]] = hiLo(c.t1);
-  f[2] = c.opts.rtol; f[3] = c.opts.atol; f[4] = c.opts.dt;
-  u[5] = Math.min(c.opts.maxSteps, 0xffffffff); u[6] = STEP_BUDGET; u[7] = c.batch; u[8] = c.nSave; u[9] = c.rowWidth; f[10] = 1;
-  u[11] = c.checkpoints?.every ?? 0; u[12] = c.checkpoints?.capacity ?? 0;
-  return cfg;
+  const [t1_hi, t1_lo] = hiLo(c.t1);
+  return uniformData(SOLVER_CONFIG, {
+    t1_hi, t1_lo, rtol: c.opts.rtol, atol: c.opts.atol, dt: c.opts.dt,
+    max_steps: Math.min(c.opts.maxSteps, 0xffffffff), step_budget: STEP_BUDGET, batch: c.batch, n_save: c.nSave, row_width: c.rowWidth,
+    one: 1, ckpt_every: c.checkpoints?.every ?? 0, ckpt_capacity: c.checkpoints?.capacity ?? 0,
+  });
 }
 
 /** A 2-D grid of workgroups covering `count` invocations (one dimension is capped by the device). */

@@ -6,13 +6,14 @@
  * passes repeat until one row is left.
  */
 import { acquireGpu, bufferPool, checked, computePipeline, readBuffer } from './runtime.js';
+import { REDUCE_DIMS, REDUCE_PROGRAM, uniformBytes, wgslBindings, wgslStruct } from '../codegen/programs.js';
+import { bindGroupFor, uniformData } from './program.js';
 
 const WG = 256;
-const CODE = /* wgsl */ `
-struct Dims { rows: u32, cols: u32, out_rows: u32, transposed: u32 };
-@group(0) @binding(0) var<uniform> dims: Dims;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+/** The reduction kernel (golden: test/golden/reduce.wgsl). */
+export const REDUCE_WGSL = /* wgsl */ `
+${wgslStruct(REDUCE_DIMS)}
+${wgslBindings(REDUCE_PROGRAM, ['dims', 'src', 'dst'])}
 var<workgroup> part: array<f32, ${WG}>;
 
 // Element (r, c): row-major, or column-major (c·rows + r) for the first pass over a [column][row] input.
@@ -47,7 +48,7 @@ export async function sumRowsOnGpu(device: GPUDevice, input: GPUBuffer, rows: nu
   if (rows * cols * 4 > device.limits.maxStorageBufferBindingSize) {
     throw new RangeError(`column sums: ${rows} × ${cols} f32 exceed one storage binding (${device.limits.maxStorageBufferBindingSize} bytes); reduce chunks of rows separately`);
   }
-  const { pipeline } = await computePipeline(device, 'column sums', CODE);
+  const { pipeline } = await computePipeline(device, 'column sums', REDUCE_WGSL);
   const pool = bufferPool(device);
   const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
   let src = input, n = rows;
@@ -58,13 +59,10 @@ export async function sumRowsOnGpu(device: GPUDevice, input: GPUBuffer, rows: nu
       throw new RangeError(`column sums: ${cols} columns × ${groups} row blocks exceed the dispatch limit`);
     }
     const dst = pool.acquire(device, groups * cols * 4, STORAGE, 'column sums (partial)');
-    const dims = pool.acquire(device, 16, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, 'column sums (dims)');
+    const dims = pool.acquire(device, uniformBytes(REDUCE_DIMS), GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, 'column sums (dims)');
     await checked(device, 'column sums pass', () => {
-      device.queue.writeBuffer(dims, 0, new Uint32Array([n, cols, groups, columnMajor && src === input ? 1 : 0]));
-      const bind = device.createBindGroup({
-        label: 'column sums', layout: pipeline.getBindGroupLayout(0),
-        entries: [dims, src, dst].map((buffer, binding) => ({ binding, resource: { buffer } })),
-      });
+      device.queue.writeBuffer(dims, 0, uniformData(REDUCE_DIMS, { rows: n, cols, out_rows: groups, transposed: columnMajor && src === input ? 1 : 0 }));
+      const bind = bindGroupFor(device, pipeline, REDUCE_PROGRAM, { dims, src, dst }, 'column sums');
       const enc = device.createCommandEncoder({ label: 'column sums' });
       const pass = enc.beginComputePass({ label: 'column sums' });
       pass.setPipeline(pipeline);

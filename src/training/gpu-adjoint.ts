@@ -14,6 +14,8 @@
  * ȳ, p̄, θ̄ — independent of the number of steps except through the number of checkpoints.
  */
 import { acquireGpu, bufferPool, checked, computePipeline, failIfLost, readBuffer } from '../gpu/runtime.js';
+import { bindGroupFor } from '../gpu/program.js';
+import { ADJOINT_PROGRAM, WEIGHT_GRADIENT_PROGRAM } from '../codegen/programs.js';
 import { sumRowsOnGpu } from '../gpu/reduce.js';
 import { ADJOINT_COUNTER_STRIDE, buildAdjointKernel, buildWeightGradientKernel, signalScratch, tapeStride } from '../codegen/adjoint.js';
 import { COUNTER_STRIDE, WORKGROUP_SIZE, buildSolverKernel, checkpointStride } from '../codegen/kernel.js';
@@ -143,18 +145,19 @@ export async function gradientGpu(problem: EnsembleProblem, obs: Observations, t
           if (buf.wbar) enc.clearBuffer(buf.wbar);
           device.queue.submit([enc.finish()]);
           if (buf.weights) device.queue.writeBuffer(buf.weights, 0, Float32Array.from(problem.weights));
-          const entries = (layout: GPUBindGroupLayout, list: Array<[number, GPUBuffer]>) => device.createBindGroup({
-            label: `${label} adjoint bindings`, layout, entries: list.map(([binding, buffer]) => ({ binding, resource: { buffer } })),
-          });
           const sweep: Pass = {
             pipeline: bwd.pipeline, gx, gy,
-            bindGroup: entries(bwd.pipeline.getBindGroupLayout(0), [[0, buf.cfg], [1, buf.params], [2, ckpt], [3, buf.adj], [4, buf.adjIn], [5, buf.work], [6, buf.active],
-              ...(buf.weights ? [[7, buf.weights], [8, buf.signals!]] as Array<[number, GPUBuffer]> : [])]),
+            bindGroup: bindGroupFor(device, bwd.pipeline, ADJOINT_PROGRAM, {
+              cfg: buf.cfg, params: buf.params, ckpt, adj: buf.adj, save_t: buf.adjIn, work: buf.work, n_running: buf.active,
+              nn_w: buf.weights, signals: buf.signals,
+            }, `${label} adjoint`),
           };
           if (!wgrad || !buf.wbar) return [sweep];
           return [sweep, {
             pipeline: wgrad.pipeline, gx, gy,
-            bindGroup: entries(wgrad.pipeline.getBindGroupLayout(0), [[0, buf.cfg], [3, buf.adj], [5, buf.signals!], [7, buf.weights!], [8, buf.wbar]]),
+            bindGroup: bindGroupFor(device, wgrad.pipeline, WEIGHT_GRADIENT_PROGRAM, {
+              cfg: buf.cfg, adj: buf.adj, signals: buf.signals, nn_w: buf.weights, wbar: buf.wbar,
+            }, `${label} θ̄`),
           }];
         });
         await dispatchUntilDone(device, passes, buf.active, `${label} adjoint`);
