@@ -25,6 +25,7 @@ interface Case { rtol: number; atol: number; dt?: number; bound: Record<TestBack
  */
 const OSCILLATOR: Record<MethodName, Case> = {
   rk4: { rtol: 0, atol: 0, dt: 0.05, bound: { cpu: 1e-8, gpu: 3e-6 } }, // 7.9e-10 / 2.9e-7
+  bs3: { rtol: 1e-6, atol: 1e-8, bound: { cpu: 8e-5, gpu: 8e-5 } }, // 8.1e-6 / 8.2e-6
   dopri5: { rtol: 1e-6, atol: 1e-8, bound: { cpu: 1e-5, gpu: 1.2e-5 } }, // 9.0e-7 / 1.2e-6
   tsit5: { rtol: 1e-6, atol: 1e-8, bound: { cpu: 5e-6, gpu: 1.5e-5 } }, // 4.4e-7 / 1.4e-6
   rosenbrock23: { rtol: 1e-6, atol: 1e-8, bound: { cpu: 1.8e-3, gpu: 1.8e-3 } }, // 1.8e-4 / 1.8e-4 (global error of an order-2 method)
@@ -38,6 +39,7 @@ const OSCILLATOR: Record<MethodName, Case> = {
  */
 const PROTHERO: Record<MethodName, Case> = {
   rk4: { rtol: 0, atol: 0, dt: 1e-4, bound: { cpu: 2e-9, gpu: 5e-6 } }, // 1.7e-10 / 5.1e-7
+  bs3: { rtol: 1e-6, atol: 1e-7, bound: { cpu: 2e-5, gpu: 2.5e-5 } }, // 1.9e-6 / 2.4e-6
   dopri5: { rtol: 1e-6, atol: 1e-7, bound: { cpu: 6e-6, gpu: 1.2e-5 } }, // 5.6e-7 / 1.2e-6
   tsit5: { rtol: 1e-6, atol: 1e-7, bound: { cpu: 8e-6, gpu: 2.5e-5 } }, // 7.8e-7 / 2.5e-6
   rosenbrock23: { rtol: 1e-4, atol: 1e-7, bound: { cpu: 2.4e-4, gpu: 2.4e-4 } }, // 2.4e-5 / 2.4e-5

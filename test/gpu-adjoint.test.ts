@@ -23,7 +23,7 @@ const normRel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return Math.sqrt(d / n);
 };
 
-async function compare(label: string, problem: EnsembleProblem, obs: Observations, terms: LossTerms, method: 'dopri5' | 'tsit5' | 'rk4', extra = {}) {
+async function compare(label: string, problem: EnsembleProblem, obs: Observations, terms: LossTerms, method: 'dopri5' | 'tsit5' | 'rk4' | 'bs3', extra = {}) {
   const opts = { method, rtol: 1e-6, atol: 1e-8, ...extra };
   const cpu = gradientCpu(problem, obs, terms, opts);
   const gpu = await gradientGpu(problem, obs, terms, opts);
@@ -56,6 +56,7 @@ describe('GPU (f32) discrete adjoint vs the f64 adjoint at rtol 1e-6', () => {
     };
     await compare('LV dopri5', problem, obs, {}, 'dopri5', { checkpointEvery: 4 });
     await compare('LV tsit5', problem, obs, {}, 'tsit5', { checkpointEvery: 4 });
+    await compare('LV bs3', problem, obs, {}, 'bs3', { checkpointEvery: 4 });
     await compare('LV rk4 (dt 0.01)', problem, obs, {}, 'rk4', { dt: 0.01 });
   });
 

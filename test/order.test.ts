@@ -28,6 +28,7 @@ function slope(dts: number[], errs: number[]): number {
 // (f32: ~1e-6 relative) and inside the asymptotic regime.
 const CASES: Array<{ method: MethodName; order: number; cpu: number[]; gpu: number[] }> = [
   { method: 'rk4', order: 4, cpu: [0.2, 0.1, 0.05, 0.025], gpu: [0.4, 0.2, 0.1] },
+  { method: 'bs3', order: 3, cpu: [0.2, 0.1, 0.05, 0.025], gpu: [0.2, 0.1, 0.05, 0.025] },
   { method: 'dopri5', order: 5, cpu: [0.25, 0.125, 0.0625], gpu: [0.5, 0.4, 0.32, 0.25] },
   { method: 'tsit5', order: 5, cpu: [0.125, 0.0625, 0.03125], gpu: [0.5, 0.4, 0.32, 0.25] },
   { method: 'rosenbrock23', order: 2, cpu: [0.04, 0.02, 0.01, 0.005], gpu: [0.04, 0.02, 0.01, 0.005] },
@@ -80,6 +81,7 @@ const NONAUTONOMOUS: Array<{ method: MethodName; order: number; cpu: number[]; g
 // (as in the oscillator case above): CPU only.
 const NONAUTONOMOUS_EXPLICIT: Array<{ method: MethodName; order: number; cpu: number[]; gpu?: number[] }> = [
   { method: 'rk4', order: 4, cpu: [0.4, 0.2, 0.1, 0.05], gpu: [0.4, 0.2, 0.1] },
+  { method: 'bs3', order: 3, cpu: [0.4, 0.2, 0.1, 0.05], gpu: [0.4, 0.2, 0.1, 0.05] },
   { method: 'dopri5', order: 5, cpu: [0.8, 0.4, 0.2, 0.1], gpu: [0.8, 0.4, 0.2] },
   { method: 'tsit5', order: 5, cpu: [0.4, 0.2, 0.1, 0.05] },
 ];
@@ -124,6 +126,7 @@ describe.each(NONAUTONOMOUS)('$method on a non-autonomous stiff problem converge
  * (order 2, 3rd-order estimate). Measured slopes: 1.004, 1.092, 1.007, 0.672.
  */
 describe.each([
+  { method: 'bs3' as const, expected: 1, rtols: [1e-6, 1e-7, 1e-8, 1e-9] },
   { method: 'dopri5' as const, expected: 1, rtols: [1e-5, 1e-6, 1e-7, 1e-8, 1e-9] },
   { method: 'tsit5' as const, expected: 1, rtols: [1e-5, 1e-6, 1e-7, 1e-8, 1e-9] },
   { method: 'rodas4' as const, expected: 1, rtols: [1e-5, 1e-6, 1e-7, 1e-8, 1e-9] },
@@ -161,6 +164,7 @@ describe.each([
  * θ = ½ and drops the slope (measured: see the console lines).
  */
 describe.each([
+  { method: 'bs3' as const, order: 3, dts: [0.2, 0.1, 0.05, 0.025] },
   { method: 'dopri5' as const, order: 5, dts: [0.2, 0.1, 0.05] },
   { method: 'tsit5' as const, order: 5, dts: [0.2, 0.1, 0.05] },
   { method: 'rosenbrock23' as const, order: 2, dts: [0.04, 0.02, 0.01, 0.005] },
@@ -190,6 +194,7 @@ describe.each([
  * slope 2 here instead of 3).
  */
 describe.each([
+  { method: 'bs3' as const, local: 4, hs: [0.4, 0.2, 0.1, 0.05] },
   { method: 'dopri5' as const, local: 5, hs: [0.8, 0.4, 0.2, 0.1] },
   { method: 'tsit5' as const, local: 5, hs: [0.2, 0.1, 0.05, 0.025] },
   { method: 'rosenbrock23' as const, local: 3, hs: [0.4, 0.2, 0.1, 0.05] },

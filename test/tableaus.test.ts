@@ -82,7 +82,7 @@ describe('tableaus as data', () => {
     ['btilde that does not sum to 0', { ...heunEuler, btilde: [-0.5, 0.75] }, /btilde \(b − b̂\) sums to 0\.25, not 0/],
     ['a dense output inconsistent with b', { ...ralston3, dense: [[2 / 9], [1 / 3], [0.5]] }, /dense\[2\] gives b_2\(1\) = 0\.5, not b\[2\]/],
     ['fsal without a last stage equal to b', { ...ralston3, fsal: true }, /fsal needs a last stage at c = 1/],
-    ['an unknown name', 'euler', /unknown method "euler" \(choose rk4, dopri5, tsit5, rosenbrock23, rodas4, or pass a tableau object\)/],
+    ['an unknown name', 'euler', /unknown method "euler" \(choose rk4, bs3, dopri5, tsit5, rosenbrock23, rodas4, or pass a tableau object\)/],
   ] as Array<[string, unknown, RegExp]>)('refuses %s with the entry at fault', async ([, method, message]) => {
     const problem = makeProblem(oscillator, { t1: 1 });
     await expect(solve(problem, { method: method as ExplicitTableau, dt: 0.1, backend: 'cpu' })).rejects.toThrow(ProblemError);

@@ -6,7 +6,7 @@
  */
 import { loadModel } from '../io/model-file.js';
 import { makeProblem } from '../solvers/problem.js';
-import { METHOD_NAMES, type MethodName } from '../methods/tableaus.js';
+import { EXPLICIT_METHODS, METHOD_NAMES, type MethodName } from '../methods/tableaus.js';
 import { STATUS, STATUS_NAMES } from '../methods/status.js';
 import { gradient } from '../training/gradient.js';
 import type { Noise } from '../training/loss.js';
@@ -28,8 +28,8 @@ export async function gradientCommand(flags: Flags<typeof GRADIENT_FLAGS>, out: 
   const backend = flags.backend ?? 'auto';
   if (!['auto', 'cpu', 'gpu'].includes(backend)) throw new UsageError(`--backend ${backend}: choose auto, gpu or cpu`);
   // auto → the f64 CPU adjoint (the reference); gpu → the f32 GPU adjoint (explicit methods).
-  if (backend === 'gpu' && !['rk4', 'dopri5', 'tsit5'].includes(method)) {
-    throw new UsageError(`--backend gpu: GPU gradients support rk4, dopri5 and tsit5; ${method} gradients run on the CPU (--backend cpu)`);
+  if (backend === 'gpu' && !EXPLICIT_METHODS.includes(method)) {
+    throw new UsageError(`--backend gpu: GPU gradients support the explicit methods (${EXPLICIT_METHODS.join(', ')}); ${method} gradients run on the CPU (--backend cpu)`);
   }
   const sigma = numberFlag(flags, 'sigma') ?? 1;
   if (!(sigma > 0)) throw new UsageError(`--sigma ${flags.sigma}: must be positive`);

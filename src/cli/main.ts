@@ -13,6 +13,7 @@ import { ProblemError } from '../solvers/problem.js';
 import { InputError } from '../io/csv.js';
 import { GpuDeviceLostError, GpuUnavailableError } from '../gpu/runtime.js';
 import { UsageError } from './args.js';
+import { METHOD_NAMES } from '../methods/tableaus.js';
 import { SIMULATE_FLAGS, simulateCommand } from './simulate.js';
 import { doctorCommand } from './doctor.js';
 import { GRADIENT_FLAGS, gradientCommand } from './gradient.js';
@@ -23,7 +24,7 @@ const COMMAND_USAGE: Record<string, string> = {
   Which WebGPU adapter and backend the engine uses (or why it falls back to the CPU), limits, versions.
   --verbose also shows the driver's own warnings (hidden from every other command).`,
   simulate: `ctwin simulate --model M.json --t1 T --out traj.csv [--params P.csv | --batch N] [--t0 0]
-               [--saveat 0:10:600 | --saveat 1,2.5,7] [--method dopri5|tsit5|rk4|rosenbrock23|rodas4]
+               [--saveat 0:10:600 | --saveat 1,2.5,7] [--method ${METHOD_NAMES.join('|')}]
                [--rtol 1e-6] [--atol 1e-8] [--dt DT] [--max-steps 100000]
                [--backend auto|gpu|cpu] [--status-out status.csv] [--allow-failures] [--quiet]
   Integrates every row of P.csv (or N copies of the model's defaults) and writes traj.csv

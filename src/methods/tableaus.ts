@@ -3,8 +3,8 @@
  * Both backends read these tables; the WGSL generator prints them as exact f32 literals.
  */
 
-export type MethodName = 'rk4' | 'dopri5' | 'tsit5' | 'rosenbrock23' | 'rodas4';
-export const METHOD_NAMES: readonly MethodName[] = ['rk4', 'dopri5', 'tsit5', 'rosenbrock23', 'rodas4'];
+export type MethodName = 'rk4' | 'bs3' | 'dopri5' | 'tsit5' | 'rosenbrock23' | 'rodas4';
+export const METHOD_NAMES: readonly MethodName[] = ['rk4', 'bs3', 'dopri5', 'tsit5', 'rosenbrock23', 'rodas4'];
 
 /** An explicit Runge–Kutta method: k_i = f(t + c_i h, y + h Σ_j a_ij k_j), y₁ = y₀ + h Σ b_i k_i. */
 export interface ExplicitTableau {
@@ -71,6 +71,26 @@ export const RK4: ExplicitTableau = {
   c: [0, 1 / 2, 1 / 2, 1],
   a: [[], [1 / 2], [0, 1 / 2], [0, 0, 1]],
   b: [1 / 6, 1 / 3, 1 / 3, 1 / 6],
+};
+
+/**
+ * Bogacki & Shampine (1989) 3(2), "A 3(2) pair of Runge–Kutta formulas" (MATLAB's ode23): FSAL,
+ * b̂ = (7/24, 1/4, 1/3, 1/8), with the cubic Hermite interpolant on y₀, y₁, f₀ = k₁, f₁ = k₄:
+ * y(θ) = y₀ + h Σ b_i(θ) k_i, b_i(θ) = (3θ² − 2θ³) b_i + δ_i1 θ(θ − 1)² + δ_i4 θ²(θ − 1),
+ * expanded into powers of θ below.
+ */
+const BS3_B = [2 / 9, 1 / 3, 4 / 9, 0];
+export const BS3: ExplicitTableau = {
+  kind: 'explicit', name: 'bs3', order: 3, errorOrder: 3, fsal: true,
+  c: [0, 1 / 2, 3 / 4, 1],
+  a: [[], [1 / 2], [0, 3 / 4], BS3_B.slice(0, 3)],
+  b: BS3_B,
+  btilde: [2 / 9 - 7 / 24, 1 / 3 - 1 / 4, 4 / 9 - 1 / 3, -1 / 8],
+  // θ: δ_i1; θ²: 3b_i − 2δ_i1 − δ_i4; θ³: −2b_i + δ_i1 + δ_i4.
+  dense: BS3_B.map((b, i) => {
+    const d1 = i === 0 ? 1 : 0, d4 = i === 3 ? 1 : 0;
+    return [d1, 3 * b - 2 * d1 - d4, -2 * b + d1 + d4];
+  }),
 };
 
 /**
@@ -207,6 +227,7 @@ export const RODAS4: RosenbrockTableau = {
 export function methodByName(name: MethodName): Method {
   switch (name) {
     case 'rk4': return RK4;
+    case 'bs3': return BS3;
     case 'dopri5': return DOPRI5;
     case 'tsit5': return TSIT5;
     case 'rosenbrock23': return ROSENBROCK23;
@@ -220,6 +241,9 @@ export function denseWeight(row: number[], theta: number): number {
   for (let m = row.length - 1; m >= 0; m--) acc = row[m]! + theta * acc;
   return acc * theta;
 }
+
+/** The built-in explicit methods (those the GPU adjoint differentiates). */
+export const EXPLICIT_METHODS: readonly MethodName[] = METHOD_NAMES.filter((n) => methodByName(n).kind === 'explicit');
 
 /** True when the method adapts its step (needs rtol/atol, not --dt). */
 export const isAdaptive = (m: Method) => m.kind === 'rosenbrock' || m.btilde !== undefined;

@@ -21,6 +21,7 @@ import { ADJOINT_COUNTER_STRIDE, buildAdjointKernel, buildWeightGradientKernel, 
 import { COUNTER_STRIDE, WORKGROUP_SIZE, buildSolverKernel, checkpointStride } from '../codegen/kernel.js';
 import { CONFIG_BYTES, dispatchGrid, dispatchUntilDone, forwardChunk, hiLo, packParams, solverConfig, storageUsage, type Pass } from '../gpu/dispatch.js';
 import { STATUS } from '../methods/status.js';
+import { EXPLICIT_METHODS } from '../methods/tableaus.js';
 import { ProblemError, remake, type EnsembleProblem } from '../solvers/problem.js';
 import { f32ToleranceProblem, resolveOptions } from '../solvers/options.js';
 import { emptyResult, finishResult, gradientSetup, type GradientOptions, type GradientResult } from './adjoint.js';
@@ -44,7 +45,7 @@ export async function gradientGpu(problem: EnsembleProblem, obs: Observations, t
   const opts = resolveOptions(options);
   const method = opts.method;
   if (method.kind !== 'explicit') {
-    throw new ProblemError(`GPU gradients support the explicit methods (rk4, dopri5, tsit5); ${method.name} gradients run on the CPU (backend "cpu")`);
+    throw new ProblemError(`GPU gradients support the explicit methods (${EXPLICIT_METHODS.join(', ')}, or an explicit tableau); ${method.name} gradients run on the CPU (backend "cpu")`);
   }
   const f32Problem = f32ToleranceProblem(opts);
   if (f32Problem) throw new ProblemError(`${f32Problem}: compute these gradients on the CPU (backend "cpu", f64), or raise rtol`);
