@@ -24,7 +24,7 @@ import { emitSensitivityWgsl, wgslSizes } from './compile.js';
 import { mlpWgsl } from './neural.js';
 import { ADJOINT_PROGRAM, SOLVER_CONFIG, WEIGHT_GRADIENT_PROGRAM, wgslBindings, wgslStruct } from './programs.js';
 import { SOLVER_COMMON, WORKGROUP_SIZE, denseWeightWgsl, explicitAttempt, explicitStagesWgsl, kernelHeader, loadController, range } from './kernel.js';
-import { f32Literal as L } from './emit.js';
+import { f32Literal } from './emit.js';
 
 /** f32 slots per step on the tape: y_n (N), t_hi, t_lo, h, index of the step's first save. */
 export const tapeStride = (N: number) => N + 4;
@@ -52,7 +52,7 @@ const REPLAY_ATTEMPTS_PER_STEP = 64;
 export function buildAdjointKernel(model: Model, tab: ExplicitTableau, fixedStep: boolean): string {
   if (model.projection) throw new Error('internal: no adjoint through a projection');
   const { N, P } = wgslSizes(model);
-  const S = tab.c.length;
+  const nStages = tab.c.length;
   const TS = tapeStride(N);
   const sens = emitSensitivityWgsl(model);
   const spec = model.neural;
@@ -78,7 +78,7 @@ ${range(N).map((k) => `      ${tape('n', k)} = y[${k}];`).join('\n')}
     }`;
 
   // The reverse sweep of one step (ybar: ȳ_{n+1} in, ȳ_n out).
-  const kb = range(S).map((s) => `kb${s}`);
+  const kb = range(nStages).map((s) => `kb${s}`);
   const point = (s: number) => (s === 0 ? 'y' : `u${s}`);
   const denseWeight = (j: number) => {
     const d = tab.dense?.[j];
@@ -86,30 +86,30 @@ ${range(N).map((k) => `      ${tape('n', k)} = y[${k}];`).join('\n')}
     return `hs * ${denseWeightWgsl(d, 'theta')}`;
   };
   const reverseStages: string[] = [];
-  for (let s = S - 1; s >= 0; s--) {
+  for (let s = nStages - 1; s >= 0; s--) {
     reverseStages.push(`      {
-        let r = vjp_f(tn.x + ${L(tab.c[s]!)} * hs, ${point(s)}, p, kb${s});
+        let r = vjp_f(tn.x + ${f32Literal(tab.c[s]!)} * hs, ${point(s)}, p, kb${s});
         var yb: array<f32, ${N}>;
 ${range(N).map((k) => `        yb[${k}] = r[${k}];`).join('\n')}
 ${range(P).map((q) => `        pbar[${q}] += r[${N + q}];`).join('\n')}`);
     if (spec) {
       reverseStages.push(`        let x_in = array<f32, ${nIn}>(${range(nIn).map((m) => `r[${N + P + nOut + m}]`).join(', ')});
         let nv = nn_vjp(x_in, array<f32, ${nOut}>(${range(nOut).map((j) => `r[${N + P + j}]`).join(', ')}));
-${signalStores(nIn, nOut, S, s, N + P)}
-        let ri = vjp_u(tn.x + ${L(tab.c[s]!)} * hs, ${point(s)}, p, nv.gx);
+${signalStores(nIn, nOut, nStages, s, N + P)}
+        let ri = vjp_u(tn.x + ${f32Literal(tab.c[s]!)} * hs, ${point(s)}, p, nv.gx);
 ${range(N).map((k) => `        yb[${k}] += ri[${k}];`).join('\n')}
 ${range(P).map((q) => `        pbar[${q}] += ri[${N + q}];`).join('\n')}`);
     }
     reverseStages.push(...range(N).map((k) => `        ybar[${k}] += yb[${k}];`));
     for (let j = 0; j < s; j++) {
       const a = tab.a[s]![j]!;
-      if (a !== 0) reverseStages.push(...range(N).map((k) => `        kb${j}[${k}] += hs * ${L(a)} * yb[${k}];`));
+      if (a !== 0) reverseStages.push(...range(N).map((k) => `        kb${j}[${k}] += hs * ${f32Literal(a)} * yb[${k}];`));
     }
     reverseStages.push('      }');
   }
   // The FSAL stage's point is y + h Σ b_j k_j (= y₁ up to the compensation); explicitStagesWgsl stops before it.
   const fsalPoint = tab.fsal
-    ? `    var u${S - 1}: array<f32, ${N}>;\n${range(N).map((k) => `    u${S - 1}[${k}] = y[${k}] + hs * (${range(S - 1).map((j) => `${L(tab.a[S - 1]![j]!)} * k${j}[${k}]`).join(' + ')});`).join('\n')}`
+    ? `    var u${nStages - 1}: array<f32, ${N}>;\n${range(N).map((k) => `    u${nStages - 1}[${k}] = y[${k}] + hs * (${range(nStages - 1).map((j) => `${f32Literal(tab.a[nStages - 1]![j]!)} * k${j}[${k}]`).join(' + ')});`).join('\n')}`
     : '';
 
   return `${kernelHeader(model, tab, ' adjoint', spec !== undefined)}
@@ -179,20 +179,20 @@ ${range(N).map((k) => `    y[${k}] = ${tape('m', k)};`).join('\n')}
 ${explicitStagesWgsl(N, tab, 'hs', 'tn.x', 'rhs(tn.x, y, p)')}
 ${fsalPoint}
     // k̄_i = h b_i ȳ_{n+1}, plus the dense output's weights for every save inside the step.
-${kb.map((v, s) => `    var ${v}: array<f32, ${N}>;\n${range(N).map((k) => `    ${v}[${k}] = ${tab.b[s] === 0 ? '0.0' : `hs * ${L(tab.b[s]!)} * ybar[${k}]`};`).join('\n')}`).join('\n')}
+${kb.map((v, s) => `    var ${v}: array<f32, ${N}>;\n${range(N).map((k) => `    ${v}[${k}] = ${tab.b[s] === 0 ? '0.0' : `hs * ${f32Literal(tab.b[s]!)} * ybar[${k}]`};`).join('\n')}`).join('\n')}
     for (var sv = s_lo; sv < s_hi; sv += 1u) {
       let theta = time_until(save_t[2u * sv], save_t[2u * sv + 1u], tn) / hs;
       let ob = 2u * cfg.n_save + (i * cfg.n_save + sv) * N;
       var bar: array<f32, ${N}>;
 ${range(N).map((k) => `      bar[${k}] = save_t[ob + ${k}u];`).join('\n')}
-      var w: array<f32, ${S}>;
+      var w: array<f32, ${nStages}>;
 ${tab.dense ? `      if (theta >= 1.0) {
-${range(S).map((j) => `        w[${j}] = hs * ${L(tab.b[j]!)};`).join('\n')}
+${range(nStages).map((j) => `        w[${j}] = hs * ${f32Literal(tab.b[j]!)};`).join('\n')}
       } else {
-${range(S).map((j) => `        w[${j}] = ${denseWeight(j)};`).join('\n')}
+${range(nStages).map((j) => `        w[${j}] = ${denseWeight(j)};`).join('\n')}
       }` : `      // No dense output: the step ended on the save time, y_s = y₁.
-${range(S).map((j) => `      w[${j}] = hs * ${L(tab.b[j]!)};`).join('\n')}`}
-${range(S).flatMap((j) => range(N).map((k) => `      kb${j}[${k}] += w[${j}] * bar[${k}];`)).join('\n')}
+${range(nStages).map((j) => `      w[${j}] = hs * ${f32Literal(tab.b[j]!)};`).join('\n')}`}
+${range(nStages).flatMap((j) => range(N).map((k) => `      kb${j}[${k}] += w[${j}] * bar[${k}];`)).join('\n')}
 ${range(N).map((k) => `      ybar[${k}] += bar[${k}];`).join('\n')}
     }
     s_hi = s_lo;

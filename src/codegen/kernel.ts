@@ -14,7 +14,7 @@ import { CONTROLLER } from '../methods/controller.js';
 import { STATUS } from '../methods/status.js';
 import { emitModelWgsl, wgslSizes } from './compile.js';
 import { SOLVER_CONFIG, SOLVER_PROGRAM, wgslBindings, wgslStruct } from './programs.js';
-import { f32Literal as L } from './emit.js';
+import { f32Literal } from './emit.js';
 
 /** Config, its binding and the helpers every solver-like kernel shares (wgsl/solver_common.wgsl). */
 export const SOLVER_COMMON = SOLVER_COMMON_WGSL;
@@ -29,7 +29,7 @@ export const COUNTER_STRIDE = 6;
 export const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 /** Σ coef_j · vec_j[i] as WGSL, skipping zero coefficients. */
 export function lincomb(coefs: number[], vecs: string[], i: number): string {
-  const terms = coefs.map((c, j) => (c === 0 ? '' : `${L(c)} * ${vecs[j]}[${i}]`)).filter(Boolean);
+  const terms = coefs.map((c, j) => (c === 0 ? '' : `${f32Literal(c)} * ${vecs[j]}[${i}]`)).filter(Boolean);
   return terms.length ? terms.join(' + ') : '0.0';
 }
 
@@ -117,7 +117,7 @@ function helpers(N: number): string {
 fn scaled_norm(e: array<f32, ${N}>, y: array<f32, ${N}>, ynew: array<f32, ${N}>) -> f32 {
   var acc = 0.0;
 ${range(N).map((i) => `  acc += ${sq(`e[${i}] / (cfg.atol + cfg.rtol * max(abs(y[${i}]), abs(ynew[${i}])))`)};`).join('\n')}
-  return sqrt(acc / ${L(N)});
+  return sqrt(acc / ${f32Literal(N)});
 }
 
 fn all_finite(v: array<f32, ${N}>) -> bool {
@@ -129,8 +129,8 @@ fn initial_step(t0: f32, y0: array<f32, ${N}>, f0: array<f32, ${N}>, p: array<f3
   var dnf = 0.0;
   var dny = 0.0;
 ${range(N).map((i) => `  { let sk = cfg.atol + cfg.rtol * abs(y0[${i}]); dnf += ${sq(`f0[${i}] / sk`)}; dny += ${sq(`y0[${i}] / sk`)}; }`).join('\n')}
-  dnf = dnf / ${L(N)};
-  dny = dny / ${L(N)};
+  dnf = dnf / ${f32Literal(N)};
+  dny = dny / ${f32Literal(N)};
   var h = select(sqrt(dny / dnf) * 0.01, 1e-6, dnf <= 1e-10 || dny <= 1e-10);
   h = min(h, hmax);
   var y1: array<f32, ${N}>;
@@ -138,7 +138,7 @@ ${range(N).map((i) => `  y1[${i}] = y0[${i}] + h * f0[${i}];`).join('\n')}
   let f1 = rhs(t0 + h, y1, p);
   var der2 = 0.0;
 ${range(N).map((i) => `  der2 += ${sq(`(f1[${i}] - f0[${i}]) / (cfg.atol + cfg.rtol * abs(y0[${i}]))`)};`).join('\n')}
-  der2 = sqrt(der2 / ${L(N)}) / h;
+  der2 = sqrt(der2 / ${f32Literal(N)}) / h;
   let der12 = max(abs(der2), sqrt(dnf));
   let h1 = select(pow(0.01 / der12, 1.0 / order), max(1e-6, h * 1e-3), der12 <= 1e-15 || !finite(der12));
   let hn = min(min(100.0 * h, h1), hmax);
@@ -208,27 +208,27 @@ ${storeController(N, 'state', 'sb', '  ')}
 
 /** b(θ) = Σ_m row[m] θ^(m+1) in Horner form, as WGSL (the f32 twin of `denseWeight`). */
 export function denseWeightWgsl(row: number[], theta: string): string {
-  let acc = L(row[row.length - 1]!);
-  for (let m = row.length - 2; m >= 0; m--) acc = `(${L(row[m]!)} + ${theta} * ${acc})`;
+  let acc = f32Literal(row[row.length - 1]!);
+  for (let m = row.length - 2; m >= 0; m--) acc = `(${f32Literal(row[m]!)} + ${theta} * ${acc})`;
   return `${acc} * ${theta}`;
 }
 
 /** WGSL for component k of the dense output at `theta` within the step (the stages in scope). */
 export function denseTermWgsl(method: Method): ((i: number) => string) | undefined {
-  const S = method.c.length;
+  const nStages = method.c.length;
   if (method.kind === 'rosenbrock') {
     const dense = method.dense;
     if (!dense) return undefined;
-    return (i) => `y[${i}] + ${range(S).map((j) => {
+    return (i) => `y[${i}] + ${range(nStages).map((j) => {
       const m = method.m[j]!, h2 = dense.h2[j]!, h3 = dense.h3[j]!;
       if (m === 0 && h2 === 0 && h3 === 0) return '';
-      return `(theta * ${L(m)} + theta * (1.0 - theta) * (${L(h2)} + theta * ${L(h3)})) * U${j}[${i}]`;
+      return `(theta * ${f32Literal(m)} + theta * (1.0 - theta) * (${f32Literal(h2)} + theta * ${f32Literal(h3)})) * U${j}[${i}]`;
     }).filter(Boolean).join(' + ')}`;
   }
   if (!method.dense) return undefined;
   const dense = method.dense;
   return (i) => {
-    const w = range(S).map((j) => {
+    const w = range(nStages).map((j) => {
       const d = dense[j]!;
       if (d.every((x) => x === 0)) return '';
       return `${denseWeightWgsl(d, 'theta')} * k${j}[${i}]`;
@@ -284,14 +284,14 @@ function acceptState(fsal: boolean, projects: boolean, lastStage: string): strin
  * the replay takes the steps the forward pass took.
  */
 export function explicitAttempt(N: number, tab: ExplicitTableau, fixedStep: boolean, projects: boolean, onAccept: string): string {
-  const S = tab.c.length;
+  const nStages = tab.c.length;
   const adaptive = isAdaptive(tab) && !fixedStep;
-  const k = range(S).map((s) => `k${s}`);
+  const k = range(nStages).map((s) => `k${s}`);
   const { expo, beta } = controller(tab);
-  const lastK = `k${S - 1}`;
+  const lastK = `k${nStages - 1}`;
   return `
     if (steps + rejected == 0u && (flags & FLAG_LAST_REJECTED) == 0u && h == 0.0) {
-      h = ${adaptive ? `initial_step(t.x, y, f0, p, ${L(tab.order)}, time_until(cfg.t1_hi, cfg.t1_lo, t))` : 'cfg.dt'};
+      h = ${adaptive ? `initial_step(t.x, y, f0, p, ${f32Literal(tab.order)}, time_until(cfg.t1_hi, cfg.t1_lo, t))` : 'cfg.dt'};
       ${adaptive ? 'nfev += 1u;' : ''}
     }
     var hs = land_on(h, remaining, t.x);
@@ -303,21 +303,21 @@ export function explicitAttempt(N: number, tab: ExplicitTableau, fixedStep: bool
 ${explicitStagesWgsl(N, tab, 'hs', 't.x', 'f0')}
     // y₁ = y + h Σ b_i k_i
 ${compensatedUpdateWgsl(N, tab.b, k, 'hs * ')}
-    ${tab.fsal ? `let ${lastK} = rhs(t.x + hs, ynew, p);\n    nfev += ${S - 1}u;` : `nfev += ${S - 1}u;`}
+    ${tab.fsal ? `let ${lastK} = rhs(t.x + hs, ynew, p);\n    nfev += ${nStages - 1}u;` : `nfev += ${nStages - 1}u;`}
 ${adaptive ? `    var e: array<f32, ${N}>;
 ${range(N).map((i) => `    e[${i}] = hs * (${lincomb(tab.btilde!, k, i)});`).join('\n')}
     let err = scaled_norm(e, y, ynew);` : '    let err = 0.0;'}
     if (!finite(err) || !all_finite(ynew)${tab.fsal ? ` || !all_finite(${lastK})` : ''}) {
       ${adaptive ? `rejected += 1u;
       flags = flags | FLAG_LAST_REJECTED | FLAG_LAST_NONFINITE;
-      h = hs * ${L(CONTROLLER.nonFiniteShrink)};
+      h = hs * ${f32Literal(CONTROLLER.nonFiniteShrink)};
       continue;` : 'status = STATUS_NON_FINITE;\n      break;'}
     }
     flags = flags & ~FLAG_LAST_NONFINITE;
-${adaptive ? `    let fac11 = pow(err, ${L(expo)});
+${adaptive ? `    let fac11 = pow(err, ${f32Literal(expo)});
     if (err > 1.0) {
       rejected += 1u;
-      h = hs / min(${L(1 / CONTROLLER.minShrink)}, fac11 / ${L(CONTROLLER.safety)});
+      h = hs / min(${f32Literal(1 / CONTROLLER.minShrink)}, fac11 / ${f32Literal(CONTROLLER.safety)});
       flags = flags | FLAG_LAST_REJECTED;
       continue;
     }` : ''}
@@ -327,7 +327,7 @@ ${onAccept}
     yc = ycn;
     steps += 1u;
     ${acceptState(tab.fsal, projects, lastK)}
-${adaptive ? `    let fac = clamp(fac11 / pow(err_prev, ${L(beta)}) / ${L(CONTROLLER.safety)}, ${L(1 / CONTROLLER.maxGrowth)}, ${L(1 / CONTROLLER.minShrink)});
+${adaptive ? `    let fac = clamp(fac11 / pow(err_prev, ${f32Literal(beta)}) / ${f32Literal(CONTROLLER.safety)}, ${f32Literal(1 / CONTROLLER.maxGrowth)}, ${f32Literal(1 / CONTROLLER.minShrink)});
     var hn = hs / fac;
     if ((flags & FLAG_LAST_REJECTED) != 0u) { hn = min(hn, hs); }
     err_prev = max(err, 1e-4);
@@ -336,18 +336,18 @@ ${adaptive ? `    let fac = clamp(fac11 / pow(err_prev, ${L(beta)}) / ${L(CONTRO
 }
 
 /**
- * The stages k_0 … k_(S−1) of an explicit step from (t, y) with step `h` (k_0 = \`first\`), except
+ * The stages k_0 … k_(nStages−1) of an explicit step from (t, y) with step `h` (k_0 = \`first\`), except
  * the FSAL stage, which the caller evaluates at y₁. Defines `u{s}` (stage points, s ≥ 1) and `k{s}`.
  */
 export function explicitStagesWgsl(N: number, tab: ExplicitTableau, h: string, t: string, first: string): string {
-  const S = tab.c.length;
-  const k = range(S).map((s) => `k${s}`);
+  const nStages = tab.c.length;
+  const k = range(nStages).map((s) => `k${s}`);
   const lines = [`    let k0 = ${first};`];
-  for (let s = 1; s < S; s++) {
-    if (tab.fsal && s === S - 1) break; // the FSAL stage is f(t + h, y₁), evaluated by the caller
+  for (let s = 1; s < nStages; s++) {
+    if (tab.fsal && s === nStages - 1) break; // the FSAL stage is f(t + h, y₁), evaluated by the caller
     lines.push(`    var u${s}: array<f32, ${N}>;`);
     lines.push(...range(N).map((i) => `    u${s}[${i}] = y[${i}] + ${h} * (${lincomb(tab.a[s]!, k, i)});`));
-    lines.push(`    let k${s} = rhs(${t} + ${L(tab.c[s]!)} * ${h}, u${s}, p);`);
+    lines.push(`    let k${s} = rhs(${t} + ${f32Literal(tab.c[s]!)} * ${h}, u${s}, p);`);
   }
   return lines.join('\n');
 }
@@ -398,24 +398,24 @@ ${range(N).reverse().flatMap((i) => [...range(N).filter((j) => j > i).map((j) =>
 /** One step attempt of any Rosenbrock tableau (stage equations in `RosenbrockTableau`), as `explicitAttempt`. */
 export function rosenbrockAttempt(N: number, tab: RosenbrockTableau, fixedStep: boolean, projects: boolean, onAccept: string): string {
   const NN = N * N;
-  const S = tab.c.length;
+  const nStages = tab.c.length;
   const { expo } = controller(tab);
-  const U = range(S).map((s) => `U${s}`);
+  const U = range(nStages).map((s) => `U${s}`);
   const stages: string[] = [];
-  for (let s = 0; s < S; s++) {
+  for (let s = 0; s < nStages; s++) {
     if (s === 0) stages.push('    let fs0 = f0;');
-    else if (tab.fsal && s === S - 1) {
+    else if (tab.fsal && s === nStages - 1) {
       stages.push(compensatedUpdateWgsl(N, tab.m, U));
       stages.push(`    let fs${s} = rhs(t.x + hs, ynew, p);`);
     } else {
       stages.push(`    var u${s}: array<f32, ${N}>;`);
       stages.push(...range(N).map((i) => `    u${s}[${i}] = y[${i}] + ${lincomb(tab.a[s]!, U, i)};`));
-      stages.push(`    let fs${s} = rhs(t.x + ${L(tab.c[s]!)} * hs, u${s}, p);`);
+      stages.push(`    let fs${s} = rhs(t.x + ${f32Literal(tab.c[s]!)} * hs, u${s}, p);`);
     }
     const Cs = tab.C[s]!;
     const rhsTerms = (i: number) => [
       `fs${s}[${i}]`,
-      tab.d[s] !== 0 ? `hs * ${L(tab.d[s]!)} * dT[${i}]` : '',
+      tab.d[s] !== 0 ? `hs * ${f32Literal(tab.d[s]!)} * dT[${i}]` : '',
       Cs.some((c) => c !== 0) ? `inv_h * (${lincomb(Cs, U, i)})` : '',
     ].filter(Boolean).join(' + ');
     stages.push(`    var r${s}: array<f32, ${N}>;`);
@@ -424,7 +424,7 @@ export function rosenbrockAttempt(N: number, tab: RosenbrockTableau, fixedStep: 
   }
   return `
     if (steps + rejected == 0u && (flags & FLAG_LAST_REJECTED) == 0u && h == 0.0) {
-      ${fixedStep ? 'h = cfg.dt;' : `h = initial_step(t.x, y, f0, p, ${L(tab.errorOrder)}, time_until(cfg.t1_hi, cfg.t1_lo, t));
+      ${fixedStep ? 'h = cfg.dt;' : `h = initial_step(t.x, y, f0, p, ${f32Literal(tab.errorOrder)}, time_until(cfg.t1_hi, cfg.t1_lo, t));
       nfev += 1u;`}
     }
     var hs = land_on(h, remaining, t.x);
@@ -436,31 +436,31 @@ export function rosenbrockAttempt(N: number, tab: RosenbrockTableau, fixedStep: 
     let J = jac(t.x, y, p);
     let dT = dfdt(t.x, y, p);
     let inv_h = 1.0 / hs;
-    let inv_hg = inv_h * ${L(1 / tab.gamma)};
+    let inv_hg = inv_h * ${f32Literal(1 / tab.gamma)};
     // W = I/(hγ) − J, factored once for all stages.
     var W: array<f32, ${NN}>;
 ${range(NN).map((q) => `    W[${q}] = ${Math.floor(q / N) === q % N ? 'inv_hg - ' : '-'}J[${q}];`).join('\n')}
     var piv: array<u32, ${N}>;
 ${luFactorWgsl(N)}
 ${stages.join('\n')}
-    nfev += ${S - 1}u;
+    nfev += ${nStages - 1}u;
 ${tab.fsal ? '' : compensatedUpdateWgsl(N, tab.m, U)}
     var e: array<f32, ${N}>;
 ${range(N).map((i) => `    e[${i}] = ${lincomb(tab.e, U, i)};`).join('\n')}
     let err = scaled_norm(e, y, ynew);
-    if (!finite(err) || !all_finite(ynew)${tab.fsal ? ` || !all_finite(fs${S - 1})` : ''}) {
+    if (!finite(err) || !all_finite(ynew)${tab.fsal ? ` || !all_finite(fs${nStages - 1})` : ''}) {
       ${fixedStep ? `// Fixed steps are the caller's: a non-finite trial ends the trajectory, as for explicit methods.
       status = STATUS_NON_FINITE;
       break;` : `rejected += 1u;
       flags = flags | FLAG_LAST_REJECTED | FLAG_LAST_NONFINITE;
-      h = hs * ${L(CONTROLLER.nonFiniteShrink)};
+      h = hs * ${f32Literal(CONTROLLER.nonFiniteShrink)};
       continue;`}
     }
     flags = flags & ~FLAG_LAST_NONFINITE;
-    let fac11 = pow(err, ${L(expo)});
+    let fac11 = pow(err, ${f32Literal(expo)});
     if (${fixedStep ? 'false' : 'err > 1.0'}) {
       rejected += 1u;
-      h = hs / min(${L(1 / CONTROLLER.minShrink)}, fac11 / ${L(CONTROLLER.safety)});
+      h = hs / min(${f32Literal(1 / CONTROLLER.minShrink)}, fac11 / ${f32Literal(CONTROLLER.safety)});
       flags = flags | FLAG_LAST_REJECTED;
       continue;
     }
@@ -469,8 +469,8 @@ ${onAccept}
     y = ynew;
     yc = ycn;
     steps += 1u;
-    ${acceptState(tab.fsal, projects, `fs${S - 1}`)}
-    let fac = clamp(fac11 / ${L(CONTROLLER.safety)}, ${L(1 / CONTROLLER.maxGrowth)}, ${L(1 / CONTROLLER.minShrink)});
+    ${acceptState(tab.fsal, projects, `fs${nStages - 1}`)}
+    let fac = clamp(fac11 / ${f32Literal(CONTROLLER.safety)}, ${f32Literal(1 / CONTROLLER.maxGrowth)}, ${f32Literal(1 / CONTROLLER.minShrink)});
     var hn = hs / fac;
     if ((flags & FLAG_LAST_REJECTED) != 0u) { hn = min(hn, hs); }
     ${fixedStep ? '' : 'h = hn;'}

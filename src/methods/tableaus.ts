@@ -299,16 +299,16 @@ export function resolveMethod(m: MethodName | Method): Method {
 function checkTableau(m: Method): void {
   const fail = (what: string): never => { throw new TableauError(`tableau "${m.name ?? '?'}": ${what}`); };
   if (m.kind !== 'explicit' && m.kind !== 'rosenbrock') fail(`kind must be "explicit" or "rosenbrock" (got ${String((m as { kind?: unknown }).kind)})`);
-  const S = Array.isArray(m.c) ? m.c.length : 0;
-  if (S < 1) fail('c must list one node per stage');
+  const nStages = Array.isArray(m.c) ? m.c.length : 0;
+  if (nStages < 1) fail('c must list one node per stage');
   if (!(Number.isInteger(m.order) && m.order >= 1)) fail(`order must be a positive integer (got ${m.order})`);
   const vec = (v: unknown, name: string) => {
-    if (!Array.isArray(v) || v.length !== S) fail(`${name} must have ${S} entries (one per stage)`);
+    if (!Array.isArray(v) || v.length !== nStages) fail(`${name} must have ${nStages} entries (one per stage)`);
     (v as number[]).forEach((x, i) => { if (!Number.isFinite(x)) fail(`${name}[${i}] is not a finite number`); });
     return v as number[];
   };
   const lower = (rows: unknown, name: string) => {
-    if (!Array.isArray(rows) || rows.length !== S) fail(`${name} must have ${S} rows`);
+    if (!Array.isArray(rows) || rows.length !== nStages) fail(`${name} must have ${nStages} rows`);
     (rows as unknown[]).forEach((row, i) => {
       if (!Array.isArray(row) || row.length !== i) fail(`${name}[${i}] must have ${i} entries (strictly lower triangular)`);
       (row as number[]).forEach((x, j) => { if (!Number.isFinite(x)) fail(`${name}[${i}][${j}] is not a finite number`); });
@@ -328,11 +328,11 @@ function checkTableau(m: Method): void {
       if (!near(sum(bt), 0)) fail(`btilde (b − b̂) sums to ${sum(bt)}, not 0`);
       if (!(Number.isInteger(m.errorOrder) && m.errorOrder! >= 1)) fail('an adaptive tableau needs errorOrder (the order of its error estimate)');
     }
-    if (m.fsal && (!near(c[S - 1]!, 1) || b[S - 1] !== 0 || a[S - 1]!.some((x, j) => !near(x, b[j]!)))) {
+    if (m.fsal && (!near(c[nStages - 1]!, 1) || b[nStages - 1] !== 0 || a[nStages - 1]!.some((x, j) => !near(x, b[j]!)))) {
       fail('fsal needs a last stage at c = 1 whose row of a equals b (and b of that stage 0)');
     }
     if (m.dense !== undefined) {
-      if (!Array.isArray(m.dense) || m.dense.length !== S) fail(`dense must have ${S} rows`);
+      if (!Array.isArray(m.dense) || m.dense.length !== nStages) fail(`dense must have ${nStages} rows`);
       const degree = m.dense[0]?.length ?? 0;
       m.dense.forEach((row, i) => {
         if (!Array.isArray(row) || row.length !== degree || degree < 1) fail(`dense[${i}] must have ${degree} coefficients, like dense[0]`);
@@ -346,7 +346,7 @@ function checkTableau(m: Method): void {
     vec(m.d, 'd'); vec(m.m, 'm'); vec(m.e, 'e');
     if (!(Number.isInteger(m.errorOrder) && m.errorOrder >= 1)) fail('errorOrder must be a positive integer');
     if (m.dense !== undefined) { vec(m.dense.h2, 'dense.h2'); vec(m.dense.h3, 'dense.h3'); }
-    if (m.fsal && (!near(c[S - 1]!, 1) || a[S - 1]!.some((x, j) => !near(x, m.m[j]!)) || m.m[S - 1] !== 0)) {
+    if (m.fsal && (!near(c[nStages - 1]!, 1) || a[nStages - 1]!.some((x, j) => !near(x, m.m[j]!)) || m.m[nStages - 1] !== 0)) {
       fail('fsal needs a last stage at c = 1 whose row of a equals m (and m of that stage 0)');
     }
   }

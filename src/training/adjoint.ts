@@ -338,19 +338,19 @@ class ExplicitAdjoint {
   private readonly record: Float64Array[];
   private readonly vjp: VjpAt;
   constructor(readonly tab: ExplicitTableau, readonly model: Model, readonly fns: ModelF64, sens: SensitivityF64, mlp: MlpF64 | undefined, readonly p: Float64Array) {
-    const N = model.states.length, S = tab.c.length;
-    this.k = Array.from({ length: S }, () => new Float64Array(N));
-    this.Y = Array.from({ length: S }, () => new Float64Array(N));
-    this.kbar = Array.from({ length: S }, () => new Float64Array(N));
+    const N = model.states.length, nStages = tab.c.length;
+    this.k = Array.from({ length: nStages }, () => new Float64Array(N));
+    this.Y = Array.from({ length: nStages }, () => new Float64Array(N));
+    this.kbar = Array.from({ length: nStages }, () => new Float64Array(N));
     this.Ybar = new Float64Array(N);
     this.record = [...this.k, ...this.Y];
     this.vjp = new VjpAt(model, sens, mlp, p);
   }
   /** Stages at (t, y, h) into this.Y / this.k. */
   stages(t: number, h: number, y: Float64Array) {
-    const { tab, k, Y } = this, S = tab.c.length, N = y.length;
+    const { tab, k, Y } = this, nStages = tab.c.length, N = y.length;
     this.h = h;
-    for (let s = 0; s < S; s++) {
+    for (let s = 0; s < nStages; s++) {
       for (let i = 0; i < N; i++) {
         let acc = 0;
         for (let j = 0; j < s; j++) acc += tab.a[s]![j]! * k[j]![i]!;
@@ -371,12 +371,12 @@ class ExplicitAdjoint {
   restore(from: Float64Array, at: number) { for (const a of this.record) { a.set(from.subarray(at, at + a.length)); at += a.length; } }
   /** ybar: in ȳ_{n+1}, out ȳ_n; the step's stages must be current (`stages` or `restore`). */
   backStep(t: number, h: number, y: Float64Array, ybar: Float64Array, saves: Array<{ theta: number; bar: Float64Array }>, pbar: Float64Array, wbar: Float64Array) {
-    const { tab, kbar, Y } = this, S = tab.c.length, N = y.length;
-    for (let s = 0; s < S; s++) for (let i = 0; i < N; i++) kbar[s]![i] = h * tab.b[s]! * ybar[i]!;
+    const { tab, kbar, Y } = this, nStages = tab.c.length, N = y.length;
+    for (let s = 0; s < nStages; s++) for (let i = 0; i < N; i++) kbar[s]![i] = h * tab.b[s]! * ybar[i]!;
     for (const { theta, bar } of saves) {
-      if (theta >= 1 || !tab.dense) { for (let i = 0; i < N; i++) for (let s = 0; s < S; s++) kbar[s]![i]! += h * tab.b[s]! * bar[i]!; }
+      if (theta >= 1 || !tab.dense) { for (let i = 0; i < N; i++) for (let s = 0; s < nStages; s++) kbar[s]![i]! += h * tab.b[s]! * bar[i]!; }
       else {
-        for (let s = 0; s < S; s++) {
+        for (let s = 0; s < nStages; s++) {
           const d = tab.dense[s]!;
           const w = h * denseWeight(d, theta);
           for (let i = 0; i < N; i++) kbar[s]![i]! += w * bar[i]!;
@@ -385,7 +385,7 @@ class ExplicitAdjoint {
       for (let i = 0; i < N; i++) ybar[i]! += bar[i]!;
     }
     const Ybar = this.Ybar;
-    for (let s = S - 1; s >= 0; s--) {
+    for (let s = nStages - 1; s >= 0; s--) {
       Ybar.fill(0);
       this.vjp.apply(t + tab.c[s]! * h, Y[s]!, kbar[s]!, Ybar, pbar, wbar);
       for (let i = 0; i < N; i++) ybar[i]! += Ybar[i]!;
@@ -416,11 +416,11 @@ class RosenbrockAdjoint {
   private readonly gp: Float64Array;
   private readonly record: Float64Array[];
   constructor(readonly tab: RosenbrockTableau, readonly model: Model, readonly fns: ModelF64, readonly sens: SensitivityF64, readonly p: Float64Array) {
-    const N = (this.N = model.states.length), S = tab.c.length;
+    const N = (this.N = model.states.length), nStages = tab.c.length;
     this.J = new Float64Array(N * N); this.W = new Float64Array(N * N); this.perm = new Int32Array(N); this.dT = new Float64Array(N);
-    this.U = Array.from({ length: S }, () => new Float64Array(N));
-    this.u = Array.from({ length: S }, () => new Float64Array(N));
-    this.Ubar = Array.from({ length: S }, () => new Float64Array(N));
+    this.U = Array.from({ length: nStages }, () => new Float64Array(N));
+    this.u = Array.from({ length: nStages }, () => new Float64Array(N));
+    this.Ubar = Array.from({ length: nStages }, () => new Float64Array(N));
     this.vjp = new VjpAt(model, sens, undefined, p);
     this.scratch = new Float64Array(N);
     this.fs = new Float64Array(N);
@@ -429,7 +429,7 @@ class RosenbrockAdjoint {
     this.record = [...this.U, ...this.u];
   }
   stages(t: number, h: number, y: Float64Array) {
-    const { tab, N, J, W, perm, dT, U, u, p } = this, S = tab.c.length;
+    const { tab, N, J, W, perm, dT, U, u, p } = this, nStages = tab.c.length;
     this.fns.jacobian(t, y, p, J);
     this.fns.timeDerivative(t, y, p, dT);
     const inv = 1 / (h * tab.gamma);
@@ -437,7 +437,7 @@ class RosenbrockAdjoint {
     for (let i = 0; i < N; i++) W[i * N + i]! += inv;
     if (!luFactor(W, perm, N)) throw new Error('internal: singular W in the adjoint replay');
     const fs = this.fs;
-    for (let s = 0; s < S; s++) {
+    for (let s = 0; s < nStages; s++) {
       for (let i = 0; i < N; i++) { let acc = y[i]!; for (let j = 0; j < s; j++) acc += tab.a[s]![j]! * U[j]![i]!; u[s]![i] = acc; }
       this.fns.rhs(t + tab.c[s]! * h, u[s]!, p, fs);
       for (let i = 0; i < N; i++) {
@@ -465,10 +465,10 @@ class RosenbrockAdjoint {
   }
   /** As for the explicit step: the stages (W's factors, U, u) must be current. */
   backStep(t: number, h: number, y: Float64Array, ybar: Float64Array, saves: Array<{ theta: number; bar: Float64Array }>, pbar: Float64Array, wbar: Float64Array) {
-    const { tab, N, U, u, Ubar, W, perm, p } = this, S = tab.c.length, dense = tab.dense;
-    for (let j = 0; j < S; j++) for (let i = 0; i < N; i++) Ubar[j]![i] = tab.m[j]! * ybar[i]!;
+    const { tab, N, U, u, Ubar, W, perm, p } = this, nStages = tab.c.length, dense = tab.dense;
+    for (let j = 0; j < nStages; j++) for (let i = 0; i < N; i++) Ubar[j]![i] = tab.m[j]! * ybar[i]!;
     for (const { theta, bar } of saves) {
-      for (let j = 0; j < S; j++) {
+      for (let j = 0; j < nStages; j++) {
         const w = theta >= 1 || !dense ? tab.m[j]! : theta * tab.m[j]! + theta * (1 - theta) * (dense.h2[j]! + theta * dense.h3[j]!);
         for (let i = 0; i < N; i++) Ubar[j]![i]! += w * bar[i]!;
       }
@@ -476,7 +476,7 @@ class RosenbrockAdjoint {
     }
     const { Jbar, wdT, Fbar, ubar } = this;
     Jbar.fill(0); wdT.fill(0);
-    for (let s = S - 1; s >= 0; s--) {
+    for (let s = nStages - 1; s >= 0; s--) {
       // U_s = W⁻¹F_s  ⇒  F̄_s = W⁻ᵀŪ_s and J̄ += F̄_s U_sᵀ (W = I/(hγ) − J).
       Fbar.set(Ubar[s]!);
       luSolveTransposed(W, perm, N, Fbar, this.scratch);

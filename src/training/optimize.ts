@@ -94,13 +94,13 @@ export function transformFor(q: { scale?: 'linear' | 'log'; min?: number; max?: 
 export async function fit(problem: EnsembleProblem, data: Observations, options: FitOptions = {}): Promise<FitResult> {
   const model: Model = problem.model;
   const { names, idx, tf } = estimated(model, options.estimate);
-  const S = options.starts ?? 8, K = idx.length, P = model.params.length, N = model.states.length;
+  const nStarts = options.starts ?? 8, K = idx.length, P = model.params.length, N = model.states.length;
   const rand = splitmix32(options.seed ?? 1);
   const base = problem.params.subarray(0, P);
   // Starts: 0 = the given values; the others uniform in the unconstrained box of the bounds
   // (log-uniform for log parameters), or ±1 around the given value where a bound is missing.
-  const x = new Float64Array(S * K);
-  for (let s = 0; s < S; s++) {
+  const x = new Float64Array(nStarts * K);
+  for (let s = 0; s < nStarts; s++) {
     idx.forEach((i, k) => {
       const x0 = tf[k]!.toX(base[i]!);
       const q = model.params[i]!;
@@ -108,10 +108,10 @@ export async function fit(problem: EnsembleProblem, data: Observations, options:
       x[s * K + k] = s === 0 ? x0 : bounded ? tf[k]!.toX(fromUnit(q, rand())) : x0 + (2 * rand() - 1);
     });
   }
-  const params = new Float64Array(S * P), initial = new Float64Array(S * N);
-  for (let s = 0; s < S; s++) { params.set(base, s * P); initial.set(problem.initial.subarray(0, N), s * N); }
-  const replicated: Observations = { observables: data.observables, data: Array.from({ length: S }, (_, s) => data.data.map((d) => ({ ...d, traj: s }))).flat() };
-  const r = await optimizeBatch(remake(problem, { batch: S, params, initial }), replicated, idx, tf, x, options);
+  const params = new Float64Array(nStarts * P), initial = new Float64Array(nStarts * N);
+  for (let s = 0; s < nStarts; s++) { params.set(base, s * P); initial.set(problem.initial.subarray(0, N), s * N); }
+  const replicated: Observations = { observables: data.observables, data: Array.from({ length: nStarts }, (_, s) => data.data.map((d) => ({ ...d, traj: s }))).flat() };
+  const r = await optimizeBatch(remake(problem, { batch: nStarts, params, initial }), replicated, idx, tf, x, options);
   const best = r.starts.reduce((a, b) => (b.loss < a.loss ? b : a));
   return { estimated: names, best, starts: r.starts, history: r.history };
 }

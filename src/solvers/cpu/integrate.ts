@@ -170,7 +170,7 @@ function explicitRK(
   trace?: StepTrace,
 ): TrajectoryResult {
   const { N, k, y, yc, ynew, tmp, err } = ws;
-  const S = tab.c.length;
+  const nStages = tab.c.length;
   const adaptive = isAdaptive(tab) && !opts.fixedStep;
   const f = fns.rhs;
   // Time as an unevaluated sum th + tl (TwoSum), so that many small steps do not drift.
@@ -193,86 +193,86 @@ function explicitRK(
     if (remaining <= END_SLACK * Math.abs(t1)) { res.status = STATUS.success; break; }
     if (res.steps + res.rejected >= opts.maxSteps) { res.status = STATUS.max_steps; break; }
     // Fixed-step methods land exactly on save times (no dense output); all land on t1.
-    let hStep = landOn(h, remaining, th);
-    if (!tab.dense && save < saveat.length) hStep = landOn(hStep, (saveat[save]! - th) - tl, th);
-    if (opts.steps) hStep = opts.steps[res.steps] ?? remaining; // a recorded step sequence, replayed exactly
-    if (hStep <= EPS * Math.abs(th) || !(hStep > 0)) {
+    let hs = landOn(h, remaining, th);
+    if (!tab.dense && save < saveat.length) hs = landOn(hs, (saveat[save]! - th) - tl, th);
+    if (opts.steps) hs = opts.steps[res.steps] ?? remaining; // a recorded step sequence, replayed exactly
+    if (hs <= EPS * Math.abs(th) || !(hs > 0)) {
       res.status = lastNonFinite ? STATUS.non_finite : STATUS.dt_underflow;
       break;
     }
     // Stages.
-    for (let s = 1; s < S; s++) {
+    for (let s = 1; s < nStages; s++) {
       const as = tab.a[s]!;
       for (let i = 0; i < N; i++) {
         let acc = 0;
         for (let j = 0; j < s; j++) acc += as[j]! * k[j]![i]!;
-        tmp[i] = y[i]! + hStep * acc;
+        tmp[i] = y[i]! + hs * acc;
       }
-      if (s === S - 1 && tab.fsal) {
+      if (s === nStages - 1 && tab.fsal) {
         // The last FSAL stage is evaluated at y₁ itself; compute y₁ with the compensated sum.
         break;
       }
-      f(th + tab.c[s]! * hStep, tmp, p, k[s]!);
+      f(th + tab.c[s]! * hs, tmp, p, k[s]!);
       res.rhsEvals++;
     }
     // y₁ = y + h Σ b_i k_i, with Kahan compensation carried in yc.
     for (let i = 0; i < N; i++) {
       let acc = 0;
-      for (let j = 0; j < S; j++) if (tab.b[j] !== 0) acc += tab.b[j]! * k[j]![i]!;
-      const v = hStep * acc - yc[i]!;
+      for (let j = 0; j < nStages; j++) if (tab.b[j] !== 0) acc += tab.b[j]! * k[j]![i]!;
+      const v = hs * acc - yc[i]!;
       ynew[i] = y[i]! + v;
       tmp[i] = (ynew[i]! - y[i]!) - v; // candidate compensation, committed on acceptance
     }
-    if (tab.fsal) { f(th + hStep, ynew, p, k[S - 1]!); res.rhsEvals++; }
+    if (tab.fsal) { f(th + hs, ynew, p, k[nStages - 1]!); res.rhsEvals++; }
 
     let errNorm = 0;
     if (adaptive) {
       for (let i = 0; i < N; i++) {
         let acc = 0;
-        for (let j = 0; j < S; j++) acc += tab.btilde![j]! * k[j]![i]!;
-        err[i] = hStep * acc;
+        for (let j = 0; j < nStages; j++) acc += tab.btilde![j]! * k[j]![i]!;
+        err[i] = hs * acc;
       }
       errNorm = scaledNorm(err, y, ynew, opts.rtol, opts.atol);
     }
-    const finite = Number.isFinite(errNorm) && isFiniteArray(ynew) && (!tab.fsal || isFiniteArray(k[S - 1]!));
+    const finite = Number.isFinite(errNorm) && isFiniteArray(ynew) && (!tab.fsal || isFiniteArray(k[nStages - 1]!));
     if (!finite) {
       if (!adaptive) { res.status = STATUS.non_finite; break; }
       res.rejected++;
       lastNonFinite = true; lastRejected = true;
-      h = hStep * CONTROLLER.nonFiniteShrink;
+      h = hs * CONTROLLER.nonFiniteShrink;
       continue;
     }
     lastNonFinite = false;
     if (adaptive && errNorm > 1) {
       res.rejected++;
       const fac11 = errNorm ** expo;
-      h = hStep / Math.min(1 / CONTROLLER.minShrink, fac11 / CONTROLLER.safety);
+      h = hs / Math.min(1 / CONTROLLER.minShrink, fac11 / CONTROLLER.safety);
       lastRejected = true;
       continue;
     }
     // Accepted: emit save points inside (t, t + h] by dense output, then advance.
-    while (save < saveat.length && (saveat[save]! - th) - tl <= hStep * (1 + 4 * EPS)) {
+    while (save < saveat.length && (saveat[save]! - th) - tl <= hs * (1 + 4 * EPS)) {
       const ts = saveat[save]!;
-      const theta = ((ts - th) - tl) / hStep;
+      const theta = ((ts - th) - tl) / hs;
       if (!tab.dense || theta >= 1) {
         out.set(ynew, outOffset + save * N);
       } else {
         for (let i = 0; i < N; i++) {
           let acc = 0;
-          for (let j = 0; j < S; j++) {
+          for (let j = 0; j < nStages; j++) {
             // b_j(θ) = θ(d0 + θ(d1 + θ(d2 + θ d3))), Horner form as in the shader
             const d = tab.dense[j]!;
             acc += denseWeight(d, theta) * k[j]![i]!;
           }
-          out[outOffset + save * N + i] = y[i]! + hStep * acc;
+          out[outOffset + save * N + i] = y[i]! + hs * acc;
         }
       }
       if (fns.project) projectInPlace(fns, saveat[save]!, out, outOffset + save * N, N, p, err);
       save++;
     }
-    trace?.accept(th, tl, hStep, y, save);
+    trace?.accept(th, tl, hs, y, save);
     // t += h as a TwoSum.
-    const sHi = th + hStep, bp = sHi - th, e = (th - (sHi - bp)) + (hStep - bp);
+    const sHi = th + hs, bp = sHi - th, e = (th - (sHi - bp)) + (hs - bp);
     const lo = tl + e;
     th = sHi + lo; tl = lo - (th - sHi);
     res.t = th + tl;
@@ -280,13 +280,13 @@ function explicitRK(
     yc.set(tmp);
     const projected = project(fns, th, y, p, err);
     res.steps++;
-    if (tab.fsal && !projected) k[0]!.set(k[S - 1]!);
+    if (tab.fsal && !projected) k[0]!.set(k[nStages - 1]!);
     else { f(th, y, p, k[0]!); res.rhsEvals++; }
     if (adaptive) {
       const fac11 = errNorm ** expo;
       const fac = Math.max(1 / CONTROLLER.maxGrowth, Math.min(1 / CONTROLLER.minShrink, fac11 / errPrev ** beta / CONTROLLER.safety));
-      let hNew = hStep / fac;
-      if (lastRejected) hNew = Math.min(hNew, hStep);
+      let hNew = hs / fac;
+      if (lastRejected) hNew = Math.min(hNew, hs);
       errPrev = Math.max(errNorm, 1e-4);
       h = hNew;
       lastRejected = false;
@@ -314,7 +314,7 @@ function rosenbrock(
 ): TrajectoryResult {
   const { N, y, yc, ynew, tmp, err, J, W, perm, dT, lin, f0, fs } = ws;
   const U = ws.k;
-  const S = tab.c.length;
+  const nStages = tab.c.length;
   const f = fns.rhs;
   let th = t0, tl = 0;
   f(th, y, p, f0);
@@ -343,11 +343,11 @@ function rosenbrock(
     for (let i = 0; i < N * N; i++) W[i] = -J[i]!;
     for (let i = 0; i < N; i++) W[i * N + i]! += inv;
     let ok = luFactor(W, perm, N);
-    for (let s = 0; ok && s < S; s++) {
+    for (let s = 0; ok && s < nStages; s++) {
       const as = tab.a[s]!, Cs = tab.C[s]!, Us = U[s]!;
       if (s === 0) fs.set(f0);
       else {
-        if (tab.fsal && s === S - 1) { compensatedUpdate(y, yc, U, tab.m, ynew, tmp); f(th + hs, ynew, p, fs); }
+        if (tab.fsal && s === nStages - 1) { compensatedUpdate(y, yc, U, tab.m, ynew, tmp); f(th + hs, ynew, p, fs); }
         else {
           for (let i = 0; i < N; i++) {
             let acc = y[i]!;
@@ -371,7 +371,7 @@ function rosenbrock(
       if (!tab.fsal) compensatedUpdate(y, yc, U, tab.m, ynew, tmp);
       for (let i = 0; i < N; i++) {
         let acc = 0;
-        for (let j = 0; j < S; j++) if (tab.e[j] !== 0) acc += tab.e[j]! * U[j]![i]!;
+        for (let j = 0; j < nStages; j++) if (tab.e[j] !== 0) acc += tab.e[j]! * U[j]![i]!;
         err[i] = acc;
       }
       errNorm = scaledNorm(err, y, ynew, opts.rtol, opts.atol);
@@ -401,7 +401,7 @@ function rosenbrock(
         const o = outOffset + save * N, w = theta * (1 - theta);
         for (let i = 0; i < N; i++) {
           let acc = 0;
-          for (let j = 0; j < S; j++) acc += (theta * tab.m[j]! + w * (dense.h2[j]! + theta * dense.h3[j]!)) * U[j]![i]!;
+          for (let j = 0; j < nStages; j++) acc += (theta * tab.m[j]! + w * (dense.h2[j]! + theta * dense.h3[j]!)) * U[j]![i]!;
           out[o + i] = y[i]! + acc;
         }
       }
