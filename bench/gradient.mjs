@@ -43,7 +43,7 @@ for (const [name, model] of [['condensate', condensateModel({ rna: false })], ['
   const time = async (f) => { const t0 = performance.now(); const r = await f(); return [r, (performance.now() - t0) / 1000]; };
   const every = 32;
   if (backend === 'gpu') {
-    const opts = { ...solver, checkpointEvery: every };
+    const opts = { ...solver, adjoint: { checkpointEvery: every } };
     await gradientGpu(problem, obs, {}, opts); // warm-up: compiles the kernels
     const [fwd, fwdS] = await time(() => gradientGpu(problem, obs, {}, { ...opts, lossOnly: true }));
     const [grad, gradS] = await time(() => gradientGpu(problem, obs, {}, opts));

@@ -20,7 +20,7 @@ export { STATUS, STATUS_NAMES, type StatusName } from './methods/status.js';
 export { acquireGpu, releaseGpu, GpuUnavailableError, GpuError, GpuDeviceLostError, type GpuInfo } from './gpu/runtime.js';
 // Gradients and fitting
 export { gradient } from './training/gradient.js';
-export type { GradientOptions, GradientResult } from './training/adjoint.js';
+export type { GradientOptions, GradientResult, AdjointStrategy } from './training/adjoint.js';
 export type { Observations, ObservableModel, Datum, LossTerms, Prior, Noise } from './training/loss.js';
 export { fit, fitCohort, trainWeights, type FitOptions, type FitResult, type FitStatus, type StartResult, type TrainOptions } from './training/optimize.js';
 export { fisherInformation, type Identifiability } from './training/identifiability.js';

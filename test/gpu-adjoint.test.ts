@@ -54,9 +54,9 @@ describe('GPU (f32) discrete adjoint vs the f64 adjoint at rtol 1e-6', () => {
       data: Array.from({ length: B }, (_, traj) => [1.3, 2.7, 4.1, 6.6, 9.9].flatMap((t, i) => [
         { traj, t: t + 0.01 * (traj % 5), observable: 0, value: 1 + 0.1 * i }, { traj, t: t + 0.05, observable: 1, value: 0.8 }])).flat(),
     };
-    await compare('LV dopri5', problem, obs, {}, 'dopri5', { checkpointEvery: 4 });
-    await compare('LV tsit5', problem, obs, {}, 'tsit5', { checkpointEvery: 4 });
-    await compare('LV bs3', problem, obs, {}, 'bs3', { checkpointEvery: 4 });
+    await compare('LV dopri5', problem, obs, {}, 'dopri5', { adjoint: { checkpointEvery: 4 } });
+    await compare('LV tsit5', problem, obs, {}, 'tsit5', { adjoint: { checkpointEvery: 4 } });
+    await compare('LV bs3', problem, obs, {}, 'bs3', { adjoint: { checkpointEvery: 4 } });
     await compare('LV rk4 (dt 0.01)', problem, obs, {}, 'rk4', { dt: 0.01 });
   });
 
@@ -74,8 +74,8 @@ describe('GPU (f32) discrete adjoint vs the f64 adjoint at rtol 1e-6', () => {
     for (let b = 0; b < B; b++) problem.params[b * problem.model.params.length + cs]! *= 0.8 + 0.025 * b;
     const terms: LossTerms = { priors: { c_sat: { kind: 'lognormal', meanLog: 0, sdLog: 0.5 } } };
     // A checkpoint every step: over 100 steps need more than the 64 checkpoints planned at first.
-    const { gpu } = await compare('condensate dopri5', problem, condensateObs(B), terms, 'dopri5', { checkpointEvery: 1 });
-    const lossOnly = await gradientGpu(problem, condensateObs(B), terms, { method: 'dopri5', rtol: 1e-6, atol: 1e-8, checkpointEvery: 1, lossOnly: true });
+    const { gpu } = await compare('condensate dopri5', problem, condensateObs(B), terms, 'dopri5', { adjoint: { checkpointEvery: 1 } });
+    const lossOnly = await gradientGpu(problem, condensateObs(B), terms, { method: 'dopri5', rtol: 1e-6, atol: 1e-8, adjoint: { checkpointEvery: 1 }, lossOnly: true });
     expect(lossOnly.loss).toBe(gpu.loss);
     expect(Math.max(...gpu.steps)).toBeGreaterThan(64);
   });
@@ -116,6 +116,28 @@ describe('GPU (f32) discrete adjoint vs the f64 adjoint at rtol 1e-6', () => {
     expect(gpu.params[1]).toBe(0);
     expect(gpu.params[3]).toBe(0);
     await expect(gradientGpu(problem, obs, {}, { method: 'rodas4' })).rejects.toThrow(/explicit methods .* rodas4 gradients run on the CPU/);
+  });
+
+  it('a memory budget splits the batch into chunks with the same gradients; too small a budget is refused', async (ctx) => {
+    requireGpu(ctx);
+    const B = 24, P = Pr.udeWithParamInput.params.length;
+    const params = new Float64Array(B * P);
+    for (let b = 0; b < B; b++) params.set([0.5, 0.7 + 0.01 * b, 1, 0.2], b * P);
+    const problem = makeProblem(Pr.udeWithParamInput, { t1: 10, params });
+    const obs: Observations = {
+      observables: obsOf(['c', 'phi'], 0.05),
+      data: Array.from({ length: B }, (_, traj) => [2, 5, 10].flatMap((t) => [{ traj, t, observable: 0, value: 0.9 }, { traj, t, observable: 1, value: 0.2 }])).flat(),
+    };
+    const opts = { method: 'dopri5' as const, rtol: 1e-6, atol: 1e-8 };
+    const whole = await gradientGpu(problem, obs, {}, opts);
+    // A few trajectories per chunk (one needs ~12.5 kB here).
+    const chunked = await gradientGpu(problem, obs, {}, { ...opts, adjoint: { memoryBudgetBytes: 40_000 } });
+    expect(whole.chunks).toBe(1);
+    expect(chunked.chunks).toBeGreaterThanOrEqual(4);
+    expect(Array.from(chunked.params)).toEqual(Array.from(whole.params));
+    expect(Array.from(chunked.initial)).toEqual(Array.from(whole.initial));
+    expect(normRel(chunked.weights, whole.weights)).toBeLessThan(1e-6); // θ̄ summed per chunk, then across chunks
+    await expect(gradientGpu(problem, obs, {}, { ...opts, adjoint: { memoryBudgetBytes: 1000 } })).rejects.toThrow(/memoryBudgetBytes 1000 is less than one trajectory needs on the GPU \(\d+ bytes/);
   });
 
   it('the column sums read a column-major matrix (the layout θ̄ is written in) as well as a row-major one', async (ctx) => {

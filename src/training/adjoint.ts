@@ -31,9 +31,24 @@ import { luFactor, luSolve, luSolveTransposed } from '../solvers/cpu/linalg.js';
 import { compileObservable, priorLoss, residualLoss, type LossTerms, type Observations } from './loss.js';
 import type { Model } from '../physics/model.js';
 
-export interface GradientOptions extends SolveOptions {
-  /** Accepted steps between stored states (default 32). */
+/**
+ * How the discrete adjoint trades memory for recomputation (compare diffrax's adjoint strategies
+ * and SciMLSensitivity's checkpointing): both backends store the state every `checkpointEvery`
+ * accepted steps and replay one segment at a time in the backward sweep.
+ */
+export interface AdjointStrategy {
+  /** Accepted steps between stored states (default 32): smaller stores more and replays less. */
   checkpointEvery?: number;
+  /**
+   * GPU: the bytes of device memory one chunk of trajectories may take (checkpoints, tape, saves,
+   * network signals); the batch is split into chunks that fit. Default: one storage binding (≤ 256 MiB).
+   */
+  memoryBudgetBytes?: number;
+}
+
+export interface GradientOptions extends SolveOptions {
+  /** The adjoint's memory/recomputation strategy (checkpoint interval, GPU memory budget). */
+  adjoint?: AdjointStrategy;
   /** Return each trajectory's accepted step sizes (for finite-difference checks at frozen steps). */
   recordSteps?: boolean;
   /** Compute the loss only (no backward sweep), e.g. for line searches and finite differences. */
@@ -58,6 +73,15 @@ export interface GradientResult {
   steps: Uint32Array;
   /** With `recordSteps`: the accepted step sizes of each trajectory. */
   stepSizes?: Float64Array[];
+  /** GPU: how many chunks the batch was split into (device limits, `adjoint.memoryBudgetBytes`). */
+  chunks?: number;
+}
+
+/** The checkpoint interval of `options.adjoint` (default 32), checked. */
+export function checkpointInterval(options: GradientOptions): number {
+  const every = options.adjoint?.checkpointEvery ?? 32;
+  if (!Number.isInteger(every) || every < 1) throw new ProblemError(`adjoint.checkpointEvery must be a positive integer (got ${every})`);
+  return every;
 }
 
 /** A zero gradient for B trajectories of N states and P parameters, θ of length W. */
@@ -185,7 +209,7 @@ export function gradientCpu(problem: EnsembleProblem, obs: Observations, terms: 
   const out = new Float64Array(S * N);
   const ybarSaves = new Float64Array(S * N);
   const y0 = new Float64Array(N);
-  const every = options.checkpointEvery ?? 32;
+  const every = checkpointInterval(options);
   // One stepper and one segment buffer for the whole batch; `pCur` holds the current
   // trajectory's parameters.
   const pCur = new Float64Array(P);

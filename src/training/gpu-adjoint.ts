@@ -18,13 +18,13 @@ import { bindGroupFor } from '../gpu/program.js';
 import { ADJOINT_PROGRAM, WEIGHT_GRADIENT_PROGRAM } from '../codegen/programs.js';
 import { sumRowsOnGpu } from '../gpu/reduce.js';
 import { ADJOINT_COUNTER_STRIDE, buildAdjointKernel, buildWeightGradientKernel, signalScratch, tapeStride } from '../codegen/adjoint.js';
-import { COUNTER_STRIDE, WORKGROUP_SIZE, buildSolverKernel, checkpointStride } from '../codegen/kernel.js';
+import { COUNTER_STRIDE, WORKGROUP_SIZE, buildSolverKernel, checkpointStride, stateStride } from '../codegen/kernel.js';
 import { CONFIG_BYTES, dispatchGrid, dispatchUntilDone, forwardChunk, hiLo, packParams, solverConfig, storageUsage, type Pass } from '../gpu/dispatch.js';
 import { STATUS } from '../methods/status.js';
 import { EXPLICIT_METHODS } from '../methods/tableaus.js';
 import { ProblemError, remake, type EnsembleProblem } from '../solvers/problem.js';
 import { f32ToleranceProblem, resolveOptions } from '../solvers/options.js';
-import { emptyResult, finishResult, gradientSetup, type GradientOptions, type GradientResult } from './adjoint.js';
+import { checkpointInterval, emptyResult, finishResult, gradientSetup, type GradientOptions, type GradientResult } from './adjoint.js';
 import type { LossTerms, Observations } from './loss.js';
 
 /** Checkpoints per trajectory planned for at first; a trajectory that needs more makes the chunk run again with room for them. */
@@ -52,7 +52,7 @@ export async function gradientGpu(problem: EnsembleProblem, obs: Observations, t
   const setup = gradientSetup(problem, obs, terms, method);
   const { model, N0, N, P, B, saveat } = setup;
   const S = saveat.length, Pw = Math.max(P, 1), W = problem.weights.length, TS = tapeStride(N), CK = checkpointStride(N);
-  const every = options.checkpointEvery ?? 32;
+  const every = checkpointInterval(options);
   const scratch = model.neural ? signalScratch(model.neural.inputs.length, model.neural.outputs.length, method.c.length, every) : 0;
   const result = emptyResult(B, N0, P, W, obs);
   const { device } = await acquireGpu();
@@ -70,9 +70,15 @@ export async function gradientGpu(problem: EnsembleProblem, obs: Observations, t
   const integrated = remake(problem, { model, initial: y0, saveat });
 
   const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize, MAX_BINDING_BYTES);
+  // The largest per-trajectory binding bounds a chunk by the binding limit; the sum of them by the memory budget.
   const perTraj = Math.max(INITIAL_CAPACITY * CK, N + Pw + every * TS, scratch, W, S * N + 2) * 4;
+  const perTrajTotal = (INITIAL_CAPACITY * CK + N + Pw + every * TS + scratch + W + 2 * S * N + stateStride(N) + COUNTER_STRIDE + ADJOINT_COUNTER_STRIDE + Pw) * 4;
+  const budget = options.adjoint?.memoryBudgetBytes;
+  if (budget !== undefined && !(budget >= perTrajTotal)) {
+    throw new ProblemError(`adjoint.memoryBudgetBytes ${budget} is less than one trajectory needs on the GPU (${perTrajTotal} bytes with checkpointEvery ${every})`);
+  }
   const maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
-  const chunk = Math.max(1, Math.min(B, Math.floor(limit / perTraj), maxGroups * maxGroups * WORKGROUP_SIZE));
+  const chunk = Math.max(1, Math.min(B, Math.floor(limit / perTraj), maxGroups * maxGroups * WORKGROUP_SIZE, budget ? Math.floor(budget / perTrajTotal) : Infinity));
   const pool = bufferPool(device);
   const STORAGE = storageUsage();
 
@@ -90,7 +96,7 @@ export async function gradientGpu(problem: EnsembleProblem, obs: Observations, t
         pool.release(ckpt);
         capacity = Math.ceil(most / every);
         if (count * capacity * CK * 4 > limit) {
-          throw new ProblemError(`${most} steps need ${capacity} checkpoints per trajectory, more than one storage binding holds for ${count} trajectories; raise checkpointEvery (now ${every})`);
+          throw new ProblemError(`${most} steps need ${capacity} checkpoints per trajectory, more than one storage binding holds for ${count} trajectories; raise adjoint.checkpointEvery (now ${every}) or lower adjoint.memoryBudgetBytes`);
         }
         ckpt = pool.acquire(device, count * capacity * CK * 4, STORAGE, `${label} checkpoints`);
         run = await forwardChunk(device, fwd.pipeline, `${label} forward`, integrated, opts, start, count, { every, capacity, buffer: ckpt });
@@ -188,6 +194,7 @@ export async function gradientGpu(problem: EnsembleProblem, obs: Observations, t
       pool.release(ckpt);
     }
   }
+  result.chunks = Math.ceil(B / chunk);
   return finishResult(result, problem.weights, terms);
   });
 }
