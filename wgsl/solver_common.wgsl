@@ -4,7 +4,6 @@
 // `cfg: Config`; all from src/codegen/programs.ts), the model's functions and `main`.
 
 
-const CS: u32 = 6u;
 const FLAG_STARTED: u32 = 1u;
 const FLAG_LAST_REJECTED: u32 = 2u;
 const FLAG_LAST_NONFINITE: u32 = 4u;

@@ -45,6 +45,7 @@ export function kernelHeader(model: Model, method: Method, what: string, withNet
     `const P: u32 = ${P}u;`,
     `const SS: u32 = ${stateStride(N)}u;`,
     `const CK: u32 = ${checkpointStride(N)}u;`,
+    `const CS: u32 = ${COUNTER_STRIDE}u;`,
     ...Object.entries(STATUS).map(([k, v]) => `const STATUS_${k.toUpperCase()}: u32 = ${v}u;`),
     wgslStruct(SOLVER_CONFIG),
     SOLVER_COMMON,

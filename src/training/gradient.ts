@@ -5,14 +5,12 @@
  */
 import { cpus } from 'node:os';
 import { remake, type EnsembleProblem } from '../solvers/problem.js';
-import { onWorker, workerPool, workerScript } from '../solvers/cpu/pool.js';
+import { fanOut, workerScript } from '../solvers/cpu/pool.js';
 import { emptyResult, finishResult, gradientCpu, type GradientOptions, type GradientResult } from './adjoint.js';
 import { gradientGpu } from './gpu-adjoint.js';
 import type { LossTerms, Observations } from './loss.js';
 import type { GradientWorkerApi } from './worker.js';
 
-/** Below this many trajectories per worker, a worker's message overhead costs more than it saves. */
-const MIN_TRAJECTORIES_PER_WORKER = 32;
 
 /**
  * The gradient on the backend `options.backend` names: 'gpu' runs the f32 adjoint of
@@ -29,23 +27,20 @@ export async function gradient(problem: EnsembleProblem, obs: Observations, term
   // the Rosenbrock methods.
   if (options.backend === 'gpu') return gradientGpu(problem, obs, terms, options);
   const B = problem.batch;
-  const path = workerScript(import.meta.url, 'worker.js');
-  const n = path ? Math.max(1, Math.min(workers, Math.floor(B / MIN_TRAJECTORIES_PER_WORKER))) : 1;
-  if (n === 1 || options.steps) return gradientCpu(problem, obs, terms, options);
+  if (options.steps) return gradientCpu(problem, obs, terms, options);
   const { onProgress: _p, ...plain } = options;
   const N = problem.model.states.length, P = problem.model.params.length;
-  const bounds = Array.from({ length: n + 1 }, (_, w) => Math.round((w * B) / n));
-  const pool = workerPool<GradientWorkerApi>(path!, n);
-  const parts = await Promise.all(bounds.slice(0, -1).map((start, w) => {
-    const end = bounds[w + 1]!;
+  const fanned = await fanOut<GradientWorkerApi, GradientResult>(workerScript(import.meta.url, 'worker.js'), B, workers, (api, start, end) => {
     const sub = remake(problem, { batch: end - start, params: problem.params.slice(start * P, end * P), initial: problem.initial.slice(start * N, end * N) });
     const data = obs.data.filter((d) => d.traj >= start && d.traj < end).map((d) => ({ ...d, traj: d.traj - start }));
-    return onWorker(pool[w]!, (api) => api.gradient(sub, { observables: obs.observables, data }, { ...terms, l2Weights: 0 }, plain));
-  }));
+    return api.gradient(sub, { observables: obs.observables, data }, { ...terms, l2Weights: 0 }, plain);
+  });
+  if (!fanned) return gradientCpu(problem, obs, terms, options);
+  const { starts, parts } = fanned;
   const out = emptyResult(B, N, P, problem.weights.length, obs);
   if (options.recordSteps) out.stepSizes = [];
   parts.forEach((r, w) => {
-    const start = bounds[w]!;
+    const start = starts[w]!;
     out.lossPerTrajectory.set(r.lossPerTrajectory, start);
     out.params.set(r.params, start * P);
     out.initial.set(r.initial, start * N);

@@ -3,6 +3,7 @@ const N: u32 = 1u;
 const P: u32 = 1u;
 const SS: u32 = 6u;
 const CK: u32 = 8u;
+const CS: u32 = 6u;
 const STATUS_RUNNING: u32 = 0u;
 const STATUS_SUCCESS: u32 = 1u;
 const STATUS_MAX_STEPS: u32 = 2u;
@@ -32,7 +33,6 @@ struct Config {
 // `cfg: Config`; all from src/codegen/programs.ts), the model's functions and `main`.
 
 
-const CS: u32 = 6u;
 const FLAG_STARTED: u32 = 1u;
 const FLAG_LAST_REJECTED: u32 = 2u;
 const FLAG_LAST_NONFINITE: u32 = 4u;

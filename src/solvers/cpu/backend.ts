@@ -4,13 +4,11 @@
  * integrated independently with the same code.
  */
 import { cpus } from 'node:os';
-import { onWorker, workerPool, workerScript } from './pool.js';
+import { fanOut, workerScript } from './pool.js';
 import type { EnsembleProblem, ResolvedOptions } from '../problem.js';
 import { solveChunk, type ChunkInput, type ChunkOutput } from './chunk.js';
 import type { WorkerApi } from './worker.js';
 
-/** Below this many trajectories × steps a worker's start-up (~30 ms) costs more than it saves. */
-const MIN_TRAJECTORIES_PER_WORKER = 64;
 
 /** The compiled worker script (see workerScript). */
 const workerPath = () => workerScript(import.meta.url, 'worker.js');
@@ -29,23 +27,16 @@ export async function solveOnCpu(
   onProgress?: (finished: number, total: number) => void,
 ): Promise<ChunkOutput> {
   const B = problem.batch;
-  const path = workerPath();
-  const nWorkers = path ? Math.max(1, Math.min(workers, Math.floor(B / MIN_TRAJECTORIES_PER_WORKER))) : 1;
-  if (nWorkers === 1) {
-    const step = Math.max(1, Math.floor(B / 100));
-    return solveChunk(slice(problem, opts, 0, B), (done) => { if (done % step === 0 || done === B) onProgress?.(done, B); });
-  }
-  const bounds = Array.from({ length: nWorkers + 1 }, (_, w) => Math.round((w * B) / nWorkers));
   let finished = 0;
-  const pool = workerPool<WorkerApi>(path!, nWorkers);
-  const parts = await Promise.all(bounds.slice(0, -1).map(async (start, w) => {
-    const count = bounds[w + 1]! - start;
-    const out = await onWorker(pool[w]!, (api) => api.solve(slice(problem, opts, start, count)));
-    finished += count;
+  const fanned = await fanOut<WorkerApi, ChunkOutput>(workerPath(), B, workers, async (api, start, end) => {
+    const out = await api.solve(slice(problem, opts, start, end - start));
+    finished += end - start;
     onProgress?.(finished, B);
     return out;
-  }));
-  return concat(parts, problem.saveat.length * problem.model.states.length);
+  });
+  if (fanned) return concat(fanned.parts, problem.saveat.length * problem.model.states.length);
+  const step = Math.max(1, Math.floor(B / 100));
+  return solveChunk(slice(problem, opts, 0, B), (done) => { if (done % step === 0 || done === B) onProgress?.(done, B); });
 }
 
 function concat(parts: ChunkOutput[], perTrajectory: number): ChunkOutput {

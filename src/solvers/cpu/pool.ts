@@ -80,6 +80,29 @@ export async function onWorker<T, R>(entry: PooledWorker<T>, call: (api: Comlink
   }
 }
 
+/**
+ * Below this many trajectories per worker, a worker's start-up and messages cost more than it
+ * saves (the first solve of a process pays ~30 ms per worker).
+ */
+export const MIN_TRAJECTORIES_PER_WORKER = 32;
+
+/**
+ * Runs a batch of B trajectories as contiguous ranges, one per pooled worker of `script`: as many
+ * workers as keep at least MIN_TRAJECTORIES_PER_WORKER each, at most `workers`. Returns the ranges'
+ * starts and each range's result, or undefined when one thread should do it all (a small batch,
+ * or no compiled worker script) — the caller then runs it on its own thread.
+ */
+export async function fanOut<T, R>(
+  script: string | undefined, B: number, workers: number, call: (api: Comlink.Remote<T>, start: number, end: number) => Promise<R>,
+): Promise<{ starts: number[]; parts: R[] } | undefined> {
+  const n = script ? Math.max(1, Math.min(workers, Math.floor(B / MIN_TRAJECTORIES_PER_WORKER))) : 1;
+  if (n === 1) return undefined;
+  const bounds = Array.from({ length: n + 1 }, (_, w) => Math.round((w * B) / n));
+  const pool = workerPool<T>(script!, n);
+  const parts = await Promise.all(bounds.slice(0, -1).map((start, w) => onWorker(pool[w]!, (api) => call(api, start, bounds[w + 1]!))));
+  return { starts: bounds.slice(0, -1), parts };
+}
+
 /** Stops every pooled worker thread (they are started again when next needed).
  * @example
  * await releaseCpuWorkers(); // let a script's process exit at once
