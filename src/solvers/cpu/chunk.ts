@@ -2,25 +2,18 @@
  * Solves a contiguous range of trajectories on the CPU (f64). Runs in the main thread or inside
  * a worker (./worker.ts); everything it needs is structured-cloneable.
  */
-import type { Model } from '../../physics/model.js';
 import { compileF64 } from '../../codegen/compile.js';
-import type { ResolvedOptions } from '../problem.js';
+import type { EnsembleProblem, ResolvedOptions } from '../problem.js';
 import { Workspace, integrateTrajectory } from './integrate.js';
 
-export interface ChunkInput {
-  model: Model;
+/**
+ * A contiguous range of a problem's trajectories, as sent to a worker (structured-cloneable):
+ * the problem's fields with `params`/`initial` sliced to `count` rows.
+ */
+export type ChunkInput = Pick<EnsembleProblem, 'model' | 't0' | 't1' | 'saveat' | 'params' | 'initial' | 'weights'> & {
   opts: ResolvedOptions;
-  t0: number;
-  t1: number;
-  saveat: Float64Array;
-  /** count × P */
-  params: Float64Array;
-  /** count × N */
-  initial: Float64Array;
-  /** Neural weights θ (empty without a neural term). */
-  weights: Float64Array;
   count: number;
-}
+};
 
 export interface ChunkOutput {
   y: Float64Array;

@@ -260,9 +260,8 @@ function explicitRK(
         for (let i = 0; i < N; i++) {
           let acc = 0;
           for (let j = 0; j < nStages; j++) {
-            // b_j(θ) = θ(d0 + θ(d1 + θ(d2 + θ d3))), Horner form as in the shader
-            const d = tab.dense[j]!;
-            acc += denseWeight(d, theta) * k[j]![i]!;
+            // b_j(θ) in Horner form, as the shader evaluates it (denseWeight / denseWeightWgsl).
+            acc += denseWeight(tab.dense[j]!, theta) * k[j]![i]!;
           }
           out[outOffset + save * N + i] = y[i]! + hs * acc;
         }
