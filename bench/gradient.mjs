@@ -28,7 +28,7 @@ for (const [name, model] of [['condensate', condensateModel({ rna: false })], ['
     params[b * P + ik] = 0.03 + 0.04 * u();
   }
   const times = linspace(72, 1800, 25);
-  const truth = await solve(makeProblem(model, { t1: 1800, saveat: times, params }), { backend: 'cpu', rtol: 1e-9, atol: 1e-12 });
+  const truth = await solve(makeProblem(model, { t1: 1800, saveat: times, params }), 'dopri5', { backend: 'cpu', rtol: 1e-9, atol: 1e-12 });
   const names = ['phi', 'J'], h = names.map((n) => compileObservable(model, n));
   const data = [];
   for (let b = 0; b < B; b++) {

@@ -101,9 +101,9 @@ for (const name of models) {
     for (const B of sizes) {
       if (backend === 'cpu' && B > cpuMax) continue;
       const problem = makeProblem(model, { t1, batch: B, saveat: [t1] });
-      if (backend === 'gpu') await solve(makeProblem(model, { t1, batch: 64, saveat: [t1] }), { backend }); // compile outside the timing
+      if (backend === 'gpu') await solve(makeProblem(model, { t1, batch: 64, saveat: [t1] }), 'dopri5', { backend }); // compile outside the timing
       const start = performance.now();
-      const sol = await solve(problem, { backend, method: 'dopri5', rtol: 1e-6, atol: 1e-8 });
+      const sol = await solve(problem, 'dopri5', { backend, rtol: 1e-6, atol: 1e-8 });
       const seconds = (performance.now() - start) / 1000;
       const steps = sum(Array.from(sol.stats.steps));
       const out = {
@@ -125,7 +125,7 @@ for (const name of models) {
   if (gpuInfo) {
     // Pipeline compile time, measured on a fresh device so the cache is cold.
     await releaseGpu();
-    const sol = await solve(makeProblem(model, { t1, batch: 1, saveat: [t1] }), { backend: 'gpu' });
+    const sol = await solve(makeProblem(model, { t1, batch: 1, saveat: [t1] }), 'dopri5', { backend: 'gpu' });
     print({ model: name, backend: 'gpu', pipeline_compile_ms: +sol.timing.compileMs.toFixed(1) });
   }
 }

@@ -12,7 +12,7 @@ const child = `
   import { parseModel, makeProblem, solve, releaseGpu } from './dist/index.js';
   const m = parseModel({ name: 'stress', states: { c: 1, phi: 0.1, P: 0 }, params: { k: 0.5, csat: 0.8 },
     equations: { c: '-k*(c - csat)*phi', phi: 'k*(c - csat)*phi*(1 - phi)', P: 'phi - 0.2*P' } });
-  const sol = await solve(makeProblem(m, { t1: 20, batch: 4096, saveat: [20] }), { backend: 'gpu', method: 'dopri5' });
+  const sol = await solve(makeProblem(m, { t1: 20, batch: 4096, saveat: [20] }), 'dopri5', { backend: 'gpu' });
   if (!sol.status.every((s) => s === 1)) { console.error('bad status'); process.exit(3); }
   await releaseGpu();
 `;

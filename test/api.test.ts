@@ -27,7 +27,7 @@ describe('Solution', () => {
     const params = new Float64Array(B * P);
     for (let b = 0; b < B; b++) params.set(model.params.map((q) => (q.name === 'c_sat' ? q.value * (0.8 + 0.1 * b) : q.value)), b * P);
     const problem = makeProblem(model, { t1: 600, saveat: linspace(0, 600, 7), params });
-    const sol = await solve(problem, { method: 'rodas4', backend: 'cpu' });
+    const sol = await solve(problem, 'rodas4', { backend: 'cpu' });
     expect(sol).toBeInstanceOf(Solution);
     expect(sol.batch).toBe(B);
     const N = model.states.length, S = 7, kP = model.states.findIndex((s) => s.name === 'P');
@@ -49,8 +49,15 @@ describe('Solution', () => {
     expect(() => sol.trajectory(4)).toThrow(/trajectory 4 does not exist \(the batch has 4: 0…3\)/);
   });
 
+  it('solve(problem, method, options): options in the place of the method get a message that says so', async () => {
+    const problem = makeProblem(decay, { t1: 1 });
+    await expect(solve(problem, { rtol: 1e-6 } as never)).rejects.toThrow(/the method comes second and the options third, e\.g\. solve\(problem, "tsit5", \{ rtol: 1e-6 \}\)/);
+    expect((await solve(problem)).method).toBe('dopri5');
+    expect((await solve(problem, 'tsit5', { backend: 'cpu' })).method).toBe('tsit5');
+  });
+
   it('an explicit method evaluates no Jacobian', async () => {
-    const sol = await solve(makeProblem(decay, { t1: 1 }), { method: 'dopri5', backend: 'cpu' });
+    const sol = await solve(makeProblem(decay, { t1: 1 }), 'dopri5', { backend: 'cpu' });
     expect(sol.stats.jacobians[0]).toBe(0);
     expect(sol.stats.rhsEvals[0]).toBeGreaterThan(6 * sol.stats.steps[0]!);
   });

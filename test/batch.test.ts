@@ -23,7 +23,7 @@ describe('batches', () => {
       initial.set([0.5 + rand(), 0.5 + rand()], b * 2);
     }
     const problem = makeProblem(lotkaVolterra, { t1: 5, saveat: [1, 2.5, 5], params, initial });
-    const [gpu, cpu] = [await solve(problem, { backend: 'gpu', rtol: 1e-6, atol: 1e-8 }), await solve(problem, { backend: 'cpu', rtol: 1e-10, atol: 1e-12 })];
+    const [gpu, cpu] = [await solve(problem, 'dopri5', { backend: 'gpu', rtol: 1e-6, atol: 1e-8 }), await solve(problem, 'dopri5', { backend: 'cpu', rtol: 1e-10, atol: 1e-12 })];
     expect(Array.from(gpu.status).every((s) => s === STATUS.success)).toBe(true);
     expect(Array.from(cpu.status).every((s) => s === STATUS.success)).toBe(true);
     let worst = 0;
@@ -43,7 +43,7 @@ describe('batches', () => {
       if (bad.size % 2 === 0) { poisoned[b * 3 + 1] = NaN; bad.set(b, 'nan'); } else { poisoned[b * 3 + 2] = -1e6; bad.set(b, 'explode'); }
     }
     expect(bad.size).toBe(B / 100);
-    const run = (params: Float64Array) => solve(makeProblem(lorenz, { t1: 2, saveat: [0.5, 1, 2], params }), { backend, rtol: 1e-6, atol: 1e-8, maxSteps: 20_000 });
+    const run = (params: Float64Array) => solve(makeProblem(lorenz, { t1: 2, saveat: [0.5, 1, 2], params }), 'dopri5', { backend, rtol: 1e-6, atol: 1e-8, maxSteps: 20_000 });
     const a = await run(clean), b = await run(poisoned);
     for (const [i, kind] of bad) {
       expect(b.status[i], `trajectory ${i} (${kind})`).not.toBe(STATUS.success);
@@ -68,7 +68,7 @@ describe('batches', () => {
     const stale = bufferPool(device).acquire(device, 256, storageUsage(), 'stale');
     device.queue.writeBuffer(stale, 0, new Float32Array(64).fill(NaN));
     bufferPool(device).release(stale);
-    const sol = await solve(makeProblem(noParams, { t1: 1, saveat: [1], batch: B }), { backend: 'gpu' });
+    const sol = await solve(makeProblem(noParams, { t1: 1, saveat: [1], batch: B }), 'dopri5', { backend: 'gpu' });
     expect(Array.from(sol.status).map(statusName)).toEqual(Array(B).fill('success'));
     for (const y of sol.y) expect(Math.abs(y - Math.exp(-1))).toBeLessThan(1e-6);
   });

@@ -42,7 +42,7 @@ describe('ctwin simulate', () => {
     for (const [traj, rho, x0] of [[0, 28, 1], [1, 10, 2]] as const) {
       const P = lorenz.params.map((p) => (p.name === 'rho' ? rho : p.value));
       const ref = await solve(makeProblem(lorenz, { t1: 2, saveat: [1, 2], params: Float64Array.from(P), initial: Float64Array.of(x0, 0, 0) }),
-        { method: 'rk4', dt: 1e-4, backend: 'cpu', maxSteps: 1e6 });
+        'rk4', { dt: 1e-4, backend: 'cpu', maxSteps: 1e6 });
       for (const t of [1, 2]) {
         const cells = lines[1 + traj * 3 + t]!.split(',').map(Number);
         expect(cells.slice(0, 2)).toEqual([traj, t]);

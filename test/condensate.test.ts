@@ -41,7 +41,7 @@ describe('total TF is conserved', () => {
 
   it('to 1e-10 over 1 h on the CPU (f64)', async () => {
     const tracked = trackConservation(closed);
-    const cpu = await solve(tracked.problem, { method: 'dopri5', rtol: 1e-12, atol: 1e-14, backend: 'cpu' });
+    const cpu = await solve(tracked.problem, 'dopri5', { rtol: 1e-12, atol: 1e-14, backend: 'cpu' });
     expect(cpu.status.every((s) => s === 1)).toBe(true);
     const [rc] = tracked.report(cpu);
     console.log(`conservation, closed system, 1 h: CPU max drift ${rc!.maxDrift.toExponential(2)}, penalty ${rc!.totalPenalty.toExponential(2)}`);
@@ -53,7 +53,7 @@ describe('total TF is conserved', () => {
   it('to 1e-5 over 1 h on the GPU (f32)', async (ctx) => {
     requireGpu(ctx);
     const tracked = trackConservation(closed);
-    const gpu = await solve(tracked.problem, { method: 'dopri5', rtol: 1e-6, atol: 1e-9, backend: 'gpu' });
+    const gpu = await solve(tracked.problem, 'dopri5', { rtol: 1e-6, atol: 1e-9, backend: 'gpu' });
     expect(gpu.status.every((s) => s === 1)).toBe(true);
     const [rg] = tracked.report(gpu);
     console.log(`conservation, closed system, 1 h: GPU max drift ${rg!.maxDrift.toExponential(2)}`);
@@ -63,7 +63,7 @@ describe('total TF is conserved', () => {
   it('with synthesis and decay, T follows its rate law (drift against the tracked reference)', async () => {
     const open = makeProblem(model, { t1: 3600, saveat: linspace(0, 3600, 13), initial, params: paramsWith(model, B, { k_deg: 1e-3, k_syn: 5e-4 }) });
     const tracked = trackConservation(open);
-    const cpu = await solve(tracked.problem, { method: 'rodas4', rtol: 1e-11, atol: 1e-14, backend: 'cpu' });
+    const cpu = await solve(tracked.problem, 'rodas4', { rtol: 1e-11, atol: 1e-14, backend: 'cpu' });
     const [r] = tracked.report(cpu);
     expect(r!.maxDrift).toBeLessThan(1e-9);
     // The reference itself is the analytic T(t) = T∞ + (T₀ − T∞)e^(−k t), T∞ = k_syn/k_deg.
@@ -81,7 +81,7 @@ describe('total TF is conserved', () => {
   };
   itOnBackends('a random neural term breaks it: drift and penalty are reported and positive', async (backend) => {
     const tracked = randomNeural();
-    const sol = await solve(tracked.problem, { method: 'dopri5', backend });
+    const sol = await solve(tracked.problem, 'dopri5', { backend });
     const [r] = tracked.report(sol);
     console.log(`random MLP (λ = 10), ${backend}: max drift ${r!.maxDrift.toExponential(2)}, total penalty ${r!.totalPenalty.toExponential(3)}`);
     expect(r!.failed).toBe(0);
@@ -89,7 +89,7 @@ describe('total TF is conserved', () => {
     expect(Array.from(r!.penalty).every((x) => x > 0)).toBe(true);
     if (backend === 'gpu') {
       // The penalty integral in f32 against the f64 one at a tight tolerance.
-      const [rc] = tracked.report(await solve(tracked.problem, { method: 'dopri5', backend: 'cpu', rtol: 1e-10, atol: 1e-12 }));
+      const [rc] = tracked.report(await solve(tracked.problem, 'dopri5', { backend: 'cpu', rtol: 1e-10, atol: 1e-12 }));
       const rel = Math.abs(r!.totalPenalty - rc!.totalPenalty) / rc!.totalPenalty;
       console.log(`random MLP penalty, GPU vs CPU: relative difference ${rel.toExponential(2)}`);
       expect(rel).toBeLessThan(1.5e-6); // measured 1.2e-7
@@ -101,7 +101,7 @@ describe('total TF is conserved', () => {
     const p = makeProblem(ude, { t1: 600, saveat: linspace(0, 600, 13), initial, params: paramsWith(ude, B, { k_syn: 0, k_deg: 0 }) });
     const tracked = trackConservation(p, { project: true });
     // f32 resolves rtol ≥ 1e-6 (the GPU refuses finer; src/solvers/solve.ts F32_MIN_RTOL).
-    const sol = await solve(tracked.problem, { method: 'dopri5', backend, ...(backend === 'cpu' ? { rtol: 1e-8, atol: 1e-10 } : { rtol: 1e-6, atol: 1e-9 }) });
+    const sol = await solve(tracked.problem, 'dopri5', { backend, ...(backend === 'cpu' ? { rtol: 1e-8, atol: 1e-10 } : { rtol: 1e-6, atol: 1e-9 }) });
     const [r] = tracked.report(sol);
     console.log(`random MLP with projection, ${backend}: max drift ${r!.maxDrift.toExponential(2)}`);
     expect(r!.failed).toBe(0);
@@ -113,7 +113,7 @@ describe('phase behaviour', () => {
   const closed = { k_syn: 0, k_deg: 0 };
   const run = async (m: Model, y0: number[], over: Record<string, number>, t1: number, n = 61) =>
     solve(makeProblem(m, { t1, saveat: linspace(0, t1, n), initial: Float64Array.from(y0), params: paramsWith(m, 1, over) }),
-      { method: 'rodas4', rtol: 1e-10, atol: 1e-13, backend: 'cpu' });
+      'rodas4', { rtol: 1e-10, atol: 1e-13, backend: 'cpu' });
 
   it('below c* condensates dissolve; above it they form', async () => {
     const below = await run(model, [0.3, 0.005, 0, 0], closed, 600);
@@ -193,7 +193,7 @@ describe('the bundled example', () => {
       params[b * P + pIndex(model, 'k_rec')] = 0.05 + 0.3 * ((b * 53) % B) / B;
     }
     const problem = makeProblem(model, { t1: 1800, saveat: linspace(0, 1800, 31), params });
-    const [cpu, gpu] = [await solve(problem, { backend: 'cpu' }), await solve(problem, { backend: 'gpu' })];
+    const [cpu, gpu] = [await solve(problem, 'dopri5', { backend: 'cpu' }), await solve(problem, 'dopri5', { backend: 'gpu' })];
     let worst = 0;
     for (let k = 0; k < cpu.y.length; k++) {
       const scale = [1, 0.01, 0.5, 1.5][k % 4]!; // typical magnitude of c, φ, P, R

@@ -47,7 +47,7 @@ const PROTHERO: Record<MethodName, Case> = {
 };
 
 async function worstError(problem: ReturnType<typeof makeProblem>, method: MethodName, c: Case, backend: TestBackend, exact: (t: number) => number[]) {
-  const sol = await solve(problem, { method, backend, ...(c.dt ? { dt: c.dt } : { rtol: c.rtol, atol: c.atol }), maxSteps: 1e6 });
+  const sol = await solve(problem, method, { backend, ...(c.dt ? { dt: c.dt } : { rtol: c.rtol, atol: c.atol }), maxSteps: 1e6 });
   expect(sol.status[0], 'status').toBe(1);
   const N = problem.model.states.length;
   let worst = 0;

@@ -9,7 +9,7 @@ import { compileObservable, type Observations } from '../src/training/loss.js';
 async function syntheticData(names: string[]) {
   const model = condensateModel({ rna: false });
   const times = Array.from({ length: 20 }, (_, i) => 90 * (i + 1));
-  const sol = await solve(makeProblem(model, { t1: 1800, saveat: times }), { backend: 'cpu', rtol: 1e-10, atol: 1e-12 });
+  const sol = await solve(makeProblem(model, { t1: 1800, saveat: times }), 'dopri5', { backend: 'cpu', rtol: 1e-10, atol: 1e-12 });
   let seed = 7;
   const u = () => { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; return (seed + 0.5) / 2 ** 32; };
   const gauss = () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());

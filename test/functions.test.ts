@@ -132,7 +132,7 @@ describe('dx/dt = g(t) for every function and operator, against quadrature', () 
 
   itOnBackends('each integral within the bound, relative to ∫|g| (CPU 1e-8; GPU 1.5e-6 smooth, 1e-3 with a jump)', async (backend: TestBackend) => {
     const { rtol, atol, smooth, kinked } = tol[backend];
-    const sol = await solve(problem, { method: 'dopri5', rtol, atol, backend, maxSteps: 1e6 });
+    const sol = await solve(problem, 'dopri5', { rtol, atol, backend, maxSteps: 1e6 });
     expect(sol.status[0]).toBe(1);
     const errs = INTEGRANDS.map(([expr], k) => ({ expr, err: Math.abs(sol.y[k]! - reference[k]!.value) / reference[k]!.abs }));
     const worst = errs.reduce((a, b) => (b.err > a.err ? b : a));

@@ -16,14 +16,14 @@ describe('tolerances below f32 resolution (defect 6)', () => {
 
   it('backend "gpu" refuses rtol below 1e-6 and names the CPU backend', async () => {
     expect(F32_MIN_RTOL).toBe(1e-6);
-    await expect(solve(problem, { backend: 'gpu', rtol: 1e-9 })).rejects.toThrow(ProblemError);
-    await expect(solve(problem, { backend: 'gpu', rtol: 1e-9 })).rejects.toThrow(/rtol 1e-9 is finer than the GPU's f32 arithmetic resolves .* use backend "cpu"/);
+    await expect(solve(problem, 'dopri5', { backend: 'gpu', rtol: 1e-9 })).rejects.toThrow(ProblemError);
+    await expect(solve(problem, 'dopri5', { backend: 'gpu', rtol: 1e-9 })).rejects.toThrow(/rtol 1e-9 is finer than the GPU's f32 arithmetic resolves .* use backend "cpu"/);
     await expect(gradientGpu(problem, { observables: [{ name: 'x', noise: 'normal', sigma: 1, scale: 1, offset: 0 }], data: [{ traj: 0, t: 1, observable: 0, value: 0.5 }] }, {}, { rtol: 1e-9 }))
       .rejects.toThrow(/finer than the GPU's f32 .*backend "cpu"/);
   });
 
   it('backend "auto" runs such a request on the CPU (f64) and says so', async () => {
-    const sol = await solve(problem, { rtol: 1e-10, atol: 1e-12 });
+    const sol = await solve(problem, 'dopri5', { rtol: 1e-10, atol: 1e-12 });
     expect(sol.backend).toBe('cpu');
     expect(sol.notice).toMatch(/rtol 1e-10 is finer than the GPU's f32 arithmetic resolves .*; using the CPU backend \(f64\)/);
     expect(Math.abs(sol.y[0]! - Math.exp(-0.7))).toBeLessThan(1e-9);
@@ -36,7 +36,7 @@ describe('fixed steps and a non-finite trial: one rule for every method (defect 
   const problem = makeProblem(sqrtDecay, { t1: 4, saveat: [1, 2, 3, 4] });
   for (const method of ['rk4', 'dopri5', 'rosenbrock23', 'rodas4'] as MethodName[]) {
     itOnBackends(`${method} with fixed steps stops as non_finite at the step that failed, without shrinking dt`, async (backend) => {
-      const sol = await solve(problem, { method, dt: 0.5, adaptive: false, backend });
+      const sol = await solve(problem, method, { dt: 0.5, adaptive: false, backend });
       expect(statusName(sol.status[0]!)).toBe('non_finite');
       expect(sol.stats.rejected[0]).toBe(0);
       // Every accepted step was a whole dt: the trajectory stopped at steps × dt, before t = 2.5.
@@ -88,17 +88,17 @@ describe('the GPU device lost mid-run (defect 10)', () => {
 
   it('backend "auto" finishes on the CPU and says why', async (ctx) => {
     requireGpu(ctx);
-    const sol = await solve(problem, { backend: 'auto', onProgress: await destroyOnFirstProgress() });
+    const sol = await solve(problem, 'dopri5', { backend: 'auto', onProgress: await destroyOnFirstProgress() });
     expect(sol.backend).toBe('cpu');
     expect(sol.notice).toMatch(/the GPU device was lost during the solve of lorenz \(destroyed.*\); the run was done again on the CPU backend/);
-    const cpu = await solve(problem, { backend: 'cpu' });
+    const cpu = await solve(problem, 'dopri5', { backend: 'cpu' });
     expect(Array.from(sol.y)).toEqual(Array.from(cpu.y));
   });
 
   it('backend "gpu" fails with GpuDeviceLostError, and the next solve gets a new device', async (ctx) => {
     requireGpu(ctx);
-    await expect(solve(problem, { backend: 'gpu', onProgress: await destroyOnFirstProgress() })).rejects.toThrow(GpuDeviceLostError);
-    const again = await solve(makeProblem(decay, { t1: 1, saveat: [1] }), { backend: 'gpu' });
+    await expect(solve(problem, 'dopri5', { backend: 'gpu', onProgress: await destroyOnFirstProgress() })).rejects.toThrow(GpuDeviceLostError);
+    const again = await solve(makeProblem(decay, { t1: 1, saveat: [1] }), 'dopri5', { backend: 'gpu' });
     expect(again.status[0]).toBe(1);
   });
 });

@@ -175,16 +175,16 @@ describe('a UDE: mechanistic terms plus the network', () => {
 
   it.for(['dopri5', 'rodas4'] as const)('%s: different weights change the solution (CPU)', async (method) => {
     const noNet = makeProblem(ude, { t1: 20, saveat: [5, 10, 20], params: udeParams, weights: new Float64Array(problem.weights.length) });
-    const cpu = await solve(problem, { method, backend: 'cpu' });
-    const cpu0 = await solve(noNet, { method, backend: 'cpu' });
+    const cpu = await solve(problem, method, { backend: 'cpu' });
+    const cpu0 = await solve(noNet, method, { backend: 'cpu' });
     expect(cpu.status.every((s) => s === 1)).toBe(true);
     expect(relErr(cpu.y, cpu0.y)).toBeGreaterThan(1e-3);
   });
 
   it.for(['dopri5', 'rodas4'] as const)('%s: GPU (f32) and CPU (f64) agree over 512 trajectories', async (method, ctx) => {
     requireGpu(ctx);
-    const cpu = await solve(problem, { method, backend: 'cpu', rtol: 1e-10, atol: 1e-12 });
-    const gpu = await solve(problem, { method, backend: 'gpu' });
+    const cpu = await solve(problem, method, { backend: 'cpu', rtol: 1e-10, atol: 1e-12 });
+    const gpu = await solve(problem, method, { backend: 'gpu' });
     expect(gpu.status.every((s) => s === 1)).toBe(true);
     const err = relErr(gpu.y, cpu.y);
     console.log(`UDE ${method}: GPU vs CPU norm-relative difference ${err.toExponential(2)} over ${B} trajectories`);

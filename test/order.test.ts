@@ -38,7 +38,7 @@ const CASES: Array<{ method: MethodName; order: number; cpu: number[]; gpu: numb
 async function errors(method: MethodName, backend: 'cpu' | 'gpu', dts: number[]) {
   const out: number[] = [];
   for (const dt of dts) {
-    const sol = await solve(makeProblem(oscillator, { t1: T1, saveat: [T1] }), { method, dt, adaptive: false, backend, maxSteps: 1e6 });
+    const sol = await solve(makeProblem(oscillator, { t1: T1, saveat: [T1] }), method, { dt, adaptive: false, backend, maxSteps: 1e6 });
     expect(sol.status[0]).toBe(1);
     out.push(Math.hypot(sol.y[0]! - Math.cos(T1), sol.y[1]! + Math.sin(T1)));
   }
@@ -90,7 +90,7 @@ describe.each(NONAUTONOMOUS_EXPLICIT)('$method on a non-autonomous problem conve
   const check = async (backend: 'cpu' | 'gpu', dts: number[]) => {
     const e: number[] = [];
     for (const dt of dts) {
-      const sol = await solve(makeProblem(proRob, { t1: 8, saveat: [8], params: Float64Array.of(-1) }), { method, dt, adaptive: false, backend });
+      const sol = await solve(makeProblem(proRob, { t1: 8, saveat: [8], params: Float64Array.of(-1) }), method, { dt, adaptive: false, backend });
       expect(sol.status[0]).toBe(1);
       e.push(Math.abs(sol.y[0]! - Math.sin(8)));
     }
@@ -109,7 +109,7 @@ describe.each(NONAUTONOMOUS)('$method on a non-autonomous stiff problem converge
     const dts = backend === 'cpu' ? cpu : gpu;
     const e: number[] = [];
     for (const dt of dts) {
-      const sol = await solve(makeProblem(proRob, { t1: 4, saveat: [4] }), { method, dt, adaptive: false, backend });
+      const sol = await solve(makeProblem(proRob, { t1: 4, saveat: [4] }), method, { dt, adaptive: false, backend });
       expect(sol.status[0]).toBe(1);
       e.push(Math.abs(sol.y[0]! - Math.sin(4)));
     }
@@ -136,7 +136,7 @@ describe.each([
   it(`scales like rtol^${expected.toFixed(2)} on Prothero–Robinson (λ = −10, to t = 4, CPU)`, async () => {
     const e: number[] = [];
     for (const rtol of rtols) {
-      const sol = await solve(makeProblem(proRob, { t1: 4, saveat: [4] }), { method, rtol, atol: rtol * 1e-3, backend: 'cpu', maxSteps: 1e7 });
+      const sol = await solve(makeProblem(proRob, { t1: 4, saveat: [4] }), method, { rtol, atol: rtol * 1e-3, backend: 'cpu', maxSteps: 1e7 });
       e.push(Math.abs(sol.y[0]! - Math.sin(4)));
     }
     const s = slope(rtols, e);
@@ -147,7 +147,7 @@ describe.each([
   it(`scales like rtol^${expected.toFixed(2)} (oscillator to t = 20, CPU)`, async () => {
     const e: number[] = [];
     for (const rtol of rtols) {
-      const sol = await solve(makeProblem(oscillator, { t1: 20, saveat: [20] }), { method, rtol, atol: rtol * 1e-3, backend: 'cpu', maxSteps: 1e7 });
+      const sol = await solve(makeProblem(oscillator, { t1: 20, saveat: [20] }), method, { rtol, atol: rtol * 1e-3, backend: 'cpu', maxSteps: 1e7 });
       e.push(Math.hypot(sol.y[0]! - Math.cos(20), sol.y[1]! + Math.sin(20)));
     }
     const s = slope(rtols, e);
@@ -174,7 +174,7 @@ describe.each([
     for (const dt of dts) {
       const n = Math.round(8 / dt);
       const saveat = Array.from({ length: n }, (_, k) => (k + 0.5) * dt);
-      const sol = await solve(makeProblem(oscillator, { t1: 8, saveat }), { method, dt, adaptive: false, backend: 'cpu' });
+      const sol = await solve(makeProblem(oscillator, { t1: 8, saveat }), method, { dt, adaptive: false, backend: 'cpu' });
       expect(sol.status[0]).toBe(1);
       let worst = 0;
       saveat.forEach((t, j) => { worst = Math.max(worst, Math.hypot(sol.y[2 * j]! - Math.cos(t), sol.y[2 * j + 1]! + Math.sin(t))); });
@@ -203,7 +203,7 @@ describe.each([
     const t0 = 0.7, e: number[] = [];
     for (const h of hs) {
       const problem = makeProblem(oscillator, { t0, t1: t0 + h, saveat: [t0 + h / 2], initial: Float64Array.of(Math.cos(t0), -Math.sin(t0)) });
-      const sol = await solve(problem, { method, dt: h, adaptive: false, backend: 'cpu' });
+      const sol = await solve(problem, method, { dt: h, adaptive: false, backend: 'cpu' });
       const t = t0 + h / 2;
       e.push(Math.hypot(sol.y[0]! - Math.cos(t), sol.y[1]! + Math.sin(t)));
     }

@@ -15,7 +15,7 @@ const maxRel = (a: ArrayLike<number>, b: ArrayLike<number>, floor = 0) =>
   Math.max(...Array.from(b, (r, i) => Math.abs(a[i]! - r) / Math.max(Math.abs(r), floor)));
 
 async function endState(model: Model, t1: number, method: MethodName, backend: 'cpu' | 'gpu', rtol: number, atol: number) {
-  const sol = await solve(makeProblem(model, { t1, saveat: [t1] }), { method, rtol, atol, backend, maxSteps: 2_000_000 });
+  const sol = await solve(makeProblem(model, { t1, saveat: [t1] }), method, { rtol, atol, backend, maxSteps: 2_000_000 });
   expect(sol.status[0], `status of ${model.name} on ${backend}`).toBe(1);
   return sol.y;
 }
@@ -40,7 +40,7 @@ describe.each(['dopri5', 'tsit5', 'rodas4'] as const)('%s on non-stiff reference
     const { rtol, atol, bound } = TOL[backend];
     for (const [model, t1] of [[P.vanDerPol, 10], [P.lorenz, 1]] as const) {
       // RK4 with h = 1e-4 has global error ~1e-13 here: a different method as the reference.
-      const ref = (await solve(makeProblem(model, { t1, saveat: [t1] }), { method: 'rk4', dt: 1e-4, backend: 'cpu', maxSteps: 1e6 })).y;
+      const ref = (await solve(makeProblem(model, { t1, saveat: [t1] }), 'rk4', { dt: 1e-4, backend: 'cpu', maxSteps: 1e6 })).y;
       expect(maxRel(await endState(model, t1, method, backend, rtol, atol), ref, 1e-3), `${model.name} ${backend}`).toBeLessThan(bound);
     }
   });
@@ -79,15 +79,15 @@ describe('the Rosenbrock LU pivots', () => {
   });
   it('rodas4 with a zero leading pivot in W: the CPU gives finite values', async () => {
     const problem = makeProblem(zeroPivot, { t1: 2, saveat: [0.5, 1, 1.5, 2] });
-    const cpu = await solve(problem, { method: 'rodas4', dt: 0.5, adaptive: false, backend: 'cpu' });
+    const cpu = await solve(problem, 'rodas4', { dt: 0.5, adaptive: false, backend: 'cpu' });
     expect(cpu.status[0]).toBe(1);
     expect(Array.from(cpu.y).every(Number.isFinite)).toBe(true);
   });
   it('rodas4 with a zero leading pivot in W: the GPU takes the same steps as the CPU', async (ctx) => {
     requireGpu(ctx);
     const problem = makeProblem(zeroPivot, { t1: 2, saveat: [0.5, 1, 1.5, 2] });
-    const cpu = await solve(problem, { method: 'rodas4', dt: 0.5, adaptive: false, backend: 'cpu' });
-    const gpu = await solve(problem, { method: 'rodas4', dt: 0.5, adaptive: false, backend: 'gpu' });
+    const cpu = await solve(problem, 'rodas4', { dt: 0.5, adaptive: false, backend: 'cpu' });
+    const gpu = await solve(problem, 'rodas4', { dt: 0.5, adaptive: false, backend: 'gpu' });
     expect(gpu.status[0], 'GPU status (non_finite = no pivoting)').toBe(1);
     const scale = Math.max(...Array.from(cpu.y, Math.abs));
     const worst = Math.max(...Array.from(gpu.y, (v, i) => Math.abs(v - cpu.y[i]!) / scale));

@@ -44,7 +44,7 @@ describe('tableaus as data', () => {
     const dts = backend === 'cpu' ? [0.1, 0.05, 0.025, 0.0125] : [0.2, 0.1, 0.05];
     const e: number[] = [];
     for (const dt of dts) {
-      const sol = await solve(makeProblem(oscillator, { t1: 16, saveat: [16] }), { method: ralston3, dt, backend });
+      const sol = await solve(makeProblem(oscillator, { t1: 16, saveat: [16] }), ralston3, { dt, backend });
       expect(sol.method).toBe('ralston3');
       e.push(Math.hypot(sol.y[0]! - Math.cos(16), sol.y[1]! + Math.sin(16)));
     }
@@ -55,7 +55,7 @@ describe('tableaus as data', () => {
 
   itOnBackends('a user tableau with an embedded pair (Heun–Euler 2(1)) adapts its step and lands on every save', async (backend) => {
     const saveat = [0.3, 1, 2.5, 4];
-    const run = (rtol: number) => solve(makeProblem(oscillator, { t1: 4, saveat }), { method: heunEuler, rtol, atol: rtol * 1e-2, backend, maxSteps: 1e6 });
+    const run = (rtol: number) => solve(makeProblem(oscillator, { t1: 4, saveat }), heunEuler, { rtol, atol: rtol * 1e-2, backend, maxSteps: 1e6 });
     const [loose, tight] = [await run(1e-3), await run(1e-5)];
     const err = (sol: Awaited<ReturnType<typeof run>>) => Math.max(...saveat.map((t, j) => Math.abs(sol.y[2 * j]! - Math.cos(t))));
     console.log(`user tableau heun_euler ${backend}: rtol 1e-3 → ${err(loose).toExponential(2)} in ${loose.stats.steps[0]} steps; 1e-5 → ${err(tight).toExponential(2)} in ${tight.stats.steps[0]} steps`);
@@ -69,7 +69,7 @@ describe('tableaus as data', () => {
 
   it('a user tableau travels to the CPU worker threads: 256 trajectories, same numbers as on one thread', async () => {
     const problem = makeProblem(oscillator, { t1: 2, saveat: [1, 2], batch: 256 });
-    const [threads, single] = [await solve(problem, { method: heunEuler, rtol: 1e-6, backend: 'cpu', workers: 2 }), await solve(problem, { method: heunEuler, rtol: 1e-6, backend: 'cpu', workers: 1 })];
+    const [threads, single] = [await solve(problem, heunEuler, { rtol: 1e-6, backend: 'cpu', workers: 2 }), await solve(problem, heunEuler, { rtol: 1e-6, backend: 'cpu', workers: 1 })];
     expect(Array.from(threads.y)).toEqual(Array.from(single.y));
     expect(threads.status.every((x) => x === 1)).toBe(true);
   });
@@ -85,7 +85,7 @@ describe('tableaus as data', () => {
     ['an unknown name', 'euler', /unknown method "euler" \(choose rk4, bs3, dopri5, tsit5, rosenbrock23, rodas4, or pass a tableau object\)/],
   ] as Array<[string, unknown, RegExp]>)('refuses %s with the entry at fault', async ([, method, message]) => {
     const problem = makeProblem(oscillator, { t1: 1 });
-    await expect(solve(problem, { method: method as ExplicitTableau, dt: 0.1, backend: 'cpu' })).rejects.toThrow(ProblemError);
-    await expect(solve(problem, { method: method as ExplicitTableau, dt: 0.1, backend: 'cpu' })).rejects.toThrow(message);
+    await expect(solve(problem, method as ExplicitTableau, { dt: 0.1, backend: 'cpu' })).rejects.toThrow(ProblemError);
+    await expect(solve(problem, method as ExplicitTableau, { dt: 0.1, backend: 'cpu' })).rejects.toThrow(message);
   });
 });

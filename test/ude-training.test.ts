@@ -14,7 +14,7 @@ describe('UDE training', () => {
   it('learns a missing mechanism, generalises to held-out times, and the penalty bounds TF drift', async () => {
     const truthModel = condensateModel({ rna: false });
     const times = Array.from({ length: 30 }, (_, i) => 60 * (i + 1));
-    const sol = await solve(makeProblem(truthModel, { t1: 1800, saveat: times }), { backend: 'cpu', rtol: 1e-10, atol: 1e-12 });
+    const sol = await solve(makeProblem(truthModel, { t1: 1800, saveat: times }), 'dopri5', { backend: 'cpu', rtol: 1e-10, atol: 1e-12 });
     const names = ['J', 'phi'];
     const h = names.map((n) => compileObservable(truthModel, n));
     const p = Float64Array.from(truthModel.params.map((q) => q.value));
@@ -32,7 +32,7 @@ describe('UDE training', () => {
     const heldOut = (w: Float64Array) => gradientCpu(makeProblem(ude, { t1: 1800, weights: w }), held, {}, { ...solver, lossOnly: true }).loss;
     const drift = async (w: Float64Array) => {
       const tracked = trackConservation(makeProblem(ude, { t1: 1800, saveat: linspace(0, 1800, 61), weights: w }));
-      return tracked.report(await solve(tracked.problem, { backend: 'cpu', rtol: 1e-9 }))[0]!.maxDrift;
+      return tracked.report(await solve(tracked.problem, 'dopri5', { backend: 'cpu', rtol: 1e-9 }))[0]!.maxDrift;
     };
 
     const problem = makeProblem(ude, { t1: 900 });

@@ -73,8 +73,8 @@ export async function simulateCommand(flags: Flags<typeof SIMULATE_FLAGS>, log: 
     saveat: flags.saveat !== undefined ? parseSaveat(flags.saveat) : undefined,
   });
   const showProgress = !flags.quiet && process.stderr.isTTY;
-  const sol = await solve(problem, {
-    method, backend, rtol: numberFlag(flags, 'rtol'), atol: numberFlag(flags, 'atol'), dt: numberFlag(flags, 'dt'),
+  const sol = await solve(problem, method, {
+    backend, rtol: numberFlag(flags, 'rtol'), atol: numberFlag(flags, 'atol'), dt: numberFlag(flags, 'dt'),
     maxSteps: integerFlag(flags, 'max-steps'),
     onProgress: showProgress ? (done, total) => process.stderr.write(`\rsimulating: ${done}/${total} trajectories`) : undefined,
   });

@@ -1,12 +1,12 @@
 /** Solver options: defaults, validation, and what the f32 GPU path can honour. No Node built-ins (browser-safe). */
-import { TableauError, isAdaptive, resolveMethod, type Method } from '../methods/tableaus.js';
+import { TableauError, isAdaptive, resolveMethod, type Method, type MethodName } from '../methods/tableaus.js';
 import { ProblemError, type ResolvedOptions, type SolveOptions } from './problem.js';
 
-/** Fills in defaults and checks `o`; a ProblemError says what is wrong. */
-export function resolveOptions(o: SolveOptions): ResolvedOptions {
+/** Fills in defaults and checks the method and `o`; a ProblemError says what is wrong. */
+export function resolveOptions(methodIn: MethodName | Method | undefined, o: SolveOptions): ResolvedOptions {
   let method: Method;
   try {
-    method = resolveMethod(o.method ?? 'dopri5');
+    method = resolveMethod(methodIn ?? 'dopri5');
   } catch (err) {
     if (err instanceof TableauError) throw new ProblemError(err.message);
     throw err;

@@ -4,7 +4,7 @@
  */
 import type { Model } from '../physics/model.js';
 import { defaultWeights, neuralWeightCount } from '../codegen/compile.js';
-import type { Method, MethodName } from '../methods/tableaus.js';
+import type { Method } from '../methods/tableaus.js';
 
 export interface EnsembleProblem {
   model: Model;
@@ -123,9 +123,8 @@ export function linspace(a: number, b: number, n: number): Float64Array {
 
 export type Backend = 'auto' | 'gpu' | 'cpu';
 
+/** How `solve` integrates (the method is its own argument): tolerances, steps, backend, progress. */
 export interface SolveOptions {
-  /** A built-in method by name (default 'dopri5'), or a tableau object (checked by resolveMethod). */
-  method?: MethodName | Method;
   /** Relative tolerance (adaptive methods); default 1e-6. */
   rtol?: number;
   /** Absolute tolerance (adaptive methods); default 1e-8. */

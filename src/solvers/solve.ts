@@ -1,5 +1,6 @@
 /**
- * `solve(problem, options)`: the one entry point over both backends (STYLE.md §1). The GPU (f32)
+ * `solve(problem, method, options)`: the one entry point over both backends (STYLE.md §1; SciML's
+ * solve(prob, alg; kwargs), diffrax's diffeqsolve(terms, solver, …)). The GPU (f32)
  * path is used when an adapter exists; otherwise the CPU (f64) path, with a one-line notice.
  */
 import { GpuDeviceLostError, GpuUnavailableError } from '../gpu/runtime.js';
@@ -7,6 +8,7 @@ import { solveOnCpu } from './cpu/backend.js';
 import { solveOnGpu } from './gpu.js';
 import { ProblemError, type EnsembleProblem, type ResolvedOptions, type SolveOptions } from './problem.js';
 import { Solution, type SolveStats } from './solution.js';
+import type { Method, MethodName } from '../methods/tableaus.js';
 import type { ChunkOutput } from './cpu/chunk.js';
 import { f32ToleranceProblem, resolveOptions } from './options.js';
 
@@ -16,11 +18,14 @@ export { F32_MIN_RTOL, f32ToleranceProblem, resolveOptions } from './options.js'
  * Integrates every trajectory of `problem`.
  * @example
  * const model = parseModel({ name: 'decay', states: { x: 1 }, params: { k: 0.5 }, equations: { x: '-k*x' } });
- * const sol = await solve(makeProblem(model, { t1: 10, batch: 1000 }), { method: 'tsit5', rtol: 1e-6 });
+ * const sol = await solve(makeProblem(model, { t1: 10, batch: 1000 }), 'tsit5', { rtol: 1e-6 });
  * sol.y; // batch × saves × states
  */
-export async function solve(problem: EnsembleProblem, options: SolveOptions = {}): Promise<Solution> {
-  const opts = resolveOptions(options);
+export async function solve(problem: EnsembleProblem, method: MethodName | Method = 'dopri5', options: SolveOptions = {}): Promise<Solution> {
+  if (typeof method === 'object' && method !== null && !('kind' in method)) {
+    throw new ProblemError('solve(problem, method, options): the method comes second and the options third, e.g. solve(problem, "tsit5", { rtol: 1e-6 })');
+  }
+  const opts = resolveOptions(method, options);
   const backend = options.backend ?? 'auto';
   const start = performance.now();
   let notice: string | undefined;

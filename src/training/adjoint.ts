@@ -22,7 +22,7 @@
 import { withConservationTracking } from '../physics/conservation.js';
 import { compileExprF64, compileF64, compileSensitivityF64, type ModelF64, type SensitivityF64 } from '../codegen/compile.js';
 import { compileMlpF64, type MlpF64 } from '../codegen/neural.js';
-import { denseWeight, type ExplicitTableau, type Method, type RosenbrockTableau } from '../methods/tableaus.js';
+import { denseWeight, type ExplicitTableau, type Method, type MethodName, type RosenbrockTableau } from '../methods/tableaus.js';
 import { STATUS } from '../methods/status.js';
 import { ProblemError, type EnsembleProblem, type SolveOptions } from '../solvers/problem.js';
 import { resolveOptions } from '../solvers/options.js';
@@ -47,6 +47,8 @@ export interface AdjointStrategy {
 }
 
 export interface GradientOptions extends SolveOptions {
+  /** The method: a built-in by name (default 'dopri5') or a tableau object. */
+  method?: MethodName | Method;
   /** The adjoint's memory/recomputation strategy (checkpoint interval, GPU memory budget). */
   adjoint?: AdjointStrategy;
   /** Return each trajectory's accepted step sizes (for finite-difference checks at frozen steps). */
@@ -198,7 +200,7 @@ export function finishResult(result: GradientResult, weights: Float64Array, term
  * neural weights and the observation parameters.
  */
 export function gradientCpu(problem: EnsembleProblem, obs: Observations, terms: LossTerms = {}, options: GradientOptions = {}): GradientResult {
-  const opts = resolveOptions(options);
+  const opts = resolveOptions(options.method, options);
   const method = opts.method;
   const setup = gradientSetup(problem, obs, terms, method);
   const { model, compiled: { fns, sens, mlp }, N0, N, P, B, saveat } = setup;

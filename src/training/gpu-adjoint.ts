@@ -42,7 +42,7 @@ export function gpuAdjointBytes(N: number, every: number) {
 }
 
 export async function gradientGpu(problem: EnsembleProblem, obs: Observations, terms: LossTerms = {}, options: GradientOptions = {}): Promise<GradientResult> {
-  const opts = resolveOptions(options);
+  const opts = resolveOptions(options.method, options);
   const method = opts.method;
   if (method.kind !== 'explicit') {
     throw new ProblemError(`GPU gradients support the explicit methods (${EXPLICIT_METHODS.join(', ')}, or an explicit tableau); ${method.name} gradients run on the CPU (backend "cpu")`);

@@ -22,7 +22,7 @@ export interface Identifiability {
 /** Each measurement's prediction on its residual's scale, z/σ or log z/σ (so that ∂r = ∂(this)). */
 async function predictions(problem: EnsembleProblem, obs: Observations, solver: GradientOptions): Promise<Float64Array> {
   const times = Float64Array.from([...new Set(obs.data.map((d) => d.t))].sort((a, b) => a - b));
-  const sol = await solve(makeProblem(problem.model, { t0: problem.t0, t1: problem.t1, saveat: times, params: problem.params.slice(0, problem.model.params.length), initial: problem.initial.slice(0, problem.model.states.length), weights: problem.weights }), { ...solver, backend: 'cpu' });
+  const sol = await solve(makeProblem(problem.model, { t0: problem.t0, t1: problem.t1, saveat: times, params: problem.params.slice(0, problem.model.params.length), initial: problem.initial.slice(0, problem.model.states.length), weights: problem.weights }), solver.method ?? 'dopri5', { ...solver, backend: 'cpu' });
   const N = problem.model.states.length;
   const h = obs.observables.map((o) => compileObservable(problem.model, o.name));
   const p = problem.params.subarray(0, problem.model.params.length);
