@@ -9,7 +9,8 @@ export { condensateModel, condensateModelSpec, CONDENSATE_PARAMS, type Condensat
 export { parseUnit, UnitError } from './physics/units.js';
 export { initialWeights, type NeuralSpec, type Activation } from './physics/neural.js';
 // Problems, solving, solutions
-export { makeProblem, remake, linspace, statusName, ProblemError, Solution, type EnsembleProblem, type ProblemInput, type ProblemChanges, type SolveStats, type TrajectoryView, type SolveOptions, type Backend } from './solvers/problem.js';
+export { makeProblem, remake, linspace, statusName, ProblemError, type EnsembleProblem, type ProblemInput, type ProblemChanges, type SolveOptions, type Backend } from './solvers/problem.js';
+export { Solution, type SolveStats, type TrajectoryView } from './solvers/solution.js';
 export { solve, F32_MIN_RTOL } from './solvers/solve.js';
 export { trackConservation, type TrackedProblem, type LawReport } from './solvers/tracking.js';
 export { releaseCpuWorkers } from './solvers/cpu/backend.js';

@@ -42,6 +42,18 @@ async function compare(label: string, problem: EnsembleProblem, obs: Observation
 
 const obsOf = (names: string[], sigma: number): Observations['observables'] => names.map((name) => ({ name, noise: 'normal', sigma, scale: 1, offset: 0 }));
 
+/** B trajectories of the UDE whose network reads csat (csat = 0.7 + step·b), with c and φ observed at `times`. */
+function udeCohort(B: number, step: number, times: number[]) {
+  const P = Pr.udeWithParamInput.params.length;
+  const params = new Float64Array(B * P);
+  for (let b = 0; b < B; b++) params.set([0.5, 0.7 + step * b, 1, 0.2], b * P);
+  const obs: Observations = {
+    observables: obsOf(['c', 'phi'], 0.05),
+    data: Array.from({ length: B }, (_, traj) => times.flatMap((t) => [{ traj, t, observable: 0, value: 0.9 }, { traj, t, observable: 1, value: 0.2 }])).flat(),
+  };
+  return { problem: makeProblem(Pr.udeWithParamInput, { t1: times.at(-1)!, params }), obs };
+}
+
 describe('GPU (f32) discrete adjoint vs the f64 adjoint at rtol 1e-6', () => {
   it('Lotka–Volterra: 64 trajectories with their own parameters and data, dopri5, tsit5 and rk4, checkpoints every 4 steps', async (ctx) => {
     requireGpu(ctx);
@@ -96,14 +108,7 @@ describe('GPU (f32) discrete adjoint vs the f64 adjoint at rtol 1e-6', () => {
 
   it('a network whose inputs read a parameter (c − csat): p̄ through the inputs on the GPU', async (ctx) => {
     requireGpu(ctx);
-    const B = 16, P = Pr.udeWithParamInput.params.length;
-    const params = new Float64Array(B * P);
-    for (let b = 0; b < B; b++) params.set([0.5, 0.7 + 0.02 * b, 1, 0.2], b * P);
-    const problem = makeProblem(Pr.udeWithParamInput, { t1: 20, params });
-    const obs: Observations = {
-      observables: obsOf(['c', 'phi'], 0.05),
-      data: Array.from({ length: B }, (_, traj) => [2, 5, 10, 20].flatMap((t) => [{ traj, t, observable: 0, value: 0.9 }, { traj, t, observable: 1, value: 0.2 }])).flat(),
-    };
+    const { problem, obs } = udeCohort(16, 0.02, [2, 5, 10, 20]);
     await compare('UDE, csat in the network inputs', problem, obs, {}, 'dopri5');
   });
 
@@ -120,14 +125,7 @@ describe('GPU (f32) discrete adjoint vs the f64 adjoint at rtol 1e-6', () => {
 
   it('a memory budget splits the batch into chunks with the same gradients; too small a budget is refused', async (ctx) => {
     requireGpu(ctx);
-    const B = 24, P = Pr.udeWithParamInput.params.length;
-    const params = new Float64Array(B * P);
-    for (let b = 0; b < B; b++) params.set([0.5, 0.7 + 0.01 * b, 1, 0.2], b * P);
-    const problem = makeProblem(Pr.udeWithParamInput, { t1: 10, params });
-    const obs: Observations = {
-      observables: obsOf(['c', 'phi'], 0.05),
-      data: Array.from({ length: B }, (_, traj) => [2, 5, 10].flatMap((t) => [{ traj, t, observable: 0, value: 0.9 }, { traj, t, observable: 1, value: 0.2 }])).flat(),
-    };
+    const { problem, obs } = udeCohort(24, 0.01, [2, 5, 10]);
     const opts = { method: 'dopri5' as const, rtol: 1e-6, atol: 1e-8 };
     const whole = await gradientGpu(problem, obs, {}, opts);
     // A few trajectories per chunk (one needs ~12.5 kB here).

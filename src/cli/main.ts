@@ -13,7 +13,7 @@ import { ProblemError } from '../solvers/problem.js';
 import { InputError } from '../io/csv.js';
 import { GpuDeviceLostError, GpuUnavailableError } from '../gpu/runtime.js';
 import { UsageError } from './args.js';
-import { METHOD_NAMES } from '../methods/tableaus.js';
+import { EXPLICIT_METHODS, METHOD_NAMES } from '../methods/tableaus.js';
 import { SIMULATE_FLAGS, simulateCommand } from './simulate.js';
 import { doctorCommand } from './doctor.js';
 import { GRADIENT_FLAGS, gradientCommand } from './gradient.js';
@@ -32,7 +32,7 @@ const COMMAND_USAGE: Record<string, string> = {
   not reach t1 (the files are still written) unless --allow-failures.`,
   gradient: `ctwin gradient --model M.json --data D.csv [--params P.csv] [--sigma 1] [--noise normal|lognormal]
                [--t0 0] [--method …] [--rtol 1e-6] [--atol 1e-8] [--dt DT] [--max-steps N]
-               [--backend auto|cpu|gpu]  (auto: the f64 CPU adjoint; gpu: f32, rk4/dopri5/tsit5)
+               [--backend auto|cpu|gpu]  (auto: the f64 CPU adjoint; gpu: f32, ${EXPLICIT_METHODS.join('/')})
   Prints JSON {"loss": L, "grad": [{"traj", "status", "params", "initial"}…]} for
   L = Σ ½((y_obs(t) − value)/σ)²; D.csv columns traj,t,observable,value.`,
 };

@@ -207,7 +207,7 @@ ${range(P).map((q) => `  work[${N + q}u * cfg.batch + i] = pbar[${q}];`).join('\
 `;
 }
 
-/** Scratch floats per trajectory for the network's inputs and output cotangents over one segment (K steps of S stages). */
+/** Scratch floats per trajectory for the network's inputs and output cotangents over one segment (K steps of `stages` stages). */
 export const signalScratch = (nIn: number, nOut: number, stages: number, every: number) => (nIn + nOut) * stages * every;
 
 /**
@@ -215,8 +215,8 @@ export const signalScratch = (nIn: number, nOut: number, stages: number, every: 
  * the θ̄ kernel needs to redo the network's VJP. (Storing every layer's signals instead, 70 words
  * per stage for the UDE, made llvmpipe's code generation of this kernel take 159 s instead of 17 s.)
  */
-function signalStores(nIn: number, nOut: number, S: number, s: number, gOffset: number): string {
-  const at = (k: number) => `signals[((m * ${S}u + ${s}u) * ${nIn + nOut}u + ${k}u) * cfg.batch + i]`;
+function signalStores(nIn: number, nOut: number, nStages: number, s: number, gOffset: number): string {
+  const at = (k: number) => `signals[((m * ${nStages}u + ${s}u) * ${nIn + nOut}u + ${k}u) * cfg.batch + i]`;
   return [
     ...range(nIn).map((k) => `        ${at(k)} = x_in[${k}];`),
     ...range(nOut).map((j) => `        ${at(nIn + j)} = r[${gOffset + j}];`),
@@ -231,7 +231,7 @@ function signalStores(nIn: number, nOut: number, S: number, s: number, gOffset: 
  * compiler cannot see: unrolled, they are thousands of read-modify-writes that llvmpipe takes
  * minutes to compile, and inside the sweep kernel they made its code generation hang.
  */
-export function buildWeightGradientKernel(model: Model, S: number): string {
+export function buildWeightGradientKernel(model: Model, nStages: number): string {
   const spec = model.neural!;
   const sizes = layerSizes(spec);
   const { W, b } = weightLayout(sizes);
@@ -265,7 +265,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let steps = adj[i * ${ADJOINT_COUNTER_STRIDE}u + 4u];
   // unit = 1 at run time, unknown to the compiler: keeps the loops loops.
   let unit = u32(cfg.one);
-  for (var q = 0u; q < steps * ${S}u; q += 1u) {
+  for (var q = 0u; q < steps * ${nStages}u; q += 1u) {
     let base = q * ${nIn + nOut}u * cfg.batch + i;
     var x = array<f32, ${nIn}>(${range(nIn).map((k) => `signals[base + ${k}u * cfg.batch]`).join(', ')});
     let nv = nn_vjp(x, array<f32, ${nOut}>(${range(nOut).map((j) => `signals[base + ${nIn + j}u * cfg.batch]`).join(', ')}));

@@ -21,7 +21,6 @@ export interface ModelF64 {
   project?: RhsF64;
 }
 
-
 function namer(nIn: number) {
   return (ref: SymbolRef): string => {
     switch (ref.kind) {

@@ -8,6 +8,7 @@
 import { acquireGpu, bufferPool, checked, computePipeline, readBuffer } from './runtime.js';
 import { REDUCE_DIMS, REDUCE_PROGRAM, uniformBytes, wgslBindings, wgslStruct } from '../codegen/programs.js';
 import { bindGroupFor, uniformData } from './program.js';
+import { storageUsage } from './dispatch.js';
 
 const WG = 256;
 /** The reduction kernel (golden: test/golden/reduce.wgsl). */
@@ -50,7 +51,7 @@ export async function sumRowsOnGpu(device: GPUDevice, input: GPUBuffer, rows: nu
   }
   const { pipeline } = await computePipeline(device, 'column sums', REDUCE_WGSL);
   const pool = bufferPool(device);
-  const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+  const STORAGE = storageUsage();
   let src = input, n = rows;
   const owned: GPUBuffer[] = [];
   while (n > 1) {

@@ -38,6 +38,10 @@ export class GpuError extends Error {
 /** The device was lost during a run (driver reset, the device destroyed, the GPU removed). */
 export class GpuDeviceLostError extends Error {
   override name = 'GpuDeviceLostError';
+  /** `during`: what was running (e.g. "the solve of lorenz"); `reason`: what the device reported. */
+  constructor(readonly during: string, readonly reason: string) {
+    super(`the GPU device was lost during ${during} (${reason}); nothing was written`);
+  }
 }
 
 // The GPU instance (dawn.node) or navigator.gpu — held for as long as any device lives.
@@ -143,7 +147,7 @@ export async function failIfLost<T>(device: GPUDevice, what: string, work: () =>
   } catch (err) {
     const reason = await deviceLostReason(device);
     if (reason === undefined) throw err;
-    throw new GpuDeviceLostError(`the GPU device was lost during ${what} (${reason}); nothing was written`);
+    throw new GpuDeviceLostError(what, reason);
   }
 }
 

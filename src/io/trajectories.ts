@@ -2,7 +2,7 @@
 import { writeFileAtomic } from './csv.js';
 import type { Model } from '../physics/model.js';
 import { statusName } from '../methods/status.js';
-import type { Solution } from '../solvers/problem.js';
+import type { Solution } from '../solvers/solution.js';
 
 const formatNumber = (backend: 'gpu' | 'cpu') =>
   backend === 'gpu' ? (x: number) => (Number.isNaN(x) ? 'NaN' : String(Number(x.toPrecision(9)))) : (x: number) => String(x);

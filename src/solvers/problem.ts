@@ -160,5 +160,4 @@ export interface ResolvedOptions {
   steps?: Float64Array;
 }
 
-export { Solution, type SolveStats, type TrajectoryView } from './solution.js';
 export { statusName } from '../methods/status.js';

@@ -43,7 +43,7 @@ export async function solve(problem: EnsembleProblem, method: MethodName | Metho
     } catch (err) {
       if (backend === 'gpu') throw err;
       if (err instanceof GpuUnavailableError) notice = `no WebGPU adapter (${err.message}); using the CPU backend (f64)`;
-      else if (err instanceof GpuDeviceLostError) notice = `${err.message.replace(/; nothing was written$/, '')}; the run was done again on the CPU backend (f64)`;
+      else if (err instanceof GpuDeviceLostError) notice = `the GPU device was lost during ${err.during} (${err.reason}); the run was done again on the CPU backend (f64)`;
       else throw err;
     }
   }

@@ -6,7 +6,8 @@
 import { withConservationTracking, type TrackedLaw, type TrackingOptions } from '../physics/conservation.js';
 import { compileExprF64 } from '../codegen/compile.js';
 import { STATUS } from '../methods/status.js';
-import { remake, type EnsembleProblem, type Solution } from './problem.js';
+import { remake, type EnsembleProblem } from './problem.js';
+import type { Solution } from './solution.js';
 
 export interface LawReport {
   name: string;

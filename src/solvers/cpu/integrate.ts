@@ -55,10 +55,13 @@ export class Workspace {
   /** For Rosenbrock methods: f at the step's start and at the current stage. */
   readonly f0: Float64Array;
   readonly fs: Float64Array;
+  /** Dense-output weights b_j(θ) of one save. */
+  readonly denseW: Float64Array;
   constructor(readonly N: number, stages: number) {
     this.k = Array.from({ length: stages }, () => new Float64Array(N));
     this.f0 = new Float64Array(N);
     this.fs = new Float64Array(N);
+    this.denseW = new Float64Array(stages);
     this.lin = new Float64Array(N);
     this.y = new Float64Array(N);
     this.yc = new Float64Array(N);
@@ -169,7 +172,7 @@ function explicitRK(
   opts: ResolvedOptions, out: Float64Array, outOffset: number, ws: Workspace, res: TrajectoryResult, save: number,
   trace?: StepTrace,
 ): TrajectoryResult {
-  const { N, k, y, yc, ynew, tmp, err } = ws;
+  const { N, k, y, yc, ynew, tmp, err, denseW: dw } = ws;
   const nStages = tab.c.length;
   const adaptive = isAdaptive(tab) && !opts.fixedStep;
   const f = fns.rhs;
@@ -257,12 +260,11 @@ function explicitRK(
       if (!tab.dense || theta >= 1) {
         out.set(ynew, outOffset + save * N);
       } else {
+        // b_j(θ) in Horner form, as the shader evaluates it (denseWeight / denseWeightWgsl): once per save.
+        for (let j = 0; j < nStages; j++) dw[j] = denseWeight(tab.dense[j]!, theta);
         for (let i = 0; i < N; i++) {
           let acc = 0;
-          for (let j = 0; j < nStages; j++) {
-            // b_j(θ) in Horner form, as the shader evaluates it (denseWeight / denseWeightWgsl).
-            acc += denseWeight(tab.dense[j]!, theta) * k[j]![i]!;
-          }
+          for (let j = 0; j < nStages; j++) acc += dw[j]! * k[j]![i]!;
           out[outOffset + save * N + i] = y[i]! + hs * acc;
         }
       }
