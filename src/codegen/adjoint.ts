@@ -4,10 +4,10 @@
  * first (src/training/gpu-adjoint.ts re-dispatches until every trajectory reaches t0).
  *
  * Per segment: (1) replay the K accepted steps from the stored controller state with the very
- * step-attempt code the forward kernel ran (src/codegen/kernel.ts, explicitAttempt), writing each
+ * step-attempt code the forward kernel ran (src/codegen/step.ts, stepAttempt), writing each
  * step's (y_n, t_n, h_n, first save) to a tape in storage; (2) walk the tape backwards, recompute the
- * step's stages and propagate the cotangents exactly as the f64 reference does
- * (src/training/adjoint.ts, ExplicitAdjoint.backStep): k̄_i = h b_i ȳ_{n+1} + Σ_saves h b_i(θ) ȳ_s,
+ * step's stages and propagate the cotangents with the stage adjoint the f64 reference prints from
+ * the same generator (src/codegen/step.ts, explicitStepAdjoint): k̄_i = h b_i ȳ_{n+1} + Σ_saves h b_i(θ) ȳ_s,
  * then for i = s…1 Ȳ_i = J(Y_i)ᵀ k̄_i (the generated vᵀ∂f, network through its VJP), p̄ += (∂f/∂p)ᵀ k̄_i,
  * ȳ_n += Ȳ_i, k̄_j += h a_ij Ȳ_i. ȳ and p̄ live in registers within a dispatch and in storage
  * between dispatches. θ̄ per trajectory is accumulated in storage with loops (one row per weight,
@@ -23,8 +23,8 @@ import type { ExplicitTableau } from '../methods/tableaus.js';
 import { emitSensitivityWgsl, wgslSizes } from './compile.js';
 import { mlpWgsl } from './neural.js';
 import { ADJOINT_PROGRAM, SOLVER_CONFIG, WEIGHT_GRADIENT_PROGRAM, wgslBindings, wgslStruct } from './programs.js';
-import { SOLVER_COMMON, WORKGROUP_SIZE, denseWeightWgsl, explicitAttempt, explicitStagesWgsl, kernelHeader, loadController, range } from './kernel.js';
-import { f32Literal } from './emit.js';
+import { SOLVER_COMMON, WORKGROUP_SIZE, kernelHeader, loadController } from './kernel.js';
+import { explicitStages, formatSource, explicitStepAdjoint, loopHead, range, readByLaterStage, stepAttempt, timeUntil, wgslTarget } from './step.js';
 
 /** f32 slots per step on the tape: y_n (N), t_hi, t_lo, h, index of the step's first save. */
 export const tapeStride = (N: number) => N + 4;
@@ -52,6 +52,7 @@ const REPLAY_ATTEMPTS_PER_STEP = 64;
 export function buildAdjointKernel(model: Model, tab: ExplicitTableau, fixedStep: boolean): string {
   if (model.projection) throw new Error('internal: no adjoint through a projection');
   const { N, P } = wgslSizes(model);
+  const T = wgslTarget(N, P);
   const nStages = tab.c.length;
   const TS = tapeStride(N);
   const sens = emitSensitivityWgsl(model);
@@ -59,6 +60,7 @@ export function buildAdjointKernel(model: Model, tab: ExplicitTableau, fixedStep
   const nOut = spec?.outputs.length ?? 0, nIn = spec?.inputs.length ?? 0;
   // Slot k of step `step` on the tape, [step][slot][trajectory] so neighbouring invocations touch neighbouring words.
   const tape = (step: string, k: number) => `work[TAPE0 + (${step} * ${TS}u + ${k}u) * cfg.batch + i]`;
+  const [hi, lo] = T.saveTime('save');
 
   // After an accepted replayed step: tape it, then move the save index past the step's saves (the
   // forward pass's rule; the segment's last step takes every save up to the next checkpoint's).
@@ -71,48 +73,30 @@ ${range(N).map((k) => `      ${tape('n', k)} = y[${k}];`).join('\n')}
       ${tape('n', N + 3)} = f32(save);
       loop {
         if (save >= save_end) { break; }
-        if (n + 1u < n_seg && time_until(save_t[2u * save], save_t[2u * save + 1u], t) > hs * (1.0 + 4.0 * EPS32)) { break; }
+        if (n + 1u < n_seg && ${timeUntil(T, hi, lo)} > hs * (1.0 + 4.0 * EPS)) { break; }
         save += 1u;
       }
       n += 1u;
     }`;
 
-  // The reverse sweep of one step (ybar: ȳ_{n+1} in, ȳ_n out).
-  const kb = range(nStages).map((s) => `kb${s}`);
-  const point = (s: number) => (s === 0 ? 'y' : `u${s}`);
-  const denseWeight = (j: number) => {
-    const d = tab.dense?.[j];
-    if (!d || d.every((x) => x === 0)) return '0.0';
-    return `hs * ${denseWeightWgsl(d, 'theta')}`;
-  };
-  const reverseStages: string[] = [];
-  for (let s = nStages - 1; s >= 0; s--) {
-    reverseStages.push(`      {
-        let r = vjp_f(tn.x + ${f32Literal(tab.c[s]!)} * hs, ${point(s)}, p, kb${s});
-        var yb: array<f32, ${N}>;
-${range(N).map((k) => `        yb[${k}] = r[${k}];`).join('\n')}
-${range(P).map((q) => `        pbar[${q}] += r[${N + q}];`).join('\n')}`);
-    if (spec) {
-      reverseStages.push(`        let x_in = array<f32, ${nIn}>(${range(nIn).map((m) => `r[${N + P + nOut + m}]`).join(', ')});
-        let nv = nn_vjp(x_in, array<f32, ${nOut}>(${range(nOut).map((j) => `r[${N + P + j}]`).join(', ')}));
-${signalStores(nIn, nOut, nStages, s, N + P)}
-        let ri = vjp_u(tn.x + ${f32Literal(tab.c[s]!)} * hs, ${point(s)}, p, nv.gx);
-${range(N).map((k) => `        yb[${k}] += ri[${k}];`).join('\n')}
-${range(P).map((q) => `        pbar[${q}] += ri[${N + q}];`).join('\n')}`);
-    }
-    reverseStages.push(...range(N).map((k) => `        ybar[${k}] += yb[${k}];`));
-    for (let j = 0; j < s; j++) {
-      const a = tab.a[s]![j]!;
-      if (a !== 0) reverseStages.push(...range(N).map((k) => `        kb${j}[${k}] += hs * ${f32Literal(a)} * yb[${k}];`));
-    }
-    reverseStages.push('      }');
-  }
-  // The FSAL stage's point is y + h Σ b_j k_j (= y₁ up to the compensation); explicitStagesWgsl stops before it.
-  const fsalPoint = tab.fsal
-    ? `    var u${nStages - 1}: array<f32, ${N}>;\n${range(N).map((k) => `    u${nStages - 1}[${k}] = y[${k}] + hs * (${range(nStages - 1).map((j) => `${f32Literal(tab.a[nStages - 1]![j]!)} * k${j}[${k}]`).join(' + ')});`).join('\n')}`
-    : '';
+  // The stage adjoint (ybar: ȳ_{n+1} in, ȳ_n out); the VJP of f at each stage is the WGSL part.
+  const adj = explicitStepAdjoint(T, tab);
+  const vjp = (s: number, point: string, t: string) => [
+    `let r = vjp_f(${t}, ${point}, p, kb${s});`,
+    `var yb: array<f32, ${N}>;`,
+    ...range(N).map((k) => `yb[${k}] = r[${k}];`),
+    ...range(P).map((q) => `pbar[${q}] += r[${N + q}];`),
+    ...(spec ? [
+      `let x_in = array<f32, ${nIn}>(${range(nIn).map((m) => `r[${N + P + nOut + m}]`).join(', ')});`,
+      `let nv = nn_vjp(x_in, array<f32, ${nOut}>(${range(nOut).map((j) => `r[${N + P + j}]`).join(', ')}));`,
+      signalStores(nIn, nOut, nStages, s, N + P),
+      `let ri = vjp_u(${t}, ${point}, p, nv.gx);`,
+      ...range(N).map((k) => `yb[${k}] += ri[${k}];`),
+      ...range(P).map((q) => `pbar[${q}] += ri[${N + q}];`),
+    ] : []),
+  ].join('\n');
 
-  return `${kernelHeader(model, tab, ' adjoint', spec !== undefined)}
+  return formatSource(`${kernelHeader(model, tab, ' adjoint', spec !== undefined)}
 ${wgslBindings(ADJOINT_PROGRAM, ['cfg', 'params', 'ckpt', 'adj', 'save_t', 'work', 'n_running', ...(spec ? ['nn_w' as const, 'signals' as const] : [])])}
 const TAPE0_PER_TRAJ: u32 = ${N + P}u;
 
@@ -148,11 +132,11 @@ ${range(P).map((q) => `  p[${q}] = params[i * P + ${q}u];`).join('\n')}
   var attempts = 0u;
   var f0 = rhs(t.x, y, p);
   loop {
-    if (n >= n_seg || status != STATUS_RUNNING) { break; }
+    if (n >= n_seg) { break; }
     attempts += 1u;
     if (attempts > ${REPLAY_ATTEMPTS_PER_STEP}u * n_seg) { break; }
-    let remaining = time_until(cfg.t1_hi, cfg.t1_lo, t);
-${explicitAttempt(N, tab, fixedStep, false, onAccept)}
+${loopHead(T)}
+${stepAttempt(T, tab, { fixedStep, projects: false, onAccept })}
   }
   if (n < n_seg) {
     // The replay did not retrace the forward pass (it cannot, unless the device is not deterministic).
@@ -176,27 +160,19 @@ ${range(N).map((k) => `    y[${k}] = ${tape('m', k)};`).join('\n')}
     let tn = vec2<f32>(${tape('m', N)}, ${tape('m', N + 1)});
     let hs = ${tape('m', N + 2)};
     let s_lo = u32(${tape('m', N + 3)});
-${explicitStagesWgsl(N, tab, 'hs', 'tn.x', 'rhs(tn.x, y, p)')}
-${fsalPoint}
-    // k̄_i = h b_i ȳ_{n+1}, plus the dense output's weights for every save inside the step.
-${kb.map((v, s) => `    var ${v}: array<f32, ${N}>;\n${range(N).map((k) => `    ${v}[${k}] = ${tab.b[s] === 0 ? '0.0' : `hs * ${f32Literal(tab.b[s]!)} * ybar[${k}]`};`).join('\n')}`).join('\n')}
+    var k0 = rhs(tn.x, y, p);
+${explicitStages(T, tab, 1, nStages, 'hs', 'tn.x', { needK: readByLaterStage(tab) })}
+    // k̄ from ȳ_{n+1}, plus the dense output's weights for every save inside the step.
+${adj.initKbar}
     for (var sv = s_lo; sv < s_hi; sv += 1u) {
-      let theta = time_until(save_t[2u * sv], save_t[2u * sv + 1u], tn) / hs;
+      let theta = ${timeUntil(T, 'save_t[2u * sv]', 'save_t[2u * sv + 1u]', 'tn.x', 'tn.y')} / hs;
       let ob = 2u * cfg.n_save + (i * cfg.n_save + sv) * N;
       var bar: array<f32, ${N}>;
 ${range(N).map((k) => `      bar[${k}] = save_t[ob + ${k}u];`).join('\n')}
-      var w: array<f32, ${nStages}>;
-${tab.dense ? `      if (theta >= 1.0) {
-${range(nStages).map((j) => `        w[${j}] = hs * ${f32Literal(tab.b[j]!)};`).join('\n')}
-      } else {
-${range(nStages).map((j) => `        w[${j}] = ${denseWeight(j)};`).join('\n')}
-      }` : `      // No dense output: the step ended on the save time, y_s = y₁.
-${range(nStages).map((j) => `      w[${j}] = hs * ${f32Literal(tab.b[j]!)};`).join('\n')}`}
-${range(nStages).flatMap((j) => range(N).map((k) => `      kb${j}[${k}] += w[${j}] * bar[${k}];`)).join('\n')}
-${range(N).map((k) => `      ybar[${k}] += bar[${k}];`).join('\n')}
+${adj.saveKbar}
     }
     s_hi = s_lo;
-${reverseStages.join('\n')}
+${adj.reverse(vjp, 'tn.x')}
   }
 ${range(N).map((k) => `  work[${k}u * cfg.batch + i] = ybar[${k}];`).join('\n')}
 ${range(P).map((q) => `  work[${N + q}u * cfg.batch + i] = pbar[${q}];`).join('\n')}
@@ -204,7 +180,7 @@ ${range(P).map((q) => `  work[${N + q}u * cfg.batch + i] = pbar[${q}];`).join('\
   adj[ab + 4u] = n_seg;
   if (c > 0u) { atomicAdd(&n_running, 1u); }
 }
-`;
+`);
 }
 
 /** Scratch floats per trajectory for the network's inputs and output cotangents over one segment (K steps of `stages` stages). */

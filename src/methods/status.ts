@@ -8,3 +8,6 @@ export const STATUS_NAMES: StatusName[] = ['running', 'success', 'max_steps', 'd
  * const failed = Array.from(sol.status, statusName).filter((s) => s !== 'success');
  */
 export const statusName = (code: number): StatusName | 'unknown' => STATUS_NAMES[code] ?? 'unknown';
+
+/** Bits of a trajectory's controller flags (both backends; the generated code reads them by name). */
+export const FLAGS = { STARTED: 1, LAST_REJECTED: 2, LAST_NONFINITE: 4 } as const;

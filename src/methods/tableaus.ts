@@ -20,14 +20,23 @@ export interface ExplicitTableau {
   btilde?: number[];
   /** Order q of the embedded error estimate; the controller's exponent is 1/q (Hairer I §II.4). */
   errorOrder?: number;
-  /** The last stage is f(t + h, y₁): reused as the next step's first stage (first same as last). */
+  /**
+   * The last stage of the step (the last before any interpolation stages) is f(t + h, y₁): reused
+   * as the next step's first stage (first same as last).
+   */
   fsal: boolean;
   /**
    * Continuous extension y(t + θh) = y₀ + h Σ_i b_i(θ) k_i with b_i(θ) = Σ_m dense[i][m] θ^(m+1)
-   * (any degree; every row the same length). Absent → the integrator steps exactly onto every
-   * save time.
+   * (any degree; every row the same length; one row per stage, interpolation stages included).
+   * Absent → the integrator steps exactly onto every save time.
    */
   dense?: number[][];
+  /**
+   * How many of the last stages serve only the dense output (Verner's "extra stages"): evaluated
+   * after an accepted step, and only when a save falls inside it; their b and btilde are 0.
+   * Default 0.
+   */
+  interpolationStages?: number;
 }
 
 /**
@@ -235,13 +244,6 @@ export function methodByName(name: MethodName): Method {
   }
 }
 
-/** b_i(θ) = Σ_m row[m] θ^(m+1) of a dense-output row, in Horner form (as the generated WGSL). */
-export function denseWeight(row: number[], theta: number): number {
-  let acc = 0;
-  for (let m = row.length - 1; m >= 0; m--) acc = row[m]! + theta * acc;
-  return acc * theta;
-}
-
 /** The built-in explicit methods (those the GPU adjoint differentiates). */
 export const EXPLICIT_METHODS: readonly MethodName[] = METHOD_NAMES.filter((n) => methodByName(n).kind === 'explicit');
 
@@ -323,13 +325,20 @@ function checkTableau(m: Method): void {
     a.forEach((row, i) => { if (!near(sum(row), c[i]!)) fail(`row ${i} of a sums to ${sum(row)}, not c[${i}] = ${c[i]}`); });
     const b = vec(m.b, 'b');
     if (!near(sum(b), 1)) fail(`b sums to ${sum(b)}, not 1`);
+    const extra = m.interpolationStages ?? 0;
+    if (!Number.isInteger(extra) || extra < 0 || extra >= nStages) fail(`interpolationStages must be an integer in [0, ${nStages - 1}] (got ${extra})`);
+    if (extra > 0 && m.dense === undefined) fail('interpolationStages serve the dense output; give dense too');
+    const last = nStages - 1 - extra;
+    for (let s = last + 1; s < nStages; s++) {
+      if (b[s] !== 0 || (m.btilde?.[s] ?? 0) !== 0) fail(`stage ${s} is an interpolation stage, so b[${s}] and btilde[${s}] must be 0`);
+    }
     if (m.btilde !== undefined) {
       const bt = vec(m.btilde, 'btilde');
       if (!near(sum(bt), 0)) fail(`btilde (b − b̂) sums to ${sum(bt)}, not 0`);
       if (!(Number.isInteger(m.errorOrder) && m.errorOrder! >= 1)) fail('an adaptive tableau needs errorOrder (the order of its error estimate)');
     }
-    if (m.fsal && (!near(c[nStages - 1]!, 1) || b[nStages - 1] !== 0 || a[nStages - 1]!.some((x, j) => !near(x, b[j]!)))) {
-      fail('fsal needs a last stage at c = 1 whose row of a equals b (and b of that stage 0)');
+    if (m.fsal && (!near(c[last]!, 1) || b[last] !== 0 || a[last]!.some((x, j) => !near(x, b[j]!)))) {
+      fail('fsal needs a last stage at c = 1 (the last before any interpolation stages) whose row of a equals b (and b of that stage 0)');
     }
     if (m.dense !== undefined) {
       if (!Array.isArray(m.dense) || m.dense.length !== nStages) fail(`dense must have ${nStages} rows`);

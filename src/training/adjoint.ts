@@ -22,12 +22,13 @@
 import { withConservationTracking } from '../physics/conservation.js';
 import { compileExprF64, compileF64, compileSensitivityF64, type ModelF64, type SensitivityF64 } from '../codegen/compile.js';
 import { compileMlpF64, type MlpF64 } from '../codegen/neural.js';
-import { denseWeight, type ExplicitTableau, type Method, type MethodName, type RosenbrockTableau } from '../methods/tableaus.js';
+import type { ExplicitTableau, Method, MethodName, RosenbrockTableau } from '../methods/tableaus.js';
 import { STATUS } from '../methods/status.js';
 import { ProblemError, type EnsembleProblem, type SolveOptions } from '../solvers/problem.js';
 import { resolveOptions } from '../solvers/options.js';
-import { StepTrace, Workspace, integrateTrajectory } from '../solvers/cpu/integrate.js';
-import { luFactor, luSolve, luSolveTransposed } from '../solvers/cpu/linalg.js';
+import { StepTrace, integrateTrajectory } from '../solvers/cpu/integrate.js';
+import { luSolveTransposed } from '../solvers/cpu/linalg.js';
+import { compileDenseWeights, explicitStages, explicitStepAdjoint, jsTarget, lincomb, luSolve, range, rosenbrockStages, type StepTarget } from '../codegen/step.js';
 import { compileObservable, priorLoss, residualLoss, type LossTerms, type Observations } from './loss.js';
 import type { Model } from '../physics/model.js';
 
@@ -207,7 +208,6 @@ export function gradientCpu(problem: EnsembleProblem, obs: Observations, terms: 
   const S = saveat.length;
 
   const result = emptyResult(B, N0, P, problem.weights.length, obs);
-  const ws = new Workspace(N, method.c.length);
   const out = new Float64Array(S * N);
   const ybarSaves = new Float64Array(S * N);
   const y0 = new Float64Array(N);
@@ -222,7 +222,7 @@ export function gradientCpu(problem: EnsembleProblem, obs: Observations, terms: 
     const p = problem.params.subarray(b * P, (b + 1) * P);
     setup.initialState(b, y0);
     const trace = new StepTrace(every);
-    const r = integrateTrajectory(method, fns, y0, p, problem.t0, problem.t1, saveat, opts, out, 0, ws, trace);
+    const r = integrateTrajectory(method, fns, y0, p, problem.t0, problem.t1, saveat, opts, out, 0, trace);
     result.status[b] = r.status;
     result.steps[b] = r.steps;
     if (options.recordSteps) (result.stepSizes ??= [])[b] = Float64Array.from(trace.h);
@@ -303,7 +303,7 @@ function backward(
     states.set(trace.checkpoints[c]!, 0);
     for (let n = first; n < last; n++) {
       const j = n - first, y = states.subarray(j * N, (j + 1) * N);
-      stepper.stages(trace.th[n]!, trace.h[n]!, y);
+      stepper.replay(trace.th[n]!, trace.h[n]!, y);
       stepper.snapshot(stages, j * stepper.snapshotSize);
       if (n + 1 < last) stepper.advance(y, states.subarray((j + 1) * N, (j + 2) * N));
     }
@@ -354,163 +354,157 @@ class VjpAt {
   }
 }
 
-/** The explicit Runge–Kutta step and its adjoint (frozen h). */
-class ExplicitAdjoint {
-  private readonly k: Float64Array[];
-  private readonly Y: Float64Array[];
-  private readonly kbar: Float64Array[];
-  private readonly Ybar: Float64Array;
-  /** The arrays a snapshot holds, in order. */
-  private readonly record: Float64Array[];
-  private readonly vjp: VjpAt;
-  constructor(readonly tab: ExplicitTableau, readonly model: Model, readonly fns: ModelF64, sens: SensitivityF64, mlp: MlpF64 | undefined, readonly p: Float64Array) {
-    const N = model.states.length, nStages = tab.c.length;
-    this.k = Array.from({ length: nStages }, () => new Float64Array(N));
-    this.Y = Array.from({ length: nStages }, () => new Float64Array(N));
-    this.kbar = Array.from({ length: nStages }, () => new Float64Array(N));
-    this.Ybar = new Float64Array(N);
-    this.record = [...this.k, ...this.Y];
-    this.vjp = new VjpAt(model, sens, mlp, p);
-  }
-  /** Stages at (t, y, h) into this.Y / this.k. */
-  stages(t: number, h: number, y: Float64Array) {
-    const { tab, k, Y } = this, nStages = tab.c.length, N = y.length;
-    this.h = h;
-    for (let s = 0; s < nStages; s++) {
-      for (let i = 0; i < N; i++) {
-        let acc = 0;
-        for (let j = 0; j < s; j++) acc += tab.a[s]![j]! * k[j]![i]!;
-        Y[s]![i] = y[i]! + h * acc;
-      }
-      this.fns.rhs(t + tab.c[s]! * h, Y[s]!, this.p, k[s]!);
-    }
-  }
-  private h = 0;
-  /** y_{n+1} into out, from the stages last computed. */
-  advance(y: Float64Array, out: Float64Array) {
-    const { tab, k, h } = this;
-    for (let i = 0; i < y.length; i++) { let acc = 0; for (let j = 0; j < tab.b.length; j++) acc += tab.b[j]! * k[j]![i]!; out[i] = y[i]! + h * acc; }
-  }
-  /** The stages (k, Y) as one flat record, so a segment's steps are kept without re-evaluating f. */
-  get snapshotSize() { return 2 * this.k.length * this.k[0]!.length; }
-  snapshot(into: Float64Array, at: number) { for (const a of this.record) { into.set(a, at); at += a.length; } }
-  restore(from: Float64Array, at: number) { for (const a of this.record) { a.set(from.subarray(at, at + a.length)); at += a.length; } }
-  /** ybar: in ȳ_{n+1}, out ȳ_n; the step's stages must be current (`stages` or `restore`). */
-  backStep(t: number, h: number, y: Float64Array, ybar: Float64Array, saves: Array<{ theta: number; bar: Float64Array }>, pbar: Float64Array, wbar: Float64Array) {
-    const { tab, kbar, Y } = this, nStages = tab.c.length, N = y.length;
-    for (let s = 0; s < nStages; s++) for (let i = 0; i < N; i++) kbar[s]![i] = h * tab.b[s]! * ybar[i]!;
-    for (const { theta, bar } of saves) {
-      if (theta >= 1 || !tab.dense) { for (let i = 0; i < N; i++) for (let s = 0; s < nStages; s++) kbar[s]![i]! += h * tab.b[s]! * bar[i]!; }
-      else {
-        for (let s = 0; s < nStages; s++) {
-          const d = tab.dense[s]!;
-          const w = h * denseWeight(d, theta);
-          for (let i = 0; i < N; i++) kbar[s]![i]! += w * bar[i]!;
-        }
-      }
-      for (let i = 0; i < N; i++) ybar[i]! += bar[i]!;
-    }
-    const Ybar = this.Ybar;
-    for (let s = nStages - 1; s >= 0; s--) {
-      Ybar.fill(0);
-      this.vjp.apply(t + tab.c[s]! * h, Y[s]!, kbar[s]!, Ybar, pbar, wbar);
-      for (let i = 0; i < N; i++) ybar[i]! += Ybar[i]!;
-      for (let j = 0; j < s; j++) { const a = tab.a[s]![j]!; if (a !== 0) for (let i = 0; i < N; i++) kbar[j]![i]! += h * a * Ybar[i]!; }
-    }
-  }
+/** Preallocated vectors of a JS step target, in the order they were declared. */
+function allocate(T: ReturnType<typeof jsTarget>): Record<string, Float64Array | Int32Array> {
+  return Object.fromEntries([...T.vectors].map(([name, { size, int }]) => [name, int ? new Int32Array(size) : new Float64Array(size)]));
 }
 
-/** The Rosenbrock step in the transformed form and its adjoint (frozen h, J and ∂f/∂t at y_n). */
+/** Compiles generated JS `body` that reads the named vectors and `env` entries, returning what the body returns. */
+function compileJs<R>(T: ReturnType<typeof jsTarget>, env: Record<string, unknown>, body: string): { fns: R; vectors: Record<string, Float64Array | Int32Array> } {
+  const vectors = allocate(T);
+  const names = [...Object.keys(vectors), ...Object.keys(env)];
+  // The generated source is built only from our own IR (numbers and indices), never user text.
+  const fns = new Function(...names, `"use strict";\n${body}`)(...Object.values(vectors), ...Object.values(env)) as R;
+  return { fns, vectors };
+}
+
+/** The stage vectors a snapshot keeps (stage values and points), in a fixed order. */
+const stageRecord = (vectors: Record<string, Float64Array | Int32Array>, pattern: RegExp) =>
+  Object.keys(vectors).filter((n) => pattern.test(n)).sort().map((n) => vectors[n]!);
+
+/**
+ * The explicit Runge–Kutta step and its adjoint (frozen h), printed as f64 JavaScript by the
+ * generator that prints the GPU adjoint's (src/codegen/step.ts): the replayed stages and the
+ * stage adjoint are the same code on both backends.
+ */
+class ExplicitAdjoint {
+  readonly stages: (t: number, h: number, y: Float64Array) => void;
+  /** y_{n+1} = y + h Σ b_i k_i into out, from the stages last computed (the replay's next state). */
+  readonly advanceWith: (h: number, y: Float64Array, out: Float64Array) => void;
+  /** ybar: in ȳ_{n+1}, out ȳ_n; the step's stages must be current (`stages` or `restore`). */
+  readonly backStep: (t: number, h: number, y: Float64Array, ybar: Float64Array, saves: Array<{ theta: number; bar: Float64Array }>, pbar: Float64Array, wbar: Float64Array) => void;
+  private readonly record: Float64Array[];
+  private h = 0;
+  constructor(tab: ExplicitTableau, model: Model, fns: ModelF64, sens: SensitivityF64, mlp: MlpF64 | undefined, p: Float64Array) {
+    const N = model.states.length, nStages = tab.c.length;
+    const T = jsTarget(N);
+    for (const v of ['k0', 'yb', ...range(nStages).map((s) => `kb${s}`)]) T.vec(v);
+    const k = range(nStages).map((s) => `k${s}`);
+    const adj = explicitStepAdjoint(T, tab);
+    const body = `
+function stages(t, hs, y) {
+  rhs(t, y, p, k0);
+${explicitStages(T, tab, 1, nStages, 'hs', 't')}
+}
+function advanceWith(hs, y, out) {
+${T.for('i', 0, N, (i) => `out[${i}] = y[${i}] + hs * (${lincomb(T, tab.b, k, i)});`)}
+}
+function backStep(t, hs, y, ybar, saves, pbar, wbar) {
+${adj.initKbar}
+  for (const sv of saves) {
+    const theta = sv.theta, bar = sv.bar;
+${adj.saveKbar}
+  }
+${adj.reverse((s, point, t) => `yb.fill(0);\nvjp.apply(${t}, ${point}, kb${s}, yb, pbar, wbar);`, 't')}
+}
+return { stages, advanceWith, backStep };`;
+    const vjp = new VjpAt(model, sens, mlp, p);
+    const { fns: f, vectors } = compileJs<Pick<ExplicitAdjoint, 'stages' | 'advanceWith' | 'backStep'>>(T, { rhs: fns.rhs, p, vjp }, body);
+    this.stages = f.stages;
+    this.advanceWith = f.advanceWith;
+    this.backStep = f.backStep;
+    this.record = stageRecord(vectors, /^[ku]\d+$/) as Float64Array[];
+  }
+  advance(y: Float64Array, out: Float64Array) { this.advanceWith(this.h, y, out); }
+  replay(t: number, h: number, y: Float64Array) { this.h = h; this.stages(t, h, y); }
+  /** The stages (k, u) as one flat record, so a segment's steps are kept without re-evaluating f. */
+  get snapshotSize() { return this.record.reduce((n, a) => n + a.length, 0); }
+  snapshot(into: Float64Array, at: number) { for (const a of this.record) { into.set(a, at); at += a.length; } }
+  restore(from: Float64Array, at: number) { for (const a of this.record) { a.set(from.subarray(at, at + a.length)); at += a.length; } }
+}
+
+/**
+ * The Rosenbrock step in the transformed form and its adjoint (frozen h, J and ∂f/∂t at y_n). The
+ * replayed stages (W's LU, U, u) are the generated code of the forward step (src/codegen/step.ts);
+ * the reverse sweep exists only here (the GPU adjoint differentiates explicit methods).
+ */
 class RosenbrockAdjoint {
   private readonly N: number;
-  private readonly J: Float64Array;
-  private readonly W: Float64Array;
-  private readonly perm: Int32Array;
-  private readonly dT: Float64Array;
-  private readonly U: Float64Array[];
-  private readonly u: Float64Array[];
-  private readonly Ubar: Float64Array[];
   private readonly vjp: VjpAt;
   private readonly scratch: Float64Array;
+  private readonly replayStages: (t: number, h: number, y: Float64Array) => void;
+  private readonly W: Float64Array;
+  private readonly piv: Int32Array;
+  private readonly U: Float64Array[];
+  /** Stage points u_s (u_0 = y). */
+  private readonly u: Array<Float64Array | undefined>;
+  private readonly Ubar: Float64Array[];
+  private readonly denseWeights: (theta: number, out: Float64Array) => void;
+  private readonly dw: Float64Array;
   /** Work arrays of one step (kept so that no step allocates). */
-  private readonly fs: Float64Array;
   private readonly Jbar: Float64Array;
   private readonly wdT: Float64Array;
   private readonly Fbar: Float64Array;
   private readonly ubar: Float64Array;
   private readonly gy: Float64Array;
   private readonly gp: Float64Array;
-  private readonly record: Float64Array[];
-  constructor(readonly tab: RosenbrockTableau, readonly model: Model, readonly fns: ModelF64, readonly sens: SensitivityF64, readonly p: Float64Array) {
+  private readonly record: Array<Float64Array | Int32Array>;
+  constructor(readonly tab: RosenbrockTableau, readonly model: Model, fns: ModelF64, readonly sens: SensitivityF64, readonly p: Float64Array) {
     const N = (this.N = model.states.length), nStages = tab.c.length;
-    this.J = new Float64Array(N * N); this.W = new Float64Array(N * N); this.perm = new Int32Array(N); this.dT = new Float64Array(N);
-    this.U = Array.from({ length: nStages }, () => new Float64Array(N));
-    this.u = Array.from({ length: nStages }, () => new Float64Array(N));
-    this.Ubar = Array.from({ length: nStages }, () => new Float64Array(N));
+    const T = jsTarget(N);
+    T.vec('f0');
+    const body = `
+${luSolve(T as StepTarget)}
+function stages(tx, hs, y) {
+  rhs(tx, y, p, f0);
+${rosenbrockStages(T, tab, false)}
+}
+return stages;`;
+    const { fns: stages, vectors } = compileJs<(t: number, h: number, y: Float64Array) => void>(T, { rhs: fns.rhs, jac: fns.jacobian, dfdt: fns.timeDerivative, p }, body);
+    this.replayStages = stages;
+    this.W = vectors.W as Float64Array;
+    this.piv = vectors.piv as Int32Array;
+    this.U = range(nStages).map((s) => vectors[`U${s}`] as Float64Array);
+    this.u = range(nStages).map((s) => vectors[`u${s}`] as Float64Array | undefined);
+    this.record = [this.W, this.piv, ...this.U, ...this.u.filter((a): a is Float64Array => a !== undefined)];
+    this.Ubar = range(nStages).map(() => new Float64Array(N));
+    this.denseWeights = compileDenseWeights(tab);
+    this.dw = new Float64Array(nStages);
     this.vjp = new VjpAt(model, sens, undefined, p);
     this.scratch = new Float64Array(N);
-    this.fs = new Float64Array(N);
     this.Jbar = new Float64Array(N * N); this.wdT = new Float64Array(N); this.Fbar = new Float64Array(N); this.ubar = new Float64Array(N);
     this.gy = new Float64Array(N); this.gp = new Float64Array(model.params.length);
-    this.record = [...this.U, ...this.u];
   }
-  stages(t: number, h: number, y: Float64Array) {
-    const { tab, N, J, W, perm, dT, U, u, p } = this, nStages = tab.c.length;
-    this.fns.jacobian(t, y, p, J);
-    this.fns.timeDerivative(t, y, p, dT);
-    const inv = 1 / (h * tab.gamma);
-    for (let i = 0; i < N * N; i++) W[i] = -J[i]!;
-    for (let i = 0; i < N; i++) W[i * N + i]! += inv;
-    if (!luFactor(W, perm, N)) throw new Error('internal: singular W in the adjoint replay');
-    const fs = this.fs;
-    for (let s = 0; s < nStages; s++) {
-      for (let i = 0; i < N; i++) { let acc = y[i]!; for (let j = 0; j < s; j++) acc += tab.a[s]![j]! * U[j]![i]!; u[s]![i] = acc; }
-      this.fns.rhs(t + tab.c[s]! * h, u[s]!, p, fs);
-      for (let i = 0; i < N; i++) {
-        let acc = fs[i]! + h * tab.d[s]! * dT[i]!;
-        for (let j = 0; j < s; j++) acc += (tab.C[s]![j]! / h) * U[j]![i]!;
-        U[s]![i] = acc;
-      }
-      luSolve(W, perm, N, U[s]!, this.scratch);
-    }
-  }
+  replay(t: number, h: number, y: Float64Array) { this.replayStages(t, h, y); }
   advance(y: Float64Array, out: Float64Array) {
     for (let i = 0; i < this.N; i++) { let acc = y[i]!; for (let j = 0; j < this.tab.m.length; j++) acc += this.tab.m[j]! * this.U[j]![i]!; out[i] = acc; }
   }
   /** W's factors and pivots, U and u as one flat record. */
-  get snapshotSize() { return this.N * this.N + this.N + 2 * this.U.length * this.N; }
-  snapshot(into: Float64Array, at: number) {
-    into.set(this.W, at); at += this.W.length;
-    for (let i = 0; i < this.N; i++) into[at++] = this.perm[i]!;
-    for (const a of this.record) { into.set(a, at); at += a.length; }
-  }
-  restore(from: Float64Array, at: number) {
-    this.W.set(from.subarray(at, at + this.W.length)); at += this.W.length;
-    for (let i = 0; i < this.N; i++) this.perm[i] = from[at++]!;
-    for (const a of this.record) { a.set(from.subarray(at, at + a.length)); at += a.length; }
-  }
+  get snapshotSize() { return this.record.reduce((n, a) => n + a.length, 0); }
+  snapshot(into: Float64Array, at: number) { for (const a of this.record) { for (let i = 0; i < a.length; i++) into[at + i] = a[i]!; at += a.length; } }
+  restore(from: Float64Array, at: number) { for (const a of this.record) { for (let i = 0; i < a.length; i++) a[i] = from[at + i]!; at += a.length; } }
   /** As for the explicit step: the stages (W's factors, U, u) must be current. */
   backStep(t: number, h: number, y: Float64Array, ybar: Float64Array, saves: Array<{ theta: number; bar: Float64Array }>, pbar: Float64Array, wbar: Float64Array) {
-    const { tab, N, U, u, Ubar, W, perm, p } = this, nStages = tab.c.length, dense = tab.dense;
+    const { tab, N, U, Ubar, W, piv, p, dw } = this, nStages = tab.c.length;
+    const point = (s: number) => this.u[s] ?? y;
     for (let j = 0; j < nStages; j++) for (let i = 0; i < N; i++) Ubar[j]![i] = tab.m[j]! * ybar[i]!;
     for (const { theta, bar } of saves) {
-      for (let j = 0; j < nStages; j++) {
-        const w = theta >= 1 || !dense ? tab.m[j]! : theta * tab.m[j]! + theta * (1 - theta) * (dense.h2[j]! + theta * dense.h3[j]!);
-        for (let i = 0; i < N; i++) Ubar[j]![i]! += w * bar[i]!;
-      }
+      if (theta >= 1 || !tab.dense) dw.set(tab.m);
+      else this.denseWeights(theta, dw);
+      for (let j = 0; j < nStages; j++) for (let i = 0; i < N; i++) Ubar[j]![i]! += dw[j]! * bar[i]!;
       for (let i = 0; i < N; i++) ybar[i]! += bar[i]!;
     }
     const { Jbar, wdT, Fbar, ubar } = this;
     Jbar.fill(0); wdT.fill(0);
     for (let s = nStages - 1; s >= 0; s--) {
-      // U_s = W⁻¹F_s  ⇒  F̄_s = W⁻ᵀŪ_s and J̄ += F̄_s U_sᵀ (W = I/(hγ) − J).
+      // U_s = W⁻¹ r_s, r_s = f(u_s) + h d_s ∂f/∂t + (1/h) Σ C_sj U_j  ⇒  F̄_s = W⁻ᵀŪ_s, J̄ += F̄_s U_sᵀ (W = I/(hγ) − J).
       Fbar.set(Ubar[s]!);
-      luSolveTransposed(W, perm, N, Fbar, this.scratch);
+      luSolveTransposed(W, piv, N, Fbar, this.scratch);
       for (let a = 0; a < N; a++) for (let c = 0; c < N; c++) Jbar[a * N + c]! += Fbar[a]! * U[s]![c]!;
       for (let i = 0; i < N; i++) wdT[i]! += h * tab.d[s]! * Fbar[i]!;
       for (let j = 0; j < s; j++) { const cc = tab.C[s]![j]! / h; if (cc !== 0) for (let i = 0; i < N; i++) Ubar[j]![i]! += cc * Fbar[i]!; }
       ubar.fill(0);
-      this.vjp.apply(t + tab.c[s]! * h, u[s]!, Fbar, ubar, pbar, wbar);
+      this.vjp.apply(t + tab.c[s]! * h, point(s), Fbar, ubar, pbar, wbar);
       for (let i = 0; i < N; i++) ybar[i]! += ubar[i]!;
       for (let j = 0; j < s; j++) { const a = tab.a[s]![j]!; if (a !== 0) for (let i = 0; i < N; i++) Ubar[j]![i]! += a * ubar[i]!; }
     }

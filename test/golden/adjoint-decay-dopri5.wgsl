@@ -9,6 +9,11 @@ const STATUS_SUCCESS: u32 = 1u;
 const STATUS_MAX_STEPS: u32 = 2u;
 const STATUS_DT_UNDERFLOW: u32 = 3u;
 const STATUS_NON_FINITE: u32 = 4u;
+const FLAG_STARTED: u32 = 1u;
+const FLAG_LAST_REJECTED: u32 = 2u;
+const FLAG_LAST_NONFINITE: u32 = 4u;
+const EPS: f32 = 1.1920929e-7;
+const END_SLACK: f32 = 8.0 * EPS;
 struct Config {
   t1_hi: f32,
   t1_lo: f32,
@@ -27,24 +32,15 @@ struct Config {
   _pad1: u32,
   _pad2: u32,
 };
-// Shared by every batched-integrator kernel (the forward solver and the adjoint's backward sweep).
-// The generators (src/codegen/kernel.ts, src/codegen/adjoint.ts) prepend the constants N (states),
-// P (parameters), the status codes and the `Config` struct, and append their bindings (among them
-// `cfg: Config`; all from src/codegen/programs.ts), the model's functions and `main`.
-
-
-const FLAG_STARTED: u32 = 1u;
-const FLAG_LAST_REJECTED: u32 = 2u;
-const FLAG_LAST_NONFINITE: u32 = 4u;
-const EPS32: f32 = 1.1920929e-7;
-// t counts as t1 once within this many ulps of it.
-const END_SLACK: f32 = 8.0 * EPS32;
-
+// What only WGSL needs, shared by every batched-integrator kernel (the forward solver and the
+  // adjoint's backward sweep). The generators (src/codegen/kernel.ts, src/codegen/adjoint.ts)
+// prepend the constants N (states), P (parameters) and the `Config` struct, and append their
+// bindings (among them `cfg: Config`; all from src/codegen/programs.ts), the step code of
+// src/codegen/step.ts (the same for the f64 CPU path), the model's functions and `main`.
 // WGSL has no isnan/isinf; test the exponent bits, which no compiler may fold away.
 fn finite(x: f32) -> bool {
   return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
 }
-
 // Compensated sums only work if the compiler keeps every rounding step. WGSL has no `precise`,
 // and Mesa's NIR (lavapipe) applies inexact algebra such as (a + b) − a → b, which turns a Kahan
 // correction into 0 (measured: RK4 with 1e5 f32 steps lost 3 digits). Multiplying by a uniform
@@ -52,31 +48,8 @@ fn finite(x: f32) -> bool {
 fn opaque(x: f32) -> f32 {
   return x * cfg.one;
 }
-
-// t + h kept as an unevaluated sum hi + lo (Knuth's TwoSum), so that 1e6 steps of f32 time do
-// not drift by 1e6 ulps.
-fn add_time(t: vec2<f32>, h: f32) -> vec2<f32> {
-  let s = opaque(t.x + h);
-  let bp = opaque(s - t.x);
-  let e = (t.x - opaque(s - bp)) + (h - bp);
-  let lo = opaque(t.y + e);
-  let hi = opaque(s + lo);
-  return vec2<f32>(hi, lo - opaque(hi - s));
-}
-
-// (a_hi + a_lo) − (t_hi + t_lo), accurate while the two are close.
-fn time_until(a_hi: f32, a_lo: f32, t: vec2<f32>) -> f32 {
-  return (a_hi - t.x) + (a_lo - t.y);
-}
-
-// The whole remaining distance when h would overshoot it or stop a sliver short of it (a sliver
-// being < 1e-6·h, or so close to t that the step underflow test would refuse it).
-fn land_on(h: f32, distance: f32, t: f32) -> f32 {
-  return select(h, distance, distance <= h * (1.0 + 1e-6) + 16.0 * EPS32 * abs(t));
-}
-
 // Accurate f32 elementary functions for the model language (src/codegen/emit.ts maps `tanh`,
-// `sinh`, `cosh`, `tan`, `atan`, `asin`, `acos` and `log` here).
+  // `sinh`, `cosh`, `tan`, `atan`, `asin`, `acos` and `log` here).
 //
 // Why: WGSL lets implementations make these loose — atan/asin/acos/tan up to 4096 ULP, log an
 // absolute 2^-21 near 1 — and measured on llvmpipe (200 001 points each): asin 4.0e-4, acos 2.3e-4,
@@ -85,29 +58,24 @@ fn land_on(h: f32, distance: f32, t: f32) -> f32 {
 // requires to be accurate (≤ 2.5 ULP; exp 3 + 2|x| ULP), so a model means the same on every GPU.
 // Accuracy measured against f64 at the same f32 inputs: see docs/numerics.md and
 // test/functions.test.ts.
-
 const CT_PI_2: f32 = 1.5707963705062866;
 const CT_PI_6: f32 = 0.5235987901687622;
 const CT_SQRT3: f32 = 1.7320508075688772;
 // tan(π/12) = 2 − √3: below it the atan series converges fast.
 const CT_TAN_PI_12: f32 = 0.2679491924311228;
-
 // A quiet NaN made at run time from x's bits (a constant NaN is a WGSL compile error).
 fn ct_nan(x: f32) -> f32 {
   return bitcast<f32>(bitcast<u32>(x) | 0x7fc00000u);
 }
-
 // x != x may be folded to false by an optimiser that assumes no NaNs; the bits cannot be.
 fn ct_isnan(x: f32) -> bool {
   return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
 }
-
 // atan on [0, tan(π/12)]: z − z³/3 + … − z¹¹/11 (Taylor; the first omitted term is < 3e-9 z).
 fn ct_atan_small(z: f32) -> f32 {
   let z2 = z * z;
   return z + z * z2 * (-0.33333333333 + z2 * (0.2 + z2 * (-0.14285714286 + z2 * (0.11111111111 + z2 * (-0.09090909091)))));
 }
-
 // atan(x): |x| > 1 → π/2 − atan(1/|x|); above tan(π/12), atan a = π/6 + atan((√3a − 1)/(a + √3)).
 fn ct_atan(x: f32) -> f32 {
   var a = abs(x);
@@ -123,7 +91,6 @@ fn ct_atan(x: f32) -> f32 {
   if (ct_isnan(x)) { return x; }
   return select(r, -r, x < 0.0);
 }
-
 // asin x = atan(x / √((1 − x)(1 + x))); 1 − x is exact near 1 (Sterbenz), so no cancellation.
 fn ct_asin(x: f32) -> f32 {
   let a = abs(x);
@@ -131,22 +98,19 @@ fn ct_asin(x: f32) -> f32 {
   if (a == 1.0) { return select(CT_PI_2, -CT_PI_2, x < 0.0); }
   return ct_atan(x / sqrt((1.0 - a) * (1.0 + a)));
 }
-
 // acos x = 2 atan(√((1 − x)/(1 + x))): accurate near x = 1, where π/2 − asin x cancels.
 fn ct_acos(x: f32) -> f32 {
   if (abs(x) > 1.0) { return ct_nan(x); }
   if (x == -1.0) { return 2.0 * CT_PI_2; }
   return 2.0 * ct_atan(sqrt((1.0 - x) / (1.0 + x)));
 }
-
 // e^u − 1: Taylor to u⁸/8! for |u| ≤ 0.35 (first omitted term < 3e-10 |u|), else exp(u) − 1
 // (≥ 0.42 in size there, so the subtraction loses at most 2 bits).
 fn ct_expm1(u: f32) -> f32 {
   if (abs(u) > 0.35) { return exp(u) - 1.0; }
   return u * (1.0 + u * (0.5 + u * (0.16666666667 + u * (0.041666666667 + u * (0.0083333333333
-    + u * (0.0013888888889 + u * (0.00019841269841 + u * 0.000024801587302)))))));
+            + u * (0.0013888888889 + u * (0.00019841269841 + u * 0.000024801587302)))))));
 }
-
 // tanh x = e/(e + 2), e = e^(2|x|) − 1; |x| ≥ 9 rounds to ±1 in f32.
 fn ct_tanh(x: f32) -> f32 {
   if (ct_isnan(x)) { return x; }
@@ -155,24 +119,20 @@ fn ct_tanh(x: f32) -> f32 {
   let r = e / (e + 2.0);
   return select(r, -r, x < 0.0);
 }
-
 // sinh x = (e + e/(e + 1))/2, e = e^|x| − 1.
 fn ct_sinh(x: f32) -> f32 {
   let e = ct_expm1(abs(x));
   let r = 0.5 * (e + e / (e + 1.0));
   return select(r, -r, x < 0.0);
 }
-
 fn ct_cosh(x: f32) -> f32 {
   let E = exp(abs(x));
   return 0.5 * E + 0.5 / E;
 }
-
 // WGSL's tan is only "inherited from sin/cos"; say so explicitly so every implementation agrees.
 fn ct_tan(x: f32) -> f32 {
   return sin(x) / cos(x);
 }
-
 // log x: near 1 (x ∈ [0.7, 1.4]) as 2 atanh(u), u = (x − 1)/(x + 1) — x − 1 is exact there and
 // |u| ≤ 0.18, so the series to u¹³ is exact to f32; elsewhere the builtin (3 ULP outside [0.5, 2]).
 fn ct_log(x: f32) -> f32 {
@@ -180,9 +140,8 @@ fn ct_log(x: f32) -> f32 {
   let u = (x - 1.0) / (x + 1.0);
   let u2 = u * u;
   return 2.0 * u * (1.0 + u2 * (0.33333333333 + u2 * (0.2 + u2 * (0.14285714286 + u2 * (0.11111111111
-    + u2 * (0.09090909091 + u2 * 0.076923076923))))));
+            + u2 * (0.09090909091 + u2 * 0.076923076923))))));
 }
-
 // x^y with JavaScript's Math.pow meaning where WGSL leaves pow undefined: a negative base with an
 // integer exponent (the sign from its parity), 0^y, and NaN for a negative base otherwise.
 fn ct_pow(x: f32, y: f32) -> f32 {
@@ -193,46 +152,46 @@ fn ct_pow(x: f32, y: f32) -> f32 {
   if (floor(y) != y) { return ct_nan(x); }
   return select(r, -r, fract(y * 0.5) != 0.0);
 }
-
 // decay: dy/dt
 fn rhs(t: f32, y: array<f32, 1>, p: array<f32, 1>) -> array<f32, 1> {
   var r: array<f32, 1>;
   r[0] = ((-p[0]) * y[0]);
   return r;
 }
-
-
+fn land_on(h: f32, distance: f32, t: f32) -> f32 {
+  return select(h, distance, distance <= h * (1.0 + 1e-6) + 16.0 * EPS * abs(t));
+}
 fn scaled_norm(e: array<f32, 1>, y: array<f32, 1>, ynew: array<f32, 1>) -> f32 {
   var acc = 0.0;
   acc += (e[0] / (cfg.atol + cfg.rtol * max(abs(y[0]), abs(ynew[0])))) * (e[0] / (cfg.atol + cfg.rtol * max(abs(y[0]), abs(ynew[0]))));
   return sqrt(acc / 1.0);
 }
-
 fn all_finite(v: array<f32, 1>) -> bool {
-  return finite(v[0]);
+  var ok = true;
+  ok = ok && finite(v[0]);
+  return ok;
 }
-
-// Hairer's starting step (HNW I §II.4, DOPRI5's HINIT).
-fn initial_step(t0: f32, y0: array<f32, 1>, f0: array<f32, 1>, p: array<f32, P>, order: f32, hmax: f32) -> f32 {
+fn initial_step(t0: f32, y0: array<f32, 1>, f0: array<f32, 1>, p: array<f32, 1>, order: f32, hmax: f32) -> f32 {
   var dnf = 0.0;
   var dny = 0.0;
-  { let sk = cfg.atol + cfg.rtol * abs(y0[0]); dnf += (f0[0] / sk) * (f0[0] / sk); dny += (y0[0] / sk) * (y0[0] / sk); }
+  dnf += (f0[0] / (cfg.atol + cfg.rtol * abs(y0[0]))) * (f0[0] / (cfg.atol + cfg.rtol * abs(y0[0])));
+  dny += (y0[0] / (cfg.atol + cfg.rtol * abs(y0[0]))) * (y0[0] / (cfg.atol + cfg.rtol * abs(y0[0])));
   dnf = dnf / 1.0;
   dny = dny / 1.0;
   var h = select(sqrt(dny / dnf) * 0.01, 1e-6, dnf <= 1e-10 || dny <= 1e-10);
   h = min(h, hmax);
-  var y1: array<f32, 1>;
-  y1[0] = y0[0] + h * f0[0];
-  let f1 = rhs(t0 + h, y1, p);
+  var hinit_y1: array<f32, 1>;
+  hinit_y1[0] = y0[0] + h * f0[0];
+  var hinit_f1: array<f32, 1>;
+  hinit_f1 = rhs(t0 + h, hinit_y1, p);
   var der2 = 0.0;
-  der2 += ((f1[0] - f0[0]) / (cfg.atol + cfg.rtol * abs(y0[0]))) * ((f1[0] - f0[0]) / (cfg.atol + cfg.rtol * abs(y0[0])));
+  der2 += ((hinit_f1[0] - f0[0]) / (cfg.atol + cfg.rtol * abs(y0[0]))) * ((hinit_f1[0] - f0[0]) / (cfg.atol + cfg.rtol * abs(y0[0])));
   der2 = sqrt(der2 / 1.0) / h;
   let der12 = max(abs(der2), sqrt(dnf));
   let h1 = select(pow(0.01 / der12, 1.0 / order), max(1e-6, h * 1e-3), der12 <= 1e-15 || !finite(der12));
   let hn = min(min(100.0 * h, h1), hmax);
   return select(min(1e-6, hmax), hn, finite(hn) && hn > 0.0);
 }
-
 @group(0) @binding(0) var<uniform> cfg: Config;
 @group(0) @binding(1) var<storage, read> params: array<f32>;
 @group(0) @binding(2) var<storage, read> ckpt: array<f32>;
@@ -241,7 +200,6 @@ fn initial_step(t0: f32, y0: array<f32, 1>, f0: array<f32, 1>, p: array<f32, P>,
 @group(0) @binding(5) var<storage, read_write> work: array<f32>;
 @group(0) @binding(6) var<storage, read_write> n_running: atomic<u32>;
 const TAPE0_PER_TRAJ: u32 = 2u;
-
 // decay: vᵀ∂f/∂(y, p), (∂f/∂nn)ᵀv and the network inputs (network fixed)
 fn vjp_f(t: f32, y: array<f32, 1>, p: array<f32, 1>, v: array<f32, 1>) -> array<f32, 2> {
   var r: array<f32, 2>;
@@ -249,7 +207,6 @@ fn vjp_f(t: f32, y: array<f32, 1>, p: array<f32, 1>, v: array<f32, 1>) -> array<
   r[1] = (v[0] * ((-1.0) * y[0]));
   return r;
 }
-
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * cfg.row_width;
@@ -266,7 +223,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   // The segment ends where the next checkpoint's saves start (or at the last save reached).
   var save_end = adj[ab + 2u];
   if ((c + 1u) * K < total_steps) { save_end = u32(ckpt[kb0 + CK + 7u]); }
-
   // (1) Replay the segment from its checkpoint.
   var y: array<f32, 1>;
   var yc: array<f32, 1>;
@@ -287,42 +243,51 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var attempts = 0u;
   var f0 = rhs(t.x, y, p);
   loop {
-    if (n >= n_seg || status != STATUS_RUNNING) { break; }
+    if (n >= n_seg) { break; }
     attempts += 1u;
     if (attempts > 64u * n_seg) { break; }
-    let remaining = time_until(cfg.t1_hi, cfg.t1_lo, t);
-
+    if (status != STATUS_RUNNING) { break; }
+    let remaining = ((cfg.t1_hi - t.x) + (cfg.t1_lo - t.y));
+    if (remaining <= END_SLACK * abs(cfg.t1_hi)) { status = STATUS_SUCCESS; break; }
+    if (steps + rejected >= cfg.max_steps) { status = STATUS_MAX_STEPS; break; }
     if (steps + rejected == 0u && (flags & FLAG_LAST_REJECTED) == 0u && h == 0.0) {
-      h = initial_step(t.x, y, f0, p, 5.0, time_until(cfg.t1_hi, cfg.t1_lo, t));
+      h = initial_step(t.x, y, f0, p, 5.0, ((cfg.t1_hi - t.x) + (cfg.t1_lo - t.y)));
       nfev += 1u;
     }
     var hs = land_on(h, remaining, t.x);
-    
-    if (!(hs > EPS32 * abs(t.x)) || !(hs > 0.0)) {
+    if (!(hs > EPS * abs(t.x)) || !(hs > 0.0)) {
       status = select(STATUS_DT_UNDERFLOW, STATUS_NON_FINITE, (flags & FLAG_LAST_NONFINITE) != 0u);
       break;
     }
-    let k0 = f0;
+    var k0: array<f32, 1>;
+    k0 = f0;
     var u1: array<f32, 1>;
     u1[0] = y[0] + hs * (0.2 * k0[0]);
-    let k1 = rhs(t.x + 0.2 * hs, u1, p);
+    var k1: array<f32, 1>;
+    k1 = rhs(t.x + 0.2 * hs, u1, p);
     var u2: array<f32, 1>;
     u2[0] = y[0] + hs * (0.075 * k0[0] + 0.225 * k1[0]);
-    let k2 = rhs(t.x + 0.3 * hs, u2, p);
+    var k2: array<f32, 1>;
+    k2 = rhs(t.x + 0.3 * hs, u2, p);
     var u3: array<f32, 1>;
     u3[0] = y[0] + hs * (0.9777778 * k0[0] + (-3.7333333) * k1[0] + 3.5555556 * k2[0]);
-    let k3 = rhs(t.x + 0.8 * hs, u3, p);
+    var k3: array<f32, 1>;
+    k3 = rhs(t.x + 0.8 * hs, u3, p);
     var u4: array<f32, 1>;
     u4[0] = y[0] + hs * (2.9525986 * k0[0] + (-11.595794) * k1[0] + 9.822893 * k2[0] + (-0.29080933) * k3[0]);
-    let k4 = rhs(t.x + 0.8888889 * hs, u4, p);
+    var k4: array<f32, 1>;
+    k4 = rhs(t.x + 0.8888889 * hs, u4, p);
     var u5: array<f32, 1>;
     u5[0] = y[0] + hs * (2.8462753 * k0[0] + (-10.757576) * k1[0] + 8.906423 * k2[0] + 0.2784091 * k3[0] + (-0.27353132) * k4[0]);
-    let k5 = rhs(t.x + 1.0 * hs, u5, p);
+    var k5: array<f32, 1>;
+    k5 = rhs(t.x + 1.0 * hs, u5, p);
     // y₁ = y + h Σ b_i k_i
     var ynew: array<f32, 1>;
     var ycn: array<f32, 1>;
     { let v = hs * (0.091145836 * k0[0] + 0.4492363 * k2[0] + 0.6510417 * k3[0] + (-0.3223762) * k4[0] + 0.13095239 * k5[0]) - yc[0]; ynew[0] = opaque(y[0] + v); ycn[0] = opaque(ynew[0] - y[0]) - v; }
-    let k6 = rhs(t.x + hs, ynew, p);
+    // The FSAL stage is f(t + h, y₁) at y₁ itself (with its compensated sum).
+    var k6: array<f32, 1>;
+    k6 = rhs(t.x + hs, ynew, p);
     nfev += 6u;
     var e: array<f32, 1>;
     e[0] = hs * (0.0012326388 * k0[0] + (-0.0042527704) * k2[0] + 0.036979165 * k3[0] + (-0.0508638) * k4[0] + 0.041904762 * k5[0] + (-0.025) * k6[0]);
@@ -341,7 +306,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       flags = flags | FLAG_LAST_REJECTED;
       continue;
     }
-
     {
       work[TAPE0 + (n * 5u + 0u) * cfg.batch + i] = y[0];
       work[TAPE0 + (n * 5u + 1u) * cfg.batch + i] = t.x;
@@ -350,17 +314,24 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       work[TAPE0 + (n * 5u + 4u) * cfg.batch + i] = f32(save);
       loop {
         if (save >= save_end) { break; }
-        if (n + 1u < n_seg && time_until(save_t[2u * save], save_t[2u * save + 1u], t) > hs * (1.0 + 4.0 * EPS32)) { break; }
+        if (n + 1u < n_seg && ((save_t[2u * save] - t.x) + (save_t[2u * save + 1u] - t.y)) > hs * (1.0 + 4.0 * EPS)) { break; }
         save += 1u;
       }
       n += 1u;
     }
-    t = add_time(t, hs);
+    {
+      let ts_s = opaque(t.x + hs);
+      let ts_bp = opaque(ts_s - t.x);
+      let ts_e = (t.x - opaque(ts_s - ts_bp)) + (hs - ts_bp);
+      let ts_lo = opaque(t.y + ts_e);
+      t.x = opaque(ts_s + ts_lo);
+      t.y = ts_lo - opaque(t.x - ts_s);
+    }
     y = ynew;
     yc = ycn;
     steps += 1u;
     f0 = k6;
-    let fac = clamp(fac11 / pow(err_prev, 0.04) / 0.9, 0.1, 5.0);
+    let fac = max(0.1, min(5.0, fac11 / pow(err_prev, 0.04) / 0.9));
     var hn = hs / fac;
     if ((flags & FLAG_LAST_REJECTED) != 0u) { hn = min(hn, hs); }
     err_prev = max(err, 1e-4);
@@ -374,7 +345,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     adj[ab + 4u] = 0u;
     return;
   }
-
   // (2) Reverse sweep over the taped steps.
   var ybar: array<f32, 1>;
   ybar[0] = work[0u * cfg.batch + i];
@@ -389,25 +359,30 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let tn = vec2<f32>(work[TAPE0 + (m * 5u + 1u) * cfg.batch + i], work[TAPE0 + (m * 5u + 2u) * cfg.batch + i]);
     let hs = work[TAPE0 + (m * 5u + 3u) * cfg.batch + i];
     let s_lo = u32(work[TAPE0 + (m * 5u + 4u) * cfg.batch + i]);
-    let k0 = rhs(tn.x, y, p);
+    var k0 = rhs(tn.x, y, p);
     var u1: array<f32, 1>;
     u1[0] = y[0] + hs * (0.2 * k0[0]);
-    let k1 = rhs(tn.x + 0.2 * hs, u1, p);
+    var k1: array<f32, 1>;
+    k1 = rhs(tn.x + 0.2 * hs, u1, p);
     var u2: array<f32, 1>;
     u2[0] = y[0] + hs * (0.075 * k0[0] + 0.225 * k1[0]);
-    let k2 = rhs(tn.x + 0.3 * hs, u2, p);
+    var k2: array<f32, 1>;
+    k2 = rhs(tn.x + 0.3 * hs, u2, p);
     var u3: array<f32, 1>;
     u3[0] = y[0] + hs * (0.9777778 * k0[0] + (-3.7333333) * k1[0] + 3.5555556 * k2[0]);
-    let k3 = rhs(tn.x + 0.8 * hs, u3, p);
+    var k3: array<f32, 1>;
+    k3 = rhs(tn.x + 0.8 * hs, u3, p);
     var u4: array<f32, 1>;
     u4[0] = y[0] + hs * (2.9525986 * k0[0] + (-11.595794) * k1[0] + 9.822893 * k2[0] + (-0.29080933) * k3[0]);
-    let k4 = rhs(tn.x + 0.8888889 * hs, u4, p);
+    var k4: array<f32, 1>;
+    k4 = rhs(tn.x + 0.8888889 * hs, u4, p);
     var u5: array<f32, 1>;
     u5[0] = y[0] + hs * (2.8462753 * k0[0] + (-10.757576) * k1[0] + 8.906423 * k2[0] + 0.2784091 * k3[0] + (-0.27353132) * k4[0]);
-    let k5 = rhs(tn.x + 1.0 * hs, u5, p);
+    var k5: array<f32, 1>;
+    k5 = rhs(tn.x + 1.0 * hs, u5, p);
     var u6: array<f32, 1>;
-    u6[0] = y[0] + hs * (0.091145836 * k0[0] + 0.0 * k1[0] + 0.4492363 * k2[0] + 0.6510417 * k3[0] + (-0.3223762) * k4[0] + 0.13095239 * k5[0]);
-    // k̄_i = h b_i ȳ_{n+1}, plus the dense output's weights for every save inside the step.
+    u6[0] = y[0] + hs * (0.091145836 * k0[0] + 0.4492363 * k2[0] + 0.6510417 * k3[0] + (-0.3223762) * k4[0] + 0.13095239 * k5[0]);
+    // k̄ from ȳ_{n+1}, plus the dense output's weights for every save inside the step.
     var kb0: array<f32, 1>;
     kb0[0] = hs * 0.091145836 * ybar[0];
     var kb1: array<f32, 1>;
@@ -423,107 +398,96 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     var kb6: array<f32, 1>;
     kb6[0] = 0.0;
     for (var sv = s_lo; sv < s_hi; sv += 1u) {
-      let theta = time_until(save_t[2u * sv], save_t[2u * sv + 1u], tn) / hs;
+      let theta = ((save_t[2u * sv] - tn.x) + (save_t[2u * sv + 1u] - tn.y)) / hs;
       let ob = 2u * cfg.n_save + (i * cfg.n_save + sv) * N;
       var bar: array<f32, 1>;
       bar[0] = save_t[ob + 0u];
-      var w: array<f32, 7>;
       if (theta >= 1.0) {
-        w[0] = hs * 0.091145836;
-        w[1] = hs * 0.0;
-        w[2] = hs * 0.4492363;
-        w[3] = hs * 0.6510417;
-        w[4] = hs * (-0.3223762);
-        w[5] = hs * 0.13095239;
-        w[6] = hs * 0.0;
+        kb0[0] += hs * 0.091145836 * bar[0];
+        kb2[0] += hs * 0.4492363 * bar[0];
+        kb3[0] += hs * 0.6510417 * bar[0];
+        kb4[0] += hs * (-0.3223762) * bar[0];
+        kb5[0] += hs * 0.13095239 * bar[0];
       } else {
-        w[0] = hs * (1.0 + theta * ((-2.85358) + theta * (3.0717435 + theta * (-1.1270176)))) * theta;
-        w[1] = 0.0;
-        w[2] = hs * (0.0 + theta * (4.0231333 + theta * ((-6.2493215) + theta * 2.6754246))) * theta;
-        w[3] = hs * (0.0 + theta * ((-3.7324018) + theta * (10.068971 + theta * (-5.685527)))) * theta;
-        w[4] = hs * (0.0 + theta * (2.5548038 + theta * ((-6.399112) + theta * 3.5219324))) * theta;
-        w[5] = hs * (0.0 + theta * ((-1.3744241) + theta * (3.2726579 + theta * (-1.7672813)))) * theta;
-        w[6] = hs * (0.0 + theta * (1.3824689 + theta * ((-3.7649379) + theta * 2.382469))) * theta;
+        kb0[0] += hs * (1.0 + theta * ((-2.85358) + theta * (3.0717435 + theta * (-1.1270176)))) * theta * bar[0];
+        kb2[0] += hs * (0.0 + theta * (4.0231333 + theta * ((-6.2493215) + theta * 2.6754246))) * theta * bar[0];
+        kb3[0] += hs * (0.0 + theta * ((-3.7324018) + theta * (10.068971 + theta * (-5.685527)))) * theta * bar[0];
+        kb4[0] += hs * (0.0 + theta * (2.5548038 + theta * ((-6.399112) + theta * 3.5219324))) * theta * bar[0];
+        kb5[0] += hs * (0.0 + theta * ((-1.3744241) + theta * (3.2726579 + theta * (-1.7672813)))) * theta * bar[0];
+        kb6[0] += hs * (0.0 + theta * (1.3824689 + theta * ((-3.7649379) + theta * 2.382469))) * theta * bar[0];
       }
-      kb0[0] += w[0] * bar[0];
-      kb1[0] += w[1] * bar[0];
-      kb2[0] += w[2] * bar[0];
-      kb3[0] += w[3] * bar[0];
-      kb4[0] += w[4] * bar[0];
-      kb5[0] += w[5] * bar[0];
-      kb6[0] += w[6] * bar[0];
       ybar[0] += bar[0];
     }
     s_hi = s_lo;
-      {
-        let r = vjp_f(tn.x + 1.0 * hs, u6, p, kb6);
-        var yb: array<f32, 1>;
-        yb[0] = r[0];
-        pbar[0] += r[1];
-        ybar[0] += yb[0];
-        kb0[0] += hs * 0.091145836 * yb[0];
-        kb2[0] += hs * 0.4492363 * yb[0];
-        kb3[0] += hs * 0.6510417 * yb[0];
-        kb4[0] += hs * (-0.3223762) * yb[0];
-        kb5[0] += hs * 0.13095239 * yb[0];
-      }
-      {
-        let r = vjp_f(tn.x + 1.0 * hs, u5, p, kb5);
-        var yb: array<f32, 1>;
-        yb[0] = r[0];
-        pbar[0] += r[1];
-        ybar[0] += yb[0];
-        kb0[0] += hs * 2.8462753 * yb[0];
-        kb1[0] += hs * (-10.757576) * yb[0];
-        kb2[0] += hs * 8.906423 * yb[0];
-        kb3[0] += hs * 0.2784091 * yb[0];
-        kb4[0] += hs * (-0.27353132) * yb[0];
-      }
-      {
-        let r = vjp_f(tn.x + 0.8888889 * hs, u4, p, kb4);
-        var yb: array<f32, 1>;
-        yb[0] = r[0];
-        pbar[0] += r[1];
-        ybar[0] += yb[0];
-        kb0[0] += hs * 2.9525986 * yb[0];
-        kb1[0] += hs * (-11.595794) * yb[0];
-        kb2[0] += hs * 9.822893 * yb[0];
-        kb3[0] += hs * (-0.29080933) * yb[0];
-      }
-      {
-        let r = vjp_f(tn.x + 0.8 * hs, u3, p, kb3);
-        var yb: array<f32, 1>;
-        yb[0] = r[0];
-        pbar[0] += r[1];
-        ybar[0] += yb[0];
-        kb0[0] += hs * 0.9777778 * yb[0];
-        kb1[0] += hs * (-3.7333333) * yb[0];
-        kb2[0] += hs * 3.5555556 * yb[0];
-      }
-      {
-        let r = vjp_f(tn.x + 0.3 * hs, u2, p, kb2);
-        var yb: array<f32, 1>;
-        yb[0] = r[0];
-        pbar[0] += r[1];
-        ybar[0] += yb[0];
-        kb0[0] += hs * 0.075 * yb[0];
-        kb1[0] += hs * 0.225 * yb[0];
-      }
-      {
-        let r = vjp_f(tn.x + 0.2 * hs, u1, p, kb1);
-        var yb: array<f32, 1>;
-        yb[0] = r[0];
-        pbar[0] += r[1];
-        ybar[0] += yb[0];
-        kb0[0] += hs * 0.2 * yb[0];
-      }
-      {
-        let r = vjp_f(tn.x + 0.0 * hs, y, p, kb0);
-        var yb: array<f32, 1>;
-        yb[0] = r[0];
-        pbar[0] += r[1];
-        ybar[0] += yb[0];
-      }
+    {
+      let r = vjp_f(tn.x + 1.0 * hs, u6, p, kb6);
+      var yb: array<f32, 1>;
+      yb[0] = r[0];
+      pbar[0] += r[1];
+      ybar[0] += yb[0];
+      kb0[0] += hs * 0.091145836 * yb[0];
+      kb2[0] += hs * 0.4492363 * yb[0];
+      kb3[0] += hs * 0.6510417 * yb[0];
+      kb4[0] += hs * (-0.3223762) * yb[0];
+      kb5[0] += hs * 0.13095239 * yb[0];
+    }
+    {
+      let r = vjp_f(tn.x + 1.0 * hs, u5, p, kb5);
+      var yb: array<f32, 1>;
+      yb[0] = r[0];
+      pbar[0] += r[1];
+      ybar[0] += yb[0];
+      kb0[0] += hs * 2.8462753 * yb[0];
+      kb1[0] += hs * (-10.757576) * yb[0];
+      kb2[0] += hs * 8.906423 * yb[0];
+      kb3[0] += hs * 0.2784091 * yb[0];
+      kb4[0] += hs * (-0.27353132) * yb[0];
+    }
+    {
+      let r = vjp_f(tn.x + 0.8888889 * hs, u4, p, kb4);
+      var yb: array<f32, 1>;
+      yb[0] = r[0];
+      pbar[0] += r[1];
+      ybar[0] += yb[0];
+      kb0[0] += hs * 2.9525986 * yb[0];
+      kb1[0] += hs * (-11.595794) * yb[0];
+      kb2[0] += hs * 9.822893 * yb[0];
+      kb3[0] += hs * (-0.29080933) * yb[0];
+    }
+    {
+      let r = vjp_f(tn.x + 0.8 * hs, u3, p, kb3);
+      var yb: array<f32, 1>;
+      yb[0] = r[0];
+      pbar[0] += r[1];
+      ybar[0] += yb[0];
+      kb0[0] += hs * 0.9777778 * yb[0];
+      kb1[0] += hs * (-3.7333333) * yb[0];
+      kb2[0] += hs * 3.5555556 * yb[0];
+    }
+    {
+      let r = vjp_f(tn.x + 0.3 * hs, u2, p, kb2);
+      var yb: array<f32, 1>;
+      yb[0] = r[0];
+      pbar[0] += r[1];
+      ybar[0] += yb[0];
+      kb0[0] += hs * 0.075 * yb[0];
+      kb1[0] += hs * 0.225 * yb[0];
+    }
+    {
+      let r = vjp_f(tn.x + 0.2 * hs, u1, p, kb1);
+      var yb: array<f32, 1>;
+      yb[0] = r[0];
+      pbar[0] += r[1];
+      ybar[0] += yb[0];
+      kb0[0] += hs * 0.2 * yb[0];
+    }
+    {
+      let r = vjp_f(tn.x + 0.0 * hs, y, p, kb0);
+      var yb: array<f32, 1>;
+      yb[0] = r[0];
+      pbar[0] += r[1];
+      ybar[0] += yb[0];
+    }
   }
   work[0u * cfg.batch + i] = ybar[0];
   work[1u * cfg.batch + i] = pbar[0];

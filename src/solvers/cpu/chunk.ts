@@ -4,7 +4,7 @@
  */
 import { compileF64 } from '../../codegen/compile.js';
 import type { EnsembleProblem, ResolvedOptions } from '../problem.js';
-import { Workspace, integrateTrajectory } from './integrate.js';
+import { integrateTrajectory } from './integrate.js';
 
 /**
  * A contiguous range of a problem's trajectories, as sent to a worker (structured-cloneable):
@@ -30,7 +30,6 @@ export function solveChunk(input: ChunkInput, onTrajectory?: (done: number) => v
   const N = model.states.length, P = model.params.length, S = saveat.length;
   const method = opts.method;
   const fns = compileF64(model, input.weights);
-  const ws = new Workspace(N, method.c.length);
   const out: ChunkOutput = {
     y: new Float64Array(count * S * N),
     status: new Uint8Array(count),
@@ -42,7 +41,7 @@ export function solveChunk(input: ChunkInput, onTrajectory?: (done: number) => v
   for (let b = 0; b < count; b++) {
     const r = integrateTrajectory(
       method, fns, input.initial.subarray(b * N, (b + 1) * N), input.params.subarray(b * P, (b + 1) * P),
-      input.t0, input.t1, saveat, opts, out.y, b * S * N, ws);
+      input.t0, input.t1, saveat, opts, out.y, b * S * N);
     out.status[b] = r.status;
     out.steps[b] = r.steps;
     out.rejected[b] = r.rejected;
