@@ -58,6 +58,7 @@ describe('discrete adjoint (f64) vs central finite differences', () => {
     expectClose('LV dopri5', fdCheck(problem, obs, {}, { method: 'dopri5', rtol: 1e-12, atol: 1e-12 }));
     expectClose('LV tsit5', fdCheck(problem, obs, {}, { method: 'tsit5', rtol: 1e-12, atol: 1e-12 }));
     expectClose('LV bs3', fdCheck(problem, obs, {}, { method: 'bs3', rtol: 1e-10, atol: 1e-12 }));
+    expectClose('LV vern6', fdCheck(problem, obs, {}, { method: 'vern6', rtol: 1e-12, atol: 1e-12 }));
   });
 
   const condensateData: Observations = {

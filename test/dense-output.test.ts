@@ -28,6 +28,9 @@ const OSCILLATOR: Record<MethodName, Case> = {
   bs3: { rtol: 1e-6, atol: 1e-8, bound: { cpu: 8e-5, gpu: 8e-5 } }, // 8.1e-6 / 8.2e-6
   dopri5: { rtol: 1e-6, atol: 1e-8, bound: { cpu: 1e-5, gpu: 1.2e-5 } }, // 9.0e-7 / 1.2e-6
   tsit5: { rtol: 1e-6, atol: 1e-8, bound: { cpu: 5e-6, gpu: 1.5e-5 } }, // 4.4e-7 / 1.4e-6
+  // vern6 in f32: its interpolant's coefficients reach 1.2e5 and cancel (b₇(θ) ≈ −b₈(θ)), so f32
+  // rounding of the weights, not the method, sets the GPU error.
+  vern6: { rtol: 1e-6, atol: 1e-8, bound: { cpu: 2e-6, gpu: 3.5e-3 } }, // 2.0e-7 / 3.4e-4
   rosenbrock23: { rtol: 1e-6, atol: 1e-8, bound: { cpu: 1.8e-3, gpu: 1.8e-3 } }, // 1.8e-4 / 1.8e-4 (global error of an order-2 method)
   rodas4: { rtol: 1e-6, atol: 1e-8, bound: { cpu: 1e-9, gpu: 1.3e-5 } }, // 6.9e-11 / 1.3e-6
 };
@@ -42,6 +45,7 @@ const PROTHERO: Record<MethodName, Case> = {
   bs3: { rtol: 1e-6, atol: 1e-7, bound: { cpu: 2e-5, gpu: 2.5e-5 } }, // 1.9e-6 / 2.4e-6
   dopri5: { rtol: 1e-6, atol: 1e-7, bound: { cpu: 6e-6, gpu: 1.2e-5 } }, // 5.6e-7 / 1.2e-6
   tsit5: { rtol: 1e-6, atol: 1e-7, bound: { cpu: 8e-6, gpu: 2.5e-5 } }, // 7.8e-7 / 2.5e-6
+  vern6: { rtol: 1e-6, atol: 1e-7, bound: { cpu: 6e-5, gpu: 4e-5 } }, // 5.9e-6 / 3.6e-6
   rosenbrock23: { rtol: 1e-4, atol: 1e-7, bound: { cpu: 2.4e-4, gpu: 2.4e-4 } }, // 2.4e-5 / 2.4e-5
   rodas4: { rtol: 1e-6, atol: 1e-7, bound: { cpu: 1e-6, gpu: 6e-6 } }, // 1.0e-7 / 5.8e-7 (1.6e-3 / 9.1e-4 before rodas4 stepped onto saves)
 };

@@ -28,8 +28,12 @@ const explicitMethods: ExplicitTableau[] = [
 const P = { alpha: 1.5, beta: 1, gamma: 3, delta: 1 };
 const lv = (_t: number, [x, y]: number[]) => [P.alpha * x! - P.beta * x! * y!, -P.gamma * y! + P.delta * x! * y!];
 
-/** About 40× the worst relative difference measured when the bounds were set: CPU 2.3e-15, GPU 3.5e-7. */
-const BOUND = { cpu: 1e-13, gpu: 1.5e-5 };
+/**
+ * About 40× the worst relative difference measured when the bounds were set: CPU 2.3e-15, GPU
+ * 3.5e-7; vern6 CPU 8.5e-13, GPU 1.9e-5 (its coefficients reach 3.8e3 and b₇ ≈ −b₈ ≈ 175 cancel,
+ * so rounding, in either order of summation, is amplified ~400×).
+ */
+const bound = (name: string) => (name === 'vern6' ? { cpu: 1e-11, gpu: 2e-4 } : { cpu: 1e-13, gpu: 1.5e-5 });
 
 describe('generated step code vs a textbook Runge–Kutta step', () => {
   for (const tab of explicitMethods) {
@@ -45,7 +49,7 @@ describe('generated step code vs a textbook Runge–Kutta step', () => {
       let worst = 0;
       ref.forEach((yr, m) => yr.forEach((v, i) => { worst = Math.max(worst, Math.abs(sol.y[m * 2 + i]! - v) / Math.abs(v)); }));
       console.log(`${tab.name} [${backend}]: worst relative difference to the textbook step ${worst.toExponential(2)}`);
-      expect(worst).toBeLessThan(BOUND[backend]);
+      expect(worst).toBeLessThan(bound(tab.name)[backend]);
     }, 120_000);
   }
 });

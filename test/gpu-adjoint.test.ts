@@ -23,7 +23,7 @@ const normRel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return Math.sqrt(d / n);
 };
 
-async function compare(label: string, problem: EnsembleProblem, obs: Observations, terms: LossTerms, method: 'dopri5' | 'tsit5' | 'rk4' | 'bs3', extra = {}) {
+async function compare(label: string, problem: EnsembleProblem, obs: Observations, terms: LossTerms, method: 'dopri5' | 'tsit5' | 'rk4' | 'bs3' | 'vern6', extra = {}) {
   const opts = { method, rtol: 1e-6, atol: 1e-8, ...extra };
   const cpu = gradientCpu(problem, obs, terms, opts);
   const gpu = await gradientGpu(problem, obs, terms, opts);
@@ -36,7 +36,10 @@ async function compare(label: string, problem: EnsembleProblem, obs: Observation
   };
   console.log(`${label}: GPU f32 vs CPU f64 norm-relative — loss ${r.loss.toExponential(1)}, ∂p ${r.params.toExponential(1)}, ∂y0 ${r.initial.toExponential(1)}, ∂θ ${r.weights.toExponential(1)}, ∂(scale, offset) ${r.observation.toExponential(1)}`);
   // ~10× the worst measured (∂p 7.3e-6, condensate dopri5): a regression shows, f32 rounding does not.
-  for (const [k, v] of Object.entries(r)) expect(v, `${label} ${k}`).toBeLessThan(7.5e-5);
+  // vern6: 1.0e-4 measured (∂y0); its f32 forward pass already differs by 3.5e-5 in the loss, the
+  // rounding of its large, cancelling coefficients (see test/order.test.ts).
+  const bound = method === 'vern6' ? 1e-3 : 7.5e-5;
+  for (const [k, v] of Object.entries(r)) expect(v, `${label} ${k}`).toBeLessThan(bound);
   return { cpu, gpu };
 }
 
@@ -55,7 +58,7 @@ function udeCohort(B: number, step: number, times: number[]) {
 }
 
 describe('GPU (f32) discrete adjoint vs the f64 adjoint at rtol 1e-6', () => {
-  it('Lotka–Volterra: 64 trajectories with their own parameters and data, dopri5, tsit5 and rk4, checkpoints every 4 steps', async (ctx) => {
+  it('Lotka–Volterra: 64 trajectories with their own parameters and data, dopri5, tsit5, bs3, vern6 and rk4, checkpoints every 4 steps', async (ctx) => {
     requireGpu(ctx);
     const B = 64;
     const params = new Float64Array(B * 4), initial = new Float64Array(B * 2);
@@ -69,6 +72,7 @@ describe('GPU (f32) discrete adjoint vs the f64 adjoint at rtol 1e-6', () => {
     await compare('LV dopri5', problem, obs, {}, 'dopri5', { adjoint: { checkpointEvery: 4 } });
     await compare('LV tsit5', problem, obs, {}, 'tsit5', { adjoint: { checkpointEvery: 4 } });
     await compare('LV bs3', problem, obs, {}, 'bs3', { adjoint: { checkpointEvery: 4 } });
+    await compare('LV vern6', problem, obs, {}, 'vern6', { adjoint: { checkpointEvery: 4 } });
     await compare('LV rk4 (dt 0.01)', problem, obs, {}, 'rk4', { dt: 0.01 });
   });
 

@@ -79,14 +79,21 @@ const NONAUTONOMOUS: Array<{ method: MethodName; order: number; cpu: number[]; g
 // The explicit methods too, on the non-stiff λ = −1 (only a non-autonomous problem sees the nodes
 // c_i). Tsit5's error constants are so small that f32 never reaches its asymptotic regime here
 // (as in the oscillator case above): CPU only.
-const NONAUTONOMOUS_EXPLICIT: Array<{ method: MethodName; order: number; cpu: number[]; gpu?: number[] }> = [
+const NONAUTONOMOUS_EXPLICIT: Array<{ method: MethodName; order: number; cpu: number[]; gpu?: number[]; atLeast?: boolean }> = [
   { method: 'rk4', order: 4, cpu: [0.4, 0.2, 0.1, 0.05], gpu: [0.4, 0.2, 0.1] },
   { method: 'bs3', order: 3, cpu: [0.4, 0.2, 0.1, 0.05], gpu: [0.4, 0.2, 0.1, 0.05] },
   { method: 'dopri5', order: 5, cpu: [0.8, 0.4, 0.2, 0.1], gpu: [0.8, 0.4, 0.2] },
   { method: 'tsit5', order: 5, cpu: [0.4, 0.2, 0.1, 0.05] },
+  // vern6: Verner tuned its order-6 error coefficients to be tiny, so at every step size above the
+  // f64 floor the order-7 terms still dominate (measured slopes 6.3–7.6 on the oscillator, the
+  // logistic equation and here, also with a textbook implementation): the slope must be at least
+  // 6 (a wrong coefficient drops it to ≤ 5). CPU only: in f32 its coefficients (|a| up to 3.8e3,
+  // b₇ ≈ −b₈ ≈ 175, summed with cancellation) put a floor at ~1e-4 here (measured slope 1.9,
+  // errors 5.0e-4 1.5e-4 3.4e-5 at h = 0.8, 0.4, 0.2).
+  { method: 'vern6', order: 6, cpu: [0.8, 0.4, 0.2], atLeast: true },
 ];
 
-describe.each(NONAUTONOMOUS_EXPLICIT)('$method on a non-autonomous problem converges with order $order', ({ method, order, cpu, gpu }) => {
+describe.each(NONAUTONOMOUS_EXPLICIT)('$method on a non-autonomous problem converges with order $order', ({ method, order, cpu, gpu, atLeast }) => {
   const check = async (backend: 'cpu' | 'gpu', dts: number[]) => {
     const e: number[] = [];
     for (const dt of dts) {
@@ -96,7 +103,8 @@ describe.each(NONAUTONOMOUS_EXPLICIT)('$method on a non-autonomous problem conve
     }
     const s = slope(dts, e);
     console.log(`order ${method} prothero-robinson(λ=−1) ${backend}: slope ${s.toFixed(3)}; errors ${e.map((x) => x.toExponential(2)).join(' ')}`);
-    expect(Math.abs(s - order), `slope ${s.toFixed(2)}`).toBeLessThanOrEqual(0.3);
+    if (atLeast) expect(s, `slope ${s.toFixed(2)}`).toBeGreaterThanOrEqual(order - 0.3);
+    else expect(Math.abs(s - order), `slope ${s.toFixed(2)}`).toBeLessThanOrEqual(0.3);
   };
   it('Prothero–Robinson (λ = −1), fixed steps, error at t = 8 [cpu]', () => check('cpu', cpu));
   if (gpu) {
@@ -129,6 +137,9 @@ describe.each([
   { method: 'bs3' as const, expected: 1, rtols: [1e-6, 1e-7, 1e-8, 1e-9] },
   { method: 'dopri5' as const, expected: 1, rtols: [1e-5, 1e-6, 1e-7, 1e-8, 1e-9] },
   { method: 'tsit5' as const, expected: 1, rtols: [1e-5, 1e-6, 1e-7, 1e-8, 1e-9] },
+  // vern6: order 6 on an order-5 estimate would give rtol¹, but on these linear problems it
+  // behaves as order 7 (see the non-autonomous order case): rtol^(7/6) (measured 1.134, 1.181).
+  { method: 'vern6' as const, expected: 7 / 6, rtols: [1e-6, 1e-7, 1e-8, 1e-9] },
   { method: 'rodas4' as const, expected: 1, rtols: [1e-5, 1e-6, 1e-7, 1e-8, 1e-9] },
   { method: 'rosenbrock23' as const, expected: 2 / 3, rtols: [1e-4, 1e-5, 1e-6, 1e-7] },
 ])('$method: global error against rtol', ({ method, expected, rtols }) => {
@@ -167,8 +178,11 @@ describe.each([
   { method: 'bs3' as const, order: 3, dts: [0.2, 0.1, 0.05, 0.025] },
   { method: 'dopri5' as const, order: 5, dts: [0.2, 0.1, 0.05] },
   { method: 'tsit5' as const, order: 5, dts: [0.2, 0.1, 0.05] },
+  // vern6's interpolant is of order 6 (3 extra stages); at least 6 at the midpoints (see the
+  // non-autonomous case above for why the slope runs higher).
+  { method: 'vern6' as const, order: 6, dts: [0.8, 0.4, 0.2], atLeast: true },
   { method: 'rosenbrock23' as const, order: 2, dts: [0.04, 0.02, 0.01, 0.005] },
-])('$method: the dense output at step midpoints', ({ method, order, dts }) => {
+])('$method: the dense output at step midpoints', ({ method, order, dts, atLeast }: { method: MethodName; order: number; dts: number[]; atLeast?: boolean }) => {
   it(`converges with order ${order} (oscillator, fixed steps, CPU)`, async () => {
     const e: number[] = [];
     for (const dt of dts) {
@@ -182,7 +196,8 @@ describe.each([
     }
     const s = slope(dts, e);
     console.log(`dense order ${method}: slope ${s.toFixed(3)} at θ = ½; errors ${e.map((x) => x.toExponential(2)).join(' ')}`);
-    expect(Math.abs(s - order), `slope ${s.toFixed(2)}`).toBeLessThanOrEqual(0.3);
+    if (atLeast) expect(s, `slope ${s.toFixed(2)}`).toBeGreaterThanOrEqual(order - 0.3);
+    else expect(Math.abs(s - order), `slope ${s.toFixed(2)}`).toBeLessThanOrEqual(0.3);
   });
 });
 
@@ -197,8 +212,9 @@ describe.each([
   { method: 'bs3' as const, local: 4, hs: [0.4, 0.2, 0.1, 0.05] },
   { method: 'dopri5' as const, local: 5, hs: [0.8, 0.4, 0.2, 0.1] },
   { method: 'tsit5' as const, local: 5, hs: [0.2, 0.1, 0.05, 0.025] },
+  { method: 'vern6' as const, local: 7, hs: [0.8, 0.4, 0.2, 0.1], atLeast: true },
   { method: 'rosenbrock23' as const, local: 3, hs: [0.4, 0.2, 0.1, 0.05] },
-])('$method: the local error of the dense output at θ = ½', ({ method, local, hs }) => {
+])('$method: the local error of the dense output at θ = ½', ({ method, local, hs, atLeast }: { method: MethodName; local: number; hs: number[]; atLeast?: boolean }) => {
   it(`is O(h^${local}) (oscillator from its exact state, one step, CPU)`, async () => {
     const t0 = 0.7, e: number[] = [];
     for (const h of hs) {
@@ -209,6 +225,7 @@ describe.each([
     }
     const s = slope(hs, e);
     console.log(`dense local ${method}: slope ${s.toFixed(3)}; errors ${e.map((x) => x.toExponential(2)).join(' ')}`);
-    expect(Math.abs(s - local), `slope ${s.toFixed(2)}`).toBeLessThanOrEqual(0.3);
+    if (atLeast) expect(s, `slope ${s.toFixed(2)}`).toBeGreaterThanOrEqual(local - 0.3);
+    else expect(Math.abs(s - local), `slope ${s.toFixed(2)}`).toBeLessThanOrEqual(0.3);
   });
 });

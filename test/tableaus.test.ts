@@ -37,7 +37,18 @@ describe('tableaus as data', () => {
     expect(capabilities(methodByName('dopri5'))).toMatchObject({ adaptive: true, dense: true, stiff: false, fsal: true, order: 5, stages: 7 });
     expect(capabilities(methodByName('rk4'))).toMatchObject({ adaptive: false, dense: false, stiff: false });
     expect(capabilities(methodByName('rodas4'))).toMatchObject({ adaptive: true, dense: false, stiff: true, order: 4 });
+    expect(capabilities(methodByName('vern6'))).toMatchObject({ adaptive: true, dense: true, stiff: false, fsal: true, order: 6, stages: 12 });
     expect(capabilities(heunEuler)).toMatchObject({ adaptive: true, dense: false, stiff: false, fsal: false, order: 2, stages: 2 });
+  });
+
+  it('vern6: b meets the quadrature conditions of order 6 and b̂ = b + btilde those of order 5, but not one more', () => {
+    const m = methodByName('vern6') as ExplicitTableau;
+    const quad = (w: number[], q: number) => w.reduce((acc, wi, i) => acc + wi * m.c[i]! ** (q - 1), 0) - 1 / q;
+    const bhat = m.b.map((b, i) => b + m.btilde![i]!);
+    for (let q = 1; q <= 6; q++) expect(Math.abs(quad(m.b, q)), `Σ b c^${q - 1}`).toBeLessThan(1e-12);
+    for (let q = 1; q <= 5; q++) expect(Math.abs(quad(bhat, q)), `Σ b̂ c^${q - 1}`).toBeLessThan(1e-12);
+    expect(Math.abs(quad(m.b, 7))).toBeGreaterThan(1e-8);
+    expect(Math.abs(quad(bhat, 6))).toBeGreaterThan(1e-5);
   });
 
   itOnBackends('a user tableau with fixed steps (Ralston 3) converges with its order', async (backend) => {
@@ -82,7 +93,9 @@ describe('tableaus as data', () => {
     ['btilde that does not sum to 0', { ...heunEuler, btilde: [-0.5, 0.75] }, /btilde \(b − b̂\) sums to 0\.25, not 0/],
     ['a dense output inconsistent with b', { ...ralston3, dense: [[2 / 9], [1 / 3], [0.5]] }, /dense\[2\] gives b_2\(1\) = 0\.5, not b\[2\]/],
     ['fsal without a last stage equal to b', { ...ralston3, fsal: true }, /fsal needs a last stage at c = 1/],
-    ['an unknown name', 'euler', /unknown method "euler" \(choose rk4, bs3, dopri5, tsit5, rosenbrock23, rodas4, or pass a tableau object\)/],
+    ['interpolation stages without a dense output', { ...ralston3, interpolationStages: 1 }, /interpolationStages serve the dense output/],
+    ['an interpolation stage inside the step', { ...ralston3, dense: [[2 / 9], [1 / 3], [4 / 9]], interpolationStages: 1 }, /stage 2 is an interpolation stage, so b\[2\] and btilde\[2\] must be 0/],
+    ['an unknown name', 'euler', /unknown method "euler" \(choose rk4, bs3, dopri5, tsit5, vern6, rosenbrock23, rodas4, or pass a tableau object\)/],
   ] as Array<[string, unknown, RegExp]>)('refuses %s with the entry at fault', async ([, method, message]) => {
     const problem = makeProblem(oscillator, { t1: 1 });
     await expect(solve(problem, method as ExplicitTableau, { dt: 0.1, backend: 'cpu' })).rejects.toThrow(ProblemError);

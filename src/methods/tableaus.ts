@@ -3,8 +3,8 @@
  * Both backends read these tables; the WGSL generator prints them as exact f32 literals.
  */
 
-export type MethodName = 'rk4' | 'bs3' | 'dopri5' | 'tsit5' | 'rosenbrock23' | 'rodas4';
-export const METHOD_NAMES: readonly MethodName[] = ['rk4', 'bs3', 'dopri5', 'tsit5', 'rosenbrock23', 'rodas4'];
+export type MethodName = 'rk4' | 'bs3' | 'dopri5' | 'tsit5' | 'vern6' | 'rosenbrock23' | 'rodas4';
+export const METHOD_NAMES: readonly MethodName[] = ['rk4', 'bs3', 'dopri5', 'tsit5', 'vern6', 'rosenbrock23', 'rodas4'];
 
 /** An explicit Runge–Kutta method: k_i = f(t + c_i h, y + h Σ_j a_ij k_j), y₁ = y₀ + h Σ b_i k_i. */
 export interface ExplicitTableau {
@@ -165,6 +165,57 @@ export const TSIT5: ExplicitTableau = {
 };
 
 /**
+ * Verner's "most efficient" 6(5) pair (RKV65.IIIXb.Efficient; Verner, "Numerically optimal
+ * Runge–Kutta pairs with interpolants", Numer. Algorithms 53, 2010), FSAL: 9 stages, order 6 with
+ * an embedded order-5 solution, and a 6th-order interpolant that needs 3 more stages (c = 1/2,
+ * 207/250, 7/25), evaluated only when a save falls inside a step. Coefficients (f64 roundings of
+ * Verner's rationals) as tabulated from his website in OrdinaryDiffEq.jl's Vern6 tableau
+ * (src/tableaus/verner_tableaus.jl); b is the 9th row of a, btilde = b̂ − b.
+ */
+const V6_B = [0.03438957868357036, 0, 0, 0.25826245556335037, 0.4209371189673537, 4.40539646966931,
+  -176.48311902429865, 172.36413340141507, 0, 0, 0, 0];
+export const VERN6: ExplicitTableau = {
+  kind: 'explicit', name: 'vern6', order: 6, errorOrder: 5, fsal: true, interpolationStages: 3,
+  c: [0, 0.06, 0.09593333333333333, 0.1439, 0.4973, 0.9725, 0.9995, 1, 1, 0.5, 0.828, 0.28],
+  a: [
+    [],
+    [0.06],
+    [0.019239962962962962, 0.07669337037037037],
+    [0.035975, 0, 0.107925],
+    [1.3186834152331484, 0, -5.042058063628562, 4.220674648395414],
+    [-41.87259166432751, 0, 159.43256216313748, -122.11921356501004, 5.531743066200053],
+    [-54.430156935316504, 0, 207.06725136501848, -158.61081378459, 6.991816585950242, -0.01859723106220323],
+    [-54.66374178728198, 0, 207.95280625538936, -159.2889574744995, 7.018743740796944, -0.018338785905045722,
+      -0.0005119484997882099],
+    V6_B.slice(0, 8),
+    [0.016524159013572806, 0, 0, 0.3053128187514179, 0.2071200938201979, -1.293879140655123, 57.11988411588149,
+      -55.87979207510932, 0.024830028297766014],
+    [0.038150081818627744, 0, 0, 0.2502358252513705, 0.3249441447817608, 1.8224606658327962, -67.7137233269262,
+      66.03587911808127, -0.0363881087495127, 0.106441599909888],
+    [0.11178168039666012, 0, 0, 0.025757505109345213, 3.785140856363646, 92.34088993695727, -3819.461508432344,
+      3732.492711530704, -1.0756940209963033, -3.231539970732086, -4.707539085458635],
+  ],
+  b: V6_B,
+  btilde: [0.008623404282200854, 0, 0, -0.019434029953152708, 0.028450072588037983, -2.1097110610652914,
+    103.45854289996397, -101.39980461914912, 0.03333333333333333, 0, 0, 0],
+  // b_i(θ) = Σ_m r_i,m θ^m, m = 1…6 (Verner's interpolant; r_i,1 = 0 except for stage 1).
+  dense: [
+    [1, -7.778593856495576, 27.0524385722671, -45.780190114576975, 36.723777410436384, -11.183042432947357],
+    [0, 0, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0],
+    [0, 16.632102138279762, -86.25583404770623, 171.73305461826962, -149.67744091315947, 47.826380659879696],
+    [0, 27.10835046149758, -140.58676162962996, 279.90447579689163, -243.95644583707966, 77.95131832728772],
+    [0, 283.70753264670356, -1471.3371557366656, 2929.3928569314394, -2553.17199842168, 815.8141610498723],
+    [0, -11365.512865164834, 58942.74718938947, -117353.43045697975, 102281.77209230464, -32682.059078573824],
+    [0, 11100.250191051131, -57567.067013355576, 114614.48808378985, -99894.591091309, 31919.283963225014],
+    [0, -3.0022825150732126, 14.946122435958785, -27.826954732510288, 21.824672217437076, -5.941557405812358],
+    [0, -19.610347376201034, 93.13370014508226, -165.3493635542416, 129.73901617804057, -37.91300539268019],
+    [0, -18.23029074639409, 96.74593449012313, -199.08634973839895, 180.85605899200485, -60.285352997334954],
+    [0, -13.563796638614157, 90.62137973668116, -204.04515601697273, 190.48135937835858, -63.493786459452856],
+  ],
+};
+
+/**
  * Rosenbrock 2(3) of Shampine & Reichelt (1997), "The MATLAB ODE Suite" (ode23s): L-stable,
  * order 2 with a 3rd-order error estimate and a free 2nd-order interpolant. Published as
  *   W' = I − h δ J,  k₁ = W'⁻¹(f₀ + h δ f_t),  k₂ = W'⁻¹(f(t + h/2, y + h/2 k₁) − k₁) + k₁,
@@ -239,6 +290,7 @@ export function methodByName(name: MethodName): Method {
     case 'bs3': return BS3;
     case 'dopri5': return DOPRI5;
     case 'tsit5': return TSIT5;
+    case 'vern6': return VERN6;
     case 'rosenbrock23': return ROSENBROCK23;
     case 'rodas4': return RODAS4;
   }
