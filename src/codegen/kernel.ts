@@ -15,7 +15,7 @@ import type { Model } from '../physics/model.js';
 import type { Method } from '../methods/tableaus.js';
 import { emitModelWgsl, wgslSizes } from './compile.js';
 import { SOLVER_CONFIG, SOLVER_PROGRAM, wgslBindings, wgslStruct } from './programs.js';
-import { formatSource, loopHead, range, saveCode, stepAttempt, stepConstants, stepHelpers, timeUntil, wgslTarget, type StepTarget } from './step.js';
+import { formatSource, loopHead, range, saveLoop, stepAttempt, stepConstants, stepHelpers, timeUntil, wgslTarget, type StepTarget } from './step.js';
 
 /** Config, its binding and the helpers every solver-like kernel shares (wgsl/solver_common.wgsl). */
 export const SOLVER_COMMON = SOLVER_COMMON_WGSL;
@@ -83,7 +83,7 @@ export function buildSolverKernel(model: Model, method: Method, fixedStep = fals
   const { N, P } = wgslSizes(model);
   const T = wgslTarget(N, P);
   const projects = model.projection !== undefined;
-  const attempt = stepAttempt(T, method, { fixedStep, projects, onAccept: saveCode(T, method, projects) });
+  const attempt = stepAttempt(T, method, { fixedStep, projects, onAccept: saveLoop(T, method, projects) });
   const bindings = wgslBindings(SOLVER_PROGRAM, ['cfg', 'params', 'state', 'counters', 'save_t', 'out', 'n_running',
     ...(model.neural ? ['nn_w' as const] : []), ...(checkpoints ? ['ckpt' as const] : [])]);
   return formatSource(`${kernelHeader(model, method, '')}\n${bindings}

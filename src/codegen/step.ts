@@ -43,6 +43,8 @@ export interface StepTarget {
   vec(name: string, size?: number, int?: boolean): string;
   /** dst ← src, element by element. */
   copy(dst: string, src: string): string;
+  /** Another name for vector `src` (WGSL: an immutable copy; JS: the same array, no copy), read-only. */
+  alias(name: string, src: string): string;
   /** dst ← fn(args…) for a function returning a vector; `declare` defines dst. */
   call(dst: string, fn: string, args: string[], declare: boolean): string;
   /** body(v) for v in [from, to) (descending with `down`): unrolled in WGSL, a loop in JS. */
@@ -96,6 +98,7 @@ export function wgslTarget(N: number, P: number): StepTarget {
     var: (n, e) => `var ${n} = ${e};`,
     vec: (n, size = N, int = false) => `var ${n}: array<${int ? 'u32' : 'f32'}, ${size}>;`,
     copy: (d, s) => `${d} = ${s};`,
+    alias: (n, s) => `let ${n} = ${s};`,
     call: (d, fn, args, declare) => `${declare ? 'let ' : ''}${d} = ${fn}(${args.join(', ')});`,
     for: (_v, from, to, body, down = false) => {
       const a = num(from, 'a loop bound'), b = num(to, 'a loop bound');
@@ -137,11 +140,14 @@ export function jsTarget(N: number): StepTarget & { vectors: Map<string, { size:
     var: (n, e) => `let ${n} = ${e};`,
     vec: (n, size = N, int = false) => { vectors.set(n, { size, int }); return ''; },
     copy: (d, s) => `${d}.set(${s});`,
+    alias: (n, s) => `const ${n} = ${s};`,
     // In place (dst among the arguments) goes through a scratch vector: the generated functions
     // write their output while still reading their input.
-    call: (d, fn, args, _declare) => (args.includes(d)
-      ? `${fn}(${args.join(', ')}, _scratch); ${d}.set(_scratch);`
-      : `${fn}(${args.join(', ')}, ${d});`),
+    call: (d, fn, args, _declare) => {
+      if (!args.includes(d)) return `${fn}(${args.join(', ')}, ${d});`;
+      vectors.set('_scratch', { size: N, int: false });
+      return `${fn}(${args.join(', ')}, _scratch); ${d}.set(_scratch);`;
+    },
     for: (v, from, to, body, down = false) => (down
       ? `for (let ${v} = (${to}) - 1; ${v} >= ${from}; ${v}--) {\n${body(v)}\n}`
       : `for (let ${v} = ${from}; ${v} < ${to}; ${v}++) {\n${body(v)}\n}`),
@@ -200,6 +206,9 @@ export function lincomb(T: StepTarget, coefs: number[], vecs: string[], i: Index
   const terms = coefs.map((c, j) => (c === 0 ? '' : `${T.lit(c)} * ${vecs[j]}[${i}]`)).filter(Boolean);
   return terms.length ? terms.join(' + ') : '0.0';
 }
+
+/** i + 1 for a constant or a loop variable. */
+const next = (i: Index): Index => (typeof i === 'number' ? i + 1 : `${i} + 1`);
 
 /** Element (r, c) of a row-major N×N matrix, folded when both are constants. */
 const at = (N: number, r: Index, c: Index) => (typeof r === 'number' && typeof c === 'number' ? `${r * N + c}` : `${r} * ${N} + ${c}`);
@@ -277,20 +286,19 @@ export function luFactor(T: StepTarget): string {
   return T.for('c', 0, N, (c) => `{
   ${T.var('pr', T.u(c))}
   ${T.var('best', T.abs(`W[${at(N, c, c)}]`))}
-${T.for('r', typeof c === 'number' ? c + 1 : `${c} + 1`, N, (r) => `  if (${T.abs(`W[${at(N, r, c)}]`)} > best) { best = ${T.abs(`W[${at(N, r, c)}]`)}; pr = ${T.u(r)}; }`)}
+${T.for('r', next(c), N, (r) => `  if (${T.abs(`W[${at(N, r, c)}]`)} > best) { best = ${T.abs(`W[${at(N, r, c)}]`)}; pr = ${T.u(r)}; }`)}
   piv[${c}] = pr;
-${T.for('r', typeof c === 'number' ? c + 1 : `${c} + 1`, N, (r) => `  if (pr == ${T.u(r)}) {
+${T.for('r', next(c), N, (r) => `  if (pr == ${T.u(r)}) {
 ${T.for('j', 0, N, (j) => `    { ${T.let('sw', `W[${at(N, c, j)}]`)} W[${at(N, c, j)}] = W[${at(N, r, j)}]; W[${at(N, r, j)}] = sw; }`)}
   }`)}
-${T.for('r', typeof c === 'number' ? c + 1 : `${c} + 1`, N, (r) => `  W[${at(N, r, c)}] = W[${at(N, r, c)}] / W[${at(N, c, c)}];
-${T.for('j', typeof c === 'number' ? c + 1 : `${c} + 1`, N, (j) => `  W[${at(N, r, j)}] = W[${at(N, r, j)}] - W[${at(N, r, c)}] * W[${at(N, c, j)}];`)}`)}
+${T.for('r', next(c), N, (r) => `  W[${at(N, r, c)}] = W[${at(N, r, c)}] / W[${at(N, c, c)}];
+${T.for('j', next(c), N, (j) => `  W[${at(N, r, j)}] = W[${at(N, r, j)}] - W[${at(N, r, c)}] * W[${at(N, c, j)}];`)}`)}
 }`);
 }
 
 /** Solves (LU) x = P b for the factors of `luFactor`: row swaps, forward, back substitution. */
 export function luSolve(T: StepTarget): string {
   const N = T.N;
-  const next = (c: Index) => (typeof c === 'number' ? c + 1 : `${c} + 1`);
   return T.vecFn('lu_solve', [['W', 'mat'], ['piv', 'piv'], ['b', 'vec']], 'x', 'b', [
     T.for('c', 0, N - 1, (c) => T.for('r', next(c), N, (r) =>
       `  if (piv[${c}] == ${T.u(r)}) { ${T.let('sw', `x[${c}]`)} x[${c}] = x[${r}]; x[${r}] = sw; }`)),
@@ -373,8 +381,11 @@ ${explicitStages(T, tab, first, tab.c.length, 'hs', T.tHi, { declareK: false })}
 }`;
 }
 
-/** Writes the saves in (t, t + hs] from the dense output (or y₁ for a method without one). */
-function saveLoop(T: StepTarget, m: Method, projects: boolean): string {
+/**
+ * The forward solvers' `onAccept`: writes the saves in (t, t + hs] from the dense output (or y₁
+ * for a method without one).
+ */
+export function saveLoop(T: StepTarget, m: Method, projects: boolean): string {
   const N = T.N, nStages = m.c.length;
   const [hi, lo] = T.saveTime('save');
   const explicit = m.kind === 'explicit';
@@ -410,7 +421,7 @@ export interface AttemptOptions {
   projects: boolean;
   /**
    * Runs after an accepted step, before t and y advance, with hs, ynew and the stages in scope:
-   * the forward solvers write the saves (`saveCode`), the adjoint's replay tapes the step.
+   * the forward solvers write the saves (`saveLoop`), the adjoint's replay tapes the step.
    */
   onAccept: string;
 }
@@ -424,8 +435,6 @@ ${budget}
 if (steps + rejected >= ${T.cfg('max_steps')}) { status = STATUS_MAX_STEPS; break; }`;
 }
 
-/** The forward solvers' `onAccept`: the saves inside the step. */
-export const saveCode = (T: StepTarget, m: Method, projects: boolean) => saveLoop(T, m, projects);
 
 /**
  * One step attempt, the body of the step loop: `continue` after a rejection, `break` with a final
@@ -499,8 +508,7 @@ function explicitAttempt(T: StepTarget, tab: ExplicitTableau, o: AttemptOptions)
   const { expo, beta } = controllerExponents(tab);
   const lastK = `k${nStep - 1}`;
   return `${stepSize(T, tab, adaptive, tab.order)}
-${T.vec('k0')}
-${T.copy('k0', 'f0')}
+${T.alias('k0', 'f0')}
 ${explicitStages(T, tab, 1, tab.fsal ? nStep - 1 : nStep, 'hs', T.tHi)}
 // y₁ = y + h Σ b_i k_i
 ${compensatedUpdate(T, tab.b.slice(0, nStep), k, 'hs * ')}
@@ -530,7 +538,7 @@ export function rosenbrockStages(T: StepTarget, tab: RosenbrockTableau, fsalAtYn
   const U = range(nStages).map((s) => `U${s}`);
   const stages: string[] = [];
   for (let s = 0; s < nStages; s++) {
-    if (s === 0) stages.push(T.vec('fs0'), T.copy('fs0', 'f0'));
+    if (s === 0) stages.push(T.alias('fs0', 'f0'));
     else if (fsalAtYnew && tab.fsal && s === nStages - 1) {
       stages.push(compensatedUpdate(T, tab.m, U), T.vec(`fs${s}`), T.call(`fs${s}`, 'rhs', [`${T.tHi} + hs`, 'ynew', 'p'], false));
     } else {
@@ -617,11 +625,23 @@ ${range(s).map((j) => (tab.a[s]![j] === 0 ? '' : T.for('i', 0, N, (i) => `kb${j}
 }
 
 /**
+ * Compiles generated JS: allocates the target's vectors once, then runs `body` (which may read the
+ * vectors and the `env` entries by name) and returns what it returns, with the vectors.
+ */
+export function compileJs<R>(T: ReturnType<typeof jsTarget>, env: Record<string, unknown>, body: string): { value: R; vectors: Record<string, Float64Array | Int32Array> } {
+  const vectors = Object.fromEntries([...T.vectors].map(([name, { size, int }]) => [name, int ? new Int32Array(size) : new Float64Array(size)]));
+  const names = [...Object.keys(vectors), ...Object.keys(env)];
+  // The generated source is built only from our own IR (numbers and indices), never user text.
+  const value = new Function(...names, formatSource(`"use strict";\n${body}`))(...Object.values(vectors), ...Object.values(env)) as R;
+  return { value, vectors };
+}
+
+/**
  * The dense-output weights of a method at θ as an f64 function (from `denseWeight`, JS target),
  * for code that needs them as numbers: out[j] = weight of stage j (explicit: without the h).
  */
 export function compileDenseWeights(m: Method): (theta: number, out: Float64Array) => void {
   const T = jsTarget(1);
   const lines = range(m.c.length).map((j) => `out[${j}] = ${denseWeight(T, m, j, 'theta') ?? '0'};`);
-  return new Function('theta', 'out', `"use strict";\n${lines.join('\n')}`) as (theta: number, out: Float64Array) => void;
+  return compileJs<(theta: number, out: Float64Array) => void>(T, {}, `return function (theta, out) {\n${lines.join('\n')}\n};`).value;
 }

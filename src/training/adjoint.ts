@@ -28,7 +28,7 @@ import { ProblemError, type EnsembleProblem, type SolveOptions } from '../solver
 import { resolveOptions } from '../solvers/options.js';
 import { StepTrace, integrateTrajectory } from '../solvers/cpu/integrate.js';
 import { luSolveTransposed } from '../solvers/cpu/linalg.js';
-import { compileDenseWeights, explicitStages, explicitStepAdjoint, jsTarget, lincomb, luSolve, range, rosenbrockStages, type StepTarget } from '../codegen/step.js';
+import { compileDenseWeights, compileJs, explicitStages, explicitStepAdjoint, jsTarget, lincomb, luSolve, range, readByLaterStage, rosenbrockStages } from '../codegen/step.js';
 import { compileObservable, priorLoss, residualLoss, type LossTerms, type Observations } from './loss.js';
 import type { Model } from '../physics/model.js';
 
@@ -216,7 +216,7 @@ export function gradientCpu(problem: EnsembleProblem, obs: Observations, terms: 
   // trajectory's parameters.
   const pCur = new Float64Array(P);
   const stepper = method.kind === 'rosenbrock' ? new RosenbrockAdjoint(method, model, fns, sens, pCur) : new ExplicitAdjoint(method, model, fns, sens, mlp, pCur);
-  const segment = { states: new Float64Array(every * N), stages: new Float64Array(every * stepper.snapshotSize) };
+  const segment = { states: new Float64Array(every * N), stages: new Float64Array(every * stepper.record.size) };
 
   for (let b = 0; b < B; b++) {
     const p = problem.params.subarray(b * P, (b + 1) * P);
@@ -304,8 +304,8 @@ function backward(
     for (let n = first; n < last; n++) {
       const j = n - first, y = states.subarray(j * N, (j + 1) * N);
       stepper.replay(trace.th[n]!, trace.h[n]!, y);
-      stepper.snapshot(stages, j * stepper.snapshotSize);
-      if (n + 1 < last) stepper.advance(y, states.subarray((j + 1) * N, (j + 2) * N));
+      stepper.record.snapshot(stages, j * stepper.record.size);
+      if (n + 1 < last) stepper.advance(trace.h[n]!, y, states.subarray((j + 1) * N, (j + 2) * N));
     }
     for (let n = last - 1; n >= first; n--) {
       const th = trace.th[n]!, tl = trace.tl[n]!, h = trace.h[n]!;
@@ -314,7 +314,7 @@ function backward(
       for (let s = from; s < trace.saveEnd[n]!; s++) {
         saves.push({ theta: ((saveat[s]! - th) - tl) / h, bar: ybarSaves.subarray(s * N, (s + 1) * N) });
       }
-      stepper.restore(stages, (n - first) * stepper.snapshotSize);
+      stepper.record.restore(stages, (n - first) * stepper.record.size);
       stepper.backStep(th, h, states.subarray((n - first) * N, (n - first + 1) * N), ybar, saves, pbar, wbar);
     }
   }
@@ -354,23 +354,16 @@ class VjpAt {
   }
 }
 
-/** Preallocated vectors of a JS step target, in the order they were declared. */
-function allocate(T: ReturnType<typeof jsTarget>): Record<string, Float64Array | Int32Array> {
-  return Object.fromEntries([...T.vectors].map(([name, { size, int }]) => [name, int ? new Int32Array(size) : new Float64Array(size)]));
+/**
+ * One replayed step's stage vectors (values and points, and for Rosenbrock W's factors and pivots)
+ * as a flat record, so a segment's steps are kept without re-evaluating f.
+ */
+class StageRecord {
+  readonly size: number;
+  constructor(private readonly arrays: Array<Float64Array | Int32Array>) { this.size = arrays.reduce((n, a) => n + a.length, 0); }
+  snapshot(into: Float64Array, at: number) { for (const a of this.arrays) { into.set(a, at); at += a.length; } }
+  restore(from: Float64Array, at: number) { for (const a of this.arrays) { a.set(from.subarray(at, at + a.length)); at += a.length; } }
 }
-
-/** Compiles generated JS `body` that reads the named vectors and `env` entries, returning what the body returns. */
-function compileJs<R>(T: ReturnType<typeof jsTarget>, env: Record<string, unknown>, body: string): { fns: R; vectors: Record<string, Float64Array | Int32Array> } {
-  const vectors = allocate(T);
-  const names = [...Object.keys(vectors), ...Object.keys(env)];
-  // The generated source is built only from our own IR (numbers and indices), never user text.
-  const fns = new Function(...names, `"use strict";\n${body}`)(...Object.values(vectors), ...Object.values(env)) as R;
-  return { fns, vectors };
-}
-
-/** The stage vectors a snapshot keeps (stage values and points), in a fixed order. */
-const stageRecord = (vectors: Record<string, Float64Array | Int32Array>, pattern: RegExp) =>
-  Object.keys(vectors).filter((n) => pattern.test(n)).sort().map((n) => vectors[n]!);
 
 /**
  * The explicit Runge–Kutta step and its adjoint (frozen h), printed as f64 JavaScript by the
@@ -378,25 +371,28 @@ const stageRecord = (vectors: Record<string, Float64Array | Int32Array>, pattern
  * stage adjoint are the same code on both backends.
  */
 class ExplicitAdjoint {
-  readonly stages: (t: number, h: number, y: Float64Array) => void;
+  /** The stages at (t, y) with step h into the stage vectors. */
+  readonly replay: (t: number, h: number, y: Float64Array) => void;
   /** y_{n+1} = y + h Σ b_i k_i into out, from the stages last computed (the replay's next state). */
-  readonly advanceWith: (h: number, y: Float64Array, out: Float64Array) => void;
-  /** ybar: in ȳ_{n+1}, out ȳ_n; the step's stages must be current (`stages` or `restore`). */
+  readonly advance: (h: number, y: Float64Array, out: Float64Array) => void;
+  /** ybar: in ȳ_{n+1}, out ȳ_n; the step's stages must be current (`replay` or `record.restore`). */
   readonly backStep: (t: number, h: number, y: Float64Array, ybar: Float64Array, saves: Array<{ theta: number; bar: Float64Array }>, pbar: Float64Array, wbar: Float64Array) => void;
-  private readonly record: Float64Array[];
-  private h = 0;
+  readonly record: StageRecord;
   constructor(tab: ExplicitTableau, model: Model, fns: ModelF64, sens: SensitivityF64, mlp: MlpF64 | undefined, p: Float64Array) {
     const N = model.states.length, nStages = tab.c.length;
     const T = jsTarget(N);
-    for (const v of ['k0', 'yb', ...range(nStages).map((s) => `kb${s}`)]) T.vec(v);
+    for (const v of ['k0', 'yb']) T.vec(v);
     const k = range(nStages).map((s) => `k${s}`);
+    // The replay needs k_s only where a later stage or y_{n+1} reads it (the points u_s always).
+    const laterStage = readByLaterStage(tab);
+    const needK = (s: number) => laterStage(s) || tab.b[s] !== 0;
     const adj = explicitStepAdjoint(T, tab);
     const body = `
-function stages(t, hs, y) {
+function replay(t, hs, y) {
   rhs(t, y, p, k0);
-${explicitStages(T, tab, 1, nStages, 'hs', 't')}
+${explicitStages(T, tab, 1, nStages, 'hs', 't', { needK })}
 }
-function advanceWith(hs, y, out) {
+function advance(hs, y, out) {
 ${T.for('i', 0, N, (i) => `out[${i}] = y[${i}] + hs * (${lincomb(T, tab.b, k, i)});`)}
 }
 function backStep(t, hs, y, ybar, saves, pbar, wbar) {
@@ -407,20 +403,14 @@ ${adj.saveKbar}
   }
 ${adj.reverse((s, point, t) => `yb.fill(0);\nvjp.apply(${t}, ${point}, kb${s}, yb, pbar, wbar);`, 't')}
 }
-return { stages, advanceWith, backStep };`;
+return { replay, advance, backStep };`;
     const vjp = new VjpAt(model, sens, mlp, p);
-    const { fns: f, vectors } = compileJs<Pick<ExplicitAdjoint, 'stages' | 'advanceWith' | 'backStep'>>(T, { rhs: fns.rhs, p, vjp }, body);
-    this.stages = f.stages;
-    this.advanceWith = f.advanceWith;
+    const { value: f, vectors } = compileJs<Pick<ExplicitAdjoint, 'replay' | 'advance' | 'backStep'>>(T, { rhs: fns.rhs, p, vjp }, body);
+    this.replay = f.replay;
+    this.advance = f.advance;
     this.backStep = f.backStep;
-    this.record = stageRecord(vectors, /^[ku]\d+$/) as Float64Array[];
+    this.record = new StageRecord(Object.keys(vectors).filter((n) => /^[ku]\d+$/.test(n)).map((n) => vectors[n]!));
   }
-  advance(y: Float64Array, out: Float64Array) { this.advanceWith(this.h, y, out); }
-  replay(t: number, h: number, y: Float64Array) { this.h = h; this.stages(t, h, y); }
-  /** The stages (k, u) as one flat record, so a segment's steps are kept without re-evaluating f. */
-  get snapshotSize() { return this.record.reduce((n, a) => n + a.length, 0); }
-  snapshot(into: Float64Array, at: number) { for (const a of this.record) { into.set(a, at); at += a.length; } }
-  restore(from: Float64Array, at: number) { for (const a of this.record) { a.set(from.subarray(at, at + a.length)); at += a.length; } }
 }
 
 /**
@@ -432,7 +422,8 @@ class RosenbrockAdjoint {
   private readonly N: number;
   private readonly vjp: VjpAt;
   private readonly scratch: Float64Array;
-  private readonly replayStages: (t: number, h: number, y: Float64Array) => void;
+  /** The stages at (t, y) with step h: W's LU, U and u. */
+  readonly replay: (t: number, h: number, y: Float64Array) => void;
   private readonly W: Float64Array;
   private readonly piv: Int32Array;
   private readonly U: Float64Array[];
@@ -448,25 +439,25 @@ class RosenbrockAdjoint {
   private readonly ubar: Float64Array;
   private readonly gy: Float64Array;
   private readonly gp: Float64Array;
-  private readonly record: Array<Float64Array | Int32Array>;
+  readonly record: StageRecord;
   constructor(readonly tab: RosenbrockTableau, readonly model: Model, fns: ModelF64, readonly sens: SensitivityF64, readonly p: Float64Array) {
     const N = (this.N = model.states.length), nStages = tab.c.length;
     const T = jsTarget(N);
     T.vec('f0');
     const body = `
-${luSolve(T as StepTarget)}
+${luSolve(T)}
 function stages(tx, hs, y) {
   rhs(tx, y, p, f0);
 ${rosenbrockStages(T, tab, false)}
 }
 return stages;`;
-    const { fns: stages, vectors } = compileJs<(t: number, h: number, y: Float64Array) => void>(T, { rhs: fns.rhs, jac: fns.jacobian, dfdt: fns.timeDerivative, p }, body);
-    this.replayStages = stages;
+    const { value: stages, vectors } = compileJs<(t: number, h: number, y: Float64Array) => void>(T, { rhs: fns.rhs, jac: fns.jacobian, dfdt: fns.timeDerivative, p }, body);
+    this.replay = stages;
     this.W = vectors.W as Float64Array;
     this.piv = vectors.piv as Int32Array;
     this.U = range(nStages).map((s) => vectors[`U${s}`] as Float64Array);
     this.u = range(nStages).map((s) => vectors[`u${s}`] as Float64Array | undefined);
-    this.record = [this.W, this.piv, ...this.U, ...this.u.filter((a): a is Float64Array => a !== undefined)];
+    this.record = new StageRecord([this.W, this.piv, ...this.U, ...this.u.filter((a): a is Float64Array => a !== undefined)]);
     this.Ubar = range(nStages).map(() => new Float64Array(N));
     this.denseWeights = compileDenseWeights(tab);
     this.dw = new Float64Array(nStages);
@@ -475,14 +466,9 @@ return stages;`;
     this.Jbar = new Float64Array(N * N); this.wdT = new Float64Array(N); this.Fbar = new Float64Array(N); this.ubar = new Float64Array(N);
     this.gy = new Float64Array(N); this.gp = new Float64Array(model.params.length);
   }
-  replay(t: number, h: number, y: Float64Array) { this.replayStages(t, h, y); }
-  advance(y: Float64Array, out: Float64Array) {
+  advance(_h: number, y: Float64Array, out: Float64Array) {
     for (let i = 0; i < this.N; i++) { let acc = y[i]!; for (let j = 0; j < this.tab.m.length; j++) acc += this.tab.m[j]! * this.U[j]![i]!; out[i] = acc; }
   }
-  /** W's factors and pivots, U and u as one flat record. */
-  get snapshotSize() { return this.record.reduce((n, a) => n + a.length, 0); }
-  snapshot(into: Float64Array, at: number) { for (const a of this.record) { for (let i = 0; i < a.length; i++) into[at + i] = a[i]!; at += a.length; } }
-  restore(from: Float64Array, at: number) { for (const a of this.record) { for (let i = 0; i < a.length; i++) a[i] = from[at + i]!; at += a.length; } }
   /** As for the explicit step: the stages (W's factors, U, u) must be current. */
   backStep(t: number, h: number, y: Float64Array, ybar: Float64Array, saves: Array<{ theta: number; bar: Float64Array }>, pbar: Float64Array, wbar: Float64Array) {
     const { tab, N, U, Ubar, W, piv, p, dw } = this, nStages = tab.c.length;
