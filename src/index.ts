@@ -30,3 +30,10 @@ export { loadModel } from './io/model-file.js';
 export { readData } from './io/data.js';
 export { readParamsCsv } from './io/params.js';
 export { writeTrajectories, writeStatus } from './io/trajectories.js';
+// Imaging data: TrackMate, FRAP (easyFRAP, Zeiss ZEN, Leica), long CSV, covariates; text or .xlsx
+export { readImaging, detectKind } from './io/read.js';
+export { readTable, type RawTable } from './io/table.js';
+export { readCovariates, writeLong, type Covariates } from './io/long.js';
+export { analyseFrap } from './io/frap.js';
+export { InputError } from './io/csv.js';
+export type { DataKind, LongRecord, ReadSummary, ImagingData, ReadOptions, FrapSummary } from './io/imaging.js';

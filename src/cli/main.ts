@@ -18,6 +18,7 @@ import { SIMULATE_FLAGS, simulateCommand } from './simulate.js';
 import { doctorCommand } from './doctor.js';
 import { GRADIENT_FLAGS, gradientCommand } from './gradient.js';
 import { runFiltered } from './dawn-filter.js';
+import { CONVERT_FLAGS, INSPECT_FLAGS, convertCommand, inspectCommand } from './data.js';
 
 const COMMAND_USAGE: Record<string, string> = {
   doctor: `ctwin doctor [--verbose]
@@ -35,6 +36,16 @@ const COMMAND_USAGE: Record<string, string> = {
                [--backend auto|cpu|gpu]  (auto: the f64 CPU adjoint; gpu: f32, ${EXPLICIT_METHODS.join('/')})
   Prints JSON {"loss": L, "grad": [{"traj", "status", "params", "initial"}…]} for
   L = Σ ½((y_obs(t) − value)/σ)²; D.csv columns traj,t,observable,value.`,
+  inspect: `ctwin inspect FILE… [--json] [--frame-interval S] [--prebleach N]
+  What the readers make of each file before anything is fitted: kind (trackmate-spots,
+  trackmate-tracks, frap, long), header rows, separator and decimal mark, spots, tracks, untracked
+  spots left out, frames, time unit and frame interval, channels, missing values, FRAP mobile
+  fraction and t½, and every warning. Files: TrackMate spots/tracks CSV, FRAP tables (easyFRAP,
+  Zeiss ZEN, Leica LAS X), long CSV; text or .xlsx.`,
+  convert: `ctwin convert FILE… --out long.csv [--frame-interval S] [--prebleach N]
+  Any readable input to the long CSV patient,cell,t,observable,value[,condition] (t in seconds,
+  cell = TrackMate TRACK_ID or the FRAP curve, observable = the source column's key), sorted by
+  patient, cell, observable, t; untracked spots and empty cells left out.`,
 };
 
 const USAGE = `usage: ctwin <command> [flags]        ctwin <command> --help        ctwin --version
@@ -49,9 +60,14 @@ const HELP_FLAG = { help: { type: 'boolean', short: 'h' } } as const;
 
 /** Parses the flags of one command; a mistake is a UsageError that shows the command's usage. */
 function flagsOf<T extends Record<string, { type: 'string' | 'boolean' }>>(command: string, args: string[], options: T) {
+  return flagsAndFiles(command, args, options, false).flags;
+}
+
+/** As flagsOf, for commands that also take file names (positionals). */
+function flagsAndFiles<T extends Record<string, { type: 'string' | 'boolean' }>>(command: string, args: string[], options: T, allowPositionals = true) {
   try {
-    return parseArgs({ args, options: { ...options, ...HELP_FLAG }, strict: true, allowPositionals: false }).values as
-      { [K in keyof T]?: T[K]['type'] extends 'boolean' ? boolean : string } & { help?: boolean };
+    const parsed = parseArgs({ args, options: { ...options, ...HELP_FLAG }, strict: true, allowPositionals });
+    return { flags: parsed.values as { [K in keyof T]?: T[K]['type'] extends 'boolean' ? boolean : string } & { help?: boolean }, files: parsed.positionals };
   } catch (err) {
     throw new UsageError(`${(err as Error).message.split('\n')[0]}\nusage: ${COMMAND_USAGE[command]}`);
   }
@@ -79,6 +95,16 @@ async function main(argv: string[]): Promise<number> {
       if (flags.help) { out(`usage: ${COMMAND_USAGE.gradient}\n`); return 0; }
       await gradientCommand(flags, out, log);
       return 0;
+    }
+    case 'inspect': {
+      const { flags, files } = flagsAndFiles('inspect', rest, INSPECT_FLAGS);
+      if (flags.help) { out(`usage: ${COMMAND_USAGE.inspect}\n`); return 0; }
+      return inspectCommand(files, flags, out);
+    }
+    case 'convert': {
+      const { flags, files } = flagsAndFiles('convert', rest, CONVERT_FLAGS);
+      if (flags.help) { out(`usage: ${COMMAND_USAGE.convert}\n`); return 0; }
+      return convertCommand(files, flags, log);
     }
     case undefined: case '-h': case '--help': case 'help':
       out(USAGE);
