@@ -36,4 +36,7 @@ export { readTable, type RawTable } from './io/table.js';
 export { readCovariates, writeLong, type Covariates } from './io/long.js';
 export { analyseFrap } from './io/frap.js';
 export { InputError } from './io/csv.js';
+export { readDesign, type Design } from './io/design.js';
+// Drugs as data: PK schedules, PD Emax/Hill on named parameters
+export { loadDrugLibrary, withDrugs, treatmentParams, type DrugLibrary, type Drug, type Treatment, type Schedule } from './twin/drugs.js';
 export type { DataKind, LongRecord, ReadSummary, ImagingData, ReadOptions, FrapSummary } from './io/imaging.js';

@@ -19,6 +19,8 @@ function units(): MathJsInstance {
   math.createUnit('M', { definition: '1 mol/L', prefixes: 'short' });
   // Arbitrary units of fluorescence intensity (imaging data): a base dimension of its own.
   math.createUnit('au');
+  // Percent (w/v or v/v) of a compound in the medium, e.g. 1.5 % 1,6-hexanediol: a dimension of its own.
+  math.createUnit('percent');
   return (unitMath = math);
 }
 
@@ -41,7 +43,7 @@ const DIMENSIONLESS_NAMES = new Set(['', '1', 'dimensionless', 'fraction']);
  * const perMicromolarSecond = parseUnit('uM^-1 s^-1'); // dims and SI factor
  */
 export function parseUnit(text: string): Dim {
-  const s = text.trim();
+  const s = text.trim() === '%' ? 'percent' : text.trim();
   if (DIMENSIONLESS_NAMES.has(s)) return DIMENSIONLESS_DIM();
   let u: Unit;
   try {
