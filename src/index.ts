@@ -39,4 +39,7 @@ export { InputError } from './io/csv.js';
 export { readDesign, type Design } from './io/design.js';
 // Drugs as data: PK schedules, PD Emax/Hill on named parameters
 export { loadDrugLibrary, withDrugs, treatmentParams, type DrugLibrary, type Drug, type Treatment, type Schedule } from './twin/drugs.js';
+// Calibration against imaging data: observation models, per-patient twins
+export { fitObservation, type ObservationOptions, type CellObservation, type CellSeries } from './twin/observation.js';
+export { calibrate, DEFAULT_OBSERVE, type CalibrateOptions, type CalibrationResult, type PatientFit, type CalibrationCheckpoint } from './twin/calibrate.js';
 export type { DataKind, LongRecord, ReadSummary, ImagingData, ReadOptions, FrapSummary } from './io/imaging.js';

@@ -93,6 +93,10 @@ export function condensateModelSpec(options: CondensateOptions = {}): Record<str
       total_TF: { expression: 'T_total', unit: 'uM' },
       condensed_TF: { expression: 'phi*K_p*c', unit: 'uM', description: 'TF in the dense phase per nuclear volume' },
       c_dense: { expression: 'K_p*c', unit: 'uM' },
+      // What microscopes see (docs/observation.md): a tagged TF/coactivator in condensates (its
+      // condensed amount) and MS2/PP7-tagged nascent RNA at the locus.
+      condensate_intensity: { expression: 'phi*K_p*c', unit: 'uM', description: 'condensed TF per nuclear volume: what a tagged TF/coactivator channel images' },
+      ...(rna ? { nascent_rna_intensity: { expression: 'R', unit: 'uM', description: 'nascent RNA at the locus: what an MS2/PP7 channel images' } } : {}),
     },
     conserved: {
       T: { expression: 'c*(1 - phi + K_p*phi)', rate: 'k_syn - k_deg*u_deg*T', unit: 'uM', description: 'total TF: synthesis and decay only' },

@@ -166,13 +166,14 @@ export function gradientSetup(problem: EnsembleProblem, obs: Observations, terms
         const s = saveIndex.get(d.t)!;
         const y = out.subarray(s * N, s * N + N0);
         const hv = h.value(d.t, y, p);
-        const [l, dz] = residualLoss(o, o.scale * hv + o.offset, d.value);
+        const scale = d.scale ?? o.scale, offset = d.offset ?? o.offset;
+        const [l, dz] = residualLoss(d.sigma === undefined ? o : { noise: o.noise, sigma: d.sigma }, scale * hv + offset, d.value);
         loss += l;
         const g = observation[d.observable]!;
-        g.scale += dz * hv;
-        g.offset += dz;
-        for (let k = 0; k < N0; k++) ybarSaves[s * N + k]! += dz * o.scale * h.dy[k]!(d.t, y, p);
-        for (let q = 0; q < P; q++) pbar[q]! += dz * o.scale * h.dp[q]!(d.t, y, p);
+        if (d.scale === undefined) g.scale += dz * hv;
+        if (d.offset === undefined) g.offset += dz;
+        for (let k = 0; k < N0; k++) ybarSaves[s * N + k]! += dz * scale * h.dy[k]!(d.t, y, p);
+        for (let q = 0; q < P; q++) pbar[q]! += dz * scale * h.dp[q]!(d.t, y, p);
       }
       for (const t of tracking?.tracked ?? []) {
         loss += out[(S - 1) * N + t.penaltyIndex]!;

@@ -32,6 +32,13 @@ export interface Datum {
   /** Index into `Observations.observables`. */
   observable: number;
   value: number;
+  /**
+   * Per-measurement observation model, overriding the observable's (z = scale·h + offset, noise σ):
+   * how per-cell scale, offset, drift and photobleaching reach the adjoint (src/twin/observation.ts).
+   */
+  scale?: number;
+  offset?: number;
+  sigma?: number;
 }
 
 export interface Observations {
@@ -73,7 +80,7 @@ export function compileObservable(model: Model, name: string): CompiledObservabl
 }
 
 /** ℓ(z) and dℓ/dz for one measurement. */
-export function residualLoss(o: ObservableModel, z: number, value: number): [number, number] {
+export function residualLoss(o: Pick<ObservableModel, 'noise' | 'sigma'>, z: number, value: number): [number, number] {
   if (o.noise === 'normal') {
     const r = (z - value) / o.sigma;
     return [0.5 * r * r, r / o.sigma];

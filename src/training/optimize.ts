@@ -64,7 +64,7 @@ export interface FitResult {
   history: number[];
 }
 
-interface Transform { toX(p: number): number; toP(x: number): number; dpdx(x: number): number }
+export interface Transform { toX(p: number): number; toP(x: number): number; dpdx(x: number): number }
 
 /** The unconstrained parametrisation of one parameter (see the file comment). */
 export function transformFor(q: { scale?: 'linear' | 'log'; min?: number; max?: number; name: string }): Transform {
@@ -142,47 +142,39 @@ function estimated(model: Model, estimate?: string[]) {
   return { names, idx, tf: idx.map((i) => transformFor(model.params[i]!)) };
 }
 
-/** The optimisation loop shared by `fit` and `fitCohort`: row b of x is trajectory b's unknowns. */
-async function optimizeBatch(problem: EnsembleProblem, data: Observations, idx: number[], tf: Transform[], x: Float64Array, options: FitOptions) {
-  const B = problem.batch, K = idx.length, P = problem.model.params.length;
-  const paramsAt = (xs: Float64Array) => {
-    const p = Float64Array.from(problem.params);
-    for (let b = 0; b < B; b++) idx.forEach((i, k) => { p[b * P + i] = tf[k]!.toP(xs[b * K + k]!); });
-    return p;
-  };
-  const evaluate = async (xs: Float64Array, lossOnly: boolean) => {
-    const g = await gradient(remake(problem, { params: paramsAt(xs) }), data, options.terms ?? {}, { ...options.solver, lossOnly });
-    const gx = new Float64Array(B * K);
-    if (!lossOnly) for (let b = 0; b < B; b++) idx.forEach((i, k) => { gx[b * K + k] = g.params[b * P + i]! * tf[k]!.dpdx(xs[b * K + k]!); });
-    return { loss: g.lossPerTrajectory, gx };
-  };
-  // The loss of the trajectories in `which` only (a line search rarely needs all of them).
-  const N = problem.model.states.length;
-  const byTraj: Array<typeof data.data> = Array.from({ length: B }, () => []);
-  for (const d of data.data) byTraj[d.traj]?.push(d);
-  const lossOf = async (xs: Float64Array, which: Uint8Array): Promise<Float64Array> => {
-    const rows = Array.from(which.keys()).filter((b) => which[b]);
-    const out = new Float64Array(B).fill(NaN);
-    if (rows.length === 0) return out;
-    const all = paramsAt(xs), params = new Float64Array(rows.length * P), initial = new Float64Array(rows.length * N);
-    rows.forEach((b, r) => { params.set(all.subarray(b * P, (b + 1) * P), r * P); initial.set(problem.initial.subarray(b * N, (b + 1) * N), r * N); });
-    const sub: Observations = { observables: data.observables, data: rows.flatMap((b, r) => byTraj[b]!.map((d) => ({ ...d, traj: r }))) };
-    const g = await gradient(remake(problem, { batch: rows.length, params, initial }), sub, options.terms ?? {}, { ...options.solver, lossOnly: true });
-    rows.forEach((b, r) => { out[b] = g.lossPerTrajectory[r]!; });
-    return out;
-  };
+/**
+ * A batch of independent objectives, row b of x (B × K) being row b's unknowns: the losses of the
+ * rows in `which` (all when undefined; others may be NaN) and, with `gradient`, ∂loss/∂x (B × K).
+ */
+export type BatchObjective = (xs: Float64Array, which: Uint8Array | undefined, gradient: boolean) => Promise<{ loss: Float64Array; gx: Float64Array }>;
+
+export interface MinimizeOptions {
+  optimizer?: 'lbfgs' | 'adam';
+  maxIterations?: number;
+  learningRate?: number;
+  tolerance?: number;
+  patience?: number;
+  onIteration?: (iteration: number, bestLoss: number) => void;
+}
+
+/**
+ * Minimises every row of a batch objective at once (one objective call per iteration for all
+ * rows; the line search asks only for the rows still searching). Deterministic: no randomness.
+ */
+export async function minimizeBatch(x0: Float64Array, B: number, K: number, objective: BatchObjective, options: MinimizeOptions = {}) {
+  const x = Float64Array.from(x0);
   const maxIter = options.maxIterations ?? 200, tol = options.tolerance ?? 1e-8, patience = options.patience ?? 5;
   const active = new Uint8Array(B).fill(1), iterations = new Uint32Array(B), stall = new Uint32Array(B);
   const status: Array<FitStatus | undefined> = new Array(B);
   const history: number[] = [];
-  let { loss, gx } = await evaluate(x, false);
+  let { loss, gx } = await objective(x, undefined, true);
   const finiteAt = (b: number) => Number.isFinite(loss[b]!) && gx.subarray(b * K, (b + 1) * K).every(Number.isFinite);
   const gradientSmall = (b: number) => gx.subarray(b * K, (b + 1) * K).every((g) => Math.abs(g) <= 1e-6 * Math.max(1, Math.abs(loss[b]!)));
   for (let b = 0; b < B; b++) if (!finiteAt(b)) { status[b] = 'non_finite'; active[b] = 0; }
   const stepAll = options.optimizer === 'adam' ? adam(B, K, options.learningRate ?? 0.05) : lbfgs(B, K);
   for (let it = 0; it < maxIter && active.some((a) => a); it++) {
-    const next = await stepAll(x, loss, gx, active, (xs, which) => lossOf(xs, which));
-    const e = await evaluate(next.x, false);
+    const next = await stepAll(x, loss, gx, active, async (xs, which) => (await objective(xs, which, false)).loss);
+    const e = await objective(next.x, undefined, true);
     const stalled = new Uint8Array(B);
     for (let b = 0; b < B; b++) {
       if (!active[b]) continue;
@@ -191,7 +183,13 @@ async function optimizeBatch(problem: EnsembleProblem, data: Observations, idx: 
       stall[b] = Number.isFinite(e.loss[b]!) && rel < tol ? stall[b]! + 1 : 0;
       stalled[b] = stall[b]! >= patience ? 1 : 0;
     }
-    x.set(next.x); loss = e.loss; gx = e.gx;
+    // Rows that finished keep their last point and loss.
+    for (let b = 0; b < B; b++) {
+      if (!active[b]) continue;
+      x.set(next.x.subarray(b * K, (b + 1) * K), b * K);
+      loss[b] = e.loss[b]!;
+      gx.set(e.gx.subarray(b * K, (b + 1) * K), b * K);
+    }
     for (let b = 0; b < B; b++) {
       if (!active[b]) continue;
       if (!finiteAt(b)) status[b] = 'non_finite';
@@ -204,12 +202,44 @@ async function optimizeBatch(problem: EnsembleProblem, data: Observations, idx: 
     history.push(best);
     options.onIteration?.(it, best);
   }
-  const finalParams = paramsAt(x);
+  return { x, loss, gx, iterations, status: Array.from({ length: B }, (_, b): FitStatus => status[b] ?? 'max_iterations'), history };
+}
+
+/** The optimisation loop shared by `fit` and `fitCohort`: row b of x is trajectory b's unknowns. */
+async function optimizeBatch(problem: EnsembleProblem, data: Observations, idx: number[], tf: Transform[], x: Float64Array, options: FitOptions) {
+  const B = problem.batch, K = idx.length, P = problem.model.params.length, N = problem.model.states.length;
+  const paramsAt = (xs: Float64Array) => {
+    const p = Float64Array.from(problem.params);
+    for (let b = 0; b < B; b++) idx.forEach((i, k) => { p[b * P + i] = tf[k]!.toP(xs[b * K + k]!); });
+    return p;
+  };
+  const byTraj: Array<typeof data.data> = Array.from({ length: B }, () => []);
+  for (const d of data.data) byTraj[d.traj]?.push(d);
+  const objective: BatchObjective = async (xs, which, withGradient) => {
+    if (withGradient || !which) {
+      const g = await gradient(remake(problem, { params: paramsAt(xs) }), data, options.terms ?? {}, { ...options.solver, lossOnly: !withGradient });
+      const gx = new Float64Array(B * K);
+      if (withGradient) for (let b = 0; b < B; b++) idx.forEach((i, k) => { gx[b * K + k] = g.params[b * P + i]! * tf[k]!.dpdx(xs[b * K + k]!); });
+      return { loss: g.lossPerTrajectory, gx };
+    }
+    // The loss of the trajectories in `which` only (a line search rarely needs all of them).
+    const rows = Array.from(which.keys()).filter((b) => which[b]);
+    const out = new Float64Array(B).fill(NaN);
+    if (rows.length === 0) return { loss: out, gx: new Float64Array(0) };
+    const all = paramsAt(xs), params = new Float64Array(rows.length * P), initial = new Float64Array(rows.length * N);
+    rows.forEach((b, r) => { params.set(all.subarray(b * P, (b + 1) * P), r * P); initial.set(problem.initial.subarray(b * N, (b + 1) * N), r * N); });
+    const sub: Observations = { observables: data.observables, data: rows.flatMap((b, r) => byTraj[b]!.map((d) => ({ ...d, traj: r }))) };
+    const g = await gradient(remake(problem, { batch: rows.length, params, initial }), sub, options.terms ?? {}, { ...options.solver, lossOnly: true });
+    rows.forEach((b, r) => { out[b] = g.lossPerTrajectory[r]!; });
+    return { loss: out, gx: new Float64Array(0) };
+  };
+  const r = await minimizeBatch(x, B, K, objective, options);
+  const finalParams = paramsAt(r.x);
   const starts: StartResult[] = Array.from({ length: B }, (_, b) => {
-    const st: FitStatus = status[b] ?? 'max_iterations';
-    return { params: finalParams.slice(b * P, (b + 1) * P), loss: loss[b]!, iterations: iterations[b]!, status: st, converged: st === 'converged' };
+    const st = r.status[b]!;
+    return { params: finalParams.slice(b * P, (b + 1) * P), loss: r.loss[b]!, iterations: r.iterations[b]!, status: st, converged: st === 'converged' };
   });
-  return { starts, history };
+  return { starts, history: r.history };
 }
 
 /** A value of q drawn at the unit fraction u of its range (log-uniform on a log scale). */

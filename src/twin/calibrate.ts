@@ -1,0 +1,367 @@
+/**
+ * Cohort calibration: one twin per patient from imaging data (docs/observation.md, "Calibration").
+ *
+ * - Trajectories: a patient's cells share its mechanistic parameters; cells with the same
+ *   treatments (design table) share one trajectory, each with its own observation model.
+ * - Pre-equilibration: every trajectory starts at t₀ = −T_pre from the untreated state given by
+ *   `initial` (expressions of the parameters, differentiated symbolically by mathjs), so cells
+ *   enter the imaging window at their steady state; the adjoint covers the whole interval.
+ * - Loss per patient: the profiled observation NLL (src/twin/observation.ts) of its fitted cells,
+ *   plus, when covariates are given, a Gaussian prior on the log-parameters whose mean is a linear
+ *   map of the covariates fitted across the cohort between rounds (empirical Bayes).
+ * - Multi-start in one batch (patients × starts rows), L-BFGS (src/training/optimize.ts), rounds
+ *   with a fresh L-BFGS memory each, so a checkpoint at a round boundary resumes bit for bit.
+ * - Held-out cells keep the patient's parameters; only their observation parameters are fitted.
+ */
+import { derivative as mathDerivative, evaluate as mathEvaluate } from 'mathjs';
+import { parseModel, type Model } from '../physics/model.js';
+import { splitmix32 } from '../physics/neural.js';
+import { makeProblem } from '../solvers/problem.js';
+import { STATUS } from '../methods/status.js';
+import { solve } from '../solvers/solve.js';
+import { gradient } from '../training/gradient.js';
+import { compileObservable, type Datum, type ObservableModel } from '../training/loss.js';
+import { minimizeBatch, transformFor, type BatchObjective } from '../training/optimize.js';
+import type { LongRecord } from '../io/imaging.js';
+import { conditionKey, treatmentsOf, type Design } from '../io/design.js';
+import type { Covariates } from '../io/long.js';
+import { InputError } from '../io/csv.js';
+import { bundledDrugs, treatmentParams, withDrugs, type DrugLibrary, type Schedule, type Treatment } from './drugs.js';
+import { fitObservation, observationAt, type CellObservation, type CellSeries, type ObservationOptions } from './observation.js';
+
+/** Which data column is which observable of the model (DESIGN.md `--observe`). */
+export const DEFAULT_OBSERVE: Record<string, string> = {
+  MEAN_INTENSITY_CH1: 'condensate_intensity', MEAN_INTENSITY_CH2: 'nascent_rna_intensity', MEAN_INTENSITY: 'condensate_intensity',
+};
+
+export interface CalibrateOptions {
+  /** Model spec (JSON form); default: the condensate model. */
+  spec: Record<string, unknown>;
+  observe?: Record<string, string>;
+  design?: Design;
+  covariates?: Covariates;
+  drugs?: DrugLibrary;
+  /** Parameters to estimate (default: those marked `estimate`). */
+  estimate?: string[];
+  seed?: number;
+  starts?: number;
+  /** Fraction of each patient's cells held out (default 0.2). */
+  holdout?: number;
+  /** Optimisation rounds (covariate-prior updates in between) and iterations per round. */
+  rounds?: number;
+  iterationsPerRound?: number;
+  observation?: ObservationOptions;
+  /** Pre-equilibration: seconds before t = 0, and initial states as expressions of the parameters. */
+  preequilibration?: { duration: number; initial: Record<string, string | number> };
+  rtol?: number;
+  atol?: number;
+  onProgress?: (p: { round: number; iteration: number; loss: number }) => void;
+  /** Where a run resumes from, and where each finished round is saved. */
+  checkpoint?: { load(): CalibrationCheckpoint | undefined; save(c: CalibrationCheckpoint): void };
+}
+
+export interface CalibrationCheckpoint {
+  round: number;
+  /** Rows × K unconstrained unknowns; rows = patients × starts in round 0, patients after. */
+  x: number[];
+  rows: number;
+  prior?: { mean: number[][]; sd: number[]; coef: number[][] };
+}
+
+interface Cell { id: string; condition: number; heldOut: boolean; series: Map<string, { t: number[]; v: number[] }> }
+interface Patient { id: string; cells: Cell[]; conditions: Treatment[][] }
+
+export interface PatientFit {
+  patient: string;
+  params: Record<string, number>;
+  /** x = log-parameter space for log-scaled parameters. */
+  x: number[];
+  nll: number;
+  loss: number;
+  status: string;
+  cells: Array<{ cell: string; heldOut: boolean; condition: string; r2: number; observations: Record<string, CellObservation> }>;
+  r2Fit: number;
+  r2Heldout: number;
+  nllByObservable: Record<string, number>;
+  data: number;
+}
+
+export interface CalibrationResult {
+  model: Model;
+  spec: Record<string, unknown>;
+  estimated: string[];
+  patients: PatientFit[];
+  prior?: CalibrationCheckpoint['prior'];
+  covariateNames?: string[];
+}
+
+/** Groups records into patients, cells, conditions (design) and model observables (`observe`). */
+export function cohortOf(records: LongRecord[], observe: Record<string, string>, design: Design | undefined, holdout: number, seed: number): Patient[] {
+  const byPatient = new Map<string, Map<string, Map<string, { t: number[]; v: number[] }>>>();
+  for (const r of records) {
+    const o = observe[r.observable];
+    if (!o) continue;
+    if (!byPatient.has(r.patient)) byPatient.set(r.patient, new Map());
+    const cells = byPatient.get(r.patient)!;
+    if (!cells.has(r.cell)) cells.set(r.cell, new Map());
+    const s = cells.get(r.cell)!;
+    if (!s.has(o)) s.set(o, { t: [], v: [] });
+    s.get(o)!.t.push(r.t); s.get(o)!.v.push(r.value);
+  }
+  if (byPatient.size === 0) throw new InputError(`no measurement maps onto a model observable; columns mapped: ${Object.keys(observe).join(', ')} (set --observe)`);
+  const rand = splitmix32(seed);
+  return [...byPatient.keys()].sort().map((id) => {
+    const cellIds = [...byPatient.get(id)!.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+    const conditions: Treatment[][] = [], keys: string[] = [];
+    const order = cellIds.map((c) => ({ c, u: rand() })).sort((a, b) => a.u - b.u).map((x) => x.c);
+    const nHeld = holdout > 0 && cellIds.length >= 3 ? Math.max(1, Math.round(holdout * cellIds.length)) : 0;
+    const held = new Set(order.slice(0, nHeld));
+    const cells = cellIds.map((c) => {
+      const tr = treatmentsOf(design, id, c), key = conditionKey(tr);
+      let k = keys.indexOf(key);
+      if (k < 0) { k = keys.length; keys.push(key); conditions.push(tr); }
+      const series = byPatient.get(id)!.get(c)!;
+      for (const s of series.values()) { const idx = s.t.map((_, i) => i).sort((a, b) => s.t[a]! - s.t[b]!); s.t = idx.map((i) => s.t[i]!); s.v = idx.map((i) => s.v[i]!); }
+      return { id: c, condition: k, heldOut: held.has(c), series };
+    });
+    return { id, cells, conditions };
+  });
+}
+
+/** The drugs (and their schedules) that a cohort's design uses. */
+function drugsUsed(patients: Patient[]): Record<string, Schedule[]> {
+  const out: Record<string, Schedule[]> = {};
+  for (const p of patients) for (const c of p.conditions) for (const t of c) (out[t.drug] ??= []).push(t.schedule);
+  return out;
+}
+
+/**
+ * Calibrates one twin per patient (see the file comment).
+ * @example
+ * const { records } = await readImaging('examples/cohort/P01_spots.csv');
+ * const result = await calibrate(records, { spec: condensateModelSpec(), seed: 1 });
+ * result.patients[0]?.params.c_sat; result.patients[0]?.r2Heldout;
+ */
+export async function calibrate(records: LongRecord[], options: CalibrateOptions): Promise<CalibrationResult> {
+  return runCalibration(prepareCalibration(records, options), options);
+}
+
+/**
+ * The cohort, the model with its drugs, and the batched objective over (patient, start) rows: the
+ * setup `calibrate` runs, exposed for gradient checks.
+ */
+export function prepareCalibration(records: LongRecord[], options: CalibrateOptions) {
+  const seed = options.seed ?? 1;
+  const library = options.drugs ?? bundledDrugs();
+  const patients = cohortOf(records, options.observe ?? DEFAULT_OBSERVE, options.design, options.holdout ?? 0.2, seed);
+  const spec = withDrugs(options.spec, library, drugsUsed(patients));
+  const model = parseModel(spec);
+  const P = model.params.length, N = model.states.length;
+  const names = options.estimate ?? model.params.filter((q) => q.estimate).map((q) => q.name);
+  const idx = names.map((n) => { const i = model.params.findIndex((q) => q.name === n); if (i < 0) throw new InputError(`cannot estimate "${n}": not a parameter of the model`); return i; });
+  const tf = idx.map((i) => transformFor(model.params[i]!));
+  const K = idx.length;
+  const observables = [...new Set(patients.flatMap((p) => p.cells.flatMap((c) => [...c.series.keys()])))].sort();
+  const compiled = observables.map((o) => {
+    if (!model.observables.some((x) => x.name === o) && !model.states.some((s) => s.name === o)) throw new InputError(`"${o}" is neither a state nor an observable of model "${model.name}"`);
+    return compileObservable(model, o);
+  });
+  const pre = options.preequilibration ?? { duration: 20000, initial: {} };
+  const initialRules = model.states.map((s) => {
+    const rule = pre.initial[s.name];
+    if (rule === undefined) return { value: () => s.value, grad: [] as Array<[number, (p: Record<string, number>) => number]> };
+    const text = String(rule);
+    const scope = (p: ArrayLike<number>) => Object.fromEntries(model.params.map((q, i) => [q.name, p[i]!]));
+    const grad = model.params.map((q, i) => [i, q.name] as const).filter(([, n]) => new RegExp(`\\b${n}\\b`).test(text))
+      .map(([i, n]) => { const d = mathDerivative(text, n).compile(); return [i, (sc: Record<string, number>) => d.evaluate(sc) as number] as [number, (p: Record<string, number>) => number]; });
+    return { value: (p: ArrayLike<number>) => mathEvaluate(text, scope(p)) as number, grad, scope };
+  });
+  const times = [...new Set(patients.flatMap((p) => p.cells.flatMap((c) => [...c.series.values()].flatMap((s) => s.t))))].sort((a, b) => a - b);
+  const t0 = -pre.duration, t1 = times[times.length - 1]!;
+  if (times[0]! < t0) throw new InputError(`a measurement at t = ${times[0]} s lies before the pre-equilibration start ${t0} s`);
+  const timeIndex = new Map(times.map((t, i) => [t, i]));
+  const solverOptions = { backend: 'cpu' as const, rtol: options.rtol ?? 1e-7, atol: options.atol ?? 1e-10, maxSteps: 200000 };
+  // tsit5: the pre-equilibration is mildly stiff, and tsit5 is ~3× faster than rodas4 on it here.
+  const method = 'tsit5' as const;
+
+  /** Parameters of patient row r's condition k at unknowns xr. */
+  const paramsFor = (xr: ArrayLike<number>, treatments: Treatment[]) => {
+    const p = Float64Array.from(model.params, (q) => q.value);
+    idx.forEach((i, k) => { p[i] = tf[k]!.toP(xr[k]!); });
+    const drug = treatmentParams(library, treatments);
+    model.params.forEach((q, i) => { if (drug[q.name] !== undefined) p[i] = drug[q.name]!; });
+    return p;
+  };
+  const initialFor = (p: Float64Array) => Float64Array.from(initialRules, (r) => r.value(p));
+
+  /**
+   * Loss (and gradient) of the rows `which` (patients of `rowPatient`) at xs; with `heldOut`, the
+   * observation fits of every cell (for diagnostics) are returned too.
+   */
+  const evaluateRows = async (xs: Float64Array, rowPatient: number[], which: Uint8Array | undefined, withGradient: boolean, prior?: CalibrationCheckpoint['prior']) => {
+    const R = rowPatient.length;
+    const loss = new Float64Array(R).fill(NaN), gx = new Float64Array(R * K);
+    const fits: Array<{ nll: number; nllByObservable: Record<string, number>; cells: Map<string, Record<string, CellObservation>> } | undefined> = new Array(R);
+    const rows = Array.from({ length: R }, (_, r) => r).filter((r) => !which || which[r]);
+    const traj: Array<{ row: number; condition: number }> = [];
+    for (const r of rows) patients[rowPatient[r]!]!.conditions.forEach((_, k) => traj.push({ row: r, condition: k }));
+    const B = traj.length;
+    const params = new Float64Array(B * P), initial = new Float64Array(B * N);
+    traj.forEach(({ row, condition }, b) => {
+      const p = paramsFor(xs.subarray(row * K, (row + 1) * K), patients[rowPatient[row]!]!.conditions[condition]!);
+      params.set(p, b * P); initial.set(initialFor(p), b * N);
+    });
+    const problem = makeProblem(model, { t0, t1, saveat: times, params, initial });
+    const sol = await solve(problem, method, solverOptions);
+    const data: Datum[] = [];
+    const trajOf = new Map(traj.map((t, b) => [`${t.row}/${t.condition}`, b]));
+    for (const r of rows) {
+      const patient = patients[rowPatient[r]!]!;
+      let nll = 0;
+      const byObs: Record<string, number> = {};
+      const cellFits = new Map<string, Record<string, CellObservation>>();
+      let failed = false;
+      observables.forEach((o, oi) => {
+        for (const heldOut of [false, true]) {
+          const cells = patient.cells.filter((c) => c.heldOut === heldOut && c.series.has(o));
+          if (cells.length === 0) continue;
+          const series: CellSeries[] = [], hs: Float64Array[] = [];
+          for (const c of cells) {
+            const b = trajOf.get(`${r}/${c.condition}`)!;
+            if (sol.status[b] !== STATUS.success) failed = true;
+            const s = c.series.get(o)!;
+            const p = params.subarray(b * P, (b + 1) * P);
+            series.push({ cell: c.id, t: Float64Array.from(s.t), value: Float64Array.from(s.v) });
+            hs.push(Float64Array.from(s.t, (t) => compiled[oi]!.value(t, sol.y.subarray((b * times.length + timeIndex.get(t)!) * N, (b * times.length + timeIndex.get(t)! + 1) * N), p)));
+          }
+          const fit = fitObservation(series, hs, options.observation);
+          fit.cells.forEach((co) => { const rec = cellFits.get(co.cell) ?? {}; rec[o] = co; cellFits.set(co.cell, rec); });
+          if (heldOut) continue;
+          nll += fit.nll;
+          byObs[o] = fit.nll;
+          if (withGradient) cells.forEach((c, ci) => {
+            const b = trajOf.get(`${r}/${c.condition}`)!, s = c.series.get(o)!, co = fit.cells[ci]!;
+            s.t.forEach((t, j) => data.push({ traj: b, t, observable: oi, value: s.v[j]!, ...observationAt(co, t) }));
+          });
+        }
+      });
+      let l = failed || !Number.isFinite(nll) ? Infinity : nll;
+      if (prior) {
+        const xr = xs.subarray(r * K, (r + 1) * K), mean = prior.mean[rowPatient[r]!]!;
+        for (let k = 0; k < K; k++) { const z = (xr[k]! - mean[k]!) / prior.sd[k]!; l += 0.5 * z * z; if (withGradient) gx[r * K + k]! += z / prior.sd[k]!; }
+      }
+      loss[r] = l;
+      fits[r] = { nll, nllByObservable: byObs, cells: cellFits };
+    }
+    if (withGradient && rows.length > 0) {
+      const obs: ObservableModel[] = observables.map((name) => ({ name, noise: 'normal', sigma: 1, scale: 1, offset: 0 }));
+      const g = await gradient(problem, { observables: obs, data }, {}, { ...solverOptions, method });
+      traj.forEach(({ row }, b) => {
+        const p = params.subarray(b * P, (b + 1) * P);
+        const dp = Float64Array.from(g.params.subarray(b * P, (b + 1) * P));
+        // y₀ = initial(p): chain ∂L/∂y₀ into ∂L/∂p through the rules' symbolic derivatives.
+        const scopeP = Object.fromEntries(model.params.map((q, i) => [q.name, p[i]!]));
+        initialRules.forEach((rule, s) => { for (const [i, d] of rule.grad) dp[i]! += g.initial[b * N + s]! * d(scopeP); });
+        const xr = xs.subarray(row * K, (row + 1) * K);
+        idx.forEach((i, k) => { gx[row * K + k]! += dp[i]! * tf[k]!.dpdx(xr[k]!); });
+      });
+    }
+    return { loss, gx, fits };
+  };
+
+  return { patients, model, spec, names, idx, tf, K, evaluateRows };
+}
+
+/** Finishes `calibrate` from a prepared cohort: starts, rounds, checkpoints, diagnostics. */
+async function runCalibration(setup: ReturnType<typeof prepareCalibration>, options: CalibrateOptions): Promise<CalibrationResult> {
+  const { patients, model, spec, names, idx, tf, K, evaluateRows } = setup;
+  const seed = options.seed ?? 1, starts = Math.max(1, options.starts ?? 4);
+  // Starts: 0 = the model's values; the others uniform in the bounds (log-uniform on a log scale).
+  const rand = splitmix32(seed ^ 0x5eed);
+  const resumed = options.checkpoint?.load();
+  let round = 0, rowPatient = patients.flatMap((_, p) => Array.from({ length: starts }, () => p));
+  let x = new Float64Array(rowPatient.length * K);
+  let prior: CalibrationCheckpoint['prior'];
+  rowPatient.forEach((_, r) => idx.forEach((i, k) => {
+    const q = model.params[i]!, s = r % starts;
+    const u = rand();
+    const value = s === 0 || q.min === undefined || q.max === undefined ? q.value : q.scale === 'log' ? Math.exp(Math.log(q.min) + u * (Math.log(q.max) - Math.log(q.min))) : q.min + u * (q.max - q.min);
+    x[r * K + k] = tf[k]!.toX(value);
+  }));
+  if (resumed) {
+    round = resumed.round + 1; x = Float64Array.from(resumed.x); prior = resumed.prior;
+    rowPatient = resumed.rows === patients.length ? patients.map((_, p) => p) : rowPatient;
+  }
+  const rounds = options.rounds ?? (options.covariates ? 3 : 2);
+  for (; round < rounds; round++) {
+    const objective: BatchObjective = async (xs, which, g) => { const e = await evaluateRows(xs, rowPatient, which, g, prior); return { loss: e.loss, gx: e.gx }; };
+    const r = await minimizeBatch(x, rowPatient.length, K, objective, { maxIterations: options.iterationsPerRound ?? 40, tolerance: 1e-7, patience: 3, onIteration: (it, loss) => options.onProgress?.({ round, iteration: it, loss }) });
+    x = r.x;
+    if (rowPatient.length > patients.length) {
+      // Keep each patient's best start.
+      const best = patients.map((_, p) => rowPatient.map((q, i) => [q, i] as const).filter(([q]) => q === p).reduce((a, b) => (r.loss[b[1]]! < r.loss[a[1]]! ? b : a))[1]);
+      const kept = new Float64Array(patients.length * K);
+      best.forEach((row, p) => kept.set(x.subarray(row * K, (row + 1) * K), p * K));
+      x = kept; rowPatient = patients.map((_, p) => p);
+    }
+    if (options.covariates) prior = covariatePrior(x, K, patients.map((p) => p.id), options.covariates);
+    options.checkpoint?.save({ round, x: [...x], rows: rowPatient.length, prior });
+  }
+  // Final fits and diagnostics at the optimum.
+  const final = await evaluateRows(x, rowPatient, undefined, false, prior);
+  const results: PatientFit[] = patients.map((patient, p) => {
+    const fit = final.fits[p]!;
+    const cellR2 = patient.cells.map((c) => {
+      const obs = fit.cells.get(c.id) ?? {};
+      const rss = Object.values(obs).reduce((a, o) => a + o.rss, 0), tss = Object.values(obs).reduce((a, o) => a + o.tss, 0);
+      return { cell: c.id, heldOut: c.heldOut, condition: conditionKey(patient.conditions[c.condition]!), r2: 1 - rss / tss, observations: obs };
+    });
+    const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length === 0 ? NaN : s.length % 2 ? s[s.length >> 1]! : 0.5 * (s[s.length / 2 - 1]! + s[s.length / 2]!); };
+    const xr = [...x.subarray(p * K, (p + 1) * K)];
+    return {
+      patient: patient.id, x: xr, params: Object.fromEntries(names.map((n, k) => [n, tf[k]!.toP(xr[k]!)])),
+      nll: fit.nll, loss: final.loss[p]!, status: Number.isFinite(final.loss[p]!) ? 'ok' : 'failed',
+      cells: cellR2, r2Fit: median(cellR2.filter((c) => !c.heldOut).map((c) => c.r2)), r2Heldout: median(cellR2.filter((c) => c.heldOut).map((c) => c.r2)),
+      nllByObservable: fit.nllByObservable, data: patient.cells.filter((c) => !c.heldOut).reduce((a, c) => a + [...c.series.values()].reduce((b, s) => b + s.t.length, 0), 0),
+    };
+  });
+  return { model, spec, estimated: names, patients: results, prior, covariateNames: options.covariates?.names };
+}
+
+/**
+ * The covariate map of the prior: x_pk ≈ c_k0 + Σ_j c_kj·cov_pj by ridge regression over the
+ * patients (λ = 0.1 on the slopes), sd_k = the residual sd, floored at 0.1 (a factor e^{0.1} ≈ 1.1).
+ */
+function covariatePrior(x: Float64Array, K: number, ids: string[], cov: Covariates): NonNullable<CalibrationCheckpoint['prior']> {
+  const rows = ids.map((id) => {
+    const v = cov.values.get(id);
+    if (!v) throw new InputError(`patient ${id} has no row in the covariates table`);
+    return [1, ...v];
+  });
+  const m = rows[0]!.length;
+  // Standardise covariates so λ acts evenly.
+  const mu = Array.from({ length: m }, (_, j) => (j === 0 ? 0 : rows.reduce((a, r) => a + r[j]!, 0) / rows.length));
+  const sd = Array.from({ length: m }, (_, j) => (j === 0 ? 1 : Math.sqrt(rows.reduce((a, r) => a + (r[j]! - mu[j]!) ** 2, 0) / rows.length) || 1));
+  const Z = rows.map((r) => r.map((v, j) => (j === 0 ? 1 : (v - mu[j]!) / sd[j]!)));
+  const coef: number[][] = [], mean: number[][] = ids.map(() => []), sdOut: number[] = [];
+  for (let k = 0; k < K; k++) {
+    const y = ids.map((_, p) => x[p * K + k]!);
+    // Normal equations (ZᵀZ + λI')c = Zᵀy.
+    const A = Array.from({ length: m }, (_, i) => Array.from({ length: m }, (_, j) => Z.reduce((a, z) => a + z[i]! * z[j]!, 0) + (i === j && i > 0 ? 0.1 : 0)));
+    const b = Array.from({ length: m }, (_, i) => Z.reduce((a, z, p) => a + z[i]! * y[p]!, 0));
+    for (let c = 0; c < m; c++) {
+      let piv = c;
+      for (let r = c + 1; r < m; r++) if (Math.abs(A[r]![c]!) > Math.abs(A[piv]![c]!)) piv = r;
+      [A[c], A[piv]] = [A[piv]!, A[c]!]; [b[c], b[piv]] = [b[piv]!, b[c]!];
+      for (let r = c + 1; r < m; r++) { const f = A[r]![c]! / A[c]![c]!; for (let j = c; j < m; j++) A[r]![j]! -= f * A[c]![j]!; b[r]! -= f * b[c]!; }
+    }
+    const c = new Array<number>(m).fill(0);
+    for (let i = m - 1; i >= 0; i--) { let s = b[i]!; for (let j = i + 1; j < m; j++) s -= A[i]![j]! * c[j]!; c[i] = s / A[i]![i]!; }
+    coef.push(c);
+    const fitted = Z.map((z) => z.reduce((a, v, j) => a + v * c[j]!, 0));
+    fitted.forEach((f, p) => mean[p]!.push(f));
+    const resid = Math.sqrt(y.reduce((a, v, p) => a + (v - fitted[p]!) ** 2, 0) / Math.max(1, y.length - 1));
+    sdOut.push(Math.max(0.1, resid));
+  }
+  return { mean, sd: sdOut, coef };
+}
