@@ -1,11 +1,11 @@
 /**
- * CSV in and out. Reading goes through csv-parse (quoting, BOMs, CRLF handled by a maintained
- * parser); errors name file, line and column. Writing goes to a temporary file renamed into place,
+ * CSV in and out. Reading goes through the table reader of ./table.ts (csv-parse: quoting, BOMs,
+ * CRLF); errors name file, line and column. Writing goes to a temporary file renamed into place,
  * so an interrupted or failed run never leaves a half-written result.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
-import { parse } from 'csv-parse/sync';
+import { readTextTable } from './table.js';
 
 /** Bad input data; message is `file:line:col: what — what to do`. */
 export class InputError extends Error {
@@ -19,23 +19,15 @@ export interface CsvTable {
   lines: number[];
 }
 
+/** A comma-separated table whose rows all have the header's width (params and data files). */
 export function readCsv(path: string): CsvTable {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new InputError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  const [head, ...rest] = readTextTable(path, { separator: ',' }).rows;
+  for (const r of rest) {
+    if (r.fields.length !== head!.fields.length) {
+      throw new InputError(`${path}:${r.line}: ${r.fields.length} fields, but the header has ${head!.fields.length}; every row needs one value per column`);
+    }
   }
-  let records: Array<{ record: string[]; info: { lines: number } }>;
-  try {
-    records = parse(text, { bom: true, skip_empty_lines: true, trim: true, info: true, relax_column_count: false }) as unknown as typeof records;
-  } catch (err) {
-    const e = err as Error & { lines?: number; code?: string };
-    throw new InputError(`${path}:${e.lines ?? '?'}: ${e.message.replace(/^Invalid Record Length: /, '')}`);
-  }
-  if (records.length === 0) throw new InputError(`${path}:1:1: the file is empty; expected a header row`);
-  const [head, ...rest] = records;
-  return { header: head!.record, rows: rest.map((r) => r.record), lines: rest.map((r) => r.info.lines) };
+  return { header: head!.fields, rows: rest.map((r) => r.fields), lines: rest.map((r) => r.line) };
 }
 
 /** Parses a numeric cell or throws an InputError naming its place. */

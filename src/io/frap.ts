@@ -16,7 +16,7 @@
  */
 import { levenbergMarquardt } from 'ml-levenberg-marquardt';
 import { InputError } from './csv.js';
-import { TIME_UNITS, sortRecords, type FrapSummary, type ImagingData, type LongRecord, type ReadOptions } from './imaging.js';
+import { TIME_UNITS, median, sortRecords, type FrapSummary, type ImagingData, type LongRecord, type ReadOptions } from './imaging.js';
 import { fileStem, isMissing, looksNumeric, parseCell, patientOfFile, separatorName, type RawTable } from './table.js';
 
 const TIME_NAME = /^(time|t|zeit|temps|tiempo|relative time|rel\.? time|timestamp)$/i;
@@ -31,7 +31,7 @@ function splitUnit(header: string): { base: string; unit?: string } {
   return m ? { base: m[1]!.trim(), unit: m[2]!.trim() || undefined } : { base: header.trim() };
 }
 
-/** True when the table's first cells look like a FRAP table (a time/frame column beside intensities). */
+/** Where a FRAP table's header (and units row) is: a time/frame column beside intensities, then numbers; undefined if none. */
 export function findFrapHeader(table: RawTable): { header: number; unitsRow?: number } | undefined {
   for (let h = 0; h < Math.min(table.rows.length - 1, 40); h++) {
     const names = table.rows[h]!.fields.map((f) => splitUnit(f).base);
@@ -139,8 +139,6 @@ function rolesOf(cols: Column[], warnings: string[], table: RawTable): FrapSumma
   }
   return { bleached, whole: whole === bleached ? undefined : whole, background: background === bleached || background === whole ? undefined : background };
 }
-
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length === 0 ? NaN : s.length % 2 ? s[s.length >> 1]! : 0.5 * (s[s.length / 2 - 1]! + s[s.length / 2]!); };
 
 /**
  * Normalises a FRAP curve and fits its recovery (see the file comment).

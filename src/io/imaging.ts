@@ -79,3 +79,9 @@ export function sortRecords(records: LongRecord[]): LongRecord[] {
   const cmp = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
   return records.sort((a, b) => cmp(a.patient, b.patient) || cmp(a.cell, b.cell) || cmp(a.observable, b.observable) || a.t - b.t);
 }
+
+/** The median of a list (NaN when empty): for read and fit summaries. */
+export function median(xs: ArrayLike<number>): number {
+  const s = Array.from(xs).sort((a, b) => a - b), n = s.length;
+  return n === 0 ? NaN : n % 2 ? s[n >> 1]! : 0.5 * (s[n / 2 - 1]! + s[n / 2]!);
+}

@@ -13,7 +13,7 @@
  *   with a fresh L-BFGS memory each, so a checkpoint at a round boundary resumes bit for bit.
  * - Held-out cells keep the patient's parameters; only their observation parameters are fitted.
  */
-import { derivative as mathDerivative, evaluate as mathEvaluate } from 'mathjs';
+import { compile as mathCompile, derivative as mathDerivative } from 'mathjs';
 import { parseModel, type Model } from '../physics/model.js';
 import { splitmix32 } from '../physics/neural.js';
 import { makeProblem } from '../solvers/problem.js';
@@ -22,11 +22,12 @@ import { solve } from '../solvers/solve.js';
 import { gradient } from '../training/gradient.js';
 import { compileObservable, type Datum, type ObservableModel } from '../training/loss.js';
 import { minimizeBatch, transformFor, type BatchObjective } from '../training/optimize.js';
-import type { LongRecord } from '../io/imaging.js';
+import { median, type LongRecord } from '../io/imaging.js';
 import { conditionKey, treatmentsOf, type Design } from '../io/design.js';
 import type { Covariates } from '../io/long.js';
 import { InputError } from '../io/csv.js';
 import { bundledDrugs, treatmentParams, withDrugs, type DrugLibrary, type Schedule, type Treatment } from './drugs.js';
+import { solveDense } from '../solvers/cpu/linalg.js';
 import { fitObservation, observationAt, type CellObservation, type CellSeries, type ObservationOptions } from './observation.js';
 
 /** Which data column is which observable of the model (DESIGN.md `--observe`). */
@@ -68,7 +69,9 @@ export interface CalibrationCheckpoint {
   prior?: { mean: number[][]; sd: number[]; coef: number[][] };
 }
 
-interface Cell { id: string; condition: number; heldOut: boolean; series: Map<string, { t: number[]; v: number[] }> }
+/** One cell's measurements of one observable, sorted by t; `save` indexes the solve's save times. */
+interface Series { t: Float64Array; v: Float64Array; save: Int32Array }
+interface Cell { id: string; condition: number; heldOut: boolean; series: Map<string, Series> }
 interface Patient { id: string; cells: Cell[]; conditions: Treatment[][] }
 
 export interface PatientFit {
@@ -120,8 +123,11 @@ export function cohortOf(records: LongRecord[], observe: Record<string, string>,
       const tr = treatmentsOf(design, id, c), key = conditionKey(tr);
       let k = keys.indexOf(key);
       if (k < 0) { k = keys.length; keys.push(key); conditions.push(tr); }
-      const series = byPatient.get(id)!.get(c)!;
-      for (const s of series.values()) { const idx = s.t.map((_, i) => i).sort((a, b) => s.t[a]! - s.t[b]!); s.t = idx.map((i) => s.t[i]!); s.v = idx.map((i) => s.v[i]!); }
+      const series = new Map<string, Series>();
+      for (const [o, s] of byPatient.get(id)!.get(c)!) {
+        const order = s.t.map((_, i) => i).sort((a, b) => s.t[a]! - s.t[b]!);
+        series.set(o, { t: Float64Array.from(order, (i) => s.t[i]!), v: Float64Array.from(order, (i) => s.v[i]!), save: new Int32Array(0) });
+      }
       return { id: c, condition: k, heldOut: held.has(c), series };
     });
     return { id, cells, conditions };
@@ -167,19 +173,22 @@ export function prepareCalibration(records: LongRecord[], options: CalibrateOpti
     return compileObservable(model, o);
   });
   const pre = options.preequilibration ?? { duration: 20000, initial: {} };
+  // y₀ = initial(p), compiled once with its symbolic derivatives ∂y₀/∂p_i (mathjs).
+  type Scope = Record<string, number>;
+  const scopeOf = (p: ArrayLike<number>): Scope => Object.fromEntries(model.params.map((q, i) => [q.name, p[i]!]));
   const initialRules = model.states.map((s) => {
     const rule = pre.initial[s.name];
-    if (rule === undefined) return { value: () => s.value, grad: [] as Array<[number, (p: Record<string, number>) => number]> };
-    const text = String(rule);
-    const scope = (p: ArrayLike<number>) => Object.fromEntries(model.params.map((q, i) => [q.name, p[i]!]));
+    if (rule === undefined) return { value: () => s.value, grad: [] as Array<[number, (scope: Scope) => number]> };
+    const text = String(rule), f = mathCompile(text);
     const grad = model.params.map((q, i) => [i, q.name] as const).filter(([, n]) => new RegExp(`\\b${n}\\b`).test(text))
-      .map(([i, n]) => { const d = mathDerivative(text, n).compile(); return [i, (sc: Record<string, number>) => d.evaluate(sc) as number] as [number, (p: Record<string, number>) => number]; });
-    return { value: (p: ArrayLike<number>) => mathEvaluate(text, scope(p)) as number, grad, scope };
+      .map(([i, n]): [number, (scope: Scope) => number] => { const d = mathDerivative(text, n).compile(); return [i, (scope) => d.evaluate(scope) as number]; });
+    return { value: (scope: Scope) => f.evaluate(scope) as number, grad };
   });
-  const times = [...new Set(patients.flatMap((p) => p.cells.flatMap((c) => [...c.series.values()].flatMap((s) => s.t))))].sort((a, b) => a - b);
+  const times = [...new Set(patients.flatMap((p) => p.cells.flatMap((c) => [...c.series.values()].flatMap((s) => [...s.t]))))].sort((a, b) => a - b);
   const t0 = -pre.duration, t1 = times[times.length - 1]!;
   if (times[0]! < t0) throw new InputError(`a measurement at t = ${times[0]} s lies before the pre-equilibration start ${t0} s`);
   const timeIndex = new Map(times.map((t, i) => [t, i]));
+  for (const p of patients) for (const c of p.cells) for (const s of c.series.values()) s.save = Int32Array.from(s.t, (t) => timeIndex.get(t)!);
   const solverOptions = { backend: 'cpu' as const, rtol: options.rtol ?? 1e-7, atol: options.atol ?? 1e-10, maxSteps: 200000 };
   // tsit5: the pre-equilibration is mildly stiff, and tsit5 is ~3× faster than rodas4 on it here.
   const method = 'tsit5' as const;
@@ -192,13 +201,13 @@ export function prepareCalibration(records: LongRecord[], options: CalibrateOpti
     model.params.forEach((q, i) => { if (drug[q.name] !== undefined) p[i] = drug[q.name]!; });
     return p;
   };
-  const initialFor = (p: Float64Array) => Float64Array.from(initialRules, (r) => r.value(p));
+  const initialFor = (p: Float64Array) => { const scope = scopeOf(p); return Float64Array.from(initialRules, (r) => r.value(scope)); };
 
   /**
-   * Loss (and gradient) of the rows `which` (patients of `rowPatient`) at xs; with `heldOut`, the
-   * observation fits of every cell (for diagnostics) are returned too.
+   * Loss (and gradient) of the rows `which` (patients of `rowPatient`) at xs, with the observation
+   * fits of the fitted cells; with `diagnostics`, held-out cells are fitted too (not while optimising).
    */
-  const evaluateRows = async (xs: Float64Array, rowPatient: number[], which: Uint8Array | undefined, withGradient: boolean, prior?: CalibrationCheckpoint['prior']) => {
+  const evaluateRows = async (xs: Float64Array, rowPatient: number[], which: Uint8Array | undefined, withGradient: boolean, prior?: CalibrationCheckpoint['prior'], diagnostics = false) => {
     const R = rowPatient.length;
     const loss = new Float64Array(R).fill(NaN), gx = new Float64Array(R * K);
     const fits: Array<{ nll: number; nllByObservable: Record<string, number>; cells: Map<string, Record<string, CellObservation>> } | undefined> = new Array(R);
@@ -222,7 +231,7 @@ export function prepareCalibration(records: LongRecord[], options: CalibrateOpti
       const cellFits = new Map<string, Record<string, CellObservation>>();
       let failed = false;
       observables.forEach((o, oi) => {
-        for (const heldOut of [false, true]) {
+        for (const heldOut of diagnostics ? [false, true] : [false]) {
           const cells = patient.cells.filter((c) => c.heldOut === heldOut && c.series.has(o));
           if (cells.length === 0) continue;
           const series: CellSeries[] = [], hs: Float64Array[] = [];
@@ -231,8 +240,8 @@ export function prepareCalibration(records: LongRecord[], options: CalibrateOpti
             if (sol.status[b] !== STATUS.success) failed = true;
             const s = c.series.get(o)!;
             const p = params.subarray(b * P, (b + 1) * P);
-            series.push({ cell: c.id, t: Float64Array.from(s.t), value: Float64Array.from(s.v) });
-            hs.push(Float64Array.from(s.t, (t) => compiled[oi]!.value(t, sol.y.subarray((b * times.length + timeIndex.get(t)!) * N, (b * times.length + timeIndex.get(t)! + 1) * N), p)));
+            series.push({ cell: c.id, t: s.t, value: s.v });
+            hs.push(Float64Array.from(s.t, (t, j) => { const at = (b * times.length + s.save[j]!) * N; return compiled[oi]!.value(t, sol.y.subarray(at, at + N), p); }));
           }
           const fit = fitObservation(series, hs, options.observation);
           fit.cells.forEach((co) => { const rec = cellFits.get(co.cell) ?? {}; rec[o] = co; cellFits.set(co.cell, rec); });
@@ -260,8 +269,8 @@ export function prepareCalibration(records: LongRecord[], options: CalibrateOpti
         const p = params.subarray(b * P, (b + 1) * P);
         const dp = Float64Array.from(g.params.subarray(b * P, (b + 1) * P));
         // y₀ = initial(p): chain ∂L/∂y₀ into ∂L/∂p through the rules' symbolic derivatives.
-        const scopeP = Object.fromEntries(model.params.map((q, i) => [q.name, p[i]!]));
-        initialRules.forEach((rule, s) => { for (const [i, d] of rule.grad) dp[i]! += g.initial[b * N + s]! * d(scopeP); });
+        const scope = scopeOf(p);
+        initialRules.forEach((rule, s) => { for (const [i, d] of rule.grad) dp[i]! += g.initial[b * N + s]! * d(scope); });
         const xr = xs.subarray(row * K, (row + 1) * K);
         idx.forEach((i, k) => { gx[row * K + k]! += dp[i]! * tf[k]!.dpdx(xr[k]!); });
       });
@@ -308,7 +317,7 @@ async function runCalibration(setup: ReturnType<typeof prepareCalibration>, opti
     options.checkpoint?.save({ round, x: [...x], rows: rowPatient.length, prior });
   }
   // Final fits and diagnostics at the optimum.
-  const final = await evaluateRows(x, rowPatient, undefined, false, prior);
+  const final = await evaluateRows(x, rowPatient, undefined, false, prior, true);
   const results: PatientFit[] = patients.map((patient, p) => {
     const fit = final.fits[p]!;
     const cellR2 = patient.cells.map((c) => {
@@ -316,7 +325,6 @@ async function runCalibration(setup: ReturnType<typeof prepareCalibration>, opti
       const rss = Object.values(obs).reduce((a, o) => a + o.rss, 0), tss = Object.values(obs).reduce((a, o) => a + o.tss, 0);
       return { cell: c.id, heldOut: c.heldOut, condition: conditionKey(patient.conditions[c.condition]!), r2: 1 - rss / tss, observations: obs };
     });
-    const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length === 0 ? NaN : s.length % 2 ? s[s.length >> 1]! : 0.5 * (s[s.length / 2 - 1]! + s[s.length / 2]!); };
     const xr = [...x.subarray(p * K, (p + 1) * K)];
     return {
       patient: patient.id, x: xr, params: Object.fromEntries(names.map((n, k) => [n, tf[k]!.toP(xr[k]!)])),
@@ -346,17 +354,10 @@ function covariatePrior(x: Float64Array, K: number, ids: string[], cov: Covariat
   const coef: number[][] = [], mean: number[][] = ids.map(() => []), sdOut: number[] = [];
   for (let k = 0; k < K; k++) {
     const y = ids.map((_, p) => x[p * K + k]!);
-    // Normal equations (ZᵀZ + λI')c = Zᵀy.
-    const A = Array.from({ length: m }, (_, i) => Array.from({ length: m }, (_, j) => Z.reduce((a, z) => a + z[i]! * z[j]!, 0) + (i === j && i > 0 ? 0.1 : 0)));
+    // Normal equations (ZᵀZ + λI')c = Zᵀy, λ on the slopes only.
+    const A = Array.from({ length: m * m }, (_, e) => { const i = Math.floor(e / m), j = e % m; return Z.reduce((a, z) => a + z[i]! * z[j]!, 0) + (i === j && i > 0 ? 0.1 : 0); });
     const b = Array.from({ length: m }, (_, i) => Z.reduce((a, z, p) => a + z[i]! * y[p]!, 0));
-    for (let c = 0; c < m; c++) {
-      let piv = c;
-      for (let r = c + 1; r < m; r++) if (Math.abs(A[r]![c]!) > Math.abs(A[piv]![c]!)) piv = r;
-      [A[c], A[piv]] = [A[piv]!, A[c]!]; [b[c], b[piv]] = [b[piv]!, b[c]!];
-      for (let r = c + 1; r < m; r++) { const f = A[r]![c]! / A[c]![c]!; for (let j = c; j < m; j++) A[r]![j]! -= f * A[c]![j]!; b[r]! -= f * b[c]!; }
-    }
-    const c = new Array<number>(m).fill(0);
-    for (let i = m - 1; i >= 0; i--) { let s = b[i]!; for (let j = i + 1; j < m; j++) s -= A[i]![j]! * c[j]!; c[i] = s / A[i]![i]!; }
+    const c = [...solveDense(A, b, m)];
     coef.push(c);
     const fitted = Z.map((z) => z.reduce((a, v, j) => a + v * c[j]!, 0));
     fitted.forEach((f, p) => mean[p]!.push(f));

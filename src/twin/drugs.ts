@@ -141,7 +141,7 @@ function concentration(id: string, drug: Drug, schedules: Schedule[]): string {
     // Knot times and slope changes are parameters (`<id>_pt<i>` in s, `<id>_ps<i>` in 1/s) so the
     // expression keeps its units; they are set from the library by `profileParams`.
     const n = drug.pk.points.length;
-    const terms = Array.from({ length: n }, (_, i) => ` + ${p('ps' as 'k')}${i}*max(t - ${p('on')} - ${p('pt' as 'k')}${i}, 0)`).join('');
+    const terms = Array.from({ length: n }, (_, i) => ` + ${id}_ps${i}*max(t - ${p('on')} - ${id}_pt${i}, 0)`).join('');
     return `${p('dose')}*(${drug.pk.points[0]![1]}*${g(`t - ${p('on')}`)}${terms})*${off}`;
   }
   if (kind === 'infusion') {

@@ -11,6 +11,7 @@
  * whose gradient with respect to h equals that of ½Σ((z − value)/σ)² at the optimum (envelope
  * theorem), so the adjoint gets per-measurement scale a·e^{−κt}, offset b + d·t and σ.
  */
+import { solveDense } from '../solvers/cpu/linalg.js';
 
 export interface ObservationOptions {
   /** Photobleaching rate per cell (default), one per patient, or none. */
@@ -44,7 +45,7 @@ export interface CellObservation {
 /** Solves the 3×3 (or 2×2) normal equations of z = a·u + b + d·t; returns [a, b, d] and the RSS. */
 function linearFit(u: Float64Array, t: Float64Array, v: Float64Array, drift: boolean): { coef: [number, number, number]; rss: number } {
   const m = drift ? 3 : 2;
-  const A = new Float64Array(9), r = new Float64Array(3);
+  const A = new Float64Array(m * m), r = new Float64Array(m);
   // Columns scaled to unit size and t centred, so the normal equations stay well conditioned
   // (κ is found from small RSS differences); the coefficients are scaled back at the end.
   let su = 0, tMean = 0, st = 0;
@@ -53,31 +54,12 @@ function linearFit(u: Float64Array, t: Float64Array, v: Float64Array, drift: boo
   su ||= 1; st ||= 1;
   for (let i = 0; i < v.length; i++) {
     const x = [u[i]! / su, 1, (t[i]! - tMean) / st];
-    for (let j = 0; j < m; j++) { r[j]! += x[j]! * v[i]!; for (let k = 0; k < m; k++) A[j * 3 + k]! += x[j]! * x[k]!; }
+    for (let j = 0; j < m; j++) { r[j]! += x[j]! * v[i]!; for (let k = 0; k < m; k++) A[j * m + k]! += x[j]! * x[k]!; }
   }
   // A tiny ridge keeps a constant h (collinear with the offset) solvable; it changes nothing else.
-  for (let j = 0; j < m; j++) A[j * 3 + j]! += 1e-14 * (A[j * 3 + j]! + 1e-300);
-  // Gaussian elimination with partial pivoting.
-  const idx = [0, 1, 2].slice(0, m);
-  for (let c = 0; c < m; c++) {
-    let p = c;
-    for (let k = c + 1; k < m; k++) if (Math.abs(A[idx[k]! * 3 + c]!) > Math.abs(A[idx[p]! * 3 + c]!)) p = k;
-    [idx[c], idx[p]] = [idx[p]!, idx[c]!];
-    const rc = idx[c]!;
-    for (let k = c + 1; k < m; k++) {
-      const rk = idx[k]!, f = A[rk * 3 + c]! / A[rc * 3 + c]!;
-      for (let j = c; j < m; j++) A[rk * 3 + j]! -= f * A[rc * 3 + j]!;
-      r[rk]! -= f * r[rc]!;
-    }
-  }
-  const z: [number, number, number] = [0, 0, 0];
-  for (let c = m - 1; c >= 0; c--) {
-    const rc = idx[c]!;
-    let s = r[rc]!;
-    for (let j = c + 1; j < m; j++) s -= A[rc * 3 + j]! * z[j]!;
-    z[c] = s / A[rc * 3 + c]!;
-  }
-  const coef: [number, number, number] = [z[0] / su, z[1] - z[2] * tMean / st, z[2] / st];
+  for (let j = 0; j < m; j++) A[j * m + j]! += 1e-14 * (A[j * m + j]! + 1e-300);
+  const z = solveDense(A, r, m);
+  const coef: [number, number, number] = [z[0]! / su, z[1]! - (m > 2 ? z[2]! * tMean / st : 0), m > 2 ? z[2]! / st : 0];
   let rss = 0;
   for (let i = 0; i < v.length; i++) { const e = coef[0] * u[i]! + coef[1] + coef[2] * t[i]! - v[i]!; rss += e * e; }
   return { coef, rss };
