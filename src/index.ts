@@ -42,4 +42,5 @@ export { loadDrugLibrary, withDrugs, treatmentParams, type DrugLibrary, type Dru
 // Calibration against imaging data: observation models, per-patient twins
 export { fitObservation, type ObservationOptions, type CellObservation, type CellSeries } from './twin/observation.js';
 export { calibrate, DEFAULT_OBSERVE, type CalibrateOptions, type CalibrationResult, type PatientFit, type CalibrationCheckpoint } from './twin/calibrate.js';
+export { calibrateTwins, writeTwins, readTwin, applicabilityOf, TWIN_SCHEMA, type TwinFile, type CohortFile, type TwinOptions, type TwinsResult } from './twin/twin.js';
 export type { DataKind, LongRecord, ReadSummary, ImagingData, ReadOptions, FrapSummary } from './io/imaging.js';

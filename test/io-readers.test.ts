@@ -229,7 +229,7 @@ const MALFORMED: Array<[string, string | Buffer, RegExp, string[]?]> = [
   ['P01_comma.csv', `${TM_HEAD}${TM_UNITS}ID1,1,0,1,1,0,0,"12,5"\n`, /P01_comma\.csv:4:8: "12,5".*decimal comma in a comma-separated file/],
   ['P01_alluntracked.csv', `${TM_HEAD}${TM_UNITS}ID1,1,,1,1,0,0,5\nID2,2,,1,1,5,1,6\n`, /P01_alluntracked\.csv: no tracked spots \(2 spots/],
   ['P01_emptytime.csv', `${TM_HEAD}${TM_UNITS}ID1,1,0,1,1,,0,5\n`, /P01_emptytime\.csv:4:6: POSITION_T is empty/],
-  ['P01_tracks.csv', 'LABEL,TRACK_INDEX,TRACK_ID,NUMBER_SPOTS\nTrack_0,0,0,5\n', /P01_tracks\.csv: nothing to convert/],
+  ['P01_tracks.csv', 'LABEL,TRACK_INDEX,TRACK_ID,NUMBER_SPOTS\nTrack_0,0,0,5\n', /P01_tracks\.csv: no measurements in it/],
   ['long-novalue.csv', 'patient,cell,t,observable\nP01,1,0,X\n', /long-novalue\.csv:1:1: missing column "value"/],
   ['long-extra.csv', 'patient,cell,t,observable,value,foo\nP01,1,0,X,1,2\n', /long-extra\.csv:1:6: unknown column "foo"/],
   ['long-twice.csv', 'patient,cell,t,observable,value,value\nP01,1,0,X,1,2\n', /long-twice\.csv:1:6: unknown column "value"|column "value" appears twice/],

@@ -13,7 +13,7 @@ import { UsageError, numberFlag, type Flags } from './args.js';
 export const INSPECT_FLAGS = { json: { type: 'boolean' }, 'frame-interval': { type: 'string' }, prebleach: { type: 'string' } } as const;
 export const CONVERT_FLAGS = { out: { type: 'string' }, 'frame-interval': { type: 'string' }, prebleach: { type: 'string' } } as const;
 
-function readOptions(flags: { 'frame-interval'?: string; prebleach?: string }): ReadOptions {
+export function readOptions(flags: { 'frame-interval'?: string; prebleach?: string }): ReadOptions {
   const frameInterval = numberFlag(flags, 'frame-interval');
   if (frameInterval !== undefined && !(frameInterval > 0)) throw new UsageError(`--frame-interval ${flags['frame-interval']}: must be a positive number of seconds`);
   const prebleachFrames = numberFlag(flags, 'prebleach');
@@ -21,7 +21,7 @@ function readOptions(flags: { 'frame-interval'?: string; prebleach?: string }): 
   return { frameInterval, prebleachFrames };
 }
 
-async function readAll(files: string[], options: ReadOptions): Promise<ImagingData[]> {
+export async function readAll(files: string[], options: ReadOptions): Promise<ImagingData[]> {
   if (files.length === 0) throw new UsageError('name at least one data file');
   const out: ImagingData[] = [];
   for (const f of files) out.push(await readImaging(f, options));
@@ -58,15 +58,15 @@ export async function inspectCommand(files: string[], flags: Flags<typeof INSPEC
   return 0;
 }
 
-export async function convertCommand(files: string[], flags: Flags<typeof CONVERT_FLAGS>, log: (line: string) => void): Promise<number> {
-  if (!flags.out) throw new UsageError('--out is required (the long CSV to write)');
-  const dir = dirname(flags.out);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--out ${flags.out}: the folder ${dir} does not exist`);
-  const data = await readAll(files, readOptions(flags));
+/**
+ * The records of several files as one list; the same (patient, cell, observable, t) in two files
+ * is an error (two files whose names give the same patient).
+ */
+export function mergeRecords(data: ImagingData[]): LongRecord[] {
   const records: LongRecord[] = [];
   const from = new Map<string, string>();
   for (const d of data) {
-    if (d.records.length === 0) throw new InputError(`${d.summary.path}: nothing to convert (${d.summary.warnings.at(-1) ?? 'no measurements'})`);
+    if (d.records.length === 0) throw new InputError(`${d.summary.path}: no measurements in it (${d.summary.warnings.at(-1) ?? 'empty'})`);
     for (const r of d.records) {
       const key = `${r.patient}\u0000${r.cell}\u0000${r.observable}\u0000${r.t}`;
       const first = from.get(key);
@@ -77,6 +77,15 @@ export async function convertCommand(files: string[], flags: Flags<typeof CONVER
       records.push(r);
     }
   }
+  return records;
+}
+
+export async function convertCommand(files: string[], flags: Flags<typeof CONVERT_FLAGS>, log: (line: string) => void): Promise<number> {
+  if (!flags.out) throw new UsageError('--out is required (the long CSV to write)');
+  const dir = dirname(flags.out);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--out ${flags.out}: the folder ${dir} does not exist`);
+  const data = await readAll(files, readOptions(flags));
+  const records = mergeRecords(data);
   writeLong(flags.out, records);
   const patients = new Set(records.map((r) => r.patient)), cells = new Set(records.map((r) => `${r.patient}\u0000${r.cell}`));
   log(`wrote ${flags.out}: ${records.length} measurements, ${patients.size} patient(s), ${cells.size} cell(s), from ${data.length} file(s)`);

@@ -19,6 +19,7 @@ import { doctorCommand } from './doctor.js';
 import { GRADIENT_FLAGS, gradientCommand } from './gradient.js';
 import { runFiltered } from './dawn-filter.js';
 import { CONVERT_FLAGS, INSPECT_FLAGS, convertCommand, inspectCommand } from './data.js';
+import { CALIBRATE_FLAGS, calibrateCommand } from './calibrate.js';
 
 const COMMAND_USAGE: Record<string, string> = {
   doctor: `ctwin doctor [--verbose]
@@ -36,6 +37,18 @@ const COMMAND_USAGE: Record<string, string> = {
                [--backend auto|cpu|gpu]  (auto: the f64 CPU adjoint; gpu: f32, ${EXPLICIT_METHODS.join('/')})
   Prints JSON {"loss": L, "grad": [{"traj", "status", "params", "initial"}…]} for
   L = Σ ½((y_obs(t) − value)/σ)²; D.csv columns traj,t,observable,value.`,
+  calibrate: `ctwin calibrate --model M.json --data FILE… --out DIR [--design design.csv] [--covariates cov.csv]
+               [--observe map.json] [--drugs drugs.json] [--seed 1] [--starts 8] [--holdout 0.2]
+               [--estimate p1,p2,…] [--rounds 4] [--iterations 10] [--frame-interval S]
+               [--backend auto|cpu|gpu] [--resume] [--quiet]
+  One twin per patient (the patient is a TrackMate file's name before its first "_"): fits the
+  model's parameters (its "calibration" section, or --estimate) to every patient's fitted cells,
+  with per-cell observation models, the design's drugs, covariate priors and --starts starts;
+  --holdout of the cells are kept for validation. Writes DIR/<patient>.twin.json, cohort.json and
+  summary.csv (patient,cells,heldout_cells,r2_fit,r2_heldout,nll,condensate_needed,status).
+  A checkpoint (DIR/checkpoint.json) is saved after every round: after Ctrl-C or a crash, the same
+  command with --resume continues and gives the same files. auto and cpu: f64 on the CPU; gpu:
+  f32 search on the GPU, the last round in f64.`,
   inspect: `ctwin inspect FILE… [--json] [--frame-interval S] [--prebleach N]
   What the readers make of each file before anything is fitted: kind (trackmate-spots,
   trackmate-tracks, frap, long), header rows, separator and decimal mark, spots, tracks, untracked
@@ -101,6 +114,11 @@ async function main(argv: string[]): Promise<number> {
       if (flags.help) { out(`usage: ${COMMAND_USAGE.inspect}\n`); return 0; }
       return inspectCommand(files, flags, out);
     }
+    case 'calibrate': {
+      const { flags, files } = flagsAndFiles('calibrate', rest, CALIBRATE_FLAGS);
+      if (flags.help) { out(`usage: ${COMMAND_USAGE.calibrate}\n`); return 0; }
+      return calibrateCommand(files, flags, log);
+    }
     case 'convert': {
       const { flags, files } = flagsAndFiles('convert', rest, CONVERT_FLAGS);
       if (flags.help) { out(`usage: ${COMMAND_USAGE.convert}\n`); return 0; }
@@ -122,10 +140,11 @@ function mayUseGpu(argv: string[]): boolean {
   const [command, ...rest] = argv;
   if (rest.includes('--help') || rest.includes('-h')) return false;
   if (command === 'doctor') return !rest.includes('--verbose');
-  if (command !== 'simulate' && command !== 'gradient') return false;
+  if (command !== 'simulate' && command !== 'gradient' && command !== 'calibrate') return false;
   const i = rest.findIndex((a) => a === '--backend' || a.startsWith('--backend='));
   const backend = i < 0 ? 'auto' : rest[i]!.includes('=') ? rest[i]!.split('=')[1] : rest[i + 1];
-  return backend !== 'cpu';
+  // calibrate's auto is the f64 CPU path (as gradient's); simulate's auto may pick the GPU.
+  return command === 'calibrate' ? backend === 'gpu' : backend !== 'cpu';
 }
 
 function run(argv: string[]): Promise<number> {

@@ -102,6 +102,19 @@ export function condensateModelSpec(options: CondensateOptions = {}): Record<str
       T: { expression: 'c*(1 - phi + K_p*phi)', rate: 'k_syn - k_deg*u_deg*T', unit: 'uM', description: 'total TF: synthesis and decay only' },
     },
   };
+  // How `ctwin calibrate` fits this model to imaging data (docs/observation.md, "Calibration"):
+  // - estimate: what time-lapse images of a condensate channel and an MS2 channel constrain. The
+  //   absolute scales (K_p, k_syn, k_deg, k_tx) are confounded with each cell's intensity scale,
+  //   so they stay at their values (their product is what the observation scale absorbs).
+  // - preequilibration: cells enter the imaging window at steady state; 20 000 s ≈ 4/k_deg, and the
+  //   TF starts at its synthesis–decay balance k_syn/k_deg with a seed of condensed phase.
+  // - without_condensates: the same model with Pol II recruitment not going through condensates
+  //   (occupancy ≡ 1; k_rec absorbs the constant), the alternative of the applicability test.
+  spec.calibration = {
+    estimate: ['c_sat', 'k_phi', 'k_rec', 'k_esc', ...(rna ? ['k_R'] : []), 'K_phi'],
+    preequilibration: { duration: 20000, initial: { c: 'k_syn/k_deg', phi: 0.001 } },
+    without_condensates: { expressions: { occupancy: '1' } },
+  };
   if (options.neural) {
     spec.neural = {
       inputs: ['c', 'phi', 'P'],

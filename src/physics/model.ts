@@ -78,7 +78,7 @@ export class ModelError extends Error {
   }
 }
 
-const SECTION_KEYS = new Set(['name', 'description', 'time_unit', 'states', 'params', 'expressions', 'equations', 'observables', 'conserved', 'neural']);
+const SECTION_KEYS = new Set(['name', 'description', 'time_unit', 'states', 'params', 'expressions', 'equations', 'observables', 'conserved', 'neural', 'calibration']);
 const QUANTITY_KEYS = new Set(['value', 'unit', 'min', 'max', 'scale', 'estimate', 'description', 'source']);
 const RESERVED = new Set(['t', 'pi', 'e', 'nn']);
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

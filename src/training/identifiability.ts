@@ -57,21 +57,29 @@ export async function fisherInformation(
   }
   const fisher = new Float64Array(K * K);
   for (let a = 0; a < K; a++) for (let b = 0; b < K; b++) fisher[a * K + b] = cols[a]!.reduce((acc, v, r) => acc + v * cols[b]![r]!, 0);
-  // Eigen-decomposition I = V Λ Vᵀ: directions with λ ≤ 1e-8·λ_max are not informed by the data;
-  // a parameter with weight (|V_kj| > 0.1) in such a direction is not identifiable. Otherwise its
-  // SE² = Σ_j V_kj²/λ_j over the informed directions.
-  const { values, vectors } = jacobiEigen(fisher, K);
+  const relativeSE = standardErrors(fisher, K);
+  return { names, fisher, relativeSE, identifiable: relativeSE.map((se) => se < threshold) };
+}
+
+/**
+ * Standard errors from an information matrix (Fisher information, or the Hessian of a negative
+ * log-likelihood at its minimum), K × K row-major: √(M⁻¹)_kk over the directions the data inform.
+ * Eigen-decomposition M = V Λ Vᵀ: directions with λ ≤ 1e-8·λ_max (or negative: not a minimum in
+ * that direction) are not informed; a parameter with weight |V_kj| > 0.1 in one gets Infinity.
+ * Otherwise SE² = Σ_j V_kj²/λ_j over the informed directions.
+ */
+export function standardErrors(M: Float64Array, K: number): number[] {
+  const { values, vectors } = jacobiEigen(M, K);
   const lmax = Math.max(...values);
-  const relativeSE = names.map((_, k) => {
+  return Array.from({ length: K }, (_, k) => {
     let se2 = 0;
     for (let j = 0; j < K; j++) {
       const v = vectors[k * K + j]!;
-      if (values[j]! <= 1e-8 * lmax) { if (Math.abs(v) > 0.1) return Infinity; continue; }
+      if (!(values[j]! > 1e-8 * lmax)) { if (Math.abs(v) > 0.1) return Infinity; continue; }
       se2 += (v * v) / values[j]!;
     }
     return Math.sqrt(se2);
   });
-  return { names, fisher, relativeSE, identifiable: relativeSE.map((se) => se < threshold) };
 }
 
 /** Cyclic Jacobi eigenvalue iteration for a small symmetric matrix; vectors in columns (row-major). */

@@ -174,7 +174,8 @@ export async function minimizeBatch(x0: Float64Array, B: number, K: number, obje
   const stepAll = options.optimizer === 'adam' ? adam(B, K, options.learningRate ?? 0.05) : lbfgs(B, K);
   for (let it = 0; it < maxIter && active.some((a) => a); it++) {
     const next = await stepAll(x, loss, gx, active, async (xs, which) => (await objective(xs, which, false)).loss);
-    const e = await objective(next.x, undefined, true);
+    // Only the rows still optimising: finished rows keep their point, so their loss is not needed.
+    const e = await objective(next.x, active.every((a) => a) ? undefined : Uint8Array.from(active), true);
     const stalled = new Uint8Array(B);
     for (let b = 0; b < B; b++) {
       if (!active[b]) continue;

@@ -17,6 +17,7 @@ import { compile as mathCompile, derivative as mathDerivative } from 'mathjs';
 import { parseModel, type Model } from '../physics/model.js';
 import { splitmix32 } from '../physics/neural.js';
 import { makeProblem } from '../solvers/problem.js';
+import { defaultWeights } from '../codegen/compile.js';
 import { STATUS } from '../methods/status.js';
 import { solve } from '../solvers/solve.js';
 import { gradient } from '../training/gradient.js';
@@ -48,9 +49,24 @@ export interface CalibrateOptions {
   starts?: number;
   /** Fraction of each patient's cells held out (default 0.2). */
   holdout?: number;
-  /** Optimisation rounds (covariate-prior updates in between) and iterations per round. */
+  /**
+   * Optimisation rounds and L-BFGS iterations per round (default 4 × 10). Each round starts a fresh
+   * L-BFGS memory from the last round's point, so a checkpoint at a round boundary resumes bit for
+   * bit; the covariate prior is refitted between rounds; each patient's best start is kept after
+   * the first half of the rounds.
+   */
   rounds?: number;
   iterationsPerRound?: number;
+  /**
+   * 'cpu' (and 'auto'): f64 solves and adjoint throughout. 'gpu': the rounds before the last search
+   * with the f32 GPU solver and adjoint (rtol ≥ 1e-5); the last round and the diagnostics run in
+   * f64 on the CPU, so the result is an f64 optimum (mixed precision, DESIGN.md "Numerics").
+   */
+  backend?: 'auto' | 'cpu' | 'gpu';
+  /** Per patient (cohort order): values that replace the model's in its first start (a warm start). */
+  startFrom?: Array<Record<string, number> | undefined>;
+  /** L2 penalty ½λ|θ|² on shared neural weights (default 1e-3). */
+  l2Weights?: number;
   observation?: ObservationOptions;
   /** Pre-equilibration: seconds before t = 0, and initial states as expressions of the parameters. */
   preequilibration?: { duration: number; initial: Record<string, string | number> };
@@ -67,6 +83,8 @@ export interface CalibrationCheckpoint {
   x: number[];
   rows: number;
   prior?: { mean: number[][]; sd: number[]; coef: number[][] };
+  /** The shared neural weights after the round (models with a neural term). */
+  weights?: number[];
 }
 
 /** One cell's measurements of one observable, sorted by t; `save` indexes the solve's save times. */
@@ -96,6 +114,8 @@ export interface CalibrationResult {
   patients: PatientFit[];
   prior?: CalibrationCheckpoint['prior'];
   covariateNames?: string[];
+  /** Shared neural weights θ (empty without a neural term). */
+  weights: number[];
 }
 
 /** Groups records into patients, cells, conditions (design) and model observables (`observe`). */
@@ -189,7 +209,9 @@ export function prepareCalibration(records: LongRecord[], options: CalibrateOpti
   if (times[0]! < t0) throw new InputError(`a measurement at t = ${times[0]} s lies before the pre-equilibration start ${t0} s`);
   const timeIndex = new Map(times.map((t, i) => [t, i]));
   for (const p of patients) for (const c of p.cells) for (const s of c.series.values()) s.save = Int32Array.from(s.t, (t) => timeIndex.get(t)!);
-  const solverOptions = { backend: 'cpu' as const, rtol: options.rtol ?? 1e-7, atol: options.atol ?? 1e-10, maxSteps: 200000 };
+  const cpuOptions = { backend: 'cpu' as const, rtol: options.rtol ?? 1e-7, atol: options.atol ?? 1e-10, maxSteps: 200000 };
+  // f32: the relative tolerance cannot go below ~1e-5 (src/solvers/options.ts, f32ToleranceProblem).
+  const gpuOptions = { backend: 'gpu' as const, rtol: Math.max(cpuOptions.rtol, 1e-5), atol: Math.max(cpuOptions.atol, 1e-8), maxSteps: 200000 };
   // tsit5: the pre-equilibration is mildly stiff, and tsit5 is ~3× faster than rodas4 on it here.
   const method = 'tsit5' as const;
 
@@ -207,9 +229,11 @@ export function prepareCalibration(records: LongRecord[], options: CalibrateOpti
    * Loss (and gradient) of the rows `which` (patients of `rowPatient`) at xs, with the observation
    * fits of the fitted cells; with `diagnostics`, held-out cells are fitted too (not while optimising).
    */
-  const evaluateRows = async (xs: Float64Array, rowPatient: number[], which: Uint8Array | undefined, withGradient: boolean, prior?: CalibrationCheckpoint['prior'], diagnostics = false) => {
+  const evaluateRows = async (xs: Float64Array, rowPatient: number[], which: Uint8Array | undefined, withGradient: boolean, prior?: CalibrationCheckpoint['prior'], diagnostics = false, backend: 'cpu' | 'gpu' = 'cpu', weights = defaultWeights(model)) => {
+    const solverOptions = backend === 'gpu' ? gpuOptions : cpuOptions;
     const R = rowPatient.length;
     const loss = new Float64Array(R).fill(NaN), gx = new Float64Array(R * K);
+    let gw = new Float64Array(weights.length);
     const fits: Array<{ nll: number; nllByObservable: Record<string, number>; cells: Map<string, Record<string, CellObservation>> } | undefined> = new Array(R);
     const rows = Array.from({ length: R }, (_, r) => r).filter((r) => !which || which[r]);
     const traj: Array<{ row: number; condition: number }> = [];
@@ -220,7 +244,7 @@ export function prepareCalibration(records: LongRecord[], options: CalibrateOpti
       const p = paramsFor(xs.subarray(row * K, (row + 1) * K), patients[rowPatient[row]!]!.conditions[condition]!);
       params.set(p, b * P); initial.set(initialFor(p), b * N);
     });
-    const problem = makeProblem(model, { t0, t1, saveat: times, params, initial });
+    const problem = makeProblem(model, { t0, t1, saveat: times, params, initial, weights });
     const sol = await solve(problem, method, solverOptions);
     const data: Datum[] = [];
     const trajOf = new Map(traj.map((t, b) => [`${t.row}/${t.condition}`, b]));
@@ -265,6 +289,7 @@ export function prepareCalibration(records: LongRecord[], options: CalibrateOpti
     if (withGradient && rows.length > 0) {
       const obs: ObservableModel[] = observables.map((name) => ({ name, noise: 'normal', sigma: 1, scale: 1, offset: 0 }));
       const g = await gradient(problem, { observables: obs, data }, {}, { ...solverOptions, method });
+      gw = Float64Array.from(g.weights);
       traj.forEach(({ row }, b) => {
         const p = params.subarray(b * P, (b + 1) * P);
         const dp = Float64Array.from(g.params.subarray(b * P, (b + 1) * P));
@@ -275,14 +300,14 @@ export function prepareCalibration(records: LongRecord[], options: CalibrateOpti
         idx.forEach((i, k) => { gx[row * K + k]! += dp[i]! * tf[k]!.dpdx(xr[k]!); });
       });
     }
-    return { loss, gx, fits };
+    return { loss, gx, gw, fits };
   };
 
   return { patients, model, spec, names, idx, tf, K, evaluateRows };
 }
 
 /** Finishes `calibrate` from a prepared cohort: starts, rounds, checkpoints, diagnostics. */
-async function runCalibration(setup: ReturnType<typeof prepareCalibration>, options: CalibrateOptions): Promise<CalibrationResult> {
+export async function runCalibration(setup: ReturnType<typeof prepareCalibration>, options: CalibrateOptions): Promise<CalibrationResult> {
   const { patients, model, spec, names, idx, tf, K, evaluateRows } = setup;
   const seed = options.seed ?? 1, starts = Math.max(1, options.starts ?? 4);
   // Starts: 0 = the model's values; the others uniform in the bounds (log-uniform on a log scale).
@@ -291,33 +316,59 @@ async function runCalibration(setup: ReturnType<typeof prepareCalibration>, opti
   let round = 0, rowPatient = patients.flatMap((_, p) => Array.from({ length: starts }, () => p));
   let x = new Float64Array(rowPatient.length * K);
   let prior: CalibrationCheckpoint['prior'];
+  // Shared neural weights θ (a model with a `neural` section): fitted to the whole cohort.
+  let weights = defaultWeights(model);
   rowPatient.forEach((_, r) => idx.forEach((i, k) => {
     const q = model.params[i]!, s = r % starts;
     const u = rand();
-    const value = s === 0 || q.min === undefined || q.max === undefined ? q.value : q.scale === 'log' ? Math.exp(Math.log(q.min) + u * (Math.log(q.max) - Math.log(q.min))) : q.min + u * (q.max - q.min);
+    const warm = options.startFrom?.[rowPatient[r]!]?.[q.name];
+    const value = s === 0 && warm !== undefined ? warm
+      : s === 0 || q.min === undefined || q.max === undefined ? q.value : q.scale === 'log' ? Math.exp(Math.log(q.min) + u * (Math.log(q.max) - Math.log(q.min))) : q.min + u * (q.max - q.min);
     x[r * K + k] = tf[k]!.toX(value);
   }));
   if (resumed) {
     round = resumed.round + 1; x = Float64Array.from(resumed.x); prior = resumed.prior;
     rowPatient = resumed.rows === patients.length ? patients.map((_, p) => p) : rowPatient;
+    if (resumed.weights) weights = Float64Array.from(resumed.weights);
   }
-  const rounds = options.rounds ?? (options.covariates ? 3 : 2);
+  const rounds = Math.max(1, options.rounds ?? 4), selectAfter = Math.ceil(rounds / 2) - 1;
+  const gpuSearch = options.backend === 'gpu';
   for (; round < rounds; round++) {
-    const objective: BatchObjective = async (xs, which, g) => { const e = await evaluateRows(xs, rowPatient, which, g, prior); return { loss: e.loss, gx: e.gx }; };
-    const r = await minimizeBatch(x, rowPatient.length, K, objective, { maxIterations: options.iterationsPerRound ?? 40, tolerance: 1e-7, patience: 3, onIteration: (it, loss) => options.onProgress?.({ round, iteration: it, loss }) });
+    const backend = gpuSearch && round < rounds - 1 ? 'gpu' : 'cpu';
+    const objective: BatchObjective = async (xs, which, g) => {
+      // Back to the event loop between evaluations: a small batch is solved on this thread without
+      // ever yielding, and Ctrl-C (a signal handler) and progress output wait for the loop.
+      await new Promise((resolve) => setImmediate(resolve));
+      const e = await evaluateRows(xs, rowPatient, which, g, prior, false, backend, weights);
+      return { loss: e.loss, gx: e.gx };
+    };
+    const r = await minimizeBatch(x, rowPatient.length, K, objective, { maxIterations: options.iterationsPerRound ?? 10, tolerance: 1e-7, patience: 3, onIteration: (it, loss) => options.onProgress?.({ round, iteration: it, loss }) });
     x = r.x;
-    if (rowPatient.length > patients.length) {
+    if (rowPatient.length > patients.length && round >= selectAfter) {
       // Keep each patient's best start.
-      const best = patients.map((_, p) => rowPatient.map((q, i) => [q, i] as const).filter(([q]) => q === p).reduce((a, b) => (r.loss[b[1]]! < r.loss[a[1]]! ? b : a))[1]);
+      const best = patients.map((_, p) => rowPatient.map((q, i) => [q, i] as const).filter(([q]) => q === p).reduce((a, b) => (finite(r.loss[b[1]]!) < finite(r.loss[a[1]]!) ? b : a))[1]);
       const kept = new Float64Array(patients.length * K);
       best.forEach((row, p) => kept.set(x.subarray(row * K, (row + 1) * K), p * K));
       x = kept; rowPatient = patients.map((_, p) => p);
     }
-    if (options.covariates) prior = covariatePrior(x, K, patients.map((p) => p.id), options.covariates);
-    options.checkpoint?.save({ round, x: [...x], rows: rowPatient.length, prior });
+    // The prior's map is fitted to one point per patient, so only after the starts are reduced.
+    if (options.covariates && rowPatient.length === patients.length) prior = covariatePrior(x, K, patients.map((p) => p.id), options.covariates);
+    // Then the shared weights, the patients' parameters held: one objective, the cohort's loss
+    // Σ_p L_p(x_p, θ) + ½λ|θ|² (block-coordinate descent between rounds).
+    if (weights.length > 0 && rowPatient.length === patients.length) {
+      const lambda = options.l2Weights ?? 1e-3;
+      const cohortLoss: BatchObjective = async (th, _which, g) => {
+        const e = await evaluateRows(x, rowPatient, undefined, g, prior, false, backend, Float64Array.from(th));
+        let l = 0.5 * lambda * th.reduce((a, v) => a + v * v, 0);
+        for (const v of e.loss) l += v;
+        return { loss: Float64Array.of(l), gx: g ? e.gw.map((v, k) => v + lambda * th[k]!) : new Float64Array(0) };
+      };
+      weights = (await minimizeBatch(weights, 1, weights.length, cohortLoss, { maxIterations: options.iterationsPerRound ?? 10, tolerance: 1e-7, patience: 3 })).x;
+    }
+    options.checkpoint?.save({ round, x: [...x], rows: rowPatient.length, prior, ...(weights.length ? { weights: [...weights] } : {}) });
   }
   // Final fits and diagnostics at the optimum.
-  const final = await evaluateRows(x, rowPatient, undefined, false, prior, true);
+  const final = await evaluateRows(x, rowPatient, undefined, false, prior, true, 'cpu', weights);
   const results: PatientFit[] = patients.map((patient, p) => {
     const fit = final.fits[p]!;
     const cellR2 = patient.cells.map((c) => {
@@ -333,8 +384,11 @@ async function runCalibration(setup: ReturnType<typeof prepareCalibration>, opti
       nllByObservable: fit.nllByObservable, data: patient.cells.filter((c) => !c.heldOut).reduce((a, c) => a + [...c.series.values()].reduce((b, s) => b + s.t.length, 0), 0),
     };
   });
-  return { model, spec, estimated: names, patients: results, prior, covariateNames: options.covariates?.names };
+  return { model, spec, estimated: names, patients: results, prior, covariateNames: options.covariates?.names, weights: [...weights] };
 }
+
+/** A loss for ranking starts: a failed start (NaN, ∞) ranks last. */
+const finite = (l: number) => (Number.isFinite(l) ? l : Infinity);
 
 /**
  * The covariate map of the prior: x_pk ≈ c_k0 + Σ_j c_kj·cov_pj by ridge regression over the

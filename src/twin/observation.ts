@@ -3,7 +3,8 @@
  * (docs/observation.md):
  *   z(t) = a·e^{−κ t}·h(t) + b + d·t + ε,   ε ~ N(0, σ²)
  * scale a, offset b and background drift d per cell; photobleaching rate κ per cell or per patient;
- * σ per cell or per patient (and observable). None is hand-set: for given h they are estimated by
+ * σ per cell or per patient (and observable). The scale is ≥ 0 (an image is brighter where more is
+ * imaged). None is hand-set: for given h they are estimated by
  * variable projection (Golub & Pereyra 1973): a, b, d by linear least squares at each κ, κ by a
  * golden-section search on [0, κ_max], σ² = RSS/n (maximum likelihood). The mechanistic fit sees
  * the profiled negative log-likelihood
@@ -39,11 +40,13 @@ export interface CellObservation {
   rss: number;
   /** Σ(value − mean)² of the cell's measurements (for R²). */
   tss: number;
+  /** Σ e_i·e_{i+1} of consecutive residuals: with rss, their lag-1 autocorrelation (src/twin/twin.ts). */
+  lag1: number;
   n: number;
 }
 
 /** Solves the 3×3 (or 2×2) normal equations of z = a·u + b + d·t; returns [a, b, d] and the RSS. */
-function linearFit(u: Float64Array, t: Float64Array, v: Float64Array, drift: boolean): { coef: [number, number, number]; rss: number } {
+function linearFit(u: Float64Array, t: Float64Array, v: Float64Array, drift: boolean): { coef: [number, number, number]; rss: number; lag1: number } {
   const m = drift ? 3 : 2;
   const A = new Float64Array(m * m), r = new Float64Array(m);
   // Columns scaled to unit size and t centred, so the normal equations stay well conditioned
@@ -58,11 +61,22 @@ function linearFit(u: Float64Array, t: Float64Array, v: Float64Array, drift: boo
   }
   // A tiny ridge keeps a constant h (collinear with the offset) solvable; it changes nothing else.
   for (let j = 0; j < m; j++) A[j * m + j]! += 1e-14 * (A[j * m + j]! + 1e-300);
-  const z = solveDense(A, r, m);
+  let z = solveDense(A, r, m);
+  if (z[0]! < 0) {
+    // An intensity grows with the amount imaged: scale ≥ 0. At the bound (KKT) the others are the
+    // least squares of offset and drift alone; the profiled loss stays continuous in h.
+    const sub = Array.from({ length: (m - 1) * (m - 1) }, (_, e) => A[(1 + Math.floor(e / (m - 1))) * m + 1 + (e % (m - 1))]!);
+    z = Float64Array.of(0, ...solveDense(sub, r.subarray(1), m - 1));
+  }
   const coef: [number, number, number] = [z[0]! / su, z[1]! - (m > 2 ? z[2]! * tMean / st : 0), m > 2 ? z[2]! / st : 0];
-  let rss = 0;
-  for (let i = 0; i < v.length; i++) { const e = coef[0] * u[i]! + coef[1] + coef[2] * t[i]! - v[i]!; rss += e * e; }
-  return { coef, rss };
+  let rss = 0, lag1 = 0, prev = 0;
+  for (let i = 0; i < v.length; i++) {
+    const e = coef[0] * u[i]! + coef[1] + coef[2] * t[i]! - v[i]!;
+    rss += e * e;
+    if (i > 0) lag1 += e * prev;
+    prev = e;
+  }
+  return { coef, rss, lag1 };
 }
 
 /**
@@ -111,10 +125,10 @@ export function fitObservation(series: CellSeries[], h: Float64Array[], options:
     kappa.fill(k);
   }
   const cells: CellObservation[] = series.map((s, i) => {
-    const { coef, rss } = fitAt(i, kappa[i]!);
+    const { coef, rss, lag1 } = fitAt(i, kappa[i]!);
     const mean = s.value.reduce((a, v) => a + v, 0) / s.value.length;
     const tss = s.value.reduce((a, v) => a + (v - mean) ** 2, 0);
-    return { cell: s.cell, scale: coef[0], offset: coef[1], drift: coef[2], bleach: kappa[i]!, sigma: Math.sqrt(rss / s.value.length), rss, tss, n: s.value.length };
+    return { cell: s.cell, scale: coef[0], offset: coef[1], drift: coef[2], bleach: kappa[i]!, sigma: Math.sqrt(rss / s.value.length), rss, tss, lag1, n: s.value.length };
   });
   let nll = 0;
   const group = (n: number, rss: number) => 0.5 * n * (Math.log(2 * Math.PI * Math.max(rss, 1e-300) / n) + 1);
