@@ -27,7 +27,7 @@ const run = promisify(execFile);
 function fitOf(rss: number[], sigma: number, n = 60): PatientFit {
   return {
     patient: 'P', params: {}, x: [], nll: 0, loss: 0, status: 'ok', r2Fit: 1, r2Heldout: 1, nllByObservable: {}, data: rss.length * n,
-    cells: rss.map((r, i) => ({ cell: String(i), heldOut: false, condition: '', r2: 1, observations: { o: { cell: String(i), scale: 1, offset: 0, drift: 0, bleach: 0, sigma, rss: r, tss: 1, lag1: 0, n } } })),
+    cells: rss.map((r, i) => ({ cell: String(i), heldOut: false, condition: '', r2: 1, observations: { o: { cell: String(i), scale: 1, offset: 0, drift: 0, bleach: 0, sigma, rss: r, tss: 1, n } } })),
   };
 }
 

@@ -15,7 +15,7 @@ import { InputError, writeFileAtomic } from '../io/csv.js';
 import { readTable } from '../io/table.js';
 import { readDesign } from '../io/design.js';
 import { readCovariates } from '../io/long.js';
-import { loadModel } from '../io/model-file.js';
+import { loadModelFile } from '../io/model-file.js';
 import { loadDrugLibrary } from '../twin/drugs.js';
 import type { CalibrationCheckpoint } from '../twin/calibrate.js';
 import { calibrateTwins, calibrationSection, sha256, sha256File, writeTwins, type TwinOptions } from '../twin/twin.js';
@@ -61,8 +61,7 @@ export async function calibrateCommand(files: string[], flags: Flags<typeof CALI
   if (existsSync(flags.out) && !statSync(flags.out).isDirectory()) throw new UsageError(`--out ${flags.out}: exists and is not a folder`);
 
   // Inputs: everything is read and checked before anything is fitted or written.
-  loadModel(flags.model); // file:line:col errors for a bad model
-  const spec = readJsonFile(flags.model, 'model') as Record<string, unknown>;
+  const { spec } = loadModelFile(flags.model); // file:line:col errors for a bad model
   const section = calibrationSection(spec, flags.model);
   const dataFiles = [flags.data, ...files];
   const records = mergeRecords(await readAll(dataFiles, readOptions(flags)));

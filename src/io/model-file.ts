@@ -7,11 +7,20 @@ import { ModelError, parseModel, type Model } from '../physics/model.js';
  * const fromFile = loadModel('examples/condensate.json');
  */
 export function loadModel(path: string): Model {
+  return loadModelFile(path).model;
+}
+
+/**
+ * Reads a model file once: the parsed model (validated, errors with line and column) and its JSON
+ * spec as written (what transforms such as withDrugs and twin files take).
+ */
+export function loadModelFile(path: string): { model: Model; spec: Record<string, unknown> } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new ModelError(`cannot read the model file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, path);
   }
-  return parseModel(text, path);
+  const model = parseModel(text, path);
+  return { model, spec: JSON.parse(text) as Record<string, unknown> };
 }

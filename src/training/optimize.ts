@@ -244,7 +244,7 @@ async function optimizeBatch(problem: EnsembleProblem, data: Observations, idx: 
 }
 
 /** A value of q drawn at the unit fraction u of its range (log-uniform on a log scale). */
-function fromUnit(q: { scale?: 'linear' | 'log'; min?: number; max?: number }, u: number): number {
+export function fromUnit(q: { scale?: 'linear' | 'log'; min?: number; max?: number }, u: number): number {
   const [a, b] = [q.min!, q.max!];
   return q.scale === 'log' ? Math.exp(Math.log(a) + u * (Math.log(b) - Math.log(a))) : a + u * (b - a);
 }

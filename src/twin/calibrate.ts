@@ -22,7 +22,7 @@ import { STATUS } from '../methods/status.js';
 import { solve } from '../solvers/solve.js';
 import { gradient } from '../training/gradient.js';
 import { compileObservable, type Datum, type ObservableModel } from '../training/loss.js';
-import { minimizeBatch, transformFor, type BatchObjective } from '../training/optimize.js';
+import { fromUnit, minimizeBatch, transformFor, type BatchObjective } from '../training/optimize.js';
 import { median, type LongRecord } from '../io/imaging.js';
 import { conditionKey, treatmentsOf, type Design } from '../io/design.js';
 import type { Covariates } from '../io/long.js';
@@ -229,7 +229,8 @@ export function prepareCalibration(records: LongRecord[], options: CalibrateOpti
    * Loss (and gradient) of the rows `which` (patients of `rowPatient`) at xs, with the observation
    * fits of the fitted cells; with `diagnostics`, held-out cells are fitted too (not while optimising).
    */
-  const evaluateRows = async (xs: Float64Array, rowPatient: number[], which: Uint8Array | undefined, withGradient: boolean, prior?: CalibrationCheckpoint['prior'], diagnostics = false, backend: 'cpu' | 'gpu' = 'cpu', weights = defaultWeights(model)) => {
+  const weights0 = defaultWeights(model);
+  const evaluateRows = async (xs: Float64Array, rowPatient: number[], which: Uint8Array | undefined, withGradient: boolean, prior?: CalibrationCheckpoint['prior'], diagnostics = false, backend: 'cpu' | 'gpu' = 'cpu', weights = weights0) => {
     const solverOptions = backend === 'gpu' ? gpuOptions : cpuOptions;
     const R = rowPatient.length;
     const loss = new Float64Array(R).fill(NaN), gx = new Float64Array(R * K);
@@ -303,12 +304,12 @@ export function prepareCalibration(records: LongRecord[], options: CalibrateOpti
     return { loss, gx, gw, fits };
   };
 
-  return { patients, model, spec, names, idx, tf, K, evaluateRows };
+  return { patients, model, spec, names, idx, tf, K, weights0, evaluateRows };
 }
 
 /** Finishes `calibrate` from a prepared cohort: starts, rounds, checkpoints, diagnostics. */
 export async function runCalibration(setup: ReturnType<typeof prepareCalibration>, options: CalibrateOptions): Promise<CalibrationResult> {
-  const { patients, model, spec, names, idx, tf, K, evaluateRows } = setup;
+  const { patients, model, spec, names, idx, tf, K, weights0, evaluateRows } = setup;
   const seed = options.seed ?? 1, starts = Math.max(1, options.starts ?? 4);
   // Starts: 0 = the model's values; the others uniform in the bounds (log-uniform on a log scale).
   const rand = splitmix32(seed ^ 0x5eed);
@@ -317,13 +318,12 @@ export async function runCalibration(setup: ReturnType<typeof prepareCalibration
   let x = new Float64Array(rowPatient.length * K);
   let prior: CalibrationCheckpoint['prior'];
   // Shared neural weights θ (a model with a `neural` section): fitted to the whole cohort.
-  let weights = defaultWeights(model);
+  let weights = weights0;
   rowPatient.forEach((_, r) => idx.forEach((i, k) => {
     const q = model.params[i]!, s = r % starts;
     const u = rand();
     const warm = options.startFrom?.[rowPatient[r]!]?.[q.name];
-    const value = s === 0 && warm !== undefined ? warm
-      : s === 0 || q.min === undefined || q.max === undefined ? q.value : q.scale === 'log' ? Math.exp(Math.log(q.min) + u * (Math.log(q.max) - Math.log(q.min))) : q.min + u * (q.max - q.min);
+    const value = s === 0 && warm !== undefined ? warm : s === 0 || q.min === undefined || q.max === undefined ? q.value : fromUnit(q, u);
     x[r * K + k] = tf[k]!.toX(value);
   }));
   if (resumed) {

@@ -40,13 +40,11 @@ export interface CellObservation {
   rss: number;
   /** Σ(value − mean)² of the cell's measurements (for R²). */
   tss: number;
-  /** Σ e_i·e_{i+1} of consecutive residuals: with rss, their lag-1 autocorrelation (src/twin/twin.ts). */
-  lag1: number;
   n: number;
 }
 
 /** Solves the 3×3 (or 2×2) normal equations of z = a·u + b + d·t; returns [a, b, d] and the RSS. */
-function linearFit(u: Float64Array, t: Float64Array, v: Float64Array, drift: boolean): { coef: [number, number, number]; rss: number; lag1: number } {
+function linearFit(u: Float64Array, t: Float64Array, v: Float64Array, drift: boolean): { coef: [number, number, number]; rss: number } {
   const m = drift ? 3 : 2;
   const A = new Float64Array(m * m), r = new Float64Array(m);
   // Columns scaled to unit size and t centred, so the normal equations stay well conditioned
@@ -69,14 +67,9 @@ function linearFit(u: Float64Array, t: Float64Array, v: Float64Array, drift: boo
     z = Float64Array.of(0, ...solveDense(sub, r.subarray(1), m - 1));
   }
   const coef: [number, number, number] = [z[0]! / su, z[1]! - (m > 2 ? z[2]! * tMean / st : 0), m > 2 ? z[2]! / st : 0];
-  let rss = 0, lag1 = 0, prev = 0;
-  for (let i = 0; i < v.length; i++) {
-    const e = coef[0] * u[i]! + coef[1] + coef[2] * t[i]! - v[i]!;
-    rss += e * e;
-    if (i > 0) lag1 += e * prev;
-    prev = e;
-  }
-  return { coef, rss, lag1 };
+  let rss = 0;
+  for (let i = 0; i < v.length; i++) { const e = coef[0] * u[i]! + coef[1] + coef[2] * t[i]! - v[i]!; rss += e * e; }
+  return { coef, rss };
 }
 
 /**
@@ -125,10 +118,10 @@ export function fitObservation(series: CellSeries[], h: Float64Array[], options:
     kappa.fill(k);
   }
   const cells: CellObservation[] = series.map((s, i) => {
-    const { coef, rss, lag1 } = fitAt(i, kappa[i]!);
+    const { coef, rss } = fitAt(i, kappa[i]!);
     const mean = s.value.reduce((a, v) => a + v, 0) / s.value.length;
     const tss = s.value.reduce((a, v) => a + (v - mean) ** 2, 0);
-    return { cell: s.cell, scale: coef[0], offset: coef[1], drift: coef[2], bleach: kappa[i]!, sigma: Math.sqrt(rss / s.value.length), rss, tss, lag1, n: s.value.length };
+    return { cell: s.cell, scale: coef[0], offset: coef[1], drift: coef[2], bleach: kappa[i]!, sigma: Math.sqrt(rss / s.value.length), rss, tss, n: s.value.length };
   });
   let nll = 0;
   const group = (n: number, rss: number) => 0.5 * n * (Math.log(2 * Math.PI * Math.max(rss, 1e-300) / n) + 1);

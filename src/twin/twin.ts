@@ -31,7 +31,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { InputError, writeFileAtomic } from '../io/csv.js';
-import type { LongRecord } from '../io/imaging.js';
+import { median, type LongRecord } from '../io/imaging.js';
 import { standardErrors } from '../training/identifiability.js';
 import { transformFor } from '../training/optimize.js';
 import { prepareCalibration, runCalibration, type CalibrateOptions, type CalibrationCheckpoint, type CalibrationResult, type PatientFit } from './calibrate.js';
@@ -227,18 +227,18 @@ export async function calibrateTwins(records: LongRecord[], options: TwinOptions
     const w = { ...base, spec, estimate, starts: Math.max(1, Math.ceil((base.starts ?? 4) / 2)), startFrom: result.patients.map((p) => p.params) };
     without = await runCalibration(prepareCalibration(records, w), { ...w, checkpoint: stageStore('without') });
   }
-  return assemble(records, options, result, se, without);
+  return assemble({ ...options, preequilibration: base.preequilibration }, result, se, without);
 }
 
 /** Twin files, cohort.json and the summary rows from the fits. */
-function assemble(_records: LongRecord[], options: TwinOptions, result: CalibrationResult, se: number[][], without: CalibrationResult | undefined): TwinsResult {
+function assemble(options: TwinOptions, result: CalibrationResult, se: number[][], without: CalibrationResult | undefined): TwinsResult {
   const model = result.model, seed = options.seed ?? 1;
   const modelHash = sha256(canonicalJson(options.spec));
   const recorded = {
     estimate: result.estimated, starts: options.starts ?? 4, holdout: options.holdout ?? 0.2, rounds: options.rounds ?? 4,
     iterations_per_round: options.iterationsPerRound ?? 10, backend: options.backend ?? 'auto',
     observation: { bleach: options.observation?.bleach ?? 'cell', sigma: options.observation?.sigma ?? 'patient', drift: options.observation?.drift ?? true },
-    preequilibration: options.preequilibration ?? calibrationSection(options.spec).preequilibration ?? null,
+    preequilibration: options.preequilibration ?? null,
     rtol: options.rtol ?? 1e-7, atol: options.atol ?? 1e-10, observe: options.observe ?? null,
   };
   const cohort: CohortFile = {
@@ -273,7 +273,7 @@ function assemble(_records: LongRecord[], options: TwinOptions, result: Calibrat
     const observables = [...new Set(fit.cells.flatMap((c) => Object.keys(c.observations)))].sort();
     const perObservable: TwinFile['diagnostics']['per_observable'] = {};
     for (const o of observables) {
-      const r2Of = (held: boolean) => medianOrNaN(fit.cells.filter((c) => c.heldOut === held && c.observations[o]).map((c) => { const x = c.observations[o]!; return 1 - x.rss / x.tss; }));
+      const r2Of = (held: boolean) => median(fit.cells.filter((c) => c.heldOut === held && c.observations[o]).map((c) => { const x = c.observations[o]!; return 1 - x.rss / x.tss; }));
       const fitted = fit.cells.filter((c) => !c.heldOut && c.observations[o]).map((c) => c.observations[o]!);
       const n = fitted.reduce((a, x) => a + x.n, 0), rss = fitted.reduce((a, x) => a + x.rss, 0);
       perObservable[o] = { nll: orNull(fit.nllByObservable[o] ?? NaN), r2_fit: orNull(r2Of(false)), r2_heldout: orNull(r2Of(true)), rmse: orNull(Math.sqrt(rss / n)), n };
@@ -347,12 +347,6 @@ function vuong(d: number[], dk: number): number {
   // No spread (e.g. the same fit twice): the sign of the total decides.
   if (sd === 0) return C * mean - dk > 0 ? Infinity : C * mean - dk < 0 ? -Infinity : 0;
   return (C * mean - dk) / (Math.sqrt(C) * sd);
-}
-
-function medianOrNaN(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b), m = s.length >> 1;
-  return s.length % 2 ? s[m]! : 0.5 * (s[m - 1]! + s[m]!);
 }
 
 /** Formats a summary number for the CSV (empty when not defined). */
