@@ -38,6 +38,20 @@ describe('observation model (variable projection)', () => {
     expect(f2.cells[0]!.sigma).toBeCloseTo(Math.sqrt(rss / n), 12);
     expect(f2.nll).toBeCloseTo(0.5 * n * (Math.log(2 * Math.PI * rss / n) + 1), 9);
   });
+
+  it('keeps the scale ≥ 0: a signal falling where h rises is offset + drift alone (their least squares)', () => {
+    const t = Float64Array.from({ length: 41 }, (_, i) => 10 * i);
+    const h = Float64Array.from(t, (x) => 1 + Math.tanh((x - 200) / 50));
+    const value = Float64Array.from(t, (x, j) => 500 - 0.3 * x - 40 * h[j]! + 2 * Math.sin(j)); // falls where h rises
+    const fit = fitObservation([{ cell: 'a', t, value }], [h], { bleach: 'none', sigma: 'cell' });
+    // Ordinary least squares of value on [1, t], by hand.
+    const n = t.length, st = t.reduce((a, x) => a + x, 0), stt = t.reduce((a, x) => a + x * x, 0);
+    const sv = value.reduce((a, v) => a + v, 0), stv = t.reduce((a, x, j) => a + x * value[j]!, 0);
+    const d = (n * stv - st * sv) / (n * stt - st * st), b = (sv - d * st) / n;
+    expect(fit.cells[0]!.scale).toBe(0);
+    expect(fit.cells[0]!.drift).toBeCloseTo(d, 10);
+    expect(fit.cells[0]!.offset).toBeCloseTo(b, 8);
+  });
 });
 
 async function cohort(patients: string[], cells: number) {

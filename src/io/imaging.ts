@@ -74,9 +74,12 @@ export const TIME_UNITS: Record<string, number> = {
   s: 1, sec: 1, secs: 1, second: 1, seconds: 1, ms: 1e-3, msec: 1e-3, min: 60, mins: 60, minute: 60, minutes: 60, h: 3600, hr: 3600, hour: 3600, hours: 3600,
 };
 
+/** Natural order of ids ("2" before "10"); one collator, since `localeCompare` with options builds one per call. */
+export const naturalOrder = new Intl.Collator('en', { numeric: true });
+
 /** Sorts records by patient, cell, observable, t (the long CSV's order). */
 export function sortRecords(records: LongRecord[]): LongRecord[] {
-  const cmp = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
+  const cmp = naturalOrder.compare;
   return records.sort((a, b) => cmp(a.patient, b.patient) || cmp(a.cell, b.cell) || cmp(a.observable, b.observable) || a.t - b.t);
 }
 

@@ -23,7 +23,7 @@ import { solve } from '../solvers/solve.js';
 import { gradient } from '../training/gradient.js';
 import { compileObservable, type Datum, type ObservableModel } from '../training/loss.js';
 import { fromUnit, minimizeBatch, transformFor, type BatchObjective } from '../training/optimize.js';
-import { median, type LongRecord } from '../io/imaging.js';
+import { median, naturalOrder, type LongRecord } from '../io/imaging.js';
 import { conditionKey, treatmentsOf, type Design } from '../io/design.js';
 import type { Covariates } from '../io/long.js';
 import { InputError } from '../io/csv.js';
@@ -134,7 +134,7 @@ export function cohortOf(records: LongRecord[], observe: Record<string, string>,
   if (byPatient.size === 0) throw new InputError(`no measurement maps onto a model observable; columns mapped: ${Object.keys(observe).join(', ')} (set --observe)`);
   const rand = splitmix32(seed);
   return [...byPatient.keys()].sort().map((id) => {
-    const cellIds = [...byPatient.get(id)!.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+    const cellIds = [...byPatient.get(id)!.keys()].sort(naturalOrder.compare);
     const conditions: Treatment[][] = [], keys: string[] = [];
     const order = cellIds.map((c) => ({ c, u: rand() })).sort((a, b) => a.u - b.u).map((x) => x.c);
     const nHeld = holdout > 0 && cellIds.length >= 3 ? Math.max(1, Math.round(holdout * cellIds.length)) : 0;

@@ -12,7 +12,7 @@
  * whose gradient with respect to h equals that of ½Σ((z − value)/σ)² at the optimum (envelope
  * theorem), so the adjoint gets per-measurement scale a·e^{−κt}, offset b + d·t and σ.
  */
-import { solveDense } from '../solvers/cpu/linalg.js';
+import { solveDenseInPlace } from '../solvers/cpu/linalg.js';
 
 export interface ObservationOptions {
   /** Photobleaching rate per cell (default), one per patient, or none. */
@@ -43,33 +43,63 @@ export interface CellObservation {
   n: number;
 }
 
-/** Solves the 3×3 (or 2×2) normal equations of z = a·u + b + d·t; returns [a, b, d] and the RSS. */
-function linearFit(u: Float64Array, t: Float64Array, v: Float64Array, drift: boolean): { coef: [number, number, number]; rss: number } {
-  const m = drift ? 3 : 2;
-  const A = new Float64Array(m * m), r = new Float64Array(m);
+/** A cell's series with what the linear fit needs that does not depend on κ: t centred and scaled. */
+interface Prepared { t: Float64Array; v: Float64Array; h: Float64Array; tMean: number; st: number; tc: Float64Array }
+
+function prepare(t: Float64Array, v: Float64Array, h: Float64Array): Prepared {
+  let tMean = 0, st = 0;
+  for (let i = 0; i < t.length; i++) tMean += t[i]! / t.length;
+  for (let i = 0; i < t.length; i++) st = Math.max(st, Math.abs(t[i]! - tMean));
+  st ||= 1;
+  return { t, v, h, tMean, st, tc: Float64Array.from(t, (x) => (x - tMean) / st) };
+}
+
+// Scratch for the inner loop of the κ search (~100 linear fits per cell and evaluation): no allocation.
+let uScratch = new Float64Array(64);
+const A = new Float64Array(9), rhs = new Float64Array(3), sub = new Float64Array(4), subRhs = new Float64Array(2);
+
+/**
+ * Solves the 3×3 (or 2×2) normal equations of z = a·u + b + d·t with u = h·e^{−κt}; returns the RSS
+ * and writes [a, b, d] into `coef` when given.
+ */
+function linearFit(c: Prepared, k: number, drift: boolean, coef?: Float64Array): number {
+  const m = drift ? 3 : 2, n = c.v.length;
+  if (uScratch.length < n) uScratch = new Float64Array(2 * n);
+  const u = uScratch;
   // Columns scaled to unit size and t centred, so the normal equations stay well conditioned
   // (κ is found from small RSS differences); the coefficients are scaled back at the end.
-  let su = 0, tMean = 0, st = 0;
-  for (let i = 0; i < v.length; i++) { su = Math.max(su, Math.abs(u[i]!)); tMean += t[i]! / v.length; }
-  for (let i = 0; i < v.length; i++) st = Math.max(st, Math.abs(t[i]! - tMean));
-  su ||= 1; st ||= 1;
-  for (let i = 0; i < v.length; i++) {
-    const x = [u[i]! / su, 1, (t[i]! - tMean) / st];
-    for (let j = 0; j < m; j++) { r[j]! += x[j]! * v[i]!; for (let k = 0; k < m; k++) A[j * m + k]! += x[j]! * x[k]!; }
+  let su = 0;
+  for (let i = 0; i < n; i++) { u[i] = c.h[i]! * Math.exp(-k * c.t[i]!); su = Math.max(su, Math.abs(u[i]!)); }
+  su ||= 1;
+  let s00 = 0, s01 = 0, s02 = 0, s12 = 0, s22 = 0, r0 = 0, r1 = 0, r2 = 0;
+  for (let i = 0; i < n; i++) {
+    const x0 = u[i]! / su, x2 = c.tc[i]!, y = c.v[i]!;
+    s00 += x0 * x0; s01 += x0; s02 += x0 * x2; s12 += x2; s22 += x2 * x2;
+    r0 += x0 * y; r1 += y; r2 += x2 * y;
   }
   // A tiny ridge keeps a constant h (collinear with the offset) solvable; it changes nothing else.
-  for (let j = 0; j < m; j++) A[j * m + j]! += 1e-14 * (A[j * m + j]! + 1e-300);
-  let z = solveDense(A, r, m);
-  if (z[0]! < 0) {
+  const ridge = (x: number) => x + 1e-14 * (x + 1e-300);
+  if (drift) {
+    A[0] = ridge(s00); A[1] = s01; A[2] = s02; A[3] = s01; A[4] = ridge(n); A[5] = s12; A[6] = s02; A[7] = s12; A[8] = ridge(s22);
+  } else { A[0] = ridge(s00); A[1] = s01; A[2] = s01; A[3] = ridge(n); }
+  rhs[0] = r0; rhs[1] = r1; rhs[2] = r2;
+  solveDenseInPlace(A, rhs, m);
+  let z0 = rhs[0]!, z1 = rhs[1]!, z2 = drift ? rhs[2]! : 0;
+  if (z0 < 0) {
     // An intensity grows with the amount imaged: scale ≥ 0. At the bound (KKT) the others are the
     // least squares of offset and drift alone; the profiled loss stays continuous in h.
-    const sub = Array.from({ length: (m - 1) * (m - 1) }, (_, e) => A[(1 + Math.floor(e / (m - 1))) * m + 1 + (e % (m - 1))]!);
-    z = Float64Array.of(0, ...solveDense(sub, r.subarray(1), m - 1));
+    if (drift) {
+      sub[0] = ridge(n); sub[1] = s12; sub[2] = s12; sub[3] = ridge(s22); subRhs[0] = r1; subRhs[1] = r2;
+      solveDenseInPlace(sub, subRhs, 2);
+      z1 = subRhs[0]!; z2 = subRhs[1]!;
+    } else { z1 = r1 / ridge(n); z2 = 0; }
+    z0 = 0;
   }
-  const coef: [number, number, number] = [z[0]! / su, z[1]! - (m > 2 ? z[2]! * tMean / st : 0), m > 2 ? z[2]! / st : 0];
+  const a = z0 / su, b = z1 - z2 * c.tMean / c.st, d = z2 / c.st;
   let rss = 0;
-  for (let i = 0; i < v.length; i++) { const e = coef[0] * u[i]! + coef[1] + coef[2] * t[i]! - v[i]!; rss += e * e; }
-  return { coef, rss };
+  for (let i = 0; i < n; i++) { const e = a * u[i]! + b + d * c.t[i]! - c.v[i]!; rss += e * e; }
+  if (coef) { coef[0] = a; coef[1] = b; coef[2] = d; }
+  return rss;
 }
 
 /**
@@ -107,21 +137,19 @@ export function fitObservation(series: CellSeries[], h: Float64Array[], options:
   const drift = options.drift ?? true, bleachMode = options.bleach ?? 'cell', sigmaMode = options.sigma ?? 'patient';
   const span = Math.max(1, ...series.map((s) => s.t[s.t.length - 1]! - s.t[0]!));
   const kMax = 5 / span; // at most e^{−5} of the signal left by the end: faster "bleaching" is not bleaching
-  const fitAt = (i: number, k: number) => {
-    const s = series[i]!, u = s.t.map((t, j) => h[i]![j]! * Math.exp(-k * t));
-    return linearFit(u, s.t, s.value, drift);
-  };
+  const prepared = series.map((s, i) => prepare(s.t, s.value, h[i]!));
   const kappa: number[] = series.map(() => 0);
-  if (bleachMode === 'cell') series.forEach((_, i) => { kappa[i] = minimize1d((k) => fitAt(i, k).rss, 0, kMax); });
+  if (bleachMode === 'cell') prepared.forEach((c, i) => { kappa[i] = minimize1d((k) => linearFit(c, k, drift), 0, kMax); });
   else if (bleachMode === 'patient') {
-    const k = minimize1d((kk) => series.reduce((acc, _, i) => acc + fitAt(i, kk).rss, 0), 0, kMax);
+    const k = minimize1d((kk) => prepared.reduce((acc, c) => acc + linearFit(c, kk, drift), 0), 0, kMax);
     kappa.fill(k);
   }
+  const coef = new Float64Array(3);
   const cells: CellObservation[] = series.map((s, i) => {
-    const { coef, rss } = fitAt(i, kappa[i]!);
+    const rss = linearFit(prepared[i]!, kappa[i]!, drift, coef);
     const mean = s.value.reduce((a, v) => a + v, 0) / s.value.length;
     const tss = s.value.reduce((a, v) => a + (v - mean) ** 2, 0);
-    return { cell: s.cell, scale: coef[0], offset: coef[1], drift: coef[2], bleach: kappa[i]!, sigma: Math.sqrt(rss / s.value.length), rss, tss, n: s.value.length };
+    return { cell: s.cell, scale: coef[0]!, offset: coef[1]!, drift: coef[2]!, bleach: kappa[i]!, sigma: Math.sqrt(rss / s.value.length), rss, tss, n: s.value.length };
   });
   let nll = 0;
   const group = (n: number, rss: number) => 0.5 * n * (Math.log(2 * Math.PI * Math.max(rss, 1e-300) / n) + 1);

@@ -10,6 +10,11 @@
  */
 export function solveDense(A: ArrayLike<number>, b: ArrayLike<number>, n: number): Float64Array {
   const M = Float64Array.from({ length: n * n }, (_, i) => A[i]!), x = Float64Array.from({ length: n }, (_, i) => b[i]!);
+  return solveDenseInPlace(M, x, n);
+}
+
+/** `solveDense` without allocation, for inner loops: M is overwritten, x holds b in and the solution out. */
+export function solveDenseInPlace(M: Float64Array, x: Float64Array, n: number): Float64Array {
   for (let c = 0; c < n; c++) {
     let p = c;
     for (let r = c + 1; r < n; r++) if (Math.abs(M[r * n + c]!) > Math.abs(M[p * n + c]!)) p = r;
