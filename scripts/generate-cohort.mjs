@@ -123,6 +123,18 @@ function steadyCell(q) {
   return s;
 }
 
+/**
+ * Mean-field steady state of the condensed pool, k_in·n_dil·(n_con + n_seed)·(1 − n_con/n_max) =
+ * k_out·n_con with n_dil + n_con = k_syn/k_deg (bisection), and the FRAP recovery it implies.
+ */
+function frapTruth(q) {
+  const total = q.k_syn / q.k_deg, f = (n) => q.k_in * (total - n) * (n + q.n_seed) * (1 - n / q.n_max) - q.k_out * n;
+  let lo = 0, hi = Math.min(total, q.n_max);
+  for (let i = 0; i < 200; i++) { const m = 0.5 * (lo + hi); if (f(m) > 0) lo = m; else hi = m; }
+  const con = 0.5 * (lo + hi), rate = q.k_out + q.k_in * (con + q.n_seed) * (1 - con / q.n_max);
+  return { condensed_molecules: con, dilute_molecules: total - con, recovery_rate_per_s: rate, half_time_s: Math.LN2 / rate };
+}
+
 const fmt = (x, d = 3) => x.toFixed(d);
 mkdirSync(OUT, { recursive: true });
 const truth = { generator: 'scripts/generate-cohort.mjs', seed: SEED, molecules_per_uM: N_A_V, frame_interval_s: DT, frames: FRAMES, hexanediol: { dose: '1.5 %', t_on: T_HEX, fold_k_out: F_HEX, cells: 'odd' }, flavopiridol: { dose: `${FLAVO_NM} nM`, t_on: T_FLAVO, k_esc_factor: G_FLAVO, cells: 'even' }, patients: {} };
@@ -187,8 +199,11 @@ for (const p of PATIENTS) {
     // Where the generator's parameters map onto the default model's (mean-field of the reactions above).
     maps_to: {
       c_sat: q.k_out / (q.k_in * N_A_V), k_syn: q.k_syn / N_A_V, k_deg: q.k_deg, k_esc: q.k_esc, k_term: q.k_term, k_R: q.k_R,
-      k_phi: q.k_out, frap_half_time_s: Math.LN2 / q.k_out,
+      k_phi: q.k_out,
     },
+    // FRAP: the label relaxes between the pools at k_out + (entry rate of a dilute molecule), i.e.
+    // k_out·(1 + C/D) at the mean-field steady state (a closed nucleus; double normalisation).
+    frap: frapTruth(q),
     imaging: cells.map((c) => ({ cell: c.cell, drug: c.treated ? 'hexanediol' : 'flavopiridol', scale_ch1: c.obs.s1, offset_ch1: c.obs.b1, drift_ch1: c.obs.d1, bleach_ch1: c.obs.k1, scale_ch2: c.obs.s2, offset_ch2: c.obs.b2, drift_ch2: c.obs.d2, bleach_ch2: c.obs.k2 })),
   };
 }

@@ -34,13 +34,13 @@ export { writeTrajectories, writeStatus } from './io/trajectories.js';
 export { readImaging, detectKind } from './io/read.js';
 export { readTable, type RawTable } from './io/table.js';
 export { readCovariates, writeLong, type Covariates } from './io/long.js';
-export { analyseFrap } from './io/frap.js';
+export { analyseFrap, frapCurves } from './io/frap.js';
 export { InputError } from './io/csv.js';
 export { readDesign, type Design } from './io/design.js';
 // Drugs as data: PK schedules, PD Emax/Hill on named parameters
 export { loadDrugLibrary, withDrugs, treatmentParams, type DrugLibrary, type Drug, type Treatment, type Schedule } from './twin/drugs.js';
 // Calibration against imaging data: observation models, per-patient twins
-export { fitObservation, type ObservationOptions, type CellObservation, type CellSeries } from './twin/observation.js';
+export { fitObservation, fitFrap, type ObservationOptions, type CellObservation, type CellSeries, type FrapFit } from './twin/observation.js';
 export { calibrate, DEFAULT_OBSERVE, type CalibrateOptions, type CalibrationResult, type PatientFit, type CalibrationCheckpoint } from './twin/calibrate.js';
 export { calibrateTwins, writeTwins, readTwin, applicabilityOf, TWIN_SCHEMA, type TwinFile, type CohortFile, type TwinOptions, type TwinsResult } from './twin/twin.js';
-export type { DataKind, LongRecord, ReadSummary, ImagingData, ReadOptions, FrapSummary } from './io/imaging.js';
+export type { DataKind, LongRecord, ReadSummary, ImagingData, ReadOptions, FrapSummary, FrapCurve } from './io/imaging.js';

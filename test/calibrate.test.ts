@@ -11,7 +11,8 @@ import { readTable } from '../src/io/table.js';
 import { readDesign } from '../src/io/design.js';
 import { bundledDrugs } from '../src/twin/drugs.js';
 import { calibrate, prepareCalibration } from '../src/twin/calibrate.js';
-import { fitObservation } from '../src/twin/observation.js';
+import { fitFrap, fitObservation } from '../src/twin/observation.js';
+import { frapCurves } from '../src/io/frap.js';
 
 const COHORT = new URL('../examples/cohort/', import.meta.url).pathname;
 
@@ -39,6 +40,25 @@ describe('observation model (variable projection)', () => {
     expect(f2.nll).toBeCloseTo(0.5 * n * (Math.log(2 * Math.PI * rss / n) + 1), 9);
   });
 
+  it('FRAP: y0 and mobile fraction exact on a noise-free recovery; dNLL/dk equals the derivative of the profiled NLL', () => {
+    const t = Float64Array.from({ length: 200 }, (_, i) => 0.5 * i);
+    const exact = { patient: 'P', cell: 'c', t, value: t.map((s) => 0.05 + 0.8 * (1 - Math.exp(-0.12 * s))) };
+    const f = fitFrap(exact, 0.12);
+    expect(f.y0).toBeCloseTo(0.05, 12);
+    expect(f.mobile).toBeCloseTo(0.8, 12);
+    expect(f.halfTime).toBeCloseTo(Math.LN2 / 0.12, 12);
+    // With noise, at a rate off the best one: the envelope-theorem derivative against central
+    // differences of the profiled NLL (y0, m, σ refitted at each k).
+    const noisy = { ...exact, value: exact.value.map((v, i) => v + 0.03 * Math.sin(7.1 * i)) };
+    for (const k of [0.05, 0.12, 0.3]) {
+      const h = 1e-6 * k, fd = (fitFrap(noisy, k + h).nll - fitFrap(noisy, k - h).nll) / (2 * h);
+      expect(fitFrap(noisy, k).dNllDRate).toBeCloseTo(fd, 4);
+    }
+    // The profiled NLL is (n/2)(log 2πσ² + 1) with σ² = RSS/n.
+    const g = fitFrap(noisy, 0.1);
+    expect(g.nll).toBeCloseTo(0.5 * g.n * (Math.log(2 * Math.PI * g.rss / g.n) + 1), 10);
+  });
+
   it('keeps the scale ≥ 0: a signal falling where h rises is offset + drift alone (their least squares)', () => {
     const t = Float64Array.from({ length: 41 }, (_, i) => 10 * i);
     const h = Float64Array.from(t, (x) => 1 + Math.tanh((x - 200) / 50));
@@ -64,9 +84,8 @@ async function cohort(patients: string[], cells: number) {
 const PRE = { duration: 20000, initial: { c: 'k_syn/k_deg', phi: 0.001 } };
 
 describe('calibration objective', () => {
-  it('the adjoint gradient of the profiled NLL matches central finite differences (f64)', async () => {
-    const { records, drugs, design } = await cohort(['P01'], 4);
-    const setup = prepareCalibration(records, { spec: condensateModelSpec(), design, drugs, estimate: ['c_sat', 'k_phi', 'k_rec', 'k_esc', 'k_R', 'K_phi', 'k_syn'], holdout: 0, preequilibration: PRE, observation: { bleach: 'patient' }, rtol: 1e-12, atol: 1e-14 });
+  /** Adjoint gradient of one patient's loss against central differences, at parameters off their defaults. */
+  async function expectGradientMatchesFd(setup: ReturnType<typeof prepareCalibration>) {
     const x = Float64Array.from(setup.idx, (i, k) => setup.tf[k]!.toX(setup.model.params[i]!.value * (1 + 0.1 * (k % 3))));
     const g = await setup.evaluateRows(x, [0], undefined, true);
     for (let k = 0; k < setup.K; k++) {
@@ -75,6 +94,27 @@ describe('calibration objective', () => {
       const fd = ((await setup.evaluateRows(xp, [0], undefined, false)).loss[0]! - (await setup.evaluateRows(xm, [0], undefined, false)).loss[0]!) / (2 * h);
       expect(Math.abs(g.gx[k]! - fd), `${setup.names[k]}: adjoint ${g.gx[k]} vs FD ${fd}`).toBeLessThan(2e-4 * Math.max(1, Math.abs(fd)));
     }
+  }
+  const FRAP_RATE_EXPR = 'k_phi*(1 + K_p*phi/(1 - phi))';
+
+  it('the adjoint gradient of the profiled NLL, FRAP included, matches central finite differences (f64)', async () => {
+    const { records, drugs, design } = await cohort(['P01'], 4);
+    const frap = frapCurves([await readImaging(`${COHORT}P01_frap.txt`)]);
+    const setup = prepareCalibration(records, { spec: condensateModelSpec(), design, drugs, frap, frapRate: FRAP_RATE_EXPR, estimate: ['c_sat', 'k_phi', 'k_rec', 'k_esc', 'k_R', 'K_phi', 'k_syn', 'K_p'], holdout: 0, preequilibration: PRE, observation: { bleach: 'patient' }, rtol: 1e-12, atol: 1e-14 });
+    // The drugs start at 300 s and 450 s: the FRAP rate is read at t = 0 of a treated trajectory.
+    expect(setup.patients[0]!.conditions).toHaveLength(2);
+    const e = await setup.evaluateRows(Float64Array.from(setup.idx, (i, k) => setup.tf[k]!.toX(setup.model.params[i]!.value)), [0], undefined, false);
+    expect(e.fits[0]!.nllByObservable.frap_recovery).toBeLessThan(0);
+    await expectGradientMatchesFd(setup);
+  }, 120_000);
+
+  it('FRAP with drugs given from t = 0: an untreated trajectory is added for the rate, and the gradient holds', async () => {
+    const { records, drugs, design } = await cohort(['P01'], 4);
+    const early = new Map([...design].map(([p, cells]) => [p, new Map([...cells].map(([c, ts]) => [c, ts.map((t) => ({ ...t, tOn: 0 }))]))]));
+    const frap = frapCurves([await readImaging(`${COHORT}P01_frap.txt`)]);
+    const setup = prepareCalibration(records, { spec: condensateModelSpec(), design: early, drugs, frap, frapRate: FRAP_RATE_EXPR, estimate: ['c_sat', 'k_phi', 'K_p'], holdout: 0, preequilibration: PRE, rtol: 1e-12, atol: 1e-14 });
+    expect(setup.patients[0]!.conditions.map((c) => c.length)).toEqual([1, 1, 0]);
+    await expectGradientMatchesFd(setup);
   }, 120_000);
 
   it('a short calibration of two patients fits held-out cells (R² > 0.9) and is deterministic for a seed', async () => {

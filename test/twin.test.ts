@@ -26,7 +26,7 @@ const run = promisify(execFile);
 /** A fit with per-cell observations of one observable (n measurements each, σ shared). */
 function fitOf(rss: number[], sigma: number, n = 60): PatientFit {
   return {
-    patient: 'P', params: {}, x: [], nll: 0, loss: 0, status: 'ok', r2Fit: 1, r2Heldout: 1, nllByObservable: {}, data: rss.length * n,
+    patient: 'P', params: {}, x: [], nll: 0, loss: 0, status: 'ok', r2Fit: 1, r2Heldout: 1, nllByObservable: {}, data: rss.length * n, frap: [],
     cells: rss.map((r, i) => ({ cell: String(i), heldOut: false, condition: '', r2: 1, observations: { o: { cell: String(i), scale: 1, offset: 0, drift: 0, bleach: 0, sigma, rss: r, tss: 1, n } } })),
   };
 }
@@ -103,8 +103,9 @@ describe('ctwin calibrate', () => {
   it('writes valid twins, cohort.json and summary.csv; the same seed twice gives the same bytes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ctwin-cal-'));
     const data = await smallCohort(dir, ['P01', 'P06'], 6);
-    await run('node', [CLI, ...args(data, join(dir, 'a'))]);
-    await run('node', [CLI, ...args(data, join(dir, 'b'))]);
+    const frap = `${COHORT}P01_frap.txt`;
+    await run('node', [CLI, ...args(data, join(dir, 'a')), frap]);
+    await run('node', [CLI, ...args(data, join(dir, 'b')), frap]);
     expect(twinFiles(join(dir, 'a'))).toEqual(['P01.twin.json', 'P06.twin.json', 'cohort.json', 'summary.csv']);
     expect(bytes(join(dir, 'b'))).toEqual(bytes(join(dir, 'a')));
     const twin = readTwin(join(dir, 'a', 'P01.twin.json'));
@@ -115,6 +116,11 @@ describe('ctwin calibrate', () => {
     expect(twin.applicability.params_without).toBe(5);
     expect(twin.diagnostics.heldout_cells).toBe(1);
     expect(Object.keys(twin.observation.cells)).toHaveLength(6);
+    // P01's FRAP curve is fitted at the twin's recovery rate; P06 has none.
+    expect(twin.diagnostics.frap?.map((f) => f.curve)).toEqual(['P01_frap']);
+    expect(twin.diagnostics.frap![0]!.rate).toBeGreaterThan(0);
+    expect(twin.diagnostics.per_observable.frap_recovery?.n).toBe(twin.diagnostics.frap![0]!.n);
+    expect(readTwin(join(dir, 'a', 'P06.twin.json')).diagnostics.frap).toBeUndefined();
     const summary = readFileSync(join(dir, 'a', 'summary.csv'), 'utf8').trim().split('\n');
     expect(summary[0]).toBe('patient,cells,heldout_cells,r2_fit,r2_heldout,nll,condensate_needed,status');
     expect(summary).toHaveLength(3);
@@ -157,17 +163,23 @@ describe('ctwin calibrate', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ctwin-bad-'));
     const data = await smallCohort(dir, ['P01'], 3);
     writeFileSync(join(dir, 'observe.json'), '{"MEAN_INTENSITY_CH1": 3}');
+    writeFileSync(join(dir, 'P07_frap.txt'), readFileSync(`${COHORT}P01_frap.txt`));
+    const noFrapModel = JSON.parse(readFileSync('examples/condensate.json', 'utf8'));
+    delete noFrapModel.calibration.frap;
+    writeFileSync(join(dir, 'nofrap.json'), JSON.stringify(noFrapModel));
     const cases: Array<[string[], RegExp]> = [
       [args(data, join(dir, 'o1'), ['--observe', join(dir, 'observe.json')]), /--observe must be a JSON object/],
       [args(data, join(dir, 'o2'), ['--estimate', 'c_sat,nope']), /cannot estimate "nope"/],
       [args(data, join(dir, 'o3'), ['--holdout', '1.5']), /--holdout 1\.5/],
       [['calibrate', '--model', 'examples/condensate.json', '--out', join(dir, 'o4')], /--data is required/],
+      [[...args(data, join(dir, 'o5')), join(dir, 'P07_frap.txt')], /patient P07 has no imaging time series/],
+      [[...args(data, join(dir, 'o6')), `${COHORT}P01_frap.txt`, '--model', join(dir, 'nofrap.json')], /calibration\.frap\.recovery_rate/],
     ];
     for (const [a, message] of cases) {
       const err = await run('node', [CLI, ...a]).then(() => undefined, (e: { code: number; stderr: string }) => e);
       expect(err?.code).toBe(2);
       expect(err?.stderr).toMatch(message);
     }
-    for (const o of ['o1', 'o2', 'o3', 'o4']) expect(existsSync(join(dir, o, 'P01.twin.json'))).toBe(false);
+    for (const o of ['o1', 'o2', 'o3', 'o4', 'o5', 'o6']) expect(existsSync(join(dir, o, 'P01.twin.json'))).toBe(false);
   }, 60_000);
 });

@@ -13,12 +13,13 @@ import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { InputError, writeFileAtomic } from '../io/csv.js';
 import { readTable } from '../io/table.js';
+import { frapCurves } from '../io/frap.js';
 import { readDesign } from '../io/design.js';
 import { readCovariates } from '../io/long.js';
 import { loadModelFile } from '../io/model-file.js';
 import { loadDrugLibrary } from '../twin/drugs.js';
 import type { CalibrationCheckpoint } from '../twin/calibrate.js';
-import { calibrateTwins, calibrationSection, sha256, sha256File, writeTwins, type TwinOptions } from '../twin/twin.js';
+import { calibrateTwins, calibrationSection, withoutStarts, sha256, sha256File, writeTwins, type TwinOptions } from '../twin/twin.js';
 import { UsageError, integerFlag, numberFlag, type Flags } from './args.js';
 import { mergeRecords, readAll, readOptions } from './data.js';
 
@@ -64,7 +65,8 @@ export async function calibrateCommand(files: string[], flags: Flags<typeof CALI
   const { spec } = loadModelFile(flags.model); // file:line:col errors for a bad model
   const section = calibrationSection(spec, flags.model);
   const dataFiles = [flags.data, ...files];
-  const records = mergeRecords(await readAll(dataFiles, readOptions(flags)));
+  const data = await readAll(dataFiles, readOptions(flags));
+  const records = mergeRecords(data), frap = frapCurves(data);
   const drugs = loadDrugLibrary(flags.drugs);
   const design = flags.design ? readDesign(await readTable(flags.design), drugs) : undefined;
   const covariates = flags.covariates ? readCovariates(await readTable(flags.covariates)) : undefined;
@@ -74,7 +76,7 @@ export async function calibrateCommand(files: string[], flags: Flags<typeof CALI
   const hashes = inputs.map((file) => ({ file, sha256: sha256File(file) }));
 
   const options: TwinOptions = {
-    spec, observe, design, covariates, drugs, estimate, seed, starts, holdout, rounds, iterationsPerRound: iterations,
+    spec, observe, design, covariates, drugs, frap, estimate, seed, starts, holdout, rounds, iterationsPerRound: iterations,
     backend: backend as 'auto' | 'cpu' | 'gpu', dataFiles: hashes.slice(1),
   };
   mkdirSync(flags.out, { recursive: true });
@@ -106,7 +108,7 @@ export async function calibrateCommand(files: string[], flags: Flags<typeof CALI
     stage = s;
     base = (s === 'with' ? 0 : rounds) + done(s);
     bar?.update(base * iterations, { stage: `${s} condensates` });
-    if (!bar && !flags.quiet) log(`calibrating ${s === 'with' ? 'the model' : 'the model without condensates'} (${rounds} rounds × ${iterations} iterations, ${starts} starts)`);
+    if (!bar && !flags.quiet) log(`calibrating ${s === 'with' ? 'the model' : 'the model without condensates'} (${rounds} rounds × ${iterations} iterations, ${s === 'with' ? starts : `${withoutStarts(starts)} (1 warm)`} starts)`);
   };
   options.onProgress = ({ round, iteration, loss }) => {
     const offset = (stage === 'with' ? 0 : rounds) + round;

@@ -16,7 +16,7 @@
  */
 import { levenbergMarquardt } from 'ml-levenberg-marquardt';
 import { InputError } from './csv.js';
-import { TIME_UNITS, median, sortRecords, type FrapSummary, type ImagingData, type LongRecord, type ReadOptions } from './imaging.js';
+import { TIME_UNITS, median, sortRecords, type FrapCurve, type FrapSummary, type ImagingData, type LongRecord, type ReadOptions } from './imaging.js';
 import { fileStem, isMissing, looksNumeric, parseCell, patientOfFile, separatorName, type RawTable } from './table.js';
 
 const TIME_NAME = /^(time|t|zeit|temps|tiempo|relative time|rel\.? time|timestamp)$/i;
@@ -178,4 +178,24 @@ export function analyseFrap(t: number[], bleached: number[], whole: number[] | u
     mobileFraction: (yinf - y0) / (1 - y0), halfTime: Math.LN2 / k,
     curve: { t: [...t], normalised, fullScale },
   };
+}
+
+/**
+ * The recovery curves of the FRAP files among `data` (the full-scale normalised curve from the
+ * bleach on, time since the bleach), for the calibration; other kinds are skipped.
+ * @example
+ * const data = [await readImaging('examples/cohort/P01_frap.txt')];
+ * const [curve] = frapCurves(data); // curve.t[0] = 0 s (the bleach), curve.value[0] = 0
+ */
+export function frapCurves(data: ImagingData[]): FrapCurve[] {
+  return data.flatMap((d) => {
+    const f = d.summary.frap;
+    if (d.summary.kind !== 'frap' || !f) return [];
+    // From the bleach frame on; frames with a missing intensity (NaN) are left out.
+    const keep = f.curve.t.map((_, i) => i).filter((i) => i >= f.prebleachFrames && Number.isFinite(f.curve.fullScale[i]!));
+    return [{
+      patient: d.summary.patients[0]!, cell: fileStem(d.summary.path),
+      t: Float64Array.from(keep, (i) => f.curve.t[i]! - f.bleachTime), value: Float64Array.from(keep, (i) => f.curve.fullScale[i]!),
+    }];
+  });
 }

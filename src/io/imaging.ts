@@ -30,6 +30,15 @@ export interface FrapSummary {
   curve: { t: number[]; normalised: number[]; fullScale: number[] };
 }
 
+/** One FRAP curve after its bleach: time since the bleach (s) and the full-scale normalised recovery (src/io/frap.ts). */
+export interface FrapCurve {
+  patient: string;
+  /** The curve's name (its file's stem). */
+  cell: string;
+  t: Float64Array;
+  value: Float64Array;
+}
+
 export interface ReadSummary {
   path: string;
   kind: DataKind;

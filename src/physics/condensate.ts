@@ -114,6 +114,10 @@ export function condensateModelSpec(options: CondensateOptions = {}): Record<str
     estimate: ['c_sat', 'k_phi', 'k_rec', 'k_esc', ...(rna ? ['k_R'] : []), 'K_phi'],
     preequilibration: { duration: 20000, initial: { c: 'k_syn/k_deg', phi: 0.001 } },
     without_condensates: { expressions: { occupancy: '1' } },
+    // FRAP of a condensate at steady state (docs/observation.md, "FRAP"): each condensed molecule
+    // leaves at k_phi (the dissolution rate: dφ/dt = −k_phi·φ without dilute TF) and the label
+    // relaxes between the two pools of a closed nucleus at k_out·(1 + C/D), C/D = K_p·φ/(1 − φ).
+    frap: { recovery_rate: 'k_phi*(1 + K_p*phi/(1 - phi))' },
   };
   if (options.neural) {
     spec.neural = {

@@ -6,8 +6,10 @@
  * - Pre-equilibration: every trajectory starts at t₀ = −T_pre from the untreated state given by
  *   `initial` (expressions of the parameters, differentiated symbolically by mathjs), so cells
  *   enter the imaging window at their steady state; the adjoint covers the whole interval.
- * - Loss per patient: the profiled observation NLL (src/twin/observation.ts) of its fitted cells,
- *   plus, when covariates are given, a Gaussian prior on the log-parameters whose mean is a linear
+ * - Loss per patient: the profiled observation NLL (src/twin/observation.ts) of its fitted cells and
+ *   of its FRAP curves (their recovery rate is the model's `calibration.frap.recovery_rate`, an
+ *   expression of the parameters and the states of the untreated cell at t = 0), plus, when
+ *   covariates are given, a Gaussian prior on the log-parameters whose mean is a linear
  *   map of the covariates fitted across the cohort between rounds (empirical Bayes).
  * - Multi-start in one batch (patients × starts rows), L-BFGS (src/training/optimize.ts), rounds
  *   with a fresh L-BFGS memory each, so a checkpoint at a round boundary resumes bit for bit.
@@ -27,9 +29,12 @@ import { median, naturalOrder, type LongRecord } from '../io/imaging.js';
 import { conditionKey, treatmentsOf, type Design } from '../io/design.js';
 import type { Covariates } from '../io/long.js';
 import { InputError } from '../io/csv.js';
-import { bundledDrugs, treatmentParams, withDrugs, type DrugLibrary, type Schedule, type Treatment } from './drugs.js';
+import { bundledDrugs, drugById, treatmentParams, withDrugs, type DrugLibrary, type Schedule, type Treatment } from './drugs.js';
 import { solveDense } from '../solvers/cpu/linalg.js';
-import { fitObservation, observationAt, type CellObservation, type CellSeries, type ObservationOptions } from './observation.js';
+import { fitFrap, fitObservation, observationAt, type CellObservation, type CellSeries, type FrapCurve, type FrapFit, type ObservationOptions } from './observation.js';
+
+/** The model observable added for FRAP: the recovery rate of a bleached condensate (1/s). */
+export const FRAP_RATE = 'frap_recovery_rate';
 
 /** Which data column is which observable of the model (DESIGN.md `--observe`). */
 export const DEFAULT_OBSERVE: Record<string, string> = {
@@ -43,6 +48,13 @@ export interface CalibrateOptions {
   design?: Design;
   covariates?: Covariates;
   drugs?: DrugLibrary;
+  /** FRAP curves of untreated cells (src/io/frap.ts `frapCurves`); each needs `frapRate`. */
+  frap?: FrapCurve[];
+  /**
+   * The recovery rate of a FRAP curve (1/s) as an expression of the parameters and of the states at
+   * t = 0 of an untreated cell (the model's `calibration.frap.recovery_rate`).
+   */
+  frapRate?: string;
   /** Parameters to estimate (default: those marked `estimate`). */
   estimate?: string[];
   seed?: number;
@@ -90,7 +102,7 @@ export interface CalibrationCheckpoint {
 /** One cell's measurements of one observable, sorted by t; `save` indexes the solve's save times. */
 interface Series { t: Float64Array; v: Float64Array; save: Int32Array }
 interface Cell { id: string; condition: number; heldOut: boolean; series: Map<string, Series> }
-interface Patient { id: string; cells: Cell[]; conditions: Treatment[][] }
+interface Patient { id: string; cells: Cell[]; conditions: Treatment[][]; frap: FrapCurve[]; untreated: number }
 
 export interface PatientFit {
   patient: string;
@@ -105,6 +117,8 @@ export interface PatientFit {
   r2Heldout: number;
   nllByObservable: Record<string, number>;
   data: number;
+  /** The fits of the patient's FRAP curves at the model's recovery rate. */
+  frap: FrapFit[];
 }
 
 export interface CalibrationResult {
@@ -132,10 +146,12 @@ export function cohortOf(records: LongRecord[], observe: Record<string, string>,
     s.get(o)!.t.push(r.t); s.get(o)!.v.push(r.value);
   }
   if (byPatient.size === 0) throw new InputError(`no measurement maps onto a model observable; columns mapped: ${Object.keys(observe).join(', ')} (set --observe)`);
-  const rand = splitmix32(seed);
   return [...byPatient.keys()].sort().map((id) => {
     const cellIds = [...byPatient.get(id)!.keys()].sort(naturalOrder.compare);
     const conditions: Treatment[][] = [], keys: string[] = [];
+    // Held-out cells drawn per patient (seed and patient id), so a patient's split does not depend
+    // on which other patients are in the cohort.
+    const rand = splitmix32((seed ^ fnv1a(id)) >>> 0);
     const order = cellIds.map((c) => ({ c, u: rand() })).sort((a, b) => a.u - b.u).map((x) => x.c);
     const nHeld = holdout > 0 && cellIds.length >= 3 ? Math.max(1, Math.round(holdout * cellIds.length)) : 0;
     const held = new Set(order.slice(0, nHeld));
@@ -150,8 +166,36 @@ export function cohortOf(records: LongRecord[], observe: Record<string, string>,
       }
       return { id: c, condition: k, heldOut: held.has(c), series };
     });
-    return { id, cells, conditions };
+    return { id, cells, conditions, frap: [], untreated: -1 };
   });
+}
+
+/**
+ * Gives each patient its FRAP curves and the condition whose state at t = 0 they see (a FRAP cell is
+ * imaged untreated): an untreated condition, or one whose drugs all start later than 40 mixing
+ * times after 0 — the onset step g(t − t_on) ≤ e^{−40} ≈ 4·10⁻¹⁸ before 0, so its state at 0 is
+ * the untreated one to double precision (src/twin/drugs.ts) — or else an untreated one added.
+ */
+function attachFrap(patients: Patient[], curves: FrapCurve[], library: DrugLibrary): void {
+  for (const c of curves) {
+    const p = patients.find((x) => x.id === c.patient);
+    if (!p) throw new InputError(`FRAP curve ${c.cell}: patient ${c.patient} has no imaging time series to calibrate (a FRAP curve informs a twin; it does not make one); the patient is the file name before its first "_"`);
+    p.frap.push(c);
+  }
+  for (const p of patients) {
+    if (p.frap.length === 0) continue;
+    const untreatedAtZero = (c: Treatment[]) => c.every((t) => t.tOn >= 40 * drugById(library, t.drug)[1].onset_s);
+    p.untreated = p.conditions.findIndex((c) => c.length === 0);
+    if (p.untreated < 0) p.untreated = p.conditions.findIndex(untreatedAtZero);
+    if (p.untreated < 0) { p.untreated = p.conditions.length; p.conditions.push([]); }
+  }
+}
+
+/** FNV-1a hash of a string (32 bits): a seed per patient id. */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }
 
 /** The drugs (and their schedules) that a cohort's design uses. */
@@ -180,7 +224,12 @@ export function prepareCalibration(records: LongRecord[], options: CalibrateOpti
   const seed = options.seed ?? 1;
   const library = options.drugs ?? bundledDrugs();
   const patients = cohortOf(records, options.observe ?? DEFAULT_OBSERVE, options.design, options.holdout ?? 0.2, seed);
-  const spec = withDrugs(options.spec, library, drugsUsed(patients));
+  attachFrap(patients, options.frap ?? [], library);
+  const withFrap = patients.some((p) => p.frap.length > 0);
+  if (withFrap && !options.frapRate) throw new InputError('FRAP curves were given, but the model has no calibration.frap.recovery_rate (the recovery rate of a bleached condensate as an expression of parameters and states); add it or leave the FRAP files out');
+  // The FRAP rate enters as one more observable, evaluated at t = 0 of the untreated trajectory.
+  const specIn = withFrap ? { ...options.spec, observables: { ...(options.spec.observables as Record<string, unknown> | undefined), [FRAP_RATE]: { expression: options.frapRate, unit: '1/s' } } } : options.spec;
+  const spec = withDrugs(specIn, library, drugsUsed(patients));
   const model = parseModel(spec);
   const P = model.params.length, N = model.states.length;
   const names = options.estimate ?? model.params.filter((q) => q.estimate).map((q) => q.name);
@@ -192,6 +241,7 @@ export function prepareCalibration(records: LongRecord[], options: CalibrateOpti
     if (!model.observables.some((x) => x.name === o) && !model.states.some((s) => s.name === o)) throw new InputError(`"${o}" is neither a state nor an observable of model "${model.name}"`);
     return compileObservable(model, o);
   });
+  const frapRate = withFrap ? compileObservable(model, FRAP_RATE) : undefined;
   const pre = options.preequilibration ?? { duration: 20000, initial: {} };
   // y₀ = initial(p), compiled once with its symbolic derivatives ∂y₀/∂p_i (mathjs).
   type Scope = Record<string, number>;
@@ -204,7 +254,7 @@ export function prepareCalibration(records: LongRecord[], options: CalibrateOpti
       .map(([i, n]): [number, (scope: Scope) => number] => { const d = mathDerivative(text, n).compile(); return [i, (scope) => d.evaluate(scope) as number]; });
     return { value: (scope: Scope) => f.evaluate(scope) as number, grad };
   });
-  const times = [...new Set(patients.flatMap((p) => p.cells.flatMap((c) => [...c.series.values()].flatMap((s) => [...s.t]))))].sort((a, b) => a - b);
+  const times = [...new Set([...patients.flatMap((p) => p.cells.flatMap((c) => [...c.series.values()].flatMap((s) => [...s.t]))), ...(withFrap ? [0] : [])])].sort((a, b) => a - b);
   const t0 = -pre.duration, t1 = times[times.length - 1]!;
   if (times[0]! < t0) throw new InputError(`a measurement at t = ${times[0]} s lies before the pre-equilibration start ${t0} s`);
   const timeIndex = new Map(times.map((t, i) => [t, i]));
@@ -235,7 +285,7 @@ export function prepareCalibration(records: LongRecord[], options: CalibrateOpti
     const R = rowPatient.length;
     const loss = new Float64Array(R).fill(NaN), gx = new Float64Array(R * K);
     let gw = new Float64Array(weights.length);
-    const fits: Array<{ nll: number; nllByObservable: Record<string, number>; cells: Map<string, Record<string, CellObservation>> } | undefined> = new Array(R);
+    const fits: Array<{ nll: number; nllByObservable: Record<string, number>; cells: Map<string, Record<string, CellObservation>>; frap: FrapFit[] } | undefined> = new Array(R);
     const rows = Array.from({ length: R }, (_, r) => r).filter((r) => !which || which[r]);
     const traj: Array<{ row: number; condition: number }> = [];
     for (const r of rows) patients[rowPatient[r]!]!.conditions.forEach((_, k) => traj.push({ row: r, condition: k }));
@@ -279,16 +329,31 @@ export function prepareCalibration(records: LongRecord[], options: CalibrateOpti
           });
         }
       });
+      // FRAP: the curves of the patient at the recovery rate of its untreated trajectory at t = 0.
+      let frapFits: FrapFit[] = [];
+      if (frapRate && patient.frap.length > 0) {
+        const b = trajOf.get(`${r}/${patient.untreated}`)!, at = (b * times.length + timeIndex.get(0)!) * N;
+        if (sol.status[b] !== STATUS.success) failed = true;
+        const k = frapRate.value(0, sol.y.subarray(at, at + N), params.subarray(b * P, (b + 1) * P));
+        if (!(k > 0)) failed = true;
+        frapFits = patient.frap.map((c) => fitFrap(c, k));
+        const frapNll = frapFits.reduce((a, f) => a + f.nll, 0);
+        nll += frapNll;
+        byObs.frap_recovery = frapNll;
+        // The adjoint sees dNLL/dk through a pseudo-measurement of the rate observable: with scale 1,
+        // offset 0 and σ 1, ½(k − value)² has derivative k − value = dNLL/dk at value = k − dNLL/dk.
+        if (withGradient) data.push({ traj: b, t: 0, observable: observables.length, value: k - frapFits.reduce((a, f) => a + f.dNllDRate, 0), scale: 1, offset: 0, sigma: 1 });
+      }
       let l = failed || !Number.isFinite(nll) ? Infinity : nll;
       if (prior) {
         const xr = xs.subarray(r * K, (r + 1) * K), mean = prior.mean[rowPatient[r]!]!;
         for (let k = 0; k < K; k++) { const z = (xr[k]! - mean[k]!) / prior.sd[k]!; l += 0.5 * z * z; if (withGradient) gx[r * K + k]! += z / prior.sd[k]!; }
       }
       loss[r] = l;
-      fits[r] = { nll, nllByObservable: byObs, cells: cellFits };
+      fits[r] = { nll, nllByObservable: byObs, cells: cellFits, frap: frapFits };
     }
     if (withGradient && rows.length > 0) {
-      const obs: ObservableModel[] = observables.map((name) => ({ name, noise: 'normal', sigma: 1, scale: 1, offset: 0 }));
+      const obs: ObservableModel[] = [...observables, ...(frapRate ? [FRAP_RATE] : [])].map((name) => ({ name, noise: 'normal', sigma: 1, scale: 1, offset: 0 }));
       const g = await gradient(problem, { observables: obs, data }, {}, { ...solverOptions, method });
       gw = Float64Array.from(g.weights);
       traj.forEach(({ row }, b) => {
@@ -381,7 +446,7 @@ export async function runCalibration(setup: ReturnType<typeof prepareCalibration
       patient: patient.id, x: xr, params: Object.fromEntries(names.map((n, k) => [n, tf[k]!.toP(xr[k]!)])),
       nll: fit.nll, loss: final.loss[p]!, status: Number.isFinite(final.loss[p]!) ? 'ok' : 'failed',
       cells: cellR2, r2Fit: median(cellR2.filter((c) => !c.heldOut).map((c) => c.r2)), r2Heldout: median(cellR2.filter((c) => c.heldOut).map((c) => c.r2)),
-      nllByObservable: fit.nllByObservable, data: patient.cells.filter((c) => !c.heldOut).reduce((a, c) => a + [...c.series.values()].reduce((b, s) => b + s.t.length, 0), 0),
+      nllByObservable: fit.nllByObservable, frap: fit.frap, data: patient.cells.filter((c) => !c.heldOut).reduce((a, c) => a + [...c.series.values()].reduce((b, s) => b + s.t.length, 0), 0),
     };
   });
   return { model, spec, estimated: names, patients: results, prior, covariateNames: options.covariates?.names, weights: [...weights] };

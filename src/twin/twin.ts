@@ -51,6 +51,8 @@ export const CalibrationSection = z.object({
   estimate: z.array(z.string()).min(1).optional(),
   preequilibration: z.object({ duration: z.number().nonnegative(), initial: z.record(z.string(), z.union([z.string(), z.number()])) }).optional(),
   without_condensates: z.object({ expressions: z.record(z.string(), z.string()).optional(), equations: z.record(z.string(), z.string()).optional() }).optional(),
+  /** The recovery rate (1/s) of a bleached condensate in an untreated cell at t = 0, for FRAP curves. */
+  frap: z.object({ recovery_rate: z.string().min(1) }).strict().optional(),
 }).strict();
 export type CalibrationSection = z.infer<typeof CalibrationSection>;
 
@@ -60,6 +62,9 @@ const ParamEntry = z.object({
   scale: z.enum(['linear', 'log']), unit: z.string().optional(),
 }).strict();
 const ObservationEntry = z.object({ scale: num, offset: num, drift: num, bleach: num, sigma: num, n: z.number().int() }).strict();
+const FrapEntry = z.object({
+  curve: z.string(), rate: num, half_time_s: num, mobile_fraction: num, y0: num, sigma: num, r2: num.nullable(), n: z.number().int(), nll: num,
+}).strict();
 const PerObservable = z.object({ nll: num.nullable(), r2_fit: num.nullable(), r2_heldout: num.nullable(), rmse: num.nullable(), n: z.number().int() }).strict();
 
 export const TwinFile = z.object({
@@ -81,6 +86,8 @@ export const TwinFile = z.object({
     status: z.string(), r2_fit: num.nullable(), r2_heldout: num.nullable(), nll: num.nullable(), loss: num.nullable(),
     cells: z.number().int(), heldout_cells: z.number().int(), data_points: z.number().int(),
     per_observable: z.record(z.string(), PerObservable),
+    /** FRAP curves at the twin's recovery rate (present when FRAP curves were fitted). */
+    frap: z.array(FrapEntry).optional(),
   }).strict(),
   provenance: z.object({
     engine: z.literal('condensate-twin'), version: z.string(), model_sha256: z.string().regex(/^[0-9a-f]{64}$/),
@@ -132,6 +139,9 @@ function canonicalJson(v: unknown): string {
 const engineVersion = () => (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 /** JSON has no NaN or ∞: those become null. */
 const orNull = (v: number) => (Number.isFinite(v) ? v : null);
+
+/** Starts of the fit without condensates: half the full fit's (the first warm-started from it). */
+export const withoutStarts = (starts: number) => Math.max(1, Math.ceil(starts / 2));
 
 /** The calibration section of a spec, validated (an InputError names the bad field). */
 export function calibrationSection(spec: Record<string, unknown>, file = 'model'): CalibrationSection {
@@ -207,7 +217,7 @@ export async function calibrateTwins(records: LongRecord[], options: TwinOptions
   const section = calibrationSection(options.spec);
   const base: CalibrateOptions = {
     ...options, estimate: options.estimate ?? section.estimate, preequilibration: options.preequilibration ?? section.preequilibration,
-    checkpoint: undefined,
+    frapRate: options.frapRate ?? section.frap?.recovery_rate, checkpoint: undefined,
   };
   const stageStore = (stage: string) => options.checkpoint && { load: () => options.checkpoint!.load(stage), save: (c: CalibrationCheckpoint) => options.checkpoint!.save(stage, c) };
 
@@ -224,10 +234,10 @@ export async function calibrateTwins(records: LongRecord[], options: TwinOptions
     options.onStage?.('without');
     const spec = withoutCondensates(options.spec, section.without_condensates);
     const estimate = result.estimated.filter((n) => mentions(spec, n));
-    const w = { ...base, spec, estimate, starts: Math.max(1, Math.ceil((base.starts ?? 4) / 2)), startFrom: result.patients.map((p) => p.params) };
+    const w = { ...base, spec, estimate, starts: withoutStarts(base.starts ?? 4), startFrom: result.patients.map((p) => p.params) };
     without = await runCalibration(prepareCalibration(records, w), { ...w, checkpoint: stageStore('without') });
   }
-  return assemble({ ...options, preequilibration: base.preequilibration }, result, se, without);
+  return assemble({ ...options, preequilibration: base.preequilibration, frapRate: base.frapRate }, result, se, without);
 }
 
 /** Twin files, cohort.json and the summary rows from the fits. */
@@ -238,7 +248,7 @@ function assemble(options: TwinOptions, result: CalibrationResult, se: number[][
     estimate: result.estimated, starts: options.starts ?? 4, holdout: options.holdout ?? 0.2, rounds: options.rounds ?? 4,
     iterations_per_round: options.iterationsPerRound ?? 10, backend: options.backend ?? 'auto',
     observation: { bleach: options.observation?.bleach ?? 'cell', sigma: options.observation?.sigma ?? 'patient', drift: options.observation?.drift ?? true },
-    preequilibration: options.preequilibration ?? null,
+    preequilibration: options.preequilibration ?? null, frap_recovery_rate: options.frapRate ?? null,
     rtol: options.rtol ?? 1e-7, atol: options.atol ?? 1e-10, observe: options.observe ?? null,
   };
   const cohort: CohortFile = {
@@ -278,6 +288,10 @@ function assemble(options: TwinOptions, result: CalibrationResult, se: number[][
       const n = fitted.reduce((a, x) => a + x.n, 0), rss = fitted.reduce((a, x) => a + x.rss, 0);
       perObservable[o] = { nll: orNull(fit.nllByObservable[o] ?? NaN), r2_fit: orNull(r2Of(false)), r2_heldout: orNull(r2Of(true)), rmse: orNull(Math.sqrt(rss / n)), n };
     }
+    if (fit.frap.length > 0) {
+      const n = fit.frap.reduce((a, f) => a + f.n, 0), rss = fit.frap.reduce((a, f) => a + f.rss, 0);
+      perObservable.frap_recovery = { nll: orNull(fit.nllByObservable.frap_recovery ?? NaN), r2_fit: orNull(median(fit.frap.map((f) => 1 - f.rss / f.tss))), r2_heldout: null, rmse: orNull(Math.sqrt(rss / n)), n };
+    }
     const cells: TwinFile['observation']['cells'] = {};
     for (const c of fit.cells) {
       cells[c.cell] = {
@@ -294,6 +308,9 @@ function assemble(options: TwinOptions, result: CalibrationResult, se: number[][
       diagnostics: {
         status: fit.status, r2_fit: orNull(fit.r2Fit), r2_heldout: orNull(fit.r2Heldout), nll: orNull(fit.nll), loss: orNull(fit.loss),
         cells: fit.cells.length - heldout, heldout_cells: heldout, data_points: fit.data, per_observable: perObservable,
+        ...(fit.frap.length > 0 ? {
+          frap: fit.frap.map((f) => ({ curve: f.cell, rate: f.rate, half_time_s: f.halfTime, mobile_fraction: f.mobile, y0: f.y0, sigma: f.sigma, r2: orNull(1 - f.rss / f.tss), n: f.n, nll: f.nll })),
+        } : {}),
       },
       provenance: { engine: 'condensate-twin', version: engineVersion(), model_sha256: modelHash, data: options.dataFiles ?? [], options: recorded, seed },
     });
