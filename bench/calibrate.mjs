@@ -31,6 +31,8 @@ const cells = r.twins.flatMap((tw) => Object.values(tw.observation.cells));
 const sig = (v) => (v === null ? null : +v.toPrecision(3));
 console.log(JSON.stringify({
   backend: arg('backend', 'cpu'), wall_s: +wall.toFixed(1), iterations, patients: r.twins.length,
+  // Σ over patients of the f64 NLL at the end point (the diagnostics always run in f64 on the CPU).
+  nll_total: +r.twins.reduce((a, tw) => a + tw.diagnostics.nll, 0).toFixed(2),
   median_r2_fit: +median(cells.filter((c) => !c.held_out).map((c) => c.r2)).toFixed(4),
   median_r2_heldout: +median(cells.filter((c) => c.held_out).map((c) => c.r2)).toFixed(4),
   applicability: Object.fromEntries(r.twins.map((tw) => [tw.patient, { condensate_needed: tw.applicability.condensate_needed, truth: truth.patients[tw.patient].condensate_needed, z: sig(tw.applicability.delta), gain_per_measurement: sig(tw.applicability.gain_per_measurement) }])),

@@ -13,6 +13,7 @@ import { bundledDrugs } from '../src/twin/drugs.js';
 import { calibrate, prepareCalibration } from '../src/twin/calibrate.js';
 import { fitFrap, fitObservation } from '../src/twin/observation.js';
 import { frapCurves } from '../src/io/frap.js';
+import { itGpu } from './helpers/gpu.js';
 
 const COHORT = new URL('../examples/cohort/', import.meta.url).pathname;
 
@@ -116,6 +117,18 @@ describe('calibration objective', () => {
     expect(setup.patients[0]!.conditions.map((c) => c.length)).toEqual([1, 1, 0]);
     await expectGradientMatchesFd(setup);
   }, 120_000);
+
+  itGpu('mixed precision: the f32 GPU search with an f64 finish fits as well as the f64 path (f64 losses)', async () => {
+    const { records, drugs, design } = await cohort(['P01', 'P06'], 6);
+    const options = { spec: condensateModelSpec(), design, drugs, estimate: ['c_sat', 'k_phi', 'k_rec', 'k_esc', 'k_R'], starts: 2, rounds: 3, iterationsPerRound: 5, holdout: 0.2, seed: 3, preequilibration: PRE };
+    const cpu = await calibrate(records, { ...options, backend: 'cpu' });
+    const gpu = await calibrate(records, { ...options, backend: 'gpu' });
+    // Both losses are the f64 CPU objective at each path's end point (the diagnostics run in f64).
+    gpu.patients.forEach((p, i) => {
+      expect(p.status).toBe('ok');
+      expect(p.loss, p.patient).toBeLessThan(cpu.patients[i]!.loss + 0.5);
+    });
+  }, 300_000);
 
   it('a short calibration of two patients fits held-out cells (R² > 0.9) and is deterministic for a seed', async () => {
     const { records, drugs, design } = await cohort(['P01', 'P06'], 8);
