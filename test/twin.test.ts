@@ -114,6 +114,13 @@ describe('ctwin calibrate', () => {
     expect(twin.provenance.seed).toBe(5);
     expect(twin.provenance.data[0]!.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(twin.applicability.params_without).toBe(5);
+    // The Hessian's spectrum says why a parameter has no interval: a parameter with an interval
+    // lives in positive-curvature directions only, so some eigenvalue is positive.
+    const eig = twin.diagnostics.hessian_eigenvalues!;
+    expect(eig).toHaveLength(6);
+    expect([...eig].sort((a, b) => a - b)).toEqual(eig);
+    if (Object.values(twin.params).some((q) => q.se !== null)) expect(eig[5]).toBeGreaterThan(0);
+    if (eig[0]! > 1e-8 * eig[5]!) expect(Object.values(twin.params).every((q) => q.se !== null)).toBe(true);
     expect(twin.diagnostics.heldout_cells).toBe(1);
     expect(Object.keys(twin.observation.cells)).toHaveLength(6);
     // P01's FRAP curve is fitted at the twin's recovery rate; P06 has none.

@@ -83,7 +83,7 @@ export function standardErrors(M: Float64Array, K: number): number[] {
 }
 
 /** Cyclic Jacobi eigenvalue iteration for a small symmetric matrix; vectors in columns (row-major). */
-function jacobiEigen(A: Float64Array, n: number): { values: number[]; vectors: Float64Array } {
+export function jacobiEigen(A: Float64Array, n: number): { values: number[]; vectors: Float64Array } {
   const M = Float64Array.from(A), V = new Float64Array(n * n);
   for (let i = 0; i < n; i++) V[i * n + i] = 1;
   for (let sweep = 0; sweep < 100; sweep++) {

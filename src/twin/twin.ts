@@ -32,7 +32,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { InputError, writeFileAtomic } from '../io/csv.js';
 import { median, type LongRecord } from '../io/imaging.js';
-import { standardErrors } from '../training/identifiability.js';
+import { jacobiEigen, standardErrors } from '../training/identifiability.js';
 import { transformFor } from '../training/optimize.js';
 import { prepareCalibration, runCalibration, type CalibrateOptions, type CalibrationCheckpoint, type CalibrationResult, type PatientFit } from './calibrate.js';
 import type { CellObservation } from './observation.js';
@@ -86,6 +86,12 @@ export const TwinFile = z.object({
     status: z.string(), r2_fit: num.nullable(), r2_heldout: num.nullable(), nll: num.nullable(), loss: num.nullable(),
     cells: z.number().int(), heldout_cells: z.number().int(), data_points: z.number().int(),
     per_observable: z.record(z.string(), PerObservable),
+    /**
+     * Eigenvalues of the loss's Hessian in the optimiser's unknowns (ascending; null when not
+     * finite). One ≤ 0 means the end point is no smooth minimum (a cliff or fold of the loss), and
+     * the parameters with weight in that direction get no interval.
+     */
+    hessian_eigenvalues: z.array(num).nullable(),
     /** FRAP curves at the twin's recovery rate (present when FRAP curves were fitted). */
     frap: z.array(FrapEntry).optional(),
   }).strict(),
@@ -180,7 +186,7 @@ function mentions(spec: Record<string, unknown>, name: string): boolean {
  * Laplace approximation at each patient's optimum: H by central differences (step h in x) of the
  * adjoint gradient, all patients × 2K points in one batch; returns per patient the SE of each x.
  */
-async function laplace(setup: ReturnType<typeof prepareCalibration>, result: CalibrationResult, h = 1e-2): Promise<number[][]> {
+async function laplace(setup: ReturnType<typeof prepareCalibration>, result: CalibrationResult, h = 1e-2): Promise<Array<{ se: number[]; eigenvalues: number[] | null }>> {
   const { K, evaluateRows } = setup;
   const P = result.patients.length;
   const rowPatient: number[] = [], xs = new Float64Array(P * 2 * K * K);
@@ -200,7 +206,8 @@ async function laplace(setup: ReturnType<typeof prepareCalibration>, result: Cal
       for (let j = 0; j < K; j++) H[j * K + k] = (e.gx[up * K + j]! - e.gx[down * K + j]!) / (2 * h);
     }
     for (let a = 0; a < K; a++) for (let b = a + 1; b < K; b++) { const m = 0.5 * (H[a * K + b]! + H[b * K + a]!); H[a * K + b] = m; H[b * K + a] = m; }
-    return H.every(Number.isFinite) ? standardErrors(H, K) : new Array<number>(K).fill(Infinity);
+    if (!H.every(Number.isFinite)) return { se: new Array<number>(K).fill(Infinity), eigenvalues: null };
+    return { se: standardErrors(H, K), eigenvalues: jacobiEigen(H, K).values.sort((a, b) => a - b) };
   });
 }
 
@@ -225,7 +232,7 @@ export async function calibrateTwins(records: LongRecord[], options: TwinOptions
   const setup = prepareCalibration(records, base);
   const result = await runCalibration(setup, { ...base, checkpoint: stageStore('with') });
   options.onStage?.('uncertainty');
-  const se = await laplace(setup, result);
+  const laplaceFits = await laplace(setup, result);
 
   // The alternative without condensates: the same data, holdout and starts; parameters that no
   // expression mentions any more are dropped from the fit.
@@ -237,11 +244,11 @@ export async function calibrateTwins(records: LongRecord[], options: TwinOptions
     const w = { ...base, spec, estimate, starts: withoutStarts(base.starts ?? 4), startFrom: result.patients.map((p) => p.params) };
     without = await runCalibration(prepareCalibration(records, w), { ...w, checkpoint: stageStore('without') });
   }
-  return assemble({ ...options, preequilibration: base.preequilibration, frapRate: base.frapRate }, result, se, without);
+  return assemble({ ...options, preequilibration: base.preequilibration, frapRate: base.frapRate }, result, laplaceFits, without);
 }
 
 /** Twin files, cohort.json and the summary rows from the fits. */
-function assemble(options: TwinOptions, result: CalibrationResult, se: number[][], without: CalibrationResult | undefined): TwinsResult {
+function assemble(options: TwinOptions, result: CalibrationResult, laplaceFits: Array<{ se: number[]; eigenvalues: number[] | null }>, without: CalibrationResult | undefined): TwinsResult {
   const model = result.model, seed = options.seed ?? 1;
   const modelHash = sha256(canonicalJson(options.spec));
   const recorded = {
@@ -269,7 +276,7 @@ function assemble(options: TwinOptions, result: CalibrationResult, se: number[][
       // The optimiser's unknown x is a logit of the (log-)parameter u within its bounds
       // (src/training/optimize.ts, transformFor): SE(u) = SE(x)·du/dx (delta method).
       const value = fit.params[name]!, dpdx = transformFor(q).dpdx(fit.x[k]!);
-      const s = se[p]![k]! * Math.abs(log ? dpdx / value : dpdx);
+      const s = laplaceFits[p]!.se[k]! * Math.abs(log ? dpdx / value : dpdx);
       const finite = Number.isFinite(s);
       params[name] = {
         value, se: finite ? (log ? value * s : s) : null,
@@ -308,6 +315,7 @@ function assemble(options: TwinOptions, result: CalibrationResult, se: number[][
       diagnostics: {
         status: fit.status, r2_fit: orNull(fit.r2Fit), r2_heldout: orNull(fit.r2Heldout), nll: orNull(fit.nll), loss: orNull(fit.loss),
         cells: fit.cells.length - heldout, heldout_cells: heldout, data_points: fit.data, per_observable: perObservable,
+        hessian_eigenvalues: laplaceFits[p]!.eigenvalues,
         ...(fit.frap.length > 0 ? {
           frap: fit.frap.map((f) => ({ curve: f.cell, rate: f.rate, half_time_s: f.halfTime, mobile_fraction: f.mobile, y0: f.y0, sigma: f.sigma, r2: orNull(1 - f.rss / f.tss), n: f.n, nll: f.nll })),
         } : {}),
