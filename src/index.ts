@@ -44,3 +44,6 @@ export { fitObservation, fitFrap, type ObservationOptions, type CellObservation,
 export { calibrate, DEFAULT_OBSERVE, type CalibrateOptions, type CalibrationResult, type PatientFit, type CalibrationCheckpoint } from './twin/calibrate.js';
 export { calibrateTwins, writeTwins, readTwin, applicabilityOf, TWIN_SCHEMA, type TwinFile, type CohortFile, type TwinOptions, type TwinsResult } from './twin/twin.js';
 export type { DataKind, LongRecord, ReadSummary, ImagingData, ReadOptions, FrapSummary, FrapCurve } from './io/imaging.js';
+// Synergy of drug combinations as SynergyFinder 3.x computes it (docs/synergy.md)
+export { curveResponse, expectedDose, L4_ZERO_DOSE, type DoseResponseCurve } from './synergy/curves.js';
+export { hsaScores, blissScores, loeweScores, zipScores, type DoseMatrix, type ScoreMatrix, type LoeweOptions, type ZipCurves } from './synergy/scores.js';

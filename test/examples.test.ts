@@ -50,7 +50,7 @@ describe('documentation examples', () => {
     expect(examples.length).toBeGreaterThan(20);
     const prelude = `import * as api from '../src/index.js';
 import { ${readFileSync(join(root, 'src/index.ts'), 'utf8').match(/^export \{([^}]*)\}/gm)!.flatMap((l) => l.slice(8, -1).split(',')).map((n) => n.trim()).filter((n) => n && !n.startsWith('type ')).map((n) => n.split(' as ').pop()!.trim()).join(', ')} } from '../src/index.js';
-import type { EnsembleProblem, Model, Observations, Method } from '../src/index.js';
+import type { EnsembleProblem, Model, Observations, Method, DoseResponseCurve } from '../src/index.js';
 void api;
 // Names an example may use without defining them.
 declare const model: Model;
