@@ -47,3 +47,5 @@ export type { DataKind, LongRecord, ReadSummary, ImagingData, ReadOptions, FrapS
 // Synergy of drug combinations as SynergyFinder 3.x computes it (docs/synergy.md)
 export { curveResponse, expectedDose, L4_ZERO_DOSE, type DoseResponseCurve } from './synergy/curves.js';
 export { hsaScores, blissScores, loeweScores, zipScores, type DoseMatrix, type ScoreMatrix, type LoeweOptions, type ZipCurves } from './synergy/scores.js';
+export { fitDoseResponse, type CurveFit, type CurveFitOptions } from './synergy/fit.js';
+export { scoreMatrix, SYNERGY_METHODS, type SynergyMethod, type SynergyOptions, type BlockScores } from './synergy/synergy.js';
