@@ -48,4 +48,5 @@ export type { DataKind, LongRecord, ReadSummary, ImagingData, ReadOptions, FrapS
 export { curveResponse, expectedDose, L4_ZERO_DOSE, type DoseResponseCurve } from './synergy/curves.js';
 export { hsaScores, blissScores, loeweScores, zipScores, type DoseMatrix, type ScoreMatrix, type LoeweOptions, type ZipCurves } from './synergy/scores.js';
 export { fitDoseResponse, type CurveFit, type CurveFitOptions } from './synergy/fit.js';
+export { readResponses, responseBlocks, type ResponseBlock } from './synergy/responses.js';
 export { scoreMatrix, SYNERGY_METHODS, type SynergyMethod, type SynergyOptions, type BlockScores } from './synergy/synergy.js';

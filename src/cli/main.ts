@@ -20,6 +20,7 @@ import { GRADIENT_FLAGS, gradientCommand } from './gradient.js';
 import { runFiltered } from './dawn-filter.js';
 import { CONVERT_FLAGS, INSPECT_FLAGS, convertCommand, inspectCommand } from './data.js';
 import { CALIBRATE_FLAGS, calibrateCommand } from './calibrate.js';
+import { SYNERGY_FLAGS, synergyCommand } from './synergy.js';
 
 const COMMAND_USAGE: Record<string, string> = {
   doctor: `ctwin doctor [--verbose]
@@ -49,6 +50,16 @@ const COMMAND_USAGE: Record<string, string> = {
   A checkpoint (DIR/checkpoint.json) is saved after every round: after Ctrl-C or a crash, the same
   command with --resume continues and gives the same files. auto and cpu: f64 on the CPU; gpu:
   f32 search on the GPU, the last round in f64.`,
+  synergy: `ctwin synergy --in responses.csv --out scores.csv [--methods hsa,bliss,loewe,zip] [--json scores.json]
+               [--input-type inhibition|viability] [--loewe grid|exact] [--quiet]
+  Scores every block of a dose–response table in SynergyFinder's layout
+  (block_id,drug1,drug2,conc1,conc2,response[,conc_unit]; its column-name variants accepted) as
+  SynergyFinder 3.x does: HSA, Bliss, Loewe and ZIP, score = observed − expected in % inhibition,
+  summary = mean over the combination cells. Responses are % inhibition unless --input-type
+  viability (SynergyFinder's own default is viability). Replicate wells are averaged. --loewe exact
+  solves the isobole instead of SynergyFinder's 100-level grid. Writes scores.csv
+  (block_id,drug1,drug2,method,score) and, with --json, each block's doses, responses, per-cell
+  scores and references and the monotherapy fits.`,
   inspect: `ctwin inspect FILE… [--json] [--frame-interval S] [--prebleach N]
   What the readers make of each file before anything is fitted: kind (trackmate-spots,
   trackmate-tracks, frap, long), header rows, separator and decimal mark, spots, tracks, untracked
@@ -118,6 +129,11 @@ async function main(argv: string[]): Promise<number> {
       const { flags, files } = flagsAndFiles('calibrate', rest, CALIBRATE_FLAGS);
       if (flags.help) { out(`usage: ${COMMAND_USAGE.calibrate}\n`); return 0; }
       return calibrateCommand(files, flags, log);
+    }
+    case 'synergy': {
+      const flags = flagsOf('synergy', rest, SYNERGY_FLAGS);
+      if (flags.help) { out(`usage: ${COMMAND_USAGE.synergy}\n`); return 0; }
+      return synergyCommand(flags, log);
     }
     case 'convert': {
       const { flags, files } = flagsAndFiles('convert', rest, CONVERT_FLAGS);
