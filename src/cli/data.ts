@@ -2,13 +2,11 @@
  * `ctwin inspect` and `ctwin convert` (DESIGN.md): what the readers make of each file before
  * anything is fitted, and any readable input as the tidy long CSV.
  */
-import { existsSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { InputError } from '../io/csv.js';
 import type { ImagingData, LongRecord, ReadOptions, ReadSummary } from '../io/imaging.js';
 import { writeLong } from '../io/long.js';
 import { readImaging } from '../io/read.js';
-import { UsageError, numberFlag, type Flags } from './args.js';
+import { UsageError, checkOutputPath, numberFlag, type Flags } from './args.js';
 
 export const INSPECT_FLAGS = { json: { type: 'boolean' }, 'frame-interval': { type: 'string' }, prebleach: { type: 'string' } } as const;
 export const CONVERT_FLAGS = { out: { type: 'string' }, 'frame-interval': { type: 'string' }, prebleach: { type: 'string' } } as const;
@@ -82,8 +80,7 @@ export function mergeRecords(data: ImagingData[]): LongRecord[] {
 
 export async function convertCommand(files: string[], flags: Flags<typeof CONVERT_FLAGS>, log: (line: string) => void): Promise<number> {
   if (!flags.out) throw new UsageError('--out is required (the long CSV to write)');
-  const dir = dirname(flags.out);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--out ${flags.out}: the folder ${dir} does not exist`);
+  checkOutputPath('out', flags.out);
   const data = await readAll(files, readOptions(flags));
   const records = mergeRecords(data);
   writeLong(flags.out, records);

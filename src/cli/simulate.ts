@@ -1,6 +1,4 @@
 /** `ctwin simulate` — DESIGN.md contract: flags, params.csv, traj.csv, status.csv. */
-import { existsSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { loadModel } from '../io/model-file.js';
 import { readParamsCsv } from '../io/params.js';
 import { writeStatus, writeTrajectories } from '../io/trajectories.js';
@@ -9,7 +7,7 @@ import type { Solution } from '../solvers/solution.js';
 import { solve } from '../solvers/solve.js';
 import { METHOD_NAMES, type MethodName } from '../methods/tableaus.js';
 import { STATUS } from '../methods/status.js';
-import { UsageError, numberFlag, integerFlag, type Flags } from './args.js';
+import { UsageError, checkOutputPath, numberFlag, integerFlag, type Flags } from './args.js';
 
 export const SIMULATE_FLAGS = {
   model: { type: 'string' }, params: { type: 'string' }, batch: { type: 'string' }, t0: { type: 'string' },
@@ -37,12 +35,6 @@ export function parseSaveat(text: string): number[] {
   const list = text.split(',').map((s) => Number(s.trim()));
   if (list.length === 0 || list.some((x) => !Number.isFinite(x))) throw bad('not a list of numbers');
   return list;
-}
-
-function checkOutputPath(flag: string, path: string) {
-  const dir = dirname(path);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--${flag} ${path}: directory ${dir} does not exist`);
-  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`--${flag} ${path} is a directory; give a file name`);
 }
 
 export async function simulateCommand(flags: Flags<typeof SIMULATE_FLAGS>, log: (line: string) => void): Promise<number> {

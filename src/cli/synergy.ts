@@ -4,24 +4,21 @@
  * (block_id,drug1,drug2,method,score; score = the mean over combination cells) and, with --json, the
  * matrices, references and fits. Everything is read and scored before anything is written.
  */
-import { existsSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { writeFileAtomic } from '../io/csv.js';
+import { csvField, writeFileAtomic } from '../io/csv.js';
 import { readResponses } from '../synergy/responses.js';
 import { scoreMatrix, SYNERGY_METHODS, type SynergyMethod } from '../synergy/synergy.js';
-import { UsageError, type Flags } from './args.js';
+import { UsageError, checkOutputPath, type Flags } from './args.js';
 
 export const SYNERGY_FLAGS = {
   in: { type: 'string' }, out: { type: 'string' }, methods: { type: 'string' }, json: { type: 'string' },
   'input-type': { type: 'string' }, loewe: { type: 'string' }, quiet: { type: 'boolean' },
 } as const;
 
-const csvField = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-
 export async function synergyCommand(flags: Flags<typeof SYNERGY_FLAGS>, log: (line: string) => void): Promise<number> {
   if (!flags.in) throw new UsageError('--in is required (a dose–response table: block_id,drug1,drug2,conc1,conc2,response)');
   if (!flags.out) throw new UsageError('--out is required (scores.csv to write)');
-  for (const f of [flags.out, flags.json]) if (f && !(existsSync(dirname(f)) && statSync(dirname(f)).isDirectory())) throw new UsageError(`${f}: the folder ${dirname(f)} does not exist`);
+  checkOutputPath('out', flags.out);
+  if (flags.json) checkOutputPath('json', flags.json);
   const inputType = flags['input-type'] ?? 'inhibition';
   if (inputType !== 'inhibition' && inputType !== 'viability') throw new UsageError(`--input-type ${inputType}: choose inhibition or viability`);
   const loewe = flags.loewe ?? 'grid';

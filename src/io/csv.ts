@@ -39,6 +39,9 @@ export function numberCell(value: string, path: string, line: number, column: nu
   return x;
 }
 
+/** A CSV field, quoted (RFC 4180) when it holds a comma, quote or line break. */
+export const csvField = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+
 /**
  * Writes `produce`'s chunks to `path` atomically: a temporary file beside it, fsync, rename.
  * On any error the temporary file is removed and `path` is untouched.

@@ -3,7 +3,7 @@
  * `ctwin convert` writes and every reader produces) and the covariates table
  * `patient,<covariate…>` (e.g. MYC/BRD4/MED1 expression per patient).
  */
-import { InputError, writeFileAtomic } from './csv.js';
+import { InputError, csvField, writeFileAtomic } from './csv.js';
 import { sortRecords, type ImagingData, type LongRecord } from './imaging.js';
 import { isMissing, parseCell, separatorName, type RawTable } from './table.js';
 
@@ -115,12 +115,11 @@ export function readCovariates(table: RawTable): Covariates {
 export function writeLong(path: string, records: LongRecord[]): void {
   const sorted = sortRecords([...records]);
   const withCondition = sorted.some((r) => r.condition !== undefined);
-  const quote = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   writeFileAtomic(path, (write) => {
     write(`${LONG_COLUMNS.join(',')}${withCondition ? ',condition' : ''}\n`);
     let chunk = '';
     for (const r of sorted) {
-      chunk += `${quote(r.patient)},${quote(r.cell)},${r.t},${quote(r.observable)},${r.value}${withCondition ? `,${quote(r.condition ?? '')}` : ''}\n`;
+      chunk += `${csvField(r.patient)},${csvField(r.cell)},${r.t},${csvField(r.observable)},${r.value}${withCondition ? `,${csvField(r.condition ?? '')}` : ''}\n`;
       if (chunk.length > 1 << 16) { write(chunk); chunk = ''; }
     }
     write(chunk);

@@ -17,7 +17,7 @@
  *  2. Levenberg–Marquardt with the analytic Jacobian from the best grid points and drc's
  *     logit-regression start; the best SSE wins.
  */
-import { solveDense } from '../solvers/cpu/linalg.js';
+import { solveDenseInPlace } from '../solvers/cpu/linalg.js';
 import { curveResponse, type DoseResponseCurve } from './curves.js';
 
 export interface CurveFit {
@@ -68,7 +68,7 @@ export function fitDoseResponse(doses: number[], responses: number[], options: C
   // 2. Levenberg–Marquardt from each start.
   let best: { sse: number; t: number[] } | undefined;
   for (const t0 of starts) {
-    const r = levenbergMarquardt(x, y, fixedC === undefined ? t0 : [t0[0]!, fixedC, t0[2]!, t0[3]!], fixedC !== undefined);
+    const r = levenbergMarquardt(x, y, t0, fixedC !== undefined); // every start already holds c = fixedC
     if (Number.isFinite(r.sse) && (!best || r.sse < best.sse)) best = r;
   }
   if (!best) throw new Error(`no dose–response fit of ${n} points converged`);
@@ -124,7 +124,7 @@ function levenbergMarquardt(x: number[], y: number[], t0: number[], holdC: boole
     for (let tries = 0; tries < 30; tries++) {
       const M = Float64Array.from(A);
       for (let p = 0; p < K; p++) M[p * K + p]! += lambda * (A[p * K + p]! || 1);
-      const step = solveDense(M, g, K);
+      const step = solveDenseInPlace(M, Float64Array.from(g), K);
       const next = [...t];
       free.forEach((k, p) => { next[k]! += step[p]!; });
       const rn = residuals(next), sn = sseOf(rn);
@@ -148,7 +148,8 @@ function levenbergMarquardt(x: number[], y: number[], t0: number[], holdC: boole
 function drcStart(x: number[], y: number[]): { b: number; c: number; d: number; e: number } | undefined {
   const lo = Math.min(...y), hi = Math.max(...y), pad = 1e-3 * Math.max(hi - lo, 1e-9);
   // Which end is c (the dose-0 side): the lower responses at low dose for an inhibition curve.
-  const rising = mean(y.filter((_, i) => x[i]! === Math.max(...x))) >= mean(y.filter((_, i) => x[i]! === Math.min(...x)));
+  const xMax = Math.max(...x), xMin = Math.min(...x);
+  const rising = mean(y.filter((_, i) => x[i]! === xMax)) >= mean(y.filter((_, i) => x[i]! === xMin));
   const c = rising ? lo - pad : hi + pad, d = rising ? hi + pad : lo - pad;
   const pts = x.map((xi, i) => [xi, y[i]!] as const).filter(([xi]) => xi > 0).map(([xi, yi]) => [Math.log(xi), Math.log((d - yi) / (yi - c))] as const)
     .filter(([, v]) => Number.isFinite(v));

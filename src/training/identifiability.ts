@@ -69,7 +69,11 @@ export async function fisherInformation(
  * Otherwise SE² = Σ_j V_kj²/λ_j over the informed directions.
  */
 export function standardErrors(M: Float64Array, K: number): number[] {
-  const { values, vectors } = jacobiEigen(M, K);
+  return standardErrorsOf(jacobiEigen(M, K), K);
+}
+
+/** `standardErrors` from M's eigen-decomposition, for a caller that also reports the eigenvalues. */
+export function standardErrorsOf({ values, vectors }: { values: number[]; vectors: Float64Array }, K: number): number[] {
   const lmax = Math.max(...values);
   return Array.from({ length: K }, (_, k) => {
     let se2 = 0;

@@ -25,13 +25,13 @@ import { solve } from '../solvers/solve.js';
 import { gradient } from '../training/gradient.js';
 import { compileObservable, type Datum, type ObservableModel } from '../training/loss.js';
 import { fromUnit, minimizeBatch, transformFor, type BatchObjective } from '../training/optimize.js';
-import { median, naturalOrder, type LongRecord } from '../io/imaging.js';
+import { median, naturalOrder, type FrapCurve, type LongRecord } from '../io/imaging.js';
 import { conditionKey, treatmentsOf, type Design } from '../io/design.js';
 import type { Covariates } from '../io/long.js';
 import { InputError } from '../io/csv.js';
 import { bundledDrugs, drugById, treatmentParams, withDrugs, type DrugLibrary, type Schedule, type Treatment } from './drugs.js';
 import { solveDense } from '../solvers/cpu/linalg.js';
-import { fitFrap, fitObservation, observationAt, type CellObservation, type CellSeries, type FrapCurve, type FrapFit, type ObservationOptions } from './observation.js';
+import { fitFrap, fitObservation, observationAt, type CellObservation, type CellSeries, type FrapFit, type ObservationOptions } from './observation.js';
 
 /** The model observable added for FRAP: the recovery rate of a bleached condensate (1/s). */
 export const FRAP_RATE = 'frap_recovery_rate';

@@ -15,8 +15,6 @@
 import { solveDenseInPlace } from '../solvers/cpu/linalg.js';
 import type { FrapCurve } from '../io/imaging.js';
 
-export type { FrapCurve };
-
 export interface ObservationOptions {
   /** Photobleaching rate per cell (default), one per patient, or none. */
   bleach?: 'cell' | 'patient' | 'none';

@@ -32,7 +32,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { InputError, writeFileAtomic } from '../io/csv.js';
 import { median, type LongRecord } from '../io/imaging.js';
-import { jacobiEigen, standardErrors } from '../training/identifiability.js';
+import { jacobiEigen, standardErrorsOf } from '../training/identifiability.js';
 import { transformFor } from '../training/optimize.js';
 import { prepareCalibration, runCalibration, type CalibrateOptions, type CalibrationCheckpoint, type CalibrationResult, type PatientFit } from './calibrate.js';
 import type { CellObservation } from './observation.js';
@@ -207,7 +207,8 @@ async function laplace(setup: ReturnType<typeof prepareCalibration>, result: Cal
     }
     for (let a = 0; a < K; a++) for (let b = a + 1; b < K; b++) { const m = 0.5 * (H[a * K + b]! + H[b * K + a]!); H[a * K + b] = m; H[b * K + a] = m; }
     if (!H.every(Number.isFinite)) return { se: new Array<number>(K).fill(Infinity), eigenvalues: null };
-    return { se: standardErrors(H, K), eigenvalues: jacobiEigen(H, K).values.sort((a, b) => a - b) };
+    const eigen = jacobiEigen(H, K);
+    return { se: standardErrorsOf(eigen, K), eigenvalues: [...eigen.values].sort((a, b) => a - b) };
   });
 }
 
