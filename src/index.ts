@@ -42,7 +42,7 @@ export { loadDrugLibrary, withDrugs, treatmentParams, type DrugLibrary, type Dru
 // Calibration against imaging data: observation models, per-patient twins
 export { fitObservation, fitFrap, type ObservationOptions, type CellObservation, type CellSeries, type FrapFit } from './twin/observation.js';
 export { calibrate, DEFAULT_OBSERVE, type CalibrateOptions, type CalibrationResult, type PatientFit, type CalibrationCheckpoint } from './twin/calibrate.js';
-export { calibrateTwins, writeTwins, readTwin, applicabilityOf, TWIN_SCHEMA, type TwinFile, type CohortFile, type TwinOptions, type TwinsResult } from './twin/twin.js';
+export { calibrateTwins, writeTwins, readTwin, readTwins, applicabilityOf, TWIN_SCHEMA, type TwinFile, type CohortFile, type TwinOptions, type TwinsResult } from './twin/twin.js';
 export type { DataKind, LongRecord, ReadSummary, ImagingData, ReadOptions, FrapSummary, FrapCurve } from './io/imaging.js';
 // Synergy of drug combinations as SynergyFinder 3.x computes it (docs/synergy.md)
 export { curveResponse, expectedDose, L4_ZERO_DOSE, type DoseResponseCurve } from './synergy/curves.js';
@@ -50,3 +50,7 @@ export { hsaScores, blissScores, loeweScores, zipScores, type DoseMatrix, type S
 export { fitDoseResponse, type CurveFit, type CurveFitOptions } from './synergy/fit.js';
 export { readResponses, responseBlocks, type ResponseBlock } from './synergy/responses.js';
 export { scoreMatrix, SYNERGY_METHODS, type SynergyMethod, type SynergyOptions, type BlockScores } from './synergy/synergy.js';
+// In-silico combination screens on twins, scored with intervals and ranked (docs/combo.md)
+export { runCombo, sampleTwinParams, parseReadouts, doseLevels, NAMED_READOUTS, type ComboOptions, type ComboResult, type ComboBlock, type Readout } from './twin/combo.js';
+export { scoreScreen, rankCombinations, callOf, multiDrugScores, intervalOf, indistinguishable, PAIR_METHODS, TRIPLE_METHODS, type ScreenBlock, type BlockSummary, type RankRow, type Interval } from './synergy/screen.js';
+export { comboFiles, writeComboFiles, COMBO_SCHEMA, type ComboRecordOptions } from './twin/combo-files.js';

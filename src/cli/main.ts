@@ -21,6 +21,7 @@ import { runFiltered } from './dawn-filter.js';
 import { CONVERT_FLAGS, INSPECT_FLAGS, convertCommand, inspectCommand } from './data.js';
 import { CALIBRATE_FLAGS, calibrateCommand } from './calibrate.js';
 import { SYNERGY_FLAGS, synergyCommand } from './synergy.js';
+import { COMBO_FLAGS, comboCommand } from './combo.js';
 
 const COMMAND_USAGE: Record<string, string> = {
   doctor: `ctwin doctor [--verbose]
@@ -60,6 +61,20 @@ const COMMAND_USAGE: Record<string, string> = {
   solves the isobole instead of SynergyFinder's 100-level grid. Writes scores.csv
   (block_id,drug1,drug2,method,score) and, with --json, each block's doses, responses, per-cell
   scores and references and the monotherapy fits.`,
+  combo: `ctwin combo --twins DIR --out DIR2 (--pairs A+B,C+D,… | --all-pairs) [--triples] [--drugs drugs.json]
+               [--doses 8] [--samples 32] [--readout output_auc,condensate,pol2] [--t1 86400] [--at T]
+               [--dose-range drug=lo:hi,…] [--rank-by zip|bliss|loewe|hsa] [--methods hsa,bliss,loewe,zip]
+               [--loewe grid|exact] [--seed 1] [--backend auto|cpu|gpu] [--method rodas4] [--rtol 1e-5] [--quiet]
+  An in-silico combination screen on calibrated twins (DIR: the --out folder of ctwin calibrate):
+  every twin × combination × dose grid (per drug 0 and --doses − 1 log-spaced over the library's
+  range) × --samples draws from each twin's parameter uncertainty (plus the twin itself); each drug
+  given once at t = 0 to the untreated steady state, simulated for --t1 seconds (default 24 h).
+  Readouts: output_auc (∫ J dt, transcriptional output), condensate (φ at --at, default t1), pol2
+  (engaged Pol II P at --at), auc:<name>, <name>@<seconds>; response = % inhibition against the
+  same twin untreated. Scores: HSA, Bliss, Loewe, ZIP as SynergyFinder computes them (triples:
+  HSA, Bliss), nominal and 95 % intervals over the samples; ranking per twin by --rank-by (default
+  ZIP, Bliss with triples), saying which combinations cannot be told apart. Writes into DIR2:
+  responses.csv (SynergyFinder layout), scores.csv, ranking.csv, samples.csv, combo.json.`,
   inspect: `ctwin inspect FILE… [--json] [--frame-interval S] [--prebleach N]
   What the readers make of each file before anything is fitted: kind (trackmate-spots,
   trackmate-tracks, frap, long), header rows, separator and decimal mark, spots, tracks, untracked
@@ -135,6 +150,11 @@ async function main(argv: string[]): Promise<number> {
       if (flags.help) { out(`usage: ${COMMAND_USAGE.synergy}\n`); return 0; }
       return synergyCommand(flags, log);
     }
+    case 'combo': {
+      const flags = flagsOf('combo', rest, COMBO_FLAGS);
+      if (flags.help) { out(`usage: ${COMMAND_USAGE.combo}\n`); return 0; }
+      return comboCommand(flags, log);
+    }
     case 'convert': {
       const { flags, files } = flagsAndFiles('convert', rest, CONVERT_FLAGS);
       if (flags.help) { out(`usage: ${COMMAND_USAGE.convert}\n`); return 0; }
@@ -156,7 +176,7 @@ function mayUseGpu(argv: string[]): boolean {
   const [command, ...rest] = argv;
   if (rest.includes('--help') || rest.includes('-h')) return false;
   if (command === 'doctor') return !rest.includes('--verbose');
-  if (command !== 'simulate' && command !== 'gradient' && command !== 'calibrate') return false;
+  if (command !== 'simulate' && command !== 'gradient' && command !== 'calibrate' && command !== 'combo') return false;
   const i = rest.findIndex((a) => a === '--backend' || a.startsWith('--backend='));
   const backend = i < 0 ? 'auto' : rest[i]!.includes('=') ? rest[i]!.split('=')[1] : rest[i + 1];
   // calibrate's auto is the f64 CPU path (as gradient's); simulate's auto may pick the GPU.

@@ -32,7 +32,6 @@ export interface CurveFitOptions {
 }
 
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-const logistic = (b: number, u: number, x: number) => 1 / (1 + Math.exp(b * (Math.log(x) - u)));
 
 /**
  * Fits y ≈ c + (d − c)/(1 + exp(b·(ln x − ln e))) by least squares (see the file comment). When
@@ -44,31 +43,47 @@ const logistic = (b: number, u: number, x: number) => 1 / (1 + Math.exp(b * (Mat
  */
 export function fitDoseResponse(doses: number[], responses: number[], options: CurveFitOptions = {}): CurveFit {
   if (doses.length !== responses.length || doses.length < 2) throw new Error(`a dose–response fit needs matching doses and responses (${doses.length}, ${responses.length})`);
-  const x = doses, y = [...responses];
+  const x = doses, y = Float64Array.from(responses);
   if (y.every((v) => v === y[0])) y[y.length - 1]! += 1e-10;
   const positive = [...new Set(x.filter((v) => v > 0))].sort((a, b) => a - b);
   if (positive.length === 0) throw new Error('a dose–response fit needs at least one dose above 0');
   const fixedC = options.fixedC;
   const n = x.length;
+  // ln x once (−∞ at dose 0, where s = 1/(1 + exp(b(ln x − u))) is 0 or 1 by the sign of b).
+  const lx = Float64Array.from(x, Math.log);
 
-  // 1. Variable projection on a (b, u = ln e) grid.
+  // 1. Variable projection on a (b, u = ln e) grid. exp(b(ln x − u)) = exp(b ln x)·exp(−b u):
+  //    the first factor once per slope, the second once per grid point.
   const uLo = Math.log(positive[0]!) - 2 * Math.LN10, uHi = Math.log(positive[positive.length - 1]!) + 2 * Math.LN10;
   const slopes = Array.from({ length: 28 }, (_, k) => 0.1 * 1.26 ** k).flatMap((b) => [-b, b]);
   const centres = Array.from({ length: 48 }, (_, k) => uLo + (k / 47) * (uHi - uLo));
-  const candidates: Array<{ sse: number; t: number[] }> = [];
-  for (const b of slopes) for (const u of centres) {
-    const lin = linearPart(x, y, b, u, fixedC);
-    if (lin) candidates.push({ sse: lin.sse, t: [b, lin.c, lin.d, u] });
+  const KEEP = 6;
+  const best6: Array<{ sse: number; t: number[] }> = [];
+  const ebx = new Float64Array(n), sv = new Float64Array(n);
+  for (const b of slopes) {
+    for (let i = 0; i < n; i++) ebx[i] = Math.exp(b * lx[i]!);
+    for (const u of centres) {
+      const f = Math.exp(-b * u);
+      for (let i = 0; i < n; i++) {
+        const e = ebx[i]! * f;
+        // e = ∞·0 cannot happen (f is finite and > 0); e = ∞ gives s = 0.
+        sv[i] = 1 / (1 + e);
+      }
+      const lin = linearPart(sv, y, fixedC);
+      if (!lin || (best6.length === KEEP && lin.sse >= best6[KEEP - 1]!.sse)) continue;
+      const at = best6.findIndex((c) => lin.sse < c.sse);
+      best6.splice(at < 0 ? best6.length : at, 0, { sse: lin.sse, t: [b, lin.c, lin.d, u] });
+      if (best6.length > KEEP) best6.pop();
+    }
   }
-  candidates.sort((p, q) => p.sse - q.sse);
-  const starts = candidates.slice(0, 6).map((c) => c.t);
-  const drc = drcStart(x, y);
+  const starts = best6.map((c) => c.t);
+  const drc = drcStart(x, [...y]);
   if (drc) starts.push([drc.b, fixedC ?? drc.c, drc.d, Math.log(drc.e)]);
 
   // 2. Levenberg–Marquardt from each start.
   let best: { sse: number; t: number[] } | undefined;
   for (const t0 of starts) {
-    const r = levenbergMarquardt(x, y, t0, fixedC !== undefined); // every start already holds c = fixedC
+    const r = levenbergMarquardt(lx, y, t0, fixedC !== undefined); // every start already holds c = fixedC
     if (Number.isFinite(r.sse) && (!best || r.sse < best.sse)) best = r;
   }
   if (!best) throw new Error(`no dose–response fit of ${n} points converged`);
@@ -76,11 +91,11 @@ export function fitDoseResponse(doses: number[], responses: number[], options: C
   return { curve: { model: 'LL.4', b, c, d, e: Math.exp(u) }, sse: best.sse };
 }
 
-/** c and d (or d alone) by linear least squares at fixed b and u; undefined when degenerate. */
-function linearPart(x: number[], y: number[], b: number, u: number, fixedC: number | undefined): { c: number; d: number; sse: number } | undefined {
+/** c and d (or d alone) by linear least squares given s_i; undefined when degenerate. */
+function linearPart(s: Float64Array, y: Float64Array, fixedC: number | undefined): { c: number; d: number; sse: number } | undefined {
   let s00 = 0, s01 = 0, s11 = 0, r0 = 0, r1 = 0;
-  const s = x.map((xi) => logistic(b, u, xi));
-  for (let i = 0; i < x.length; i++) {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
     const a0 = 1 - s[i]!, a1 = s[i]!;
     if (fixedC === undefined) { s00 += a0 * a0; s01 += a0 * a1; s11 += a1 * a1; r0 += a0 * y[i]!; r1 += a1 * y[i]!; }
     else { s11 += a1 * a1; r1 += a1 * (y[i]! - fixedC * a0); }
@@ -95,7 +110,7 @@ function linearPart(x: number[], y: number[], b: number, u: number, fixedC: numb
     c = fixedC; d = r1 / s11;
   }
   let sse = 0;
-  for (let i = 0; i < x.length; i++) sse += (y[i]! - (c * (1 - s[i]!) + d * s[i]!)) ** 2;
+  for (let i = 0; i < n; i++) sse += (y[i]! - (c * (1 - s[i]!) + d * s[i]!)) ** 2;
   return Number.isFinite(sse) ? { c, d, sse } : undefined;
 }
 
@@ -103,42 +118,56 @@ function linearPart(x: number[], y: number[], b: number, u: number, fixedC: numb
  * Levenberg–Marquardt (Marquardt's diagonal scaling) on θ = (b, c, d, u = ln e), c held when
  * `holdC`; analytic Jacobian of f = c + (d − c)·s, s = 1/(1 + exp(b(ln x − u))):
  * ∂f/∂c = 1 − s, ∂f/∂d = s, ∂f/∂b = −(d − c)s(1 − s)(ln x − u), ∂f/∂u = (d − c)s(1 − s)b
- * (the last two are 0 at x = 0, where s is 0 or 1).
+ * (the last two are 0 at x = 0, where s is 0 or 1). `lx` = ln x.
  */
-function levenbergMarquardt(x: number[], y: number[], t0: number[], holdC: boolean): { sse: number; t: number[] } {
-  const free = holdC ? [0, 2, 3] : [0, 1, 2, 3], K = free.length;
-  let t = [...t0];
-  const residuals = (q: number[]) => x.map((xi, i) => y[i]! - (q[1]! + (q[2]! - q[1]!) * logistic(q[0]!, q[3]!, xi)));
-  const sseOf = (r: number[]) => r.reduce((a, v) => a + v * v, 0);
-  let r = residuals(t), sse = sseOf(r), lambda = 1e-3;
+function levenbergMarquardt(lx: Float64Array, y: Float64Array, t0: number[], holdC: boolean): { sse: number; t: number[] } {
+  const free = holdC ? [0, 2, 3] : [0, 1, 2, 3], K = free.length, n = lx.length;
+  const t = Float64Array.from(t0), next = new Float64Array(4);
+  const r = new Float64Array(n), rn = new Float64Array(n), J = new Float64Array(n * 4);
+  const A = new Float64Array(K * K), g = new Float64Array(K), M = new Float64Array(K * K), step = new Float64Array(K);
+  const s = (q: Float64Array, i: number) => 1 / (1 + Math.exp(q[0]! * (lx[i]! - q[3]!)));
+  const residuals = (q: Float64Array, out: Float64Array) => {
+    let sse = 0;
+    for (let i = 0; i < n; i++) { const v = y[i]! - (q[1]! + (q[2]! - q[1]!) * s(q, i)); out[i] = v; sse += v * v; }
+    return sse;
+  };
+  let sse = residuals(t, r), lambda = 1e-3;
   for (let it = 0; it < 500 && Number.isFinite(sse); it++) {
-    const [b, c, d, u] = t as [number, number, number, number];
-    const J = x.map((xi) => {
-      const s = logistic(b, u, xi), w = s * (1 - s), lx = xi > 0 ? Math.log(xi) - u : 0;
-      const full = [xi > 0 ? -(d - c) * w * lx : 0, 1 - s, s, xi > 0 ? (d - c) * w * b : 0];
-      return free.map((k) => full[k]!);
-    });
-    const A = new Float64Array(K * K), g = new Float64Array(K);
-    J.forEach((row, i) => { for (let p = 0; p < K; p++) { g[p]! += row[p]! * r[i]!; for (let q = 0; q < K; q++) A[p * K + q]! += row[p]! * row[q]!; } });
+    const b = t[0]!, c = t[1]!, d = t[2]!, u = t[3]!;
+    for (let i = 0; i < n; i++) {
+      const si = s(t, i), w = si * (1 - si), finite = Number.isFinite(lx[i]!);
+      J[i * 4] = finite ? -(d - c) * w * (lx[i]! - u) : 0;
+      J[i * 4 + 1] = 1 - si; J[i * 4 + 2] = si;
+      J[i * 4 + 3] = finite ? (d - c) * w * b : 0;
+    }
+    A.fill(0); g.fill(0);
+    for (let i = 0; i < n; i++) {
+      for (let p = 0; p < K; p++) {
+        const jp = J[i * 4 + free[p]!]!;
+        g[p]! += jp * r[i]!;
+        for (let q = 0; q < K; q++) A[p * K + q]! += jp * J[i * 4 + free[q]!]!;
+      }
+    }
     let improved = false;
     for (let tries = 0; tries < 30; tries++) {
-      const M = Float64Array.from(A);
+      M.set(A);
       for (let p = 0; p < K; p++) M[p * K + p]! += lambda * (A[p * K + p]! || 1);
-      const step = solveDenseInPlace(M, Float64Array.from(g), K);
-      const next = [...t];
-      free.forEach((k, p) => { next[k]! += step[p]!; });
-      const rn = residuals(next), sn = sseOf(rn);
+      step.set(g);
+      solveDenseInPlace(M, step, K);
+      next.set(t);
+      for (let p = 0; p < K; p++) next[free[p]!]! += step[p]!;
+      const sn = residuals(next, rn);
       if (Number.isFinite(sn) && sn < sse) {
         const gain = sse - sn;
-        t = next; r = rn; sse = sn; lambda = Math.max(lambda / 3, 1e-12); improved = true;
-        if (gain <= 1e-15 * Math.max(sse, 1e-300) + 1e-300) return { sse, t };
+        t.set(next); r.set(rn); sse = sn; lambda = Math.max(lambda / 3, 1e-12); improved = true;
+        if (gain <= 1e-15 * Math.max(sse, 1e-300) + 1e-300) return { sse, t: [...t] };
         break;
       }
       lambda *= 4;
     }
     if (!improved) break;
   }
-  return { sse, t };
+  return { sse, t: [...t] };
 }
 
 /**

@@ -11,7 +11,10 @@
  *   repeated   Σ_{j<n} bolus at t_on + j·interval
  *   profile    D · (piecewise-linear measured profile, relative to the dose, from t_on)
  * with k = ln 2 / half-life (one-compartment) or k = 0 (stable in the medium); t_off is a washout.
- * PD — Emax/Hill on named parameters:  p_eff = p · Π_d (1 + Emax_d · C_d^h / (EC50_d^h + C_d^h)).
+ * PD — Emax/Hill on named parameters:  p_eff = p · Π_d (1 + Emax_d · C_d^h / (EC50_d^h + C_d^h)),
+ * independent drugs as a product of factors; drugs that share a binding `site` on a parameter as one
+ * factor of their summed potency-weighted concentrations, 1 + Emax · X^h/(1 + X^h), X = Σ_d C_d/EC50_d
+ * (concentration addition: a dose-additive pair by construction).
  */
 import { z } from 'zod';
 import { parse as parseMath, type MathNode } from 'mathjs';
@@ -25,6 +28,12 @@ const effectSchema = z.object({
   emax: z.number().min(-1),
   ec50: z.number().positive(),
   hill: z.number().min(0.5).max(10).default(1),
+  /**
+   * Binding site: effects of different drugs on the same parameter and site combine by
+   * concentration addition (Loewe: they compete for one site, X = Σ C_d/EC50_d), not as independent
+   * factors; they must then share emax and hill.
+   */
+  site: z.string().min(1).optional(),
   source: z.string().min(1),
   model_choice: z.string().optional(),
 }).strict();
@@ -181,6 +190,8 @@ export function withDrugs(spec: Record<string, unknown>, library: DrugLibrary, d
   const param = (value: number, unit: string, description: string) => (united ? { value, unit, description } : value);
   out.expressions = { ...(out.expressions ?? {}) };
   const factors = new Map<string, string[]>();
+  // Effects sharing a binding site on a parameter: one factor over Σ C_d/EC50_d (file comment).
+  const sites = new Map<string, { emax: string; hill: string; terms: string[]; emaxValue: number; hillValue: number; drug: string }>();
   for (const [id, schedules] of Object.entries(drugs)) {
     const [key, drug] = drugById(library, id);
     const unit = drug.unit === '%' ? 'percent' : drug.unit;
@@ -214,9 +225,22 @@ export function withDrugs(spec: Record<string, unknown>, library: DrugLibrary, d
       out.params[q('ec50')] = param(e.ec50, unit, `${drug.name}: half-maximal concentration on ${e.param}`);
       out.params[q('hill')] = param(e.hill, '1', `${drug.name}: Hill coefficient on ${e.param}`);
       const x = `(max(${conc}, 0)/${q('ec50')})`; // dimensionless C/EC50
+      if (e.site) {
+        const siteKey = `${e.param}\u0000${e.site}`, site = sites.get(siteKey);
+        if (!site) sites.set(siteKey, { emax: q('emax'), hill: q('hill'), terms: [x], emaxValue: e.emax, hillValue: e.hill, drug: key });
+        else {
+          if (site.emaxValue !== e.emax || site.hillValue !== e.hill) throw new InputError(`drugs ${site.drug} and ${key}: effects on ${e.param} at site "${e.site}" combine by concentration addition and must share emax and hill (${site.emaxValue}, ${site.hillValue} against ${e.emax}, ${e.hill} of ${key})`);
+          site.terms.push(x);
+        }
+        continue;
+      }
       const f = `(1 + ${q('emax')}*${x}^${q('hill')}/(1 + ${x}^${q('hill')}))`;
       factors.set(e.param, [...(factors.get(e.param) ?? []), f]);
     }
+  }
+  for (const [key, site] of sites) {
+    const param = key.split('\u0000')[0]!, x = `(${site.terms.join(' + ')})`;
+    factors.set(param, [...(factors.get(param) ?? []), `(1 + ${site.emax}*${x}^${site.hill}/(1 + ${x}^${site.hill}))`]);
   }
   const rename = (text: string) => [...factors.keys()].reduce((s, name) => renameSymbol(s, name, `${name}_eff`), text);
   for (const k of Object.keys(out.expressions)) if (!k.endsWith('_conc')) out.expressions[k] = rename(out.expressions[k]!);

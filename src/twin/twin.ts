@@ -27,11 +27,11 @@
  */
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { InputError, writeFileAtomic } from '../io/csv.js';
-import { median, type LongRecord } from '../io/imaging.js';
+import { median, naturalOrder, type LongRecord } from '../io/imaging.js';
 import { jacobiEigen, standardErrorsOf } from '../training/identifiability.js';
 import { transformFor } from '../training/optimize.js';
 import { prepareCalibration, runCalibration, type CalibrateOptions, type CalibrationCheckpoint, type CalibrationResult, type PatientFit } from './calibrate.js';
@@ -72,6 +72,13 @@ export const TwinFile = z.object({
   patient: z.string().min(1),
   model: z.record(z.string(), z.unknown()),
   params: z.record(z.string(), ParamEntry),
+  /**
+   * The Laplace covariance of the estimated parameters, each on its own scale (log p for log-scaled
+   * parameters, p otherwise), over the directions the data inform (zero along the others): what
+   * `ctwin combo` draws its uncertainty samples from. Optional: older twin files lack it, and then
+   * the samples use the standard errors alone.
+   */
+  uncertainty: z.object({ names: z.array(z.string()), covariance: z.array(z.array(num)) }).strict().optional(),
   observation: z.object({
     equation: z.string(), bleach: z.enum(['cell', 'patient', 'none']), sigma: z.enum(['cell', 'patient']), drift: z.boolean(),
     cells: z.record(z.string(), z.object({ held_out: z.boolean(), condition: z.string(), r2: num.nullable(), observables: z.record(z.string(), ObservationEntry) }).strict()),
@@ -182,11 +189,26 @@ function mentions(spec: Record<string, unknown>, name: string): boolean {
   return texts.some((t) => re.test(t));
 }
 
+interface LaplaceFit { se: number[]; eigenvalues: number[] | null; covariance: Float64Array | null }
+
+/**
+ * H⁺ over the informed directions (those `standardErrorsOf` keeps: λ > 1e-8·λ_max): Σ_j v_j v_jᵀ/λ_j.
+ * A draw from N(x̂, H⁺) moves only along directions the data inform; the others stay at x̂.
+ */
+function informedCovariance({ values, vectors }: { values: number[]; vectors: Float64Array }, K: number): Float64Array {
+  const lmax = Math.max(...values), C = new Float64Array(K * K);
+  for (let j = 0; j < K; j++) {
+    if (!(values[j]! > 1e-8 * lmax)) continue;
+    for (let a = 0; a < K; a++) for (let b = 0; b < K; b++) C[a * K + b]! += vectors[a * K + j]! * vectors[b * K + j]! / values[j]!;
+  }
+  return C;
+}
+
 /**
  * Laplace approximation at each patient's optimum: H by central differences (step h in x) of the
  * adjoint gradient, all patients × 2K points in one batch; returns per patient the SE of each x.
  */
-async function laplace(setup: ReturnType<typeof prepareCalibration>, result: CalibrationResult, h = 1e-2): Promise<Array<{ se: number[]; eigenvalues: number[] | null }>> {
+async function laplace(setup: ReturnType<typeof prepareCalibration>, result: CalibrationResult, h = 1e-2): Promise<LaplaceFit[]> {
   const { K, evaluateRows } = setup;
   const P = result.patients.length;
   const rowPatient: number[] = [], xs = new Float64Array(P * 2 * K * K);
@@ -206,9 +228,9 @@ async function laplace(setup: ReturnType<typeof prepareCalibration>, result: Cal
       for (let j = 0; j < K; j++) H[j * K + k] = (e.gx[up * K + j]! - e.gx[down * K + j]!) / (2 * h);
     }
     for (let a = 0; a < K; a++) for (let b = a + 1; b < K; b++) { const m = 0.5 * (H[a * K + b]! + H[b * K + a]!); H[a * K + b] = m; H[b * K + a] = m; }
-    if (!H.every(Number.isFinite)) return { se: new Array<number>(K).fill(Infinity), eigenvalues: null };
+    if (!H.every(Number.isFinite)) return { se: new Array<number>(K).fill(Infinity), eigenvalues: null, covariance: null };
     const eigen = jacobiEigen(H, K);
-    return { se: standardErrorsOf(eigen, K), eigenvalues: [...eigen.values].sort((a, b) => a - b) };
+    return { se: standardErrorsOf(eigen, K), eigenvalues: [...eigen.values].sort((a, b) => a - b), covariance: informedCovariance(eigen, K) };
   });
 }
 
@@ -249,7 +271,7 @@ export async function calibrateTwins(records: LongRecord[], options: TwinOptions
 }
 
 /** Twin files, cohort.json and the summary rows from the fits. */
-function assemble(options: TwinOptions, result: CalibrationResult, laplaceFits: Array<{ se: number[]; eigenvalues: number[] | null }>, without: CalibrationResult | undefined): TwinsResult {
+function assemble(options: TwinOptions, result: CalibrationResult, laplaceFits: LaplaceFit[], without: CalibrationResult | undefined): TwinsResult {
   const model = result.model, seed = options.seed ?? 1;
   const modelHash = sha256(canonicalJson(options.spec));
   const recorded = {
@@ -271,13 +293,15 @@ function assemble(options: TwinOptions, result: CalibrationResult, laplaceFits: 
   const twins: TwinFile[] = [], summary: TwinsResult['summary'] = [];
   result.patients.forEach((fit, p) => {
     const params: TwinFile['params'] = {};
+    const dudx: number[] = [];
     result.estimated.forEach((name, k) => {
       const q = model.params.find((x) => x.name === name)!;
       const log = q.scale === 'log';
       // The optimiser's unknown x is a logit of the (log-)parameter u within its bounds
       // (src/training/optimize.ts, transformFor): SE(u) = SE(x)·du/dx (delta method).
       const value = fit.params[name]!, dpdx = transformFor(q).dpdx(fit.x[k]!);
-      const s = laplaceFits[p]!.se[k]! * Math.abs(log ? dpdx / value : dpdx);
+      dudx.push(log ? dpdx / value : dpdx);
+      const s = laplaceFits[p]!.se[k]! * Math.abs(dudx[k]!);
       const finite = Number.isFinite(s);
       params[name] = {
         value, se: finite ? (log ? value * s : s) : null,
@@ -286,6 +310,12 @@ function assemble(options: TwinOptions, result: CalibrationResult, laplaceFits: 
         scale: log ? 'log' : 'linear', ...(q.unit && q.unit !== '1' ? { unit: q.unit } : {}),
       };
     });
+    // The same covariance on the scale of each parameter (log p or p): Cov(u) = D·H⁺·D, D = du/dx.
+    const Cx = laplaceFits[p]!.covariance, K = result.estimated.length;
+    const uncertainty: TwinFile['uncertainty'] = Cx ? {
+      names: result.estimated,
+      covariance: Array.from({ length: K }, (_, a) => Array.from({ length: K }, (_, b) => Cx[a * K + b]! * dudx[a]! * dudx[b]!)),
+    } : undefined;
     const alt = without?.patients[p];
     const applicability = applicabilityOf(fit, alt, result.estimated.length, without?.estimated.length ?? null);
     const observables = [...new Set(fit.cells.flatMap((c) => Object.keys(c.observations)))].sort();
@@ -310,6 +340,7 @@ function assemble(options: TwinOptions, result: CalibrationResult, laplaceFits: 
     const heldout = fit.cells.filter((c) => c.heldOut).length;
     twins.push({
       schema: TWIN_SCHEMA, patient: fit.patient, model: options.spec, params,
+      ...(uncertainty ? { uncertainty } : {}),
       observation: { equation: 'z(t) = scale·exp(−bleach·t)·h(t) + offset + drift·t + ε, ε ~ N(0, sigma²)', ...recorded.observation, cells },
       weights: { cohort: 'cohort.json', sha256: cohortHash },
       applicability,
@@ -412,4 +443,32 @@ export function readTwin(path: string): TwinFile {
     throw new InputError(`${path}: not a valid ${TWIN_SCHEMA} file: ${r.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}`);
   }
   return r.data;
+}
+
+/**
+ * Every `*.twin.json` of a folder (sorted by patient), validated, with the shared neural weights of
+ * the cohort.json they refer to (its sha256 checked). An InputError names the file that is wrong.
+ * @example
+ * const { twins, weights } = readTwins('twins/');
+ * twins.map((t) => t.patient); // ['P01', 'P02', …]
+ */
+export function readTwins(dir: string): { twins: TwinFile[]; weights: Record<string, number[]> } {
+  let names: string[];
+  try { names = readdirSync(dir).filter((f) => f.endsWith('.twin.json')); } catch (err) { throw new InputError(`${dir}: cannot read the twins folder (${(err as Error).message}); give the --out folder of ctwin calibrate`); }
+  if (names.length === 0) throw new InputError(`${dir}: no *.twin.json files; give the --out folder of ctwin calibrate`);
+  const twins = names.map((f) => readTwin(join(dir, f))).sort((a, b) => naturalOrder.compare(a.patient, b.patient));
+  const seen = new Set<string>();
+  for (const t of twins) { if (seen.has(t.patient)) throw new InputError(`${dir}: two twin files for patient ${t.patient}`); seen.add(t.patient); }
+  const weights: Record<string, number[]> = {};
+  for (const t of twins) {
+    if ('values' in t.weights) { weights[t.patient] = t.weights.values; continue; }
+    const path = join(dir, t.weights.cohort);
+    let text: string;
+    try { text = readFileSync(path, 'utf8'); } catch { throw new InputError(`${join(dir, `${t.patient}.twin.json`)}: its weights are in ${t.weights.cohort}, which is missing from ${dir}`); }
+    if (sha256(text) !== t.weights.sha256) throw new InputError(`${path}: its sha256 differs from the one twin ${t.patient} records; the twins and cohort.json come from different calibrations`);
+    const r = CohortFile.safeParse(JSON.parse(text));
+    if (!r.success) throw new InputError(`${path}: not a valid ${COHORT_SCHEMA} file: ${r.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}`);
+    weights[t.patient] = r.data.weights;
+  }
+  return { twins, weights };
 }
