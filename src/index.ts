@@ -54,3 +54,5 @@ export { scoreMatrix, SYNERGY_METHODS, type SynergyMethod, type SynergyOptions, 
 export { runCombo, sampleTwinParams, parseReadouts, doseLevels, NAMED_READOUTS, type ComboOptions, type ComboResult, type ComboBlock, type Readout } from './twin/combo.js';
 export { scoreScreen, rankCombinations, callOf, multiDrugScores, intervalOf, indistinguishable, PAIR_METHODS, TRIPLE_METHODS, type ScreenBlock, type BlockSummary, type RankRow, type Interval } from './synergy/screen.js';
 export { comboFiles, writeComboFiles, COMBO_SCHEMA, type ComboRecordOptions } from './twin/combo-files.js';
+// The HTML report (docs/combo.md, "Report")
+export { buildReport, escapeHtml, type ReportOptions } from './report/report.js';

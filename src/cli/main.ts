@@ -22,6 +22,7 @@ import { CONVERT_FLAGS, INSPECT_FLAGS, convertCommand, inspectCommand } from './
 import { CALIBRATE_FLAGS, calibrateCommand } from './calibrate.js';
 import { SYNERGY_FLAGS, synergyCommand } from './synergy.js';
 import { COMBO_FLAGS, comboCommand } from './combo.js';
+import { REPORT_FLAGS, reportCommand } from './report.js';
 
 const COMMAND_USAGE: Record<string, string> = {
   doctor: `ctwin doctor [--verbose]
@@ -75,6 +76,12 @@ const COMMAND_USAGE: Record<string, string> = {
   HSA, Bliss), nominal and 95 % intervals over the samples; ranking per twin by --rank-by (default
   ZIP, Bliss with triples), saying which combinations cannot be told apart. Writes into DIR2:
   responses.csv (SynergyFinder layout), scores.csv, ranking.csv, samples.csv, combo.json.`,
+  report: `ctwin report --twins DIR [--combo DIR2] --out report.html [--drugs drugs.json] [--quiet]
+  One self-contained HTML file (no script, no network): each twin's fit against its data (held-out
+  cells marked; the data files are found where ctwin calibrate read them, checked by sha256),
+  parameter estimates with 95 % intervals, whether condensates are needed, and with --combo (the
+  --out folder of ctwin combo) dose-response curves, synergy heat maps, trajectories under each
+  patient's top combination and the ranking with its uncertainty.`,
   inspect: `ctwin inspect FILE… [--json] [--frame-interval S] [--prebleach N]
   What the readers make of each file before anything is fitted: kind (trackmate-spots,
   trackmate-tracks, frap, long), header rows, separator and decimal mark, spots, tracks, untracked
@@ -154,6 +161,11 @@ async function main(argv: string[]): Promise<number> {
       const flags = flagsOf('combo', rest, COMBO_FLAGS);
       if (flags.help) { out(`usage: ${COMMAND_USAGE.combo}\n`); return 0; }
       return comboCommand(flags, log);
+    }
+    case 'report': {
+      const flags = flagsOf('report', rest, REPORT_FLAGS);
+      if (flags.help) { out(`usage: ${COMMAND_USAGE.report}\n`); return 0; }
+      return reportCommand(flags, log);
     }
     case 'convert': {
       const { flags, files } = flagsAndFiles('convert', rest, CONVERT_FLAGS);
