@@ -11,7 +11,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { z } from 'zod';
-import { compile as mathCompile } from 'mathjs';
 import { parseModel, type Model } from '../physics/model.js';
 import { makeProblem } from '../solvers/problem.js';
 import { solve } from '../solvers/solve.js';
@@ -21,9 +20,10 @@ import { readTable } from '../io/table.js';
 import { detectKind, readImaging } from '../io/read.js';
 import { readDesign, treatmentsOf, type Design } from '../io/design.js';
 import type { LongRecord } from '../io/imaging.js';
-import { bundledDrugs, treatmentParams, withDrugs, type DrugLibrary, type Treatment } from '../twin/drugs.js';
+import { bundledDrugs, withDrugs, type DrugLibrary, type Treatment } from '../twin/drugs.js';
+import { preequilibration, twinParams } from '../twin/combo.js';
 import { DEFAULT_OBSERVE } from '../twin/calibrate.js';
-import { calibrationSection, readTwins, sha256, type TwinFile } from '../twin/twin.js';
+import { readTwins, sha256, type TwinFile } from '../twin/twin.js';
 import { COMBO_SCHEMA } from '../twin/combo-files.js';
 import { curveResponse } from '../synergy/curves.js';
 import { doseResponseSpec, fitSpec, heatmapSpec, paramsSpec, rankingSpec, renderSvg, trajectorySpec } from './charts.js';
@@ -79,19 +79,13 @@ const fmt = (v: number | null | undefined, digits = 3) => (v === null || v === u
 /** The pre-equilibrated nominal twin under treatments, saved at `times` (s after dosing). */
 async function simulateTwin(twin: TwinFile, model: Model, library: DrugLibrary, arms: Treatment[][], times: number[]): Promise<Float64Array[]> {
   const P = model.params.length, N = model.states.length;
-  const pre = calibrationSection(twin.model).preequilibration ?? { duration: 20000, initial: {} };
+  const pre = preequilibration(twin.model, model);
   const recorded = twin.provenance.options as { rtol?: number; atol?: number };
   const params = new Float64Array(arms.length * P), initial = new Float64Array(arms.length * N);
   arms.forEach((arm, b) => {
-    const p = Float64Array.from(model.params, (q) => twin.params[q.name]?.value ?? q.value);
-    const drug = treatmentParams(library, arm);
-    model.params.forEach((q, i) => { if (drug[q.name] !== undefined) p[i] = drug[q.name]!; });
+    const p = twinParams(twin, model, library, arm);
     params.set(p, b * P);
-    const scope = Object.fromEntries(model.params.map((q, i) => [q.name, p[i]!]));
-    model.states.forEach((s, k) => {
-      const rule = pre.initial[s.name];
-      initial[b * N + k] = rule === undefined ? s.value : typeof rule === 'number' ? rule : Number(mathCompile(rule).evaluate(scope));
-    });
+    initial.set(pre.initial(p), b * N);
   });
   // One solve from the pre-equilibration start, as the calibration does (tsit5, its tolerances).
   const sol = await solve(makeProblem(model, { t0: -pre.duration, t1: times[times.length - 1]!, saveat: times, params, initial }), 'tsit5', { backend: 'cpu', rtol: recorded.rtol ?? 1e-7, atol: recorded.atol ?? 1e-10, maxSteps: 500000 });
@@ -156,9 +150,7 @@ async function fitFigures(twins: TwinFile[], library: DrugLibrary, roots: string
         const a = keys.indexOf(cell.condition);
         const panel = `cell ${cellId}${cell.held_out ? ' (held out)' : ''}: ${cell.condition}`;
         for (const r of recs) if (r.cell === cellId) rows.push({ panel, order, kind: 'measured', t_min: r.t / 60, y: r.value });
-        const p = Float64Array.from(model.params, (q) => twin.params[q.name]?.value ?? q.value);
-        const drug = treatmentParams(library, conditions.get(cell.condition)!);
-        model.params.forEach((q, i) => { if (drug[q.name] !== undefined) p[i] = drug[q.name]!; });
+        const p = twinParams(twin, model, library, conditions.get(cell.condition)!);
         const tEnd = Math.max(...recs.filter((r) => r.cell === cellId).map((r) => r.t));
         times.forEach((t, k) => {
           if (t > tEnd) return;
@@ -277,9 +269,7 @@ export async function buildReport(options: ReportOptions): Promise<string> {
         if (k >= 0) quantities.push([label, (y) => y[k]!]);
       }
       arms.forEach(([label, tr], armIndex) => {
-        const p = Float64Array.from(model.params, (q) => twin.params[q.name]?.value ?? q.value);
-        const drug = treatmentParams(library, tr);
-        model.params.forEach((q, i) => { if (drug[q.name] !== undefined) p[i] = drug[q.name]!; });
+        const p = twinParams(twin, model, library, tr);
         for (const [quantity, f] of quantities) times.forEach((t, k) => rows.push({ arm: label, quantity, t_h: t / 3600, value: f(ys[armIndex]!.subarray(k * N, (k + 1) * N), p, t) }));
       });
       trajectoryFigures.push(await renderSvg(trajectorySpec(rows, rowLabel)));

@@ -9,7 +9,7 @@
  *
  * Method (hand-written, for a measured reason, `node bench/synergy-fit.mjs`: ml-levenberg-marquardt
  * from 144 starts ended above scipy's least-squares SSE on 6 of SynergyFinder's 28 example curves,
- * by 0.02–7.4 %, and took 8.7–9.1 s per 6×6 block; this: within 9e-6, 0.07–0.14 s per block):
+ * by 0.02–7.4 %, and took 8.2–9.1 s per 6×6 block; this: within 9e-6, 0.02–0.04 s per block):
  *  1. variable projection on a grid — for fixed slope b and ln e the curve is linear in c and d,
  *     f = c·(1 − s) + d·s with s = 1/(1 + exp(b(ln x − ln e))), so c, d (or d alone when c is
  *     fixed) come from linear least squares; a 56 × 48 grid of (b, ln e), slopes of both signs up to

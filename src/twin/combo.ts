@@ -155,7 +155,7 @@ function normals(rand: () => number) {
  */
 export function sampleTwinParams(twin: TwinFile, model: Model, samples: number, seed: number): { params: Float64Array; sampled: string[] } {
   const P = model.params.length;
-  const base = Float64Array.from(model.params, (q) => twin.params[q.name]?.value ?? q.value);
+  const base = twinParams(twin, model, bundledDrugs(), []);
   const out = new Float64Array((samples + 1) * P);
   for (let s = 0; s <= samples; s++) out.set(base, s * P);
   // Covariance on each parameter's scale: the stored Laplace covariance, else the SEs alone.
@@ -189,6 +189,14 @@ export function sampleTwinParams(twin: TwinFile, model: Model, samples: number, 
   return { params: out, sampled };
 }
 
+/** A twin's parameter vector (model order) under treatments: its estimates, the drugs' doses and times. */
+export function twinParams(twin: TwinFile, model: Model, library: DrugLibrary, treatments: Treatment[]): Float64Array {
+  const p = Float64Array.from(model.params, (q) => twin.params[q.name]?.value ?? q.value);
+  const drug = treatmentParams(library, treatments);
+  model.params.forEach((q, i) => { if (drug[q.name] !== undefined) p[i] = drug[q.name]!; });
+  return p;
+}
+
 /** The model spec with an accumulator state `auc_<of>` (dA/dt = of) per AUC readout. */
 function withAccumulators(spec: Record<string, unknown>, readouts: Readout[]): Record<string, unknown> {
   const out = structuredClone(spec) as Record<string, unknown> & { states: Record<string, unknown>; equations: Record<string, string>; observables?: Record<string, unknown> };
@@ -220,7 +228,7 @@ function unitTimesTime(spec: Record<string, unknown>, of: string): string {
 }
 
 /** The pre-equilibration of a twin's model: duration and initial states as functions of the parameters. */
-function preequilibration(spec: Record<string, unknown>, model: Model) {
+export function preequilibration(spec: Record<string, unknown>, model: Model) {
   const pre = calibrationSection(spec).preequilibration ?? { duration: 20000, initial: {} };
   const rules = model.states.map((s) => {
     const rule = pre.initial[s.name];
