@@ -179,6 +179,17 @@ describe('triples, intervals and ranking', () => {
     expect(s!.efficacy.median).toBe(60);
     expect(indistinguishable(Float64Array.of(1, NaN, 3), Float64Array.of(2, 5, 4))).toBe(false);
   });
+  it('chunking the batch changes nothing, and progress reaches the total', async () => {
+    const twin = syntheticTwin('C');
+    const options = { combinations: [['jq1', 'thz1']], samples: 2, doses: 3, t1: 1800, ...cpu };
+    const whole = await runCombo([twin], options);
+    const seen: Array<[number, number]> = [];
+    const chunked = await runCombo([twin], { ...options, chunk: 7, onProgress: (d, t) => seen.push([d, t]) });
+    expect(Array.from(chunked.blocks[0]!.nominal)).toEqual(Array.from(whole.blocks[0]!.nominal));
+    expect(Array.from(chunked.blocks[0]!.samples)).toEqual(Array.from(whole.blocks[0]!.samples));
+    expect(seen.at(-1)![0]).toBe(seen.at(-1)![1]);
+    expect(seen.length).toBeGreaterThan(3);
+  }, 60_000);
   it('indistinguishable: paired differences, not overlapping marginal intervals', () => {
     // Wide marginals that overlap, but b is always 1 above a: told apart.
     const a = Float64Array.from({ length: 40 }, (_, i) => i), b = a.map((v) => v + 1);
