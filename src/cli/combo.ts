@@ -46,7 +46,7 @@ export async function comboCommand(flags: Flags<typeof COMBO_FLAGS>, log: (line:
     if (!hit) throw new UsageError(`--${flag}: unknown method "${m}" (hsa, bliss, loewe, zip)`);
     return hit;
   };
-  const methods = flags.methods ? flags.methods.split(',').filter((m) => m.trim()).map((m) => methodOf(m, 'methods')) : PAIR_METHODS;
+  const methods = flags.methods ? flags.methods.split(',').filter((m) => m.trim()).map((m) => methodOf(m, 'methods')) : [...PAIR_METHODS];
 
   // Inputs, all checked before anything runs.
   const library = loadDrugLibrary(flags.drugs);

@@ -38,7 +38,11 @@ export async function readImaging(path: string, options: ReadOptions = {}): Prom
   if (/\.ya?ml$/i.test(path)) {
     throw new InputError(`${path}: a PEtab problem; PEtab import is not part of this version yet — convert its measurement table to the long CSV (patient,cell,t,observable,value)`);
   }
-  const table = await readTable(path);
+  return imagingFromTable(await readTable(path), options);
+}
+
+/** `readImaging` on a table already read (its kind detected here). */
+export function imagingFromTable(table: RawTable, options: ReadOptions = {}): ImagingData {
   const kind = detectKind(table);
   switch (kind) {
     case 'trackmate-spots': return readTrackmateSpots(table, options);

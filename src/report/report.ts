@@ -17,7 +17,7 @@ import { solve } from '../solvers/solve.js';
 import { compileObservable } from '../training/loss.js';
 import { InputError } from '../io/csv.js';
 import { readTable } from '../io/table.js';
-import { detectKind, readImaging } from '../io/read.js';
+import { detectKind, imagingFromTable } from '../io/read.js';
 import { readDesign, treatmentsOf, type Design } from '../io/design.js';
 import type { LongRecord } from '../io/imaging.js';
 import { bundledDrugs, withDrugs, type DrugLibrary, type Treatment } from '../twin/drugs.js';
@@ -83,7 +83,7 @@ async function simulateTwin(twin: TwinFile, model: Model, library: DrugLibrary, 
   const recorded = twin.provenance.options as { rtol?: number; atol?: number };
   const params = new Float64Array(arms.length * P), initial = new Float64Array(arms.length * N);
   arms.forEach((arm, b) => {
-    const p = twinParams(twin, model, library, arm);
+    const p = twinParams(twin, model, arm, library);
     params.set(p, b * P);
     initial.set(pre.initial(p), b * N);
   });
@@ -110,10 +110,10 @@ async function fitFigures(twins: TwinFile[], library: DrugLibrary, roots: string
     const records: LongRecord[] = [];
     for (const f of files) {
       if (!f.path) continue;
-      const table = await readTable(f.path);
+      const table = await readTable(f.path); // read once: its kind decides what it is
       const kind = detectKind(table);
       if (kind === 'design') design = readDesign(table, library);
-      else if (kind === 'trackmate-spots' || kind === 'long') records.push(...(await readImaging(f.path)).records.filter((r) => r.patient === twin.patient));
+      else if (kind === 'trackmate-spots' || kind === 'long') records.push(...imagingFromTable(table).records.filter((r) => r.patient === twin.patient));
     }
     const observe = (twin.provenance.options as { observe?: Record<string, string> | null }).observe ?? DEFAULT_OBSERVE;
     const byObservable = new Map<string, LongRecord[]>();
@@ -150,7 +150,7 @@ async function fitFigures(twins: TwinFile[], library: DrugLibrary, roots: string
         const a = keys.indexOf(cell.condition);
         const panel = `cell ${cellId}${cell.held_out ? ' (held out)' : ''}: ${cell.condition}`;
         for (const r of recs) if (r.cell === cellId) rows.push({ panel, order, kind: 'measured', t_min: r.t / 60, y: r.value });
-        const p = twinParams(twin, model, library, conditions.get(cell.condition)!);
+        const p = twinParams(twin, model, conditions.get(cell.condition)!, library);
         const tEnd = Math.max(...recs.filter((r) => r.cell === cellId).map((r) => r.t));
         times.forEach((t, k) => {
           if (t > tEnd) return;
@@ -269,7 +269,7 @@ export async function buildReport(options: ReportOptions): Promise<string> {
         if (k >= 0) quantities.push([label, (y) => y[k]!]);
       }
       arms.forEach(([label, tr], armIndex) => {
-        const p = twinParams(twin, model, library, tr);
+        const p = twinParams(twin, model, tr, library);
         for (const [quantity, f] of quantities) times.forEach((t, k) => rows.push({ arm: label, quantity, t_h: t / 3600, value: f(ys[armIndex]!.subarray(k * N, (k + 1) * N), p, t) }));
       });
       trajectoryFigures.push(await renderSvg(trajectorySpec(rows, rowLabel)));

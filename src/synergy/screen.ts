@@ -18,6 +18,7 @@
 import { scoreMatrix, type SynergyMethod } from './synergy.js';
 import type { DoseMatrix, ScoreMatrix } from './scores.js';
 import type { LoeweOptions } from './scores.js';
+import { gridCells } from '../twin/combo.js';
 
 export interface ScreenBlock {
   patient: string;
@@ -105,6 +106,16 @@ export function intervalOf(value: number, samples: ArrayLike<number>): Interval 
   return { value, median: quantile(s, 0.5), lo: quantile(s, 0.025), hi: quantile(s, 0.975) };
 }
 
+/** Per combination cell (at least two drugs present): its index and the indices of its single-drug cells. */
+function combinationCells(doses: number[][]): Array<{ cell: number; singles: number[] }> {
+  const sizes = doses.map((d) => d.length);
+  const strides = sizes.map((_, k) => sizes.slice(k + 1).reduce((a, b) => a * b, 1));
+  return gridCells(sizes).flatMap((idx, cell) => {
+    const present = idx.map((i, k) => (i > 0 ? k : -1)).filter((k) => k >= 0);
+    return present.length < 2 ? [] : [{ cell, singles: present.map((k) => idx[k]! * strides[k]!) }];
+  });
+}
+
 /** A pair's response as a DoseMatrix (cells row-major, drug 2 fastest). */
 export function pairMatrix(doses: number[][], cells: ArrayLike<number>, offset = 0): DoseMatrix {
   const [c1, c2] = doses as [number[], number[]];
@@ -119,42 +130,28 @@ export function pairMatrix(doses: number[][], cells: ArrayLike<number>, offset =
  * const d = [0, 1]; // one dose per drug: a 2 × 2 × 2 grid
  * multiDrugScores([d, d, d], [0, 10, 10, 30, 10, 30, 30, 50], 'Bliss'); // mean of 11, 11, 11, 22.9 = 13.975
  */
-export function multiDrugScores(doses: number[][], cells: ArrayLike<number>, method: 'HSA' | 'Bliss', offset = 0): number {
-  const sizes = doses.map((d) => d.length);
-  const strides = sizes.map((_, k) => sizes.slice(k + 1).reduce((a, b) => a * b, 1));
-  const total = sizes.reduce((a, b) => a * b, 1);
-  let sum = 0, count = 0;
-  for (let c = 0; c < total; c++) {
-    const idx = sizes.map((s, k) => Math.floor(c / strides[k]!) % s);
-    const present = idx.map((i, k) => (i > 0 ? k : -1)).filter((k) => k >= 0);
-    if (present.length < 2) continue;
-    const singles = present.map((k) => cells[offset + idx[k]! * strides[k]!]!);
-    const ref = method === 'HSA' ? Math.max(...singles) : 100 * (1 - singles.reduce((a, y) => a * (1 - y / 100), 1));
-    sum += cells[offset + c]! - ref; count++;
+export function multiDrugScores(doses: number[][], cells: ArrayLike<number>, method: 'HSA' | 'Bliss', offset = 0, combos = combinationCells(doses)): number {
+  let sum = 0;
+  for (const { cell, singles } of combos) {
+    const ys = singles.map((c) => cells[offset + c]!);
+    const ref = method === 'HSA' ? Math.max(...ys) : 100 * (1 - ys.reduce((a, y) => a * (1 - y / 100), 1));
+    sum += cells[offset + cell]! - ref;
   }
-  return count > 0 ? sum / count : NaN;
+  return combos.length > 0 ? sum / combos.length : NaN;
 }
 
 /** Mean response over the cells with at least two drugs. */
-function efficacyOf(doses: number[][], cells: ArrayLike<number>, offset: number): number {
-  const sizes = doses.map((d) => d.length);
-  const strides = sizes.map((_, k) => sizes.slice(k + 1).reduce((a, b) => a * b, 1));
-  const total = sizes.reduce((a, b) => a * b, 1);
-  let sum = 0, count = 0;
-  for (let c = 0; c < total; c++) {
-    if (sizes.filter((s, k) => Math.floor(c / strides[k]!) % s > 0).length < 2) continue;
-    sum += cells[offset + c]!; count++;
-  }
-  return sum / count;
+function efficacyOf(combos: Array<{ cell: number }>, cells: ArrayLike<number>, offset: number): number {
+  return combos.reduce((a, { cell }) => a + cells[offset + cell]!, 0) / combos.length;
 }
 
 /** Every method's summary of one grid (pairs: `scoreMatrix`; triples: `multiDrugScores`). */
-function summariesOf(doses: number[][], cells: ArrayLike<number>, offset: number, methods: SynergyMethod[], loewe?: LoeweOptions) {
+function summariesOf(doses: number[][], cells: ArrayLike<number>, offset: number, methods: SynergyMethod[], combos: ReturnType<typeof combinationCells>, loewe?: LoeweOptions) {
   if (doses.length === 2) {
     const r = scoreMatrix(pairMatrix(doses, cells, offset), { methods, loewe });
     return { summaries: Object.fromEntries(methods.map((m) => [m, r.scores[m]!.summary])) as Record<SynergyMethod, number>, full: r };
   }
-  return { summaries: Object.fromEntries(methods.map((m) => [m, multiDrugScores(doses, cells, m as 'HSA' | 'Bliss', offset)])) as Record<SynergyMethod, number> };
+  return { summaries: Object.fromEntries(methods.map((m) => [m, multiDrugScores(doses, cells, m as 'HSA' | 'Bliss', offset, combos)])) as Record<SynergyMethod, number> };
 }
 
 /**
@@ -171,7 +168,8 @@ export function scoreScreen(blocks: ScreenBlock[], options: { methods?: SynergyM
   return blocks.map((b) => {
     const methods = (options.methods ?? PAIR_METHODS).filter((m) => b.drugs.length === 2 || TRIPLE_METHODS.includes(m));
     const cellsN = b.nominal.length, S = b.samples.length / cellsN;
-    const nominal = summariesOf(b.doses, b.nominal, 0, methods, options.loewe);
+    const combos = combinationCells(b.doses); // once per block, not per sample
+    const nominal = summariesOf(b.doses, b.nominal, 0, methods, combos, options.loewe);
     const per = Object.fromEntries(methods.map((m) => [m, new Float64Array(S)])) as Record<SynergyMethod, Float64Array>;
     const eff = new Float64Array(S);
     done++;
@@ -183,16 +181,16 @@ export function scoreScreen(blocks: ScreenBlock[], options: { methods?: SynergyM
         options.onProgress?.(++done, total);
         continue;
       }
-      const r = summariesOf(b.doses, b.samples, s * cellsN, methods, options.loewe);
+      const r = summariesOf(b.doses, b.samples, s * cellsN, methods, combos, options.loewe);
       for (const m of methods) per[m][s] = r.summaries[m];
-      eff[s] = efficacyOf(b.doses, b.samples, s * cellsN);
+      eff[s] = efficacyOf(combos, b.samples, s * cellsN);
       options.onProgress?.(++done, total);
     }
     return {
       patient: b.patient, combination: b.drugs.join('+'), drugs: b.drugs, readout: b.readout,
       scores: Object.fromEntries(methods.map((m) => [m, intervalOf(nominal.summaries[m], per[m])])),
       sampleScores: per,
-      efficacy: intervalOf(efficacyOf(b.doses, b.nominal, 0), eff),
+      efficacy: intervalOf(efficacyOf(combos, b.nominal, 0), eff),
       sampleEfficacy: eff,
       samplesUsed: eff.filter(Number.isFinite).length,
       ...(nominal.full ? { matrices: nominal.full.scores, fits: nominal.full.fits } : {}),

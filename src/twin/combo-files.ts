@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 import { csvField, writeFileAtomic } from '../io/csv.js';
 import type { BlockSummary, RankRow } from '../synergy/screen.js';
 import type { SynergyMethod } from '../synergy/synergy.js';
-import { NAMED_READOUTS, type ComboOptions, type ComboResult } from './combo.js';
+import { NAMED_READOUTS, gridCells, type ComboOptions, type ComboResult } from './combo.js';
 import { sha256, type TwinFile } from './twin.js';
 
 export const COMBO_SCHEMA = 'condensate-twin/combo@1';
@@ -48,12 +48,10 @@ export function comboFiles(screen: ComboResult, summaries: BlockSummary[], ranki
   const blocks = screen.blocks.map((b, k) => {
     const id = k + 1, s = summaries[k]!;
     const cellsN = b.nominal.length;
-    const sizes = b.doses.map((d) => d.length);
-    for (let c = 0; c < cellsN; c++) {
-      const idx = sizes.map((n, j) => Math.floor(c / sizes.slice(j + 1).reduce((a, x) => a * x, 1)) % n);
+    gridCells(b.doses.map((d) => d.length)).forEach((idx, c) => {
       const conc = idx.map((i, j) => b.doses[j]![i]!);
       (b.drugs.length === 2 ? pairs : triples).push(row([id, ...b.drugs, ...conc, b.nominal[c]!, ...b.units, b.patient, b.readout]));
-    }
+    });
     for (const m of Object.keys(s.scores) as SynergyMethod[]) {
       const iv = s.scores[m]!;
       scores.push(row([id, b.drugs[0]!, b.drugs[1]!, m, iv.value, b.patient, b.readout, b.drugs[2] ?? '', iv.median, iv.lo, iv.hi]));

@@ -155,7 +155,7 @@ function normals(rand: () => number) {
  */
 export function sampleTwinParams(twin: TwinFile, model: Model, samples: number, seed: number): { params: Float64Array; sampled: string[] } {
   const P = model.params.length;
-  const base = twinParams(twin, model, bundledDrugs(), []);
+  const base = twinParams(twin, model);
   const out = new Float64Array((samples + 1) * P);
   for (let s = 0; s <= samples; s++) out.set(base, s * P);
   // Covariance on each parameter's scale: the stored Laplace covariance, else the SEs alone.
@@ -190,9 +190,10 @@ export function sampleTwinParams(twin: TwinFile, model: Model, samples: number, 
 }
 
 /** A twin's parameter vector (model order) under treatments: its estimates, the drugs' doses and times. */
-export function twinParams(twin: TwinFile, model: Model, library: DrugLibrary, treatments: Treatment[]): Float64Array {
+export function twinParams(twin: TwinFile, model: Model, treatments: Treatment[] = [], library?: DrugLibrary): Float64Array {
   const p = Float64Array.from(model.params, (q) => twin.params[q.name]?.value ?? q.value);
-  const drug = treatmentParams(library, treatments);
+  if (treatments.length === 0) return p;
+  const drug = treatmentParams(library ?? bundledDrugs(), treatments);
   model.params.forEach((q, i) => { if (drug[q.name] !== undefined) p[i] = drug[q.name]!; });
   return p;
 }
@@ -253,8 +254,13 @@ function checkStatus(status: Uint8Array, what: string): void {
   throw new Error(`${failed.length} of ${status.length} trajectories of the ${what} did not reach the end (${kinds}); try --backend cpu or a smaller --rtol`);
 }
 
-/** The cartesian product of index ranges, last fastest. */
-function grid(sizes: number[]): number[][] {
+/**
+ * The cells of a dose grid as level indices, row-major with the last drug fastest (the layout of
+ * every screen block).
+ * @example
+ * gridCells([2, 3]); // [[0, 0], [0, 1], [0, 2], [1, 0], [1, 1], [1, 2]]
+ */
+export function gridCells(sizes: number[]): number[][] {
   return sizes.reduce<number[][]>((acc, n) => acc.flatMap((prefix) => Array.from({ length: n }, (_, i) => [...prefix, i])), [[]]);
 }
 
@@ -303,16 +309,17 @@ export async function runCombo(twins: TwinFile[], options: ComboOptions): Promis
   const treatments = new Map<string, number[]>();
   const untreated = used.map(() => 0);
   treatments.set(treatmentKey(untreated), untreated);
-  const cellsOf = combos.map((ids) => grid(ids.map((id) => drugs[id]!.levels.length)).map((cell) => {
+  const cellsOf = combos.map((ids) => gridCells(ids.map((id) => drugs[id]!.levels.length)).map((cell) => {
     const doses = used.map(() => 0);
     cell.forEach((l, k) => { doses[used.indexOf(ids[k]!)]! += drugs[ids[k]!]!.levels[l]!; });
     const key = treatmentKey(doses);
     if (!treatments.has(key)) treatments.set(key, doses);
     return key;
   }));
-  const treatmentList = [...treatments.keys()];
-  const treatmentIndex = new Map(treatmentList.map((k, i) => [k, i]));
-  const T = treatmentList.length;
+  const treatmentIndex = new Map([...treatments.keys()].map((k, i) => [k, i]));
+  const treatmentDoses = [...treatments.values()];
+  const T = treatmentDoses.length;
+  const schedules = Object.fromEntries(used.map((id) => [id, [{ kind: 'bolus' as const }]]));
 
   // One model per distinct twin model (usually one): the twin's spec + accumulators + the drugs.
   const results: ComboBlock[] = [];
@@ -324,7 +331,7 @@ export async function runCombo(twins: TwinFile[], options: ComboOptions): Promis
   const totalTraj = twins.length * (samples + 1) * (T + 1);
   let done = 0;
   for (const group of groups.values()) {
-    const spec = withDrugs(withAccumulators(group[0]!.model, readouts), library, Object.fromEntries(used.map((id) => [id, [{ kind: 'bolus' as const }]])));
+    const spec = withDrugs(withAccumulators(group[0]!.model, readouts), library, schedules);
     const model = parseModel(spec);
     for (const r of readouts) {
       if (!model.states.some((s) => s.name === r.of) && !model.observables.some((o) => o.name === r.of)) {
@@ -343,14 +350,15 @@ export async function runCombo(twins: TwinFile[], options: ComboOptions): Promis
     const rows = group.length * (samples + 1);
     const baseParams = new Float64Array(rows * P);
     group.forEach((twin, g) => {
-      const { params, sampled } = sampleTwinParams(twin, model, samples, seed + g * 7919);
+      // Seeded by the twin's place in the whole list, so grouping by model changes no draw.
+      const { params, sampled } = sampleTwinParams(twin, model, samples, seed + twins.indexOf(twin) * 7919);
       baseParams.set(params, g * (samples + 1) * P);
       sampledBy[twin.patient] = sampled;
     });
     // The pre-equilibration runs on the twin's own model (no readout accumulators: they would
     // enter the step-size control and change the step sequence), so it retraces the calibration's
     // path exactly; the accumulators, appended after the model's states, start at 0.
-    const preModel = parseModel(withDrugs(group[0]!.model, library, Object.fromEntries(used.map((id) => [id, [{ kind: 'bolus' as const }]]))));
+    const preModel = parseModel(withDrugs(group[0]!.model, library, schedules));
     const N0 = preModel.states.length;
     if (preModel.params.length !== P || preModel.states.some((st, i) => model.states[i]!.name !== st.name)) throw new Error('internal: the screen model must extend the twin model');
     const initial0 = new Float64Array(rows * N0);
@@ -383,7 +391,7 @@ export async function runCombo(twins: TwinFile[], options: ComboOptions): Promis
       const count = Math.min(chunk, B - start);
       const params = new Float64Array(count * P), initial = new Float64Array(count * N);
       for (let b = 0; b < count; b++) {
-        const row = Math.floor((start + b) / T), tr = treatments.get(treatmentList[(start + b) % T]!)!;
+        const row = Math.floor((start + b) / T), tr = treatmentDoses[(start + b) % T]!;
         params.set(baseParams.subarray(row * P, (row + 1) * P), b * P);
         for (const [i, v] of fixedIdx) params[b * P + i] = v;
         tr.forEach((dose, k) => { params[b * P + doseIdx[k]!] = dose; });
