@@ -51,8 +51,12 @@ export { fitDoseResponse, type CurveFit, type CurveFitOptions } from './synergy/
 export { readResponses, responseBlocks, type ResponseBlock } from './synergy/responses.js';
 export { scoreMatrix, SYNERGY_METHODS, type SynergyMethod, type SynergyOptions, type BlockScores } from './synergy/synergy.js';
 // In-silico combination screens on twins, scored with intervals and ranked (docs/combo.md)
-export { runCombo, sampleTwinParams, parseReadouts, doseLevels, gridCells, NAMED_READOUTS, type ComboOptions, type ComboResult, type ComboBlock, type Readout } from './twin/combo.js';
+export { runCombo, sampleTwinParams, parseReadouts, doseLevels, gridCells, NAMED_READOUTS, type ComboOptions, type ComboResult, type ComboBlock, type ComboCheckpoint, type Readout } from './twin/combo.js';
 export { scoreScreen, rankCombinations, callOf, multiDrugScores, intervalOf, indistinguishable, PAIR_METHODS, TRIPLE_METHODS, type ScreenBlock, type BlockSummary, type RankRow, type Interval } from './synergy/screen.js';
 export { comboFiles, writeComboFiles, COMBO_SCHEMA, type ComboRecordOptions } from './twin/combo-files.js';
 // The HTML report (docs/combo.md, "Report")
 export { buildReport, escapeHtml, type ReportOptions } from './report/report.js';
+
+// The engine in a worker thread (Node) or Web Worker (browser), through comlink
+export { engineApi, type EngineApi, type CalibrateJobOptions, type CalibrateHooks, type ComboJobOptions, type ComboHooks, type ComboJobResult, type SimulateJob, type SimulateJobResult } from './engine/engine.js';
+export { startEngine, type EngineHandle } from './engine/client.js';

@@ -3,7 +3,7 @@
  * `ctwin synergy` to the same numbers, and bad input (unknown drug, dose out of range, a twin file
  * failing its schema, a missing cohort.json) → exit 2, a clear message and nothing written.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,4 +90,49 @@ describe('ctwin combo', () => {
     expect(r.stderr).toMatch(/no \*\.twin\.json files/);
     expect(r.code).toBe(2);
   });
+});
+
+describe('ctwin combo, interrupted', () => {
+  it('Ctrl-C mid-screen: exit 130 within 2 s, no result file, the checkpoint kept; --resume gives the same files', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'ctwin-combo-int-'));
+    const args = (out: string, extra: string[] = []) => ['combo', '--twins', twins, '--out', out, '--pairs', 'jq1+thz1', '--doses', '7', '--samples', '40',
+      '--backend', 'cpu', '--chunk', '10', '--quiet', ...extra];
+    const full = join(base, 'full'), cut = join(base, 'cut');
+    expect((await ctwin(...args(full))).code).toBe(0);
+    const files = readdirSync(full).sort();
+    expect(files).toEqual(['combo.json', 'ranking.csv', 'responses.csv', 'samples.csv', 'scores.csv']);
+    // `env --default-signal`: a process started in the background by a non-interactive shell
+    // inherits SIGINT ignored, and Node then never sees Ctrl-C.
+    const child = spawn('env', ['--default-signal=INT', 'node', CLI, ...args(cut)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += String(d); });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    while (!existsSync(join(cut, 'checkpoint.json'))) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 300)); // well inside the screen: chunks are being simulated
+    const sent = performance.now();
+    child.kill('SIGINT');
+    const code = await exited;
+    const exitMs = performance.now() - sent;
+    expect(code).toBe(130);
+    expect(exitMs).toBeLessThan(2000);
+    expect(stderr).toMatch(/interrupted: nothing of the screen written; the last checkpoint is .*checkpoint\.json, continue with the same command and --resume/);
+    // Nothing under a final name, no temporary file left: only the checkpoint, whole.
+    expect(readdirSync(cut)).toEqual(['checkpoint.json']);
+    const ck = JSON.parse(readFileSync(join(cut, 'checkpoint.json'), 'utf8')) as { groups: Record<string, { done: number }> };
+    const done = ck.groups['0']!.done;
+    expect(done).toBeGreaterThan(0);
+    expect(done).toBeLessThan(2 * 41 * 49); // twins × (samples + 1) × treatments
+    mkdirSync(join(base, 'other'));
+    writeFileSync(join(base, 'other', 'checkpoint.json'), readFileSync(join(cut, 'checkpoint.json')));
+    const resumed = await ctwin(...args(cut, ['--resume']).filter((a) => a !== '--quiet'));
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(new RegExp(`resuming from .*checkpoint\\.json: ${done} treated trajectories already simulated`));
+    expect(readdirSync(cut).sort()).toEqual(files);
+    for (const f of files) expect(readFileSync(join(cut, f), 'utf8'), f).toBe(readFileSync(join(full, f), 'utf8'));
+    // The checkpoint of another screen (here: other --samples) is refused, and left as it was.
+    const other = await ctwin(...args(join(base, 'other'), ['--resume', '--samples', '3']));
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/checkpoint\.json: made by a screen with other twins or options; rerun without --resume/);
+    expect(readdirSync(join(base, 'other'))).toEqual(['checkpoint.json']);
+  }, 120_000);
 });

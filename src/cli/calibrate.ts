@@ -10,7 +10,6 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import cliProgress from 'cli-progress';
 import { InputError, writeFileAtomic } from '../io/csv.js';
 import { readTable } from '../io/table.js';
 import { frapCurves } from '../io/frap.js';
@@ -19,7 +18,10 @@ import { readCovariates } from '../io/long.js';
 import { loadModelFile } from '../io/model-file.js';
 import { loadDrugLibrary } from '../twin/drugs.js';
 import type { CalibrationCheckpoint } from '../twin/calibrate.js';
-import { calibrateTwins, calibrationSection, withoutStarts, sha256, sha256File, writeTwins, type TwinOptions } from '../twin/twin.js';
+import { startEngine } from '../engine/client.js';
+import type { CalibrateHooks, CalibrateJobOptions } from '../engine/engine.js';
+import { interruptible, progressBar } from './progress.js';
+import { calibrationSection, withoutStarts, sha256, sha256File, writeTwins } from '../twin/twin.js';
 import { UsageError, integerFlag, numberFlag, type Flags } from './args.js';
 import { mergeRecords, readAll, readOptions } from './data.js';
 
@@ -27,7 +29,7 @@ export const CALIBRATE_FLAGS = {
   model: { type: 'string' }, data: { type: 'string' }, design: { type: 'string' }, covariates: { type: 'string' },
   observe: { type: 'string' }, drugs: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' },
   starts: { type: 'string' }, holdout: { type: 'string' }, backend: { type: 'string' }, resume: { type: 'boolean' },
-  quiet: { type: 'boolean' }, estimate: { type: 'string' }, rounds: { type: 'string' }, iterations: { type: 'string' },
+  quiet: { type: 'boolean' }, json: { type: 'boolean' }, estimate: { type: 'string' }, rounds: { type: 'string' }, iterations: { type: 'string' },
   'frame-interval': { type: 'string' },
 } as const;
 
@@ -75,7 +77,7 @@ export async function calibrateCommand(files: string[], flags: Flags<typeof CALI
   const inputs = [flags.model, ...dataFiles, flags.design, flags.covariates, flags.observe, flags.drugs].filter((f): f is string => !!f);
   const hashes = inputs.map((file) => ({ file, sha256: sha256File(file) }));
 
-  const options: TwinOptions = {
+  const options: CalibrateJobOptions = {
     spec, observe, design, covariates, drugs, frap, estimate, seed, starts, holdout, rounds, iterationsPerRound: iterations,
     backend: backend as 'auto' | 'cpu' | 'gpu', dataFiles: hashes.slice(1),
   };
@@ -90,49 +92,49 @@ export async function calibrateCommand(files: string[], flags: Flags<typeof CALI
   }
   const stages = section.without_condensates ? ['with', 'without'] : ['with'];
   const done = (stage: string) => { const c = ck.stages[stage]; return c ? c.round + 1 : 0; };
-  if (flags.resume && !flags.quiet) log(Object.keys(ck.stages).length ? `resuming from ${ckPath}: ${stages.map((s) => `${s} condensates ${done(s)}/${rounds} rounds`).join(', ')}` : `--resume: no checkpoint in ${flags.out}; starting from the beginning`);
-  options.checkpoint = {
-    load: (stage) => ck.stages[stage],
-    save: (stage, c) => { ck.stages[stage] = c; writeFileAtomic(ckPath, (w) => w(JSON.stringify(ck) + '\n')); },
-  };
+  const quiet = flags.quiet || flags.json;
+  if (flags.resume && !quiet) log(Object.keys(ck.stages).length ? `resuming from ${ckPath}: ${stages.map((s) => `${s} condensates ${done(s)}/${rounds} rounds`).join(', ')}` : `--resume: no checkpoint in ${flags.out}; starting from the beginning`);
+  options.resumeFrom = ck.stages;
 
-  // Progress: iterations of every stage's rounds; a bar on a terminal, nothing in a pipe.
+  // Progress: iterations of every stage's rounds; a bar on a terminal, stage lines otherwise.
   const total = stages.length * rounds * iterations;
-  const bar = !flags.quiet && process.stderr.isTTY
-    ? new cliProgress.SingleBar({ stream: process.stderr, format: '{stage} |{bar}| {value}/{total} iterations | loss {loss} | ETA {eta_formatted}', hideCursor: true, etaBuffer: 20 }, cliProgress.Presets.shades_classic)
-    : undefined;
+  const bar = progressBar(quiet, '{stage} |{bar}| {value}/{total} iterations | loss {loss} | ETA {eta_formatted}');
   let stage = 'with', base = done('with');
   bar?.start(total, base * iterations, { stage: 'with condensates', loss: '—' });
-  options.onStage = (s) => {
-    if (s === 'uncertainty') { bar?.update({ stage: 'uncertainty (Laplace)' }); return; }
-    stage = s;
-    base = (s === 'with' ? 0 : rounds) + done(s);
-    bar?.update(base * iterations, { stage: `${s} condensates` });
-    if (!bar && !flags.quiet) log(`calibrating ${s === 'with' ? 'the model' : 'the model without condensates'} (${rounds} rounds × ${iterations} iterations, ${s === 'with' ? starts : `${withoutStarts(starts)} (1 warm)`} starts)`);
+  const hooks: CalibrateHooks = {
+    stage: (s) => {
+      if (s === 'uncertainty') { bar?.update({ stage: 'uncertainty (Laplace)' }); return; }
+      stage = s;
+      base = (s === 'with' ? 0 : rounds) + done(s);
+      bar?.update(base * iterations, { stage: `${s} condensates` });
+      if (!bar && !quiet) log(`calibrating ${s === 'with' ? 'the model' : 'the model without condensates'} (${rounds} rounds × ${iterations} iterations, ${s === 'with' ? starts : `${withoutStarts(starts)} (1 warm)`} starts)`);
+    },
+    progress: ({ round, iteration, loss }) => {
+      const offset = (stage === 'with' ? 0 : rounds) + round;
+      bar?.update(offset * iterations + iteration + 1, { loss: loss.toPrecision(6) });
+    },
+    // The checkpoint is written here, on the main thread, whole (rename): Ctrl-C never tears it.
+    checkpoint: (s, c) => { ck.stages[s] = c; writeFileAtomic(ckPath, (w) => w(JSON.stringify(ck) + '\n')); },
   };
-  options.onProgress = ({ round, iteration, loss }) => {
-    const offset = (stage === 'with' ? 0 : rounds) + round;
-    bar?.update(offset * iterations + iteration + 1, { loss: loss.toPrecision(6) });
-  };
-  const onSigint = () => {
-    bar?.stop();
-    log(`\ninterrupted: no twin written; ${existsSync(ckPath) ? `the last checkpoint is ${ckPath}, continue with --resume` : 'no round had finished, nothing to resume'}`);
-    process.exit(130);
-  };
-  process.once('SIGINT', onSigint);
+  const engine = startEngine();
   try {
-    const out = await calibrateTwins(records, options);
+    const out = await interruptible(
+      () => engine.api.calibrate(records, options, hooks),
+      () => `interrupted: no twin written; ${existsSync(ckPath) ? `the last checkpoint is ${ckPath}, continue with the same command and --resume` : 'no round had finished, nothing to resume'}`,
+      () => bar?.stop(),
+    );
     bar?.update(total);
     bar?.stop();
     writeTwins(flags.out, out);
     rmSync(ckPath, { force: true });
-    if (!flags.quiet) {
+    if (flags.json) process.stdout.write(JSON.stringify({ out: flags.out, twins: out.twins.map((t) => join(flags.out!, `${t.patient}.twin.json`)), summary: out.summary }, null, 2) + '\n');
+    else if (!flags.quiet) {
       log(`wrote ${out.twins.length} twins, cohort.json and summary.csv to ${flags.out}`);
       for (const s of out.summary) log(`  ${s.patient}: R² fitted ${s.r2_fit.toFixed(3)}, held-out ${Number.isFinite(s.r2_heldout) ? s.r2_heldout.toFixed(3) : '—'}, condensates needed: ${s.condensate_needed ?? 'not assessed'}, ${s.status}`);
     }
     return 0;
   } finally {
     bar?.stop();
-    process.removeListener('SIGINT', onSigint);
+    await engine.close();
   }
 }

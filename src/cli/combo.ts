@@ -4,17 +4,22 @@
  * SynergyFinder's methods with intervals over the samples and ranked per twin
  * (src/synergy/screen.ts). Writes into DIR: responses.csv (SynergyFinder layout, the nominal twins),
  * responses_triples.csv (triples, SynergyFinder's three-drug layout), scores.csv, ranking.csv,
- * samples.csv and combo.json (everything `ctwin report` draws). Everything is computed before
- * anything is written; each file is written atomically.
+ * samples.csv and combo.json (everything `ctwin report` draws). The work runs in the engine's
+ * worker thread; everything is computed before anything is written, each file atomically; a
+ * checkpoint after every chunk of trajectories lets `--resume` continue after Ctrl-C or a crash.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import cliProgress from 'cli-progress';
 import { loadDrugLibrary, drugById } from '../twin/drugs.js';
 import { readTwins } from '../twin/twin.js';
-import { runCombo, type ComboOptions } from '../twin/combo.js';
-import { comboFiles, writeComboFiles } from '../twin/combo-files.js';
-import { PAIR_METHODS, TRIPLE_METHODS, rankCombinations, scoreScreen } from '../synergy/screen.js';
+import type { ComboOptions } from '../twin/combo.js';
+import { writeComboFiles } from '../twin/combo-files.js';
+import { PAIR_METHODS, TRIPLE_METHODS } from '../synergy/screen.js';
+import { InputError, writeFileAtomic } from '../io/csv.js';
+import { sha256 } from '../twin/twin.js';
+import { startEngine } from '../engine/client.js';
+import type { ComboHooks, ComboJobOptions } from '../engine/engine.js';
+import { interruptible, progressBar } from './progress.js';
 import { SYNERGY_METHODS } from '../synergy/synergy.js';
 import { METHOD_NAMES, type MethodName } from '../methods/tableaus.js';
 import { UsageError, integerFlag, numberFlag, type Flags } from './args.js';
@@ -25,7 +30,11 @@ export const COMBO_FLAGS = {
   readout: { type: 'string' }, t1: { type: 'string' }, at: { type: 'string' }, seed: { type: 'string' },
   'dose-range': { type: 'string' }, 'rank-by': { type: 'string' }, methods: { type: 'string' }, loewe: { type: 'string' },
   backend: { type: 'string' }, method: { type: 'string' }, rtol: { type: 'string' }, quiet: { type: 'boolean' },
+  resume: { type: 'boolean' }, json: { type: 'boolean' }, chunk: { type: 'string' },
 } as const;
+
+/** DIR/checkpoint.json: per twin group, the readout values of the first `done` treated trajectories. */
+interface Checkpoint { key: string; groups: Record<string, { done: number; values: Array<Array<number | null>> }> }
 
 /** All k-subsets of ids, in order. */
 const subsets = (ids: string[], k: number): string[][] => (k === 0 ? [[]] : ids.flatMap((id, i) => subsets(ids.slice(i + 1), k - 1).map((s) => [id, ...s])));
@@ -74,50 +83,73 @@ export async function comboCommand(flags: Flags<typeof COMBO_FLAGS>, log: (line:
     readouts: (flags.readout ?? 'output_auc').split(',').map((s) => s.trim()).filter(Boolean),
   };
 
+  const chunk = integerFlag(flags, 'chunk') ?? 16384;
+  if (!(chunk >= 1)) throw new UsageError(`--chunk ${flags.chunk}: must be ≥ 1 trajectory`);
+  // Checkpoint: the readouts simulated so far, saved after every chunk; `key` is the sha256 of
+  // everything the numbers depend on, so --resume never mixes two screens. The folder is made
+  // with the first checkpoint: input found bad by the engine leaves nothing behind.
+  const ckPath = join(flags.out, 'checkpoint.json');
+  const twinBytes = twins.map((t) => JSON.stringify(t));
+  const key = sha256(JSON.stringify({ twinBytes, weights, library, options: { ...options, library: undefined, weights: undefined } }));
+  let ck: Checkpoint = { key, groups: {} };
+  if (flags.resume && existsSync(ckPath)) {
+    let saved: Checkpoint;
+    try { saved = JSON.parse(readFileSync(ckPath, 'utf8')) as Checkpoint; } catch (err) { throw new InputError(`${ckPath}: not a readable checkpoint (${(err as Error).message}); rerun without --resume`); }
+    if (saved.key !== key) throw new InputError(`${ckPath}: made by a screen with other twins or options; rerun without --resume to start again (the checkpoint is then replaced)`);
+    ck = saved;
+  }
+  const quiet = flags.quiet || flags.json;
+  if (flags.resume && !quiet) {
+    const had = Object.values(ck.groups).reduce((n, g) => n + g.done, 0);
+    log(had ? `resuming from ${ckPath}: ${had} treated trajectories already simulated` : `--resume: no checkpoint in ${flags.out}; starting from the beginning`);
+  }
+  const job: ComboJobOptions = {
+    ...options, rankBy, methods, loewe, twinsDir: flags.twins, drugsFile: flags.drugs,
+    // Chunks of 16 384 trajectories by default: a checkpoint every few seconds on a CPU, still a full GPU.
+    chunk,
+    resumeFrom: Object.fromEntries(Object.entries(ck.groups).map(([g, c]) => [g, { done: c.done, values: c.values.map((v) => Float64Array.from(v, (x) => x ?? NaN)) }])),
+  };
+
   // Run: simulate, then score; a bar on a terminal, stage lines otherwise.
-  const bar = !flags.quiet && process.stderr.isTTY
-    ? new cliProgress.SingleBar({ stream: process.stderr, format: '{stage} |{bar}| {value}/{total} | ETA {eta_formatted}', hideCursor: true, etaBuffer: 50 }, cliProgress.Presets.shades_classic)
-    : undefined;
-  const say = (line: string) => { if (!bar && !flags.quiet) log(line); };
+  const bar = progressBar(quiet, '{stage} |{bar}| {value}/{total} | ETA {eta_formatted}');
+  const say = (line: string) => { if (!bar && !quiet) log(line); };
   say(`screening ${twins.length} twin(s) × ${unique.length} combination(s) × ${options.doses} doses per drug × ${options.samples} samples (+ the nominal twin)`);
-  const onSigint = () => { bar?.stop(); log('\ninterrupted: nothing written'); process.exit(130); };
-  process.once('SIGINT', onSigint);
+  let current = '';
+  const hooks: ComboHooks = {
+    progress: (stage, done, total) => {
+      if (stage !== current) { bar?.stop(); bar?.start(total, 0, { stage: stage === 'simulate' ? 'simulate' : 'score' }); current = stage; if (stage === 'score') say('scoring'); }
+      bar?.update(done);
+    },
+    // Written here, on the main thread, whole (rename): Ctrl-C never tears it. NaN → null in JSON.
+    checkpoint: (g, c) => { ck.groups[g] = { done: c.done, values: c.values.map((v) => Array.from(v, (x) => (Number.isFinite(x) ? x : null))) }; mkdirSync(flags.out!, { recursive: true }); writeFileAtomic(ckPath, (w) => w(JSON.stringify(ck) + '\n')); },
+  };
+  const engine = startEngine();
   try {
-    let started = false;
-    const screen = await runCombo(twins, {
-      ...options,
-      onProgress: (done, total) => {
-        if (!started) { bar?.start(total, 0, { stage: 'simulate' }); started = true; }
-        bar?.update(done);
-      },
-    });
+    const result = await interruptible(
+      () => engine.api.combo(twins, job, hooks),
+      () => `interrupted: nothing of the screen written; ${existsSync(ckPath) ? `the last checkpoint is ${ckPath}, continue with the same command and --resume` : 'no chunk had finished, nothing to resume'}`,
+      () => bar?.stop(),
+    );
     bar?.stop();
-    say(`simulated ${screen.trajectories} trajectories (${screen.timing.backend}) in ${(screen.timing.simulateMs / 1000).toFixed(1)} s; scoring`);
-    const scoreStart = performance.now();
-    let scoring = false;
-    const summaries = scoreScreen(screen.blocks, {
-      methods, loewe: { solve: loewe },
-      onProgress: (done, total) => {
-        if (!scoring) { bar?.start(total, 0, { stage: 'score' }); scoring = true; }
-        bar?.update(done);
-      },
-    });
-    bar?.stop();
-    const ranking = rankCombinations(summaries, rankBy);
-    const scoreMs = performance.now() - scoreStart;
-    const files = comboFiles(screen, summaries, ranking, { ...options, rankBy, methods, loewe, twinsDir: flags.twins, drugsFile: flags.drugs }, twins);
     mkdirSync(flags.out, { recursive: true });
-    writeComboFiles(flags.out, files);
-    if (!flags.quiet) {
-      log(`scored ${summaries.length} block(s) in ${(scoreMs / 1000).toFixed(1)} s; wrote ${Object.keys(files).map((f) => join(flags.out!, f)).join(', ')}`);
-      for (const patient of screen.patients) {
-        const top = ranking.filter((r) => r.patient === patient && r.readout === screen.readouts[0]!.name).slice(0, 3);
-        log(`  ${patient} (${screen.readouts[0]!.name}, ${rankBy}): ${top.map((r) => `${r.rank}. ${r.combination} ${r.score.value.toFixed(2)} [${r.score.lo.toFixed(2)}, ${r.score.hi.toFixed(2)}]`).join('; ')}`);
+    writeComboFiles(flags.out, result.files);
+    rmSync(ckPath, { force: true });
+    const top = (patient: string) => result.ranking.filter((r) => r.patient === patient && r.readout === result.readouts[0]!.name).slice(0, 3);
+    if (flags.json) {
+      process.stdout.write(JSON.stringify({
+        out: flags.out, files: Object.keys(result.files).map((f) => join(flags.out!, f)), trajectories: result.trajectories, backend: result.timing.backend,
+        top: Object.fromEntries(result.patients.map((p) => [p, top(p).map((r) => ({ rank: r.rank, combination: r.combination, method: r.method, score: r.score.value, lo95: r.score.lo, hi95: r.score.hi, call: r.call }))])),
+      }, null, 2) + '\n');
+    } else if (!flags.quiet) {
+      log(`simulated ${result.trajectories} trajectories (${result.timing.backend}) in ${(result.timing.simulateMs / 1000).toFixed(1)} s; scored ${result.blocks} block(s) in ${(result.timing.scoreMs / 1000).toFixed(1)} s`);
+      log(`wrote ${Object.keys(result.files).map((f) => join(flags.out!, f)).join(', ')}`);
+      for (const patient of result.patients) {
+        log(`  ${patient} (${result.readouts[0]!.name}, ${rankBy}): ${top(patient).map((r) => `${r.rank}. ${r.combination} ${r.score.value.toFixed(2)} [${r.score.lo.toFixed(2)}, ${r.score.hi.toFixed(2)}]`).join('; ')}`);
       }
     }
     return 0;
   } finally {
     bar?.stop();
-    process.removeListener('SIGINT', onSigint);
+    await engine.close();
   }
 }

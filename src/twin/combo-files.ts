@@ -22,7 +22,7 @@ import { sha256, type TwinFile } from './twin.js';
 
 export const COMBO_SCHEMA = 'condensate-twin/combo@1';
 
-export interface ComboRecordOptions extends Omit<ComboOptions, 'library' | 'weights' | 'onProgress'> {
+export interface ComboRecordOptions extends Omit<ComboOptions, 'library' | 'weights' | 'onProgress' | 'checkpoint'> {
   rankBy: SynergyMethod;
   methods: SynergyMethod[];
   loewe: 'grid' | 'exact';

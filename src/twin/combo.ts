@@ -64,9 +64,18 @@ export interface ComboOptions {
   /** Trajectories per solve (default 65 536): bounds memory; progress is reported per chunk. */
   chunk?: number;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Resumable screens (`ctwin combo --resume`): `save` is called after every chunk with the readout
+   * values of the twin group's first `done` trajectories; `load` returns what was saved. Every
+   * trajectory is integrated on its own, so a resumed screen gives the same numbers.
+   */
+  checkpoint?: { load(group: number): ComboCheckpoint | undefined; save(group: number, c: ComboCheckpoint): void };
 }
 
 /** One twin × one combination × one readout: the response over the dose grid, nominal and per sample. */
+/** A twin group's screen so far: readout values (one array per readout) of its first `done` trajectories. */
+export interface ComboCheckpoint { done: number; values: Float64Array[] }
+
 export interface ComboBlock {
   patient: string;
   drugs: string[];
@@ -330,7 +339,7 @@ export async function runCombo(twins: TwinFile[], options: ComboOptions): Promis
   for (const t of twins) { const k = JSON.stringify([t.model, weightsOf(t) ? Array.from(weightsOf(t)!) : null]); groups.set(k, [...(groups.get(k) ?? []), t]); }
   const totalTraj = twins.length * (samples + 1) * (T + 1);
   let done = 0;
-  for (const group of groups.values()) {
+  for (const [groupIndex, group] of [...groups.values()].entries()) {
     const spec = withDrugs(withAccumulators(group[0]!.model, readouts), library, schedules);
     const model = parseModel(spec);
     for (const r of readouts) {
@@ -387,7 +396,15 @@ export async function runCombo(twins: TwinFile[], options: ComboOptions): Promis
       const h = compileObservable(model, r.of);
       return (y: Float64Array, p: Float64Array, b: number) => { const o = (b * saveat.length + si) * N; return h.value(r.t, y.subarray(o, o + N), p.subarray(b * P, (b + 1) * P)); };
     });
-    for (let start = 0; start < B; start += chunk) {
+    const saved = options.checkpoint?.load(groupIndex);
+    let resumeAt = 0;
+    if (saved) {
+      if (saved.values.length !== readouts.length || saved.done > B || saved.values.some((v) => v.length < saved.done)) throw new InputError('the combo checkpoint does not fit this screen; run again without --resume');
+      resumeAt = saved.done;
+      saved.values.forEach((v, k) => values[k]!.set(v.subarray(0, resumeAt)));
+      done += resumeAt; options.onProgress?.(done, totalTraj);
+    }
+    for (let start = resumeAt; start < B; start += chunk) {
       const count = Math.min(chunk, B - start);
       const params = new Float64Array(count * P), initial = new Float64Array(count * N);
       for (let b = 0; b < count; b++) {
@@ -404,6 +421,7 @@ export async function runCombo(twins: TwinFile[], options: ComboOptions): Promis
       backendUsed = sol.backend;
       readouts.forEach((_, k) => { for (let b = 0; b < count; b++) values[k]![start + b] = reads[k]!(sol.y, params, b); });
       done += count; options.onProgress?.(done, totalTraj);
+      options.checkpoint?.save(groupIndex, { done: start + count, values: values.map((v) => v.slice(0, start + count)) });
     }
     simulateMs += performance.now() - t;
     trajectories += rows + B;
