@@ -178,7 +178,7 @@ describe('ctwin basics', () => {
     const bare = await ctwin();
     expect(bare.code).toBe(0);
     expect(bare.stdout).toMatch(/^usage: ctwin <command>/);
-    expect(bare.stdout).toMatch(/exit codes: 0 ok, 1 internal error, 2 bad input, 3 some trajectories failed/);
+    expect(bare.stdout).toMatch(/exit codes:\n +0 +success\n +1 +internal error.*\n +2 +bad input.*\n +3 +`simulate`: some trajectories did not reach t1.*\n +130 +interrupted/);
     const v = await ctwin('--version');
     expect(v.code).toBe(0);
     expect(v.stdout.trim()).toBe(`ctwin (condensate-twin) ${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}`);

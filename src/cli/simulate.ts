@@ -13,10 +13,10 @@ export const SIMULATE_FLAGS = {
   model: { type: 'string' }, params: { type: 'string' }, batch: { type: 'string' }, t0: { type: 'string' },
   t1: { type: 'string' }, saveat: { type: 'string' }, method: { type: 'string' }, rtol: { type: 'string' },
   atol: { type: 'string' }, dt: { type: 'string' }, 'max-steps': { type: 'string' }, backend: { type: 'string' },
-  out: { type: 'string' }, 'status-out': { type: 'string' }, quiet: { type: 'boolean' }, 'allow-failures': { type: 'boolean' },
+  out: { type: 'string' }, 'status-out': { type: 'string' }, quiet: { type: 'boolean' }, 'allow-failures': { type: 'boolean' }, json: { type: 'boolean' },
 } as const;
 
-/** Exit code of a run that finished with trajectories that did not reach t1 (main.ts documents it). */
+/** Exit code of a run that finished with trajectories that did not reach t1 (EXIT_CODES in usage.ts documents it). */
 export const EXIT_TRAJECTORIES_FAILED = 3;
 
 /** `0:10:600` (start:step:stop, inclusive) or `1,2.5,7`. */
@@ -65,7 +65,7 @@ export async function simulateCommand(flags: Flags<typeof SIMULATE_FLAGS>, log: 
     t0, t1, batch: batch ?? 1, params, initial,
     saveat: flags.saveat !== undefined ? parseSaveat(flags.saveat) : undefined,
   });
-  const showProgress = !flags.quiet && process.stderr.isTTY;
+  const showProgress = !flags.quiet && !flags.json && process.stderr.isTTY && process.env.TERM !== 'dumb';
   const sol = await solve(problem, method, {
     backend, rtol: numberFlag(flags, 'rtol'), atol: numberFlag(flags, 'atol'), dt: numberFlag(flags, 'dt'),
     maxSteps: integerFlag(flags, 'max-steps'),
@@ -76,11 +76,18 @@ export async function simulateCommand(flags: Flags<typeof SIMULATE_FLAGS>, log: 
   writeTrajectories(flags.out, model, sol);
   if (flags['status-out']) writeStatus(flags['status-out'], sol);
 
-  if (!flags.quiet) {
+  const report = failureReport(sol, problem.t1);
+  if (flags.json) {
+    const byStatus: Record<string, number> = {};
+    sol.status.forEach((code) => { const n = statusName(code); byStatus[n] = (byStatus[n] ?? 0) + 1; });
+    process.stdout.write(JSON.stringify({
+      model: model.name, trajectories: problem.batch, saves: problem.saveat.length, method, backend: sol.backend, seconds: sol.timing.totalMs / 1000,
+      status: byStatus, out: flags.out, status_out: flags['status-out'] ?? null, notice: sol.notice ?? null, failures: report ?? [],
+    }, null, 2) + '\n');
+  } else if (!flags.quiet) {
     log(`${model.name}: ${problem.batch} trajectories × ${problem.saveat.length} save times, ${method} on ${sol.backend}` +
       ` in ${(sol.timing.totalMs / 1000).toFixed(2)} s → ${flags.out}`);
   }
-  const report = failureReport(sol, problem.t1);
   if (!report) return 0;
   const allowed = flags['allow-failures'] === true;
   for (const line of report) log(`${allowed ? 'warning' : 'error'}: ${line}`);
