@@ -402,8 +402,9 @@ export async function runCalibration(setup: ReturnType<typeof prepareCalibration
     const backend = gpuSearch && round < rounds - 1 ? 'gpu' : 'cpu';
     const objective: BatchObjective = async (xs, which, g) => {
       // Back to the event loop between evaluations: a small batch is solved on this thread without
-      // ever yielding, and Ctrl-C (a signal handler) and progress output wait for the loop.
-      await new Promise((resolve) => setImmediate(resolve));
+      // ever yielding, and messages (progress hooks, comlink calls) wait for the loop. setTimeout:
+      // browsers have no setImmediate.
+      await new Promise((resolve) => setTimeout(resolve, 0));
       const e = await evaluateRows(xs, rowPatient, which, g, prior, false, backend, weights);
       return { loss: e.loss, gx: e.gx };
     };
