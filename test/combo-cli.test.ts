@@ -135,4 +135,25 @@ describe('ctwin combo, interrupted', () => {
     expect(other.stderr).toMatch(/checkpoint\.json: made by a screen with other twins or options; rerun without --resume/);
     expect(readdirSync(join(base, 'other'))).toEqual(['checkpoint.json']);
   }, 120_000);
+
+  it('Ctrl-C while the engine scores (long synchronous work, in the worker thread): exit 130 within 2 s, only the checkpoint left', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'ctwin-combo-score-')), 'screen');
+    const child = spawn('env', ['--default-signal=INT', 'node', CLI, 'combo', '--twins', twins, '--out', out, '--all-pairs', '--samples', '24', '--backend', 'cpu'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += String(d); });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    while (!/^scoring$/m.test(stderr)) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 300)); // inside the scoring (several seconds here)
+    const sent = performance.now();
+    child.kill('SIGINT');
+    const code = await exited;
+    const exitMs = performance.now() - sent;
+    console.log(`combo interrupted while scoring: exit ${code} after ${exitMs.toFixed(0)} ms`);
+    expect(code).toBe(130);
+    expect(exitMs).toBeLessThan(2000);
+    expect(stderr).not.toMatch(/^wrote /m);
+    expect(readdirSync(out)).toEqual(['checkpoint.json']);
+    const ck = JSON.parse(readFileSync(join(out, 'checkpoint.json'), 'utf8')) as { groups: Record<string, { done: number }> };
+    expect(ck.groups['0']!.done).toBe(2 * 25 * 526); // every trajectory simulated: only the scores were missing
+  }, 120_000);
 });
