@@ -204,6 +204,9 @@ describe('ctwin basics', () => {
     expect(seen).toEqual(['simulating: 10/100 trajectories\r']);
     f.push('Warning: maxDynamicUniformBuffersPerPipelineLayout artificially reduced from 1000000 to 16 to fit');
     f.push(' dynamic offset allocation limit.\nWarning: something else\nnotice: x\n');
+    // No Vulkan driver at all: the loader's lines and Dawn's stack frame go too.
+    f.push('Warning: loader_get_json: Failed to open JSON file /x.json\nWarning: vkCreateInstance: Found no drivers!\n');
+    f.push('Warning: vkCreateInstance failed with VK_ERROR_INCOMPATIBLE_DRIVER\n    at CheckVkSuccessImpl (/a/VulkanError.cpp:106)\n');
     f.end();
     expect(seen.join('')).toBe('simulating: 10/100 trajectories\rWarning: something else\nnotice: x\n');
   });

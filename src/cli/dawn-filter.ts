@@ -2,13 +2,19 @@
  * Dawn prints two adapter warnings straight to the process's stderr (native fprintf, so no JS hook
  * sees them) on every run on lavapipe:
  *   "Warning: maxDynamicUniformBuffersPerPipelineLayout artificially reduced from 1000000 to 16 …"
- * They say nothing a user can act on. When a command may touch the GPU, `ctwin` runs itself once
+ * They say nothing a user can act on (nor do the Vulkan loader's lines on a machine with no driver). When a command may touch the GPU, `ctwin` runs itself once
  * more as a child with stderr piped through `filterDawnWarnings`; `ctwin doctor --verbose` shows them.
  */
 import { spawn } from 'node:child_process';
 
-const DAWN_WARNING = /^Warning: max\w+ artificially reduced from \d+ to \d+/;
-const PREFIX = 'Warning: ';
+const DAWN_WARNINGS = [
+  /^Warning: max\w+ artificially reduced from \d+ to \d+/,
+  // Without any Vulkan driver (no GPU, scripts/setup-webgpu.sh not run) the loader and Dawn say so
+  // in three lines and a native stack frame; the engine then runs on the CPU and says that itself.
+  /^Warning: (loader_get_json: Failed to open JSON file|vkCreateInstance: Found no drivers!|vkCreateInstance failed with VK_ERROR_INCOMPATIBLE_DRIVER)/,
+  /^\s+at CheckVkSuccessImpl \(/,
+];
+const PREFIXES = ['Warning: ', '    at CheckVkSuccessImpl'];
 
 /** A stream filter: complete lines matching Dawn's warnings are dropped, everything else passes at once. */
 export function filterDawnWarnings(write: (text: string) => void): { push(chunk: string): void; end(): void } {
@@ -17,10 +23,10 @@ export function filterDawnWarnings(write: (text: string) => void): { push(chunk:
     const lines = pending.split('\n');
     pending = lines.pop()!;
     let out = '';
-    for (const line of lines) if (!DAWN_WARNING.test(line)) out += line + '\n';
+    for (const line of lines) if (!DAWN_WARNINGS.some((w) => w.test(line))) out += line + '\n';
     // A partial line is held only while it could still become one of Dawn's warnings (progress
     // lines ending in \r pass through at once).
-    const couldBeDawn = PREFIX.startsWith(pending) || pending.startsWith(PREFIX);
+    const couldBeDawn = PREFIXES.some((p) => p.startsWith(pending) || pending.startsWith(p));
     if (final || (pending && !couldBeDawn)) { out += pending; pending = ''; }
     if (out) write(out);
   };
