@@ -1,6 +1,6 @@
 /** The model compiler: validation errors with places, golden WGSL, and the f64 twin. */
 import { describe, expect, it } from 'vitest';
-import { parseModel, ModelError } from '../src/index.js';
+import { parseModel, ModelError, makeProblem, remake } from '../src/index.js';
 import { compileF64, emitModelWgsl, symbolicJacobian } from '../src/internals.js';
 import { f32Literal } from '../src/codegen/emit.js';
 
@@ -82,5 +82,24 @@ describe('code generation', () => {
     // ∂/∂a: 0 (b is the max) + sign(a−4) = −1;  ∂/∂b: 2·max = 6
     // ∂/∂a: n·a^(n−1) + 0 (min picks 1) = 2.5·2^1.5;  ∂/∂b: 2 (t ≤ 1 branch)
     expect(Array.from(J)).toEqual([-1, 6, 2.5 * 2 ** 1.5, 2]);
+  });
+});
+
+describe('the "initial" section (initial values from the parameters)', () => {
+  const spec = { name: 'ia', states: { x: 1, y: 0 }, params: { a: 2, b: 3 }, expressions: { ab: 'a*b' }, equations: { x: '-x', y: 'x' }, initial: { x: 'ab + 1' } };
+  it('makeProblem evaluates it per trajectory from that trajectory\'s parameters; given initial values win', () => {
+    const model = parseModel(spec);
+    const problem = makeProblem(model, { t1: 1, params: Float64Array.from([2, 3, 1, 1]) });
+    expect(Array.from(problem.initial)).toEqual([7, 0, 2, 0]);
+    expect(Array.from(makeProblem(model, { t1: 1, params: Float64Array.from([2, 3]), initial: Float64Array.from([5, 5]) }).initial)).toEqual([5, 5]);
+    expect(Array.from(makeProblem(model, { t1: 1 }).initial)).toEqual([7, 0]); // the model's own parameters
+    // remake with new parameters: the computed initial values follow them, the others stay.
+    const base = makeProblem(model, { t1: 1, params: Float64Array.from([2, 3]), initial: Float64Array.from([9, 4]) });
+    expect(Array.from(remake(base, { params: Float64Array.from([1, 1]) }).initial)).toEqual([2, 4]);
+  });
+  it('refuses a state, time or an unknown state name in it, with the line', () => {
+    expect(() => parseModel({ ...spec, initial: { x: 'y + a' } })).toThrow(/initial value of "x" depends on "y"; it may use parameters and constants only/);
+    expect(() => parseModel({ ...spec, initial: { x: 't' } })).toThrow(/depends on time/);
+    expect(() => parseModel({ ...spec, initial: { z: 'a' } })).toThrow(/<model>:\d+:\d+: initial value for "z", which is not a state/);
   });
 });

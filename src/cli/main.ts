@@ -12,6 +12,7 @@ import { GpuDeviceLostError, GpuUnavailableError } from '../gpu/runtime.js';
 import { UsageError } from './args.js';
 import { COMMAND_USAGE, USAGE, commandHelp } from './usage.js';
 import { DEMO_FLAGS, demoCommand } from './demo.js';
+import { IMPORT_SBML_FLAGS, importSbmlCommand } from './sbml.js';
 import { SIMULATE_FLAGS, simulateCommand } from './simulate.js';
 import { doctorCommand } from './doctor.js';
 import { GRADIENT_FLAGS, gradientCommand } from './gradient.js';
@@ -91,6 +92,11 @@ async function main(argv: string[]): Promise<number> {
       const flags = flagsOf('report', rest, REPORT_FLAGS);
       if (flags.help) { out(commandHelp('report')); return 0; }
       return reportCommand(flags, log);
+    }
+    case 'import-sbml': {
+      const { flags, files } = flagsAndFiles('import-sbml', rest, IMPORT_SBML_FLAGS);
+      if (flags.help) { out(commandHelp('import-sbml')); return 0; }
+      return importSbmlCommand(files, flags, log);
     }
     case 'convert': {
       const { flags, files } = flagsAndFiles('convert', rest, CONVERT_FLAGS);

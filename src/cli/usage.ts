@@ -82,6 +82,14 @@ export const COMMAND_USAGE: Record<string, string> = {
   spots left out, frames, time unit and frame interval, channels, missing values, FRAP mobile
   fraction and t½, and every warning. Files: TrackMate spots/tracks CSV, FRAP tables (easyFRAP,
   Zeiss ZEN, Leica LAS X), long CSV; text or .xlsx.`,
+  'import-sbml': `ctwin import-sbml model.xml --out model.json [--quiet] [--json]
+  An SBML Level 2 or 3 core model as our model JSON: species become states (concentrations, or
+  amounts with hasOnlySubstanceUnits), d[S]/dt = Σ stoichiometry·rate / compartment size;
+  parameters, compartments and constant species become params; assignment rules and reactions
+  named expressions; rate rules equations; initial assignments the "initial" section; function
+  definitions are inlined. Events, algebraic rules, delays, fast reactions and required packages
+  are refused with the element and its line. Ids the model language reserves (t, e, pi, null, …)
+  are renamed with a trailing _ (the "sbml" section keeps the map). --json prints a summary.`,
   convert: `ctwin convert FILE… --out long.csv [--frame-interval S] [--prebleach N]
   Any readable input to the long CSV patient,cell,t,observable,value[,condition] (t in seconds,
   cell = TrackMate TRACK_ID or the FRAP curve, observable = the source column's key), sorted by

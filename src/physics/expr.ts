@@ -266,6 +266,30 @@ function powOf(a: Expr, b: Expr): Expr {
   return { k: 'fn2', fn: 'pow', a, b };
 }
 
+/**
+ * The value of `e` in f64, with each symbol's value from `value` (a plain tree walk: for the few
+ * evaluations outside the integrators, such as initial values from parameters).
+ */
+export function evaluateExpr(e: Expr, value: (ref: SymbolRef) => number): number {
+  const r = (u: Expr) => evaluateExpr(u, value);
+  switch (e.k) {
+    case 'num': return e.v;
+    case 'sym': return value(e.ref);
+    case 'neg': return -r(e.a);
+    case 'add': return r(e.a) + r(e.b);
+    case 'sub': return r(e.a) - r(e.b);
+    case 'mul': return r(e.a) * r(e.b);
+    case 'div': return r(e.a) / r(e.b);
+    case 'fn1': return e.fn === 'sign' ? Math.sign(r(e.a)) : Math[e.fn](r(e.a));
+    case 'fn2': return e.fn === 'pow' ? r(e.a) ** r(e.b) : Math[e.fn](r(e.a), r(e.b));
+    case 'cond': {
+      const a = r(e.a), b = r(e.b);
+      const holds = e.cmp === '<' ? a < b : e.cmp === '<=' ? a <= b : e.cmp === '>' ? a > b : a >= b;
+      return holds ? r(e.then) : r(e.else);
+    }
+  }
+}
+
 /** The names of the model symbols `e` reads (`t` for time). */
 export function references(e: Expr, out = new Set<string>()): Set<string> {
   switch (e.k) {

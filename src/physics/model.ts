@@ -62,6 +62,11 @@ export interface Model {
    * onto a conserved manifold (src/physics/conservation.ts). Absent for a model as written.
    */
   projection?: Expr[];
+  /**
+   * Initial values as expressions of the parameters, per state (undefined: the state's `value`);
+   * SBML initial assignments. makeProblem evaluates them for each trajectory's parameters.
+   */
+  initial?: Array<Expr | undefined>;
   /** Where the model came from, for messages. */
   source: string;
 }
@@ -78,7 +83,7 @@ export class ModelError extends Error {
   }
 }
 
-const SECTION_KEYS = new Set(['name', 'description', 'time_unit', 'states', 'params', 'expressions', 'equations', 'observables', 'conserved', 'neural', 'calibration']);
+const SECTION_KEYS = new Set(['name', 'description', 'time_unit', 'states', 'params', 'expressions', 'equations', 'initial', 'observables', 'conserved', 'neural', 'calibration', 'sbml']);
 const QUANTITY_KEYS = new Set(['value', 'unit', 'min', 'max', 'scale', 'estimate', 'description', 'source']);
 const RESERVED = new Set(['t', 'pi', 'e', 'nn']);
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -260,6 +265,26 @@ export function parseModel(input: string | object, source = '<model>'): Model {
     });
   }
 
+  // Initial values from the parameters: "initial": {"S": "207.6*ratio"} (the states' values stay the
+  // defaults at the model's own parameter values). Only parameters, expressions of parameters and
+  // constants may appear: the state at t0 is what is being defined.
+  const initialNode = findNodeAtLocation(root, ['initial']);
+  let initial: Array<Expr | undefined> | undefined;
+  if (initialNode) {
+    initial = states.map(() => undefined);
+    for (const [state, keyNode, valueNode] of members(initialNode, 'initial')) {
+      const i = stateIndex.get(state);
+      if (i === undefined) fail(`initial value for "${state}", which is not a state`, keyNode);
+      const e = inline(parseAt(valueNode, `initial value of "${state}"`));
+      let bad: string | undefined;
+      substitute(e, (r) => { if (r.kind !== 'param') bad ??= r.kind === 'time' ? 't' : r.kind === 'state' ? r.name : r.kind; return undefined; });
+      if (bad) fail(`initial value of "${state}" depends on ${bad === 't' ? 'time' : `"${bad}"`}; it may use parameters and constants only`, valueNode);
+      initial[i!] = e;
+    }
+  }
+  const sbmlNode = findNodeAtLocation(root, ['sbml']);
+  if (sbmlNode && sbmlNode.type !== 'object') fail('"sbml" must be an object (written by ctwin import-sbml)', sbmlNode);
+
   const timeUnitNode = findNodeAtLocation(root, ['time_unit']);
   if (timeUnitNode && timeUnitNode.type !== 'string') fail('"time_unit" must be a string such as "s" or "min"', timeUnitNode);
 
@@ -273,6 +298,7 @@ export function parseModel(input: string | object, source = '<model>'): Model {
     observables,
     conserved,
     neural,
+    ...(initial ? { initial } : {}),
     source,
   };
   // Units: checked whenever the model declares any (DESIGN.md: every equation dimensionally consistent).

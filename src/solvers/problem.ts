@@ -3,6 +3,7 @@
  * own parameters and initial state; the model and time span are shared.
  */
 import type { Model } from '../physics/model.js';
+import { evaluateExpr } from '../physics/expr.js';
 import { defaultWeights, neuralWeightCount } from '../codegen/compile.js';
 import type { Method } from '../methods/tableaus.js';
 
@@ -66,6 +67,15 @@ export function makeProblem(model: Model, input: ProblemInput): EnsembleProblem 
   };
   const params = fill(input.params, P, model.params.map((p) => p.value), 'params');
   const initial = fill(input.initial, N, model.states.map((s) => s.value), 'initial');
+  // States whose initial value is an expression of the parameters (model `initial` section):
+  // evaluated with each trajectory's own parameters, unless initial values were given.
+  if (!input.initial && model.initial) {
+    for (let b = 0; b < batch; b++) {
+      model.initial.forEach((e, i) => {
+        if (e) initial[b * N + i] = evaluateExpr(e, (r) => (r.kind === 'param' ? params[b * P + r.index]! : NaN));
+      });
+    }
+  }
 
   const saveat = input.saveat ? Float64Array.from(input.saveat) : linspace(t0, t1, 101);
   if (saveat.length === 0) throw new ProblemError('saveat is empty: give at least one save time');
@@ -104,10 +114,18 @@ export interface ProblemChanges {
 export function remake(problem: EnsembleProblem, changes: ProblemChanges): EnsembleProblem {
   const model = changes.model ?? problem.model;
   const batch = changes.batch ?? problem.batch;
-  return makeProblem(model, {
+  const made = makeProblem(model, {
     batch, t0: changes.t0 ?? problem.t0, t1: changes.t1 ?? problem.t1, saveat: changes.saveat ?? problem.saveat,
     params: changes.params ?? problem.params, initial: changes.initial ?? problem.initial, weights: changes.weights ?? problem.weights,
   });
+  // New parameters for a model whose `initial` section computes initial values from them: those
+  // states follow the new parameters (the others keep the problem's values).
+  if (changes.params && !changes.initial && model.initial && batch === problem.batch) {
+    const fresh = makeProblem(model, { batch, t0: made.t0, t1: made.t1, saveat: made.saveat, params: made.params, weights: made.weights }).initial;
+    const N = model.states.length;
+    model.initial.forEach((e, i) => { if (e) for (let b = 0; b < batch; b++) made.initial[b * N + i] = fresh[b * N + i]!; });
+  }
+  return made;
 }
 
 /** n evenly spaced points from a to b inclusive (the last one is exactly b).
