@@ -17,6 +17,7 @@ import { COMBO_FLAGS } from '../src/cli/combo.js';
 import { REPORT_FLAGS } from '../src/cli/report.js';
 import { CONVERT_FLAGS, INSPECT_FLAGS } from '../src/cli/data.js';
 import { IMPORT_SBML_FLAGS } from '../src/cli/sbml.js';
+import { PETAB_FLAGS } from '../src/cli/petab.js';
 
 const run = promisify(execFile);
 const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
@@ -30,7 +31,7 @@ describe('CLI reference', () => {
 
   it('every command has --help, and it prints exactly its entry', async () => {
     const commands = Object.keys(COMMAND_USAGE);
-    expect(commands).toEqual(['demo', 'doctor', 'simulate', 'gradient', 'calibrate', 'synergy', 'combo', 'report', 'inspect', 'import-sbml', 'convert']);
+    expect(commands).toEqual(['demo', 'doctor', 'simulate', 'gradient', 'calibrate', 'synergy', 'combo', 'report', 'inspect', 'import-sbml', 'petab', 'convert']);
     const outputs = await Promise.all(commands.map((c) => run('node', [CLI, c, '--help'])));
     outputs.forEach(({ stdout }, i) => expect(stdout).toBe(commandHelp(commands[i]!)));
     const { stdout: all } = await run('node', [CLI, '--help']);
@@ -40,7 +41,7 @@ describe('CLI reference', () => {
   it('every flag a command accepts is in its usage (a flag added without words fails here)', () => {
     const flags: Record<string, Record<string, unknown>> = {
       demo: DEMO_FLAGS, doctor: { verbose: {}, json: {} }, simulate: SIMULATE_FLAGS, gradient: GRADIENT_FLAGS, calibrate: CALIBRATE_FLAGS,
-      synergy: SYNERGY_FLAGS, combo: COMBO_FLAGS, report: REPORT_FLAGS, inspect: INSPECT_FLAGS, convert: CONVERT_FLAGS, 'import-sbml': IMPORT_SBML_FLAGS,
+      synergy: SYNERGY_FLAGS, combo: COMBO_FLAGS, report: REPORT_FLAGS, inspect: INSPECT_FLAGS, convert: CONVERT_FLAGS, 'import-sbml': IMPORT_SBML_FLAGS, petab: PETAB_FLAGS,
     };
     for (const [command, accepted] of Object.entries(flags)) {
       for (const flag of Object.keys(accepted)) expect(COMMAND_USAGE[command], `${command} --${flag}`).toMatch(new RegExp(`--${flag}\\b`));

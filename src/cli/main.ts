@@ -13,6 +13,7 @@ import { UsageError } from './args.js';
 import { COMMAND_USAGE, USAGE, commandHelp } from './usage.js';
 import { DEMO_FLAGS, demoCommand } from './demo.js';
 import { IMPORT_SBML_FLAGS, importSbmlCommand } from './sbml.js';
+import { PETAB_FLAGS, petabCommand } from './petab.js';
 import { SIMULATE_FLAGS, simulateCommand } from './simulate.js';
 import { doctorCommand } from './doctor.js';
 import { GRADIENT_FLAGS, gradientCommand } from './gradient.js';
@@ -97,6 +98,11 @@ async function main(argv: string[]): Promise<number> {
       const { flags, files } = flagsAndFiles('import-sbml', rest, IMPORT_SBML_FLAGS);
       if (flags.help) { out(commandHelp('import-sbml')); return 0; }
       return importSbmlCommand(files, flags, log);
+    }
+    case 'petab': {
+      const { flags, files } = flagsAndFiles('petab', rest, PETAB_FLAGS);
+      if (flags.help) { out(commandHelp('petab')); return 0; }
+      return petabCommand(files, flags, log, out);
     }
     case 'convert': {
       const { flags, files } = flagsAndFiles('convert', rest, CONVERT_FLAGS);

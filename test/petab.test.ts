@@ -1,0 +1,145 @@
+/**
+ * PEtab (issue 14): the log-likelihoods of three problems of the PEtab benchmark collection at
+ * their nominal parameters against AMICI's published values (../shared/petab/reference-llh.json),
+ * simulated observables against the collection's own simulation tables, a small problem whose
+ * likelihood is known in closed form (pre-equilibration, log10 observable, Laplace noise), and
+ * malformed problems → every problem named with file, row and column, exit 2, nothing written.
+ */
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { lintPetab, readPetab } from '../src/io/petab/petab.js';
+import { petabLikelihood } from '../src/training/petab.js';
+
+const PETAB = new URL('../../shared/petab/', import.meta.url).pathname;
+const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
+const run = promisify(execFile);
+const reference = JSON.parse(readFileSync(join(PETAB, 'reference-llh.json'), 'utf8')) as Record<string, { llh: number }>;
+const yamlOf = (m: string) => join(PETAB, m, `${m}.yaml`);
+
+describe('PEtab benchmark problems at nominal parameters', () => {
+  for (const m of Object.keys(reference)) {
+    it(`${m}: llh matches AMICI's published value within 1e-4 + 1e-5·|llh|`, async () => {
+      const r = await petabLikelihood(await readPetab(yamlOf(m)));
+      const ref = reference[m]!.llh;
+      console.log(`${m}: llh ${r.llh} (AMICI ${ref}, difference ${(r.llh - ref).toExponential(2)}), chi2 ${r.chi2.toFixed(4)}, ${r.conditions} conditions, ${r.measurements} measurements`);
+      expect(Math.abs(r.llh - ref)).toBeLessThanOrEqual(1e-4 + 1e-5 * Math.abs(ref));
+    });
+  }
+
+  it('simulated observables match the collection\'s simulation tables (Boehm, Elowitz)', async () => {
+    for (const m of ['Boehm_JProteomeRes2014', 'Elowitz_Nature2000']) {
+      const problem = await readPetab(yamlOf(m));
+      const r = await petabLikelihood(problem);
+      const rows = readFileSync(join(PETAB, m, `simulatedData_${m}.tsv`), 'utf8').trim().split('\n').map((l) => l.split('\t'));
+      const h = rows[0]!;
+      let compared = 0;
+      problem.measurements.forEach((ms, k) => {
+        const row = rows.slice(1).find((x) => x[h.indexOf('observableId')] === ms.observable && Number(x[h.indexOf('time')]) === ms.time)!;
+        const ref = Number(row[h.indexOf('simulation')]);
+        expect(Math.abs(r.simulated[k]! - ref), `${m} ${ms.observable} t=${ms.time}`).toBeLessThanOrEqual(1e-5 * Math.max(1e-3, Math.abs(ref)));
+        compared++;
+      });
+      expect(compared).toBe(problem.measurements.length);
+    }
+  });
+
+  it('ctwin petab llh --json prints llh, chi2, conditions, measurements', async () => {
+    const { stdout } = await run('node', [CLI, 'petab', 'llh', yamlOf('Fujita_SciSignal2010'), '--json']);
+    const j = JSON.parse(stdout);
+    expect(Object.keys(j)).toEqual(['llh', 'chi2', 'conditions', 'measurements']);
+    expect(j.llh).toBeCloseTo(reference.Fujita_SciSignal2010!.llh, 3);
+    expect(j.conditions).toBe(6);
+    expect(j.measurements).toBe(144);
+  });
+});
+
+/** A problem with a closed-form likelihood: dx/dt = k_in − k_out·x, pre-equilibrated. */
+function writeDecayProblem(dir: string, edit: (files: Record<string, string>) => void = () => {}) {
+  const files: Record<string, string> = {
+    'problem.yaml': 'format_version: 1\nparameter_file: parameters.tsv\nproblems:\n- condition_files: [conditions.tsv]\n  measurement_files: [measurements.tsv]\n  observable_files: [observables.tsv]\n  sbml_files: [model.xml]\n',
+    'model.xml': `<?xml version="1.0" encoding="UTF-8"?>
+<sbml xmlns="http://www.sbml.org/sbml/level3/version2/core" level="3" version="2"><model id="decay">
+<listOfCompartments><compartment id="C" size="2" constant="true"/></listOfCompartments>
+<listOfSpecies><species id="x" compartment="C" initialConcentration="0" hasOnlySubstanceUnits="false" boundaryCondition="false" constant="false"/></listOfSpecies>
+<listOfParameters><parameter id="k_in" value="1" constant="true"/><parameter id="k_out" value="0.5" constant="true"/></listOfParameters>
+<listOfReactions>
+<reaction id="make" reversible="false"><listOfProducts><speciesReference species="x" stoichiometry="1" constant="true"/></listOfProducts>
+<kineticLaw><math xmlns="http://www.w3.org/1998/Math/MathML"><apply><times/><ci>C</ci><ci>k_in</ci></apply></math></kineticLaw></reaction>
+<reaction id="lose" reversible="false"><listOfReactants><speciesReference species="x" stoichiometry="1" constant="true"/></listOfReactants>
+<kineticLaw><math xmlns="http://www.w3.org/1998/Math/MathML"><apply><times/><ci>C</ci><ci>k_out</ci><ci>x</ci></apply></math></kineticLaw></reaction>
+</listOfReactions></model></sbml>`,
+    'conditions.tsv': 'conditionId\tk_in\nsteady\t1\nwashout\t0\n',
+    'observables.tsv': 'observableId\tobservableFormula\tnoiseFormula\tobservableTransformation\tnoiseDistribution\nx_obs\tobservableParameter1_x_obs * x\tnoiseParameter1_x_obs\tlog10\tnormal\nx_lap\tx\tsd_lap\tlin\tlaplace\n',
+    'measurements.tsv': 'observableId\tpreequilibrationConditionId\tsimulationConditionId\tmeasurement\ttime\tobservableParameters\tnoiseParameters\nx_obs\tsteady\twashout\t3.5\t1\tscale\t0.1\nx_obs\tsteady\twashout\t2.2\t2\tscale\t0.1\nx_lap\tsteady\twashout\t1.0\t1\t\t\n',
+    'parameters.tsv': 'parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate\nk_out\tlog10\t0.01\t10\t0.5\t1\nscale\tlog10\t0.1\t10\t3\t1\nsd_lap\tlog10\t0.01\t10\t0.2\t1\n',
+  };
+  edit(files);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return join(dir, 'problem.yaml');
+}
+
+describe('PEtab semantics against a closed form', () => {
+  it('pre-equilibration to steady state, a condition override, log10 normal and Laplace noise', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ctwin-petab-decay-'));
+    const r = await petabLikelihood(await readPetab(writeDecayProblem(dir)));
+    // Steady state under k_in = 1: x = k_in/k_out = 2; then washout: x(t) = 2 e^{−k_out t}.
+    const x = (t: number) => 2 * Math.exp(-0.5 * t);
+    const lognormal = (y: number, h: number, s: number) => -0.5 * Math.log(2 * Math.PI * s * s) - 0.5 * ((Math.log10(y) - Math.log10(h)) / s) ** 2 - Math.log(y * Math.LN10);
+    const laplace = (y: number, h: number, s: number) => -Math.log(2 * s) - Math.abs(y - h) / s;
+    const expected = lognormal(3.5, 3 * x(1), 0.1) + lognormal(2.2, 3 * x(2), 0.1) + laplace(1.0, x(1), 0.2);
+    expect(Array.from(r.simulated)).toEqual([expect.closeTo(3 * x(1), 9), expect.closeTo(3 * x(2), 9), expect.closeTo(x(1), 9)]);
+    expect(r.llh).toBeCloseTo(expected, 8);
+    expect(r.conditions).toBe(1);
+  });
+});
+
+describe('malformed PEtab problems: every problem named, exit 2, nothing written', () => {
+  const bad: Array<[string, (f: Record<string, string>) => void, RegExp]> = [
+    ['an unknown observable in a measurement', (f) => { f['measurements.tsv'] = f['measurements.tsv']!.replace('x_lap\tsteady', 'x_nope\tsteady'); }, /measurements\.tsv:4:1: observable "x_nope" is not in the observable table/],
+    ['an unknown simulation condition', (f) => { f['measurements.tsv'] = f['measurements.tsv']!.replace('steady\twashout\t3.5', 'steady\twashin\t3.5'); }, /measurements\.tsv:2:3: condition "washin" is not in the condition table/],
+    ['a bad parameter scale', (f) => { f['parameters.tsv'] = f['parameters.tsv']!.replace('k_out\tlog10', 'k_out\tln'); }, /parameters\.tsv:2:2: parameterScale "ln": use lin, log or log10/],
+    ['a nominal value that is not a number', (f) => { f['parameters.tsv'] = f['parameters.tsv']!.replace('0.5\t1', 'half\t1'); }, /parameters\.tsv:2:5: nominalValue "half" is not a number/],
+    ['bounds the wrong way round', (f) => { f['parameters.tsv'] = f['parameters.tsv']!.replace('0.01\t10\t0.5', '10\t0.01\t0.5'); }, /parameters\.tsv:2:3: lowerBound 10 is above upperBound 0\.01/],
+    ['a parameter listed twice', (f) => { f['parameters.tsv'] += 'scale\tlog10\t0.1\t10\t3\t1\n'; }, /parameters\.tsv:5:1: parameter "scale" is listed twice/],
+    ['a missing column', (f) => { f['measurements.tsv'] = f['measurements.tsv']!.replace('\ttime\t', '\tt\t'); }, /measurements\.tsv:1:1: missing column "time"/],
+    ['a negative time', (f) => { f['measurements.tsv'] = f['measurements.tsv']!.replace('2.2\t2\t', '2.2\t-2\t'); }, /measurements\.tsv:3:5: time -2 is negative/],
+    ['too few observable parameters for the placeholders', (f) => { f['measurements.tsv'] = f['measurements.tsv']!.replace('3.5\t1\tscale', '3.5\t1\t'); }, /measurements\.tsv:2:6: observable "x_obs" has 1 observableParameter placeholder\(s\); this row gives 0/],
+    ['an unknown noise parameter', (f) => { f['measurements.tsv'] = f['measurements.tsv']!.replace('scale\t0.1\nx_obs', 'scale\tsd_x\nx_obs'); }, /measurements\.tsv:2:7: "sd_x" in noiseParameters is neither a number nor a parameter id/],
+    ['an unknown symbol in an observable formula', (f) => { f['observables.tsv'] = f['observables.tsv']!.replace('x_lap\tx\t', 'x_lap\ty\t'); }, /observables\.tsv:3:2: observableFormula of "x_lap" names "y", which is neither in the model nor in the parameter table/],
+    ['a misnamed placeholder', (f) => { f['observables.tsv'] = f['observables.tsv']!.replace('observableParameter1_x_obs * x', 'observableParameter1_x * x'); }, /names "observableParameter1_x".*placeholders of this observable are named observableParameter<n>_x_obs/],
+    ['a condition column that is not in the model', (f) => { f['conditions.tsv'] = 'conditionId\tk_inn\nsteady\t1\nwashout\t0\n'; }, /conditions\.tsv:1:2: column "k_inn" is not a parameter, species or compartment of the model/],
+    ['a non-positive measurement of a log10 observable', (f) => { f['measurements.tsv'] = f['measurements.tsv']!.replace('x_obs\tsteady\twashout\t3.5', 'x_obs\tsteady\twashout\t0'); }, /measurements\.tsv:2:4: measurement 0 of a log10-transformed observable must be positive/],
+    ['YAML that does not parse', (f) => { f['problem.yaml'] = 'format_version: 1\nproblems: [\n'; }, /problem\.yaml:\d+:\d+: not readable YAML/],
+    ['a model file that is missing', (f) => { f['problem.yaml'] = f['problem.yaml']!.replace('model.xml', 'nowhere.xml'); }, /nowhere\.xml:1:1: .*file not found/],
+    ['a broken model', (f) => { f['model.xml'] = f['model.xml']!.replace('<ci>k_out</ci>', '<ci>k_outt</ci>'); }, /model\.xml:10:\d+: "k_outt" is not declared/],
+  ];
+  for (const [what, edit, message] of bad) {
+    it(what, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ctwin-petab-bad-'));
+      const yaml = writeDecayProblem(dir, edit);
+      const { issues } = await lintPetab(yaml);
+      expect(issues.map((i) => `${i.file}:${i.line}:${i.column}: ${i.message}`).join('\n')).toMatch(message);
+      const lint = await run('node', [CLI, 'petab', 'lint', yaml]).then(() => undefined, (e: { code: number; stderr: string }) => e);
+      expect(lint?.code).toBe(2);
+      expect(lint?.stderr).toMatch(message);
+      const sim = await run('node', [CLI, 'petab', 'simulate', yaml, '--out', join(dir, 'sim.tsv')]).then(() => undefined, (e: { code: number; stderr: string }) => e);
+      expect(sim?.code).toBe(2);
+      expect(existsSync(join(dir, 'sim.tsv'))).toBe(false);
+    });
+  }
+
+  it('lint passes the benchmark problems, and simulate writes the simulation table', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ctwin-petab-sim-'));
+    cpSync(join(PETAB, 'Boehm_JProteomeRes2014'), dir, { recursive: true });
+    await run('node', [CLI, 'petab', 'lint', join(dir, 'Boehm_JProteomeRes2014.yaml')]);
+    await run('node', [CLI, 'petab', 'simulate', join(dir, 'Boehm_JProteomeRes2014.yaml'), '--out', join(dir, 'sim.tsv'), '--quiet']);
+    const rows = readFileSync(join(dir, 'sim.tsv'), 'utf8').trim().split('\n');
+    expect(rows[0]).toBe('observableId\tpreequilibrationConditionId\tsimulationConditionId\tsimulation\ttime\tobservableParameters\tnoiseParameters');
+    expect(rows).toHaveLength(49);
+    expect(Number(rows[2]!.split("\t")[3])).toBeCloseTo(75.1549671358, 5); // the collection's simulation table (1e-8 relative)
+  });
+});
