@@ -1,5 +1,5 @@
 // PEtab problems: time to read (SBML import + tables + checks), the first log-likelihood (code
-// generation for the model included) and the median of 5 more, per problem of ../shared/petab,
+// generation for the model included) and the median of 5 more, per problem of test/fixtures/petab,
 // with the difference from AMICI's published log-likelihood. After `npm run build`.
 //
 //   node bench/petab.mjs [PETAB_DIR]
@@ -9,7 +9,7 @@ import { readPetab } from '../dist/io/petab/petab.js';
 import { petabLikelihood } from '../dist/training/petab.js';
 import { releaseCpuWorkers } from '../dist/index.js';
 
-const dir = process.argv[2] ?? new URL('../../shared/petab/', import.meta.url).pathname;
+const dir = process.argv[2] ?? new URL('../test/fixtures/petab/', import.meta.url).pathname;
 const reference = JSON.parse(readFileSync(join(dir, 'reference-llh.json'), 'utf8'));
 const ms = (t) => `${t.toFixed(0)} ms`;
 console.log('| problem | states | conditions | measurements | read + import | first llh | llh (median of 5) | llh − AMICI |');

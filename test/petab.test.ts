@@ -1,6 +1,6 @@
 /**
  * PEtab (issue 14): the log-likelihoods of three problems of the PEtab benchmark collection at
- * their nominal parameters against AMICI's published values (../shared/petab/reference-llh.json),
+ * their nominal parameters against AMICI's published values (test/fixtures/petab/reference-llh.json),
  * simulated observables against the collection's own simulation tables, a small problem whose
  * likelihood is known in closed form (pre-equilibration, log10 observable, Laplace noise), and
  * malformed problems → every problem named with file, row and column, exit 2, nothing written.
@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { lintPetab, readPetab } from '../src/io/petab/petab.js';
 import { petabLikelihood } from '../src/training/petab.js';
 
-const PETAB = new URL('../../shared/petab/', import.meta.url).pathname;
+const PETAB = new URL('./fixtures/petab/', import.meta.url).pathname;
 const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const run = promisify(execFile);
 const reference = JSON.parse(readFileSync(join(PETAB, 'reference-llh.json'), 'utf8')) as Record<string, { llh: number }>;

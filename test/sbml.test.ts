@@ -16,7 +16,7 @@ import { makeProblem, parseModel, InputError } from '../src/index.js';
 import { runCase } from '../bench/sbml-test-suite.mjs';
 
 const SUITE = new URL('./fixtures/sbml-test-suite/', import.meta.url).pathname;
-const PETAB = new URL('../../shared/petab/', import.meta.url).pathname;
+const PETAB = new URL('./fixtures/petab/', import.meta.url).pathname;
 const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const run = promisify(execFile);
 const cases = readdirSync(SUITE).filter((d) => /^\d{5}$/.test(d));
