@@ -60,3 +60,10 @@ export { buildReport, escapeHtml, type ReportOptions } from './report/report.js'
 // The engine in a worker thread (Node) or Web Worker (browser), through comlink
 export { engineApi, type EngineApi, type CalibrateJobOptions, type CalibrateHooks, type ComboJobOptions, type ComboHooks, type ComboJobResult, type SimulateJob, type SimulateJobResult } from './engine/engine.js';
 export { startEngine, type EngineHandle } from './engine/client.js';
+
+// SBML models and PEtab problems
+export { importSbml, type SbmlImport } from './io/sbml/sbml.js';
+export { readPetab, lintPetab, type PetabProblem, type PetabIssue, type PetabParameter, type PetabObservable, type PetabMeasurement } from './io/petab/petab.js';
+export { petabLikelihood, type PetabOptions, type PetabEvaluation } from './training/petab.js';
+export { petabObjective, type PetabObjective, type PetabObjectiveOptions } from './training/petab-objective.js';
+export { petabFit, type PetabFitOptions, type PetabFitResult, type PetabStart } from './training/petab-fit.js';

@@ -90,14 +90,18 @@ export const COMMAND_USAGE: Record<string, string> = {
   definitions are inlined. Events, algebraic rules, delays, fast reactions and required packages
   are refused with the element and its line. Ids the model language reserves (t, e, pi, null, …)
   are renamed with a trailing _ (the "sbml" section keeps the map). --json prints a summary.`,
-  petab: `ctwin petab lint|llh|simulate PROBLEM.yaml [--out simulation.tsv] [--json] [--quiet]
+  petab: `ctwin petab lint|llh|simulate|fit PROBLEM.yaml [--out simulation.tsv | DIR] [--json] [--quiet]
+               fit: [--starts 20] [--seed 1] [--max-iterations 300] [--backend cpu|gpu]
   PEtab v1 problems with SBML models (the YAML names the model and the condition, measurement,
   observable and parameter tables). lint: every problem with file, row and column (exit 2 if
   any); llh: the log-likelihood at the nominal parameters as AMICI reports it (normal or Laplace
   noise, lin/log/log10 observables with the Jacobian term), --json prints {"llh", "chi2",
   "conditions", "measurements"}; simulate: the PEtab simulation table at the nominal parameters
-  (--out). Conditions override parameters, compartments and initial species; pre-equilibration
-  runs to steady state; switches in time (piecewise in t) split the integration.`,
+  (--out). fit: multi-start L-BFGS (starts uniform within the bounds on each parameter's scale,
+  seeded) with adjoint gradients, all starts × conditions in one batch per evaluation; writes into
+  --out DIR fit.tsv (every start), parameters.tsv (the best estimates as nominal values) and
+  waterfall.svg. Conditions override parameters, compartments and initial species;
+  pre-equilibration runs to steady state; switches in time (piecewise in t) split the integration.`,
   convert: `ctwin convert FILE… --out long.csv [--frame-interval S] [--prebleach N]
   Any readable input to the long CSV patient,cell,t,observable,value[,condition] (t in seconds,
   cell = TrackMate TRACK_ID or the FRAP curve, observable = the source column's key), sorted by

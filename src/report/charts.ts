@@ -158,3 +158,23 @@ export function rankingSpec(rows: Row[], method: string): TopLevelSpec {
     },
   } as TopLevelSpec;
 }
+
+/**
+ * A waterfall plot of a multi-start fit: each start's final −log-likelihood, best first, as an
+ * offset from the best on a log axis (so the plateau of starts that reached the best is visible).
+ */
+export function waterfallSpec(rows: Row[]): TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    width: 520, height: 260,
+    data: { values: rows },
+    title: { text: 'Multi-start fit: final −log-likelihood per start', fontSize: 13, fontWeight: 'normal' },
+    mark: { type: 'point', filled: true, size: 40 },
+    encoding: {
+      x: { field: 'rank', type: 'ordinal', title: 'start (sorted by final −log-likelihood)', axis: { labelAngle: 0 } },
+      y: { field: 'offset', type: 'quantitative', scale: { type: 'log' }, title: '−log-likelihood − best + 1' },
+      color: { field: 'status', type: 'nominal', title: 'status' },
+      tooltip: [{ field: 'start', type: 'quantitative' }, { field: 'nllh', type: 'quantitative', format: '.6f' }, { field: 'status', type: 'nominal' }],
+    },
+  } as TopLevelSpec;
+}

@@ -71,7 +71,10 @@ async function readTsv(path: string, required: string[], issues: PetabIssue[]) {
 
 const SCALES = ['lin', 'log', 'log10'];
 
-/** Reads a PEtab problem; the first problem found is an InputError (`lintPetab` lists them all). */
+/** Reads a PEtab problem; the first problem found is an InputError (`lintPetab` lists them all).  * @example
+ * const problem = await readPetab('Boehm_JProteomeRes2014/Boehm_JProteomeRes2014.yaml');
+ * problem.measurements.length; problem.model.states.map((s) => s.name);
+ */
 export async function readPetab(yamlPath: string): Promise<PetabProblem> {
   const { problem, issues } = await lintPetab(yamlPath);
   if (issues.length) {
@@ -80,7 +83,10 @@ export async function readPetab(yamlPath: string): Promise<PetabProblem> {
   return problem!;
 }
 
-/** Every problem of a PEtab problem, with file, row and column; and the problem where it can be read. */
+/** Every problem of a PEtab problem, with file, row and column; and the problem where it can be read.  * @example
+ * const { issues } = await lintPetab('problem.yaml');
+ * for (const i of issues) console.log(`${i.file}:${i.line}:${i.column}: ${i.message}`);
+ */
 export async function lintPetab(yamlPath: string): Promise<{ problem?: PetabProblem; issues: PetabIssue[] }> {
   const issues: PetabIssue[] = [];
   const dir = dirname(yamlPath);

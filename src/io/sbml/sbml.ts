@@ -38,6 +38,14 @@ export interface SbmlImport {
 
 interface SpeciesInfo { id: string; compartment: string; hasOnlySubstanceUnits: boolean; boundary: boolean; constant: boolean }
 
+/**
+ * Our model JSON from SBML text (see the file comment for the mapping).
+ * @example
+ * const xml = '<sbml level="3" version="2"><model id="m">…</model></sbml>'; // the file's text
+ * const { spec, notes } = importSbml(xml, 'model.xml');
+ * const model = parseModel(spec); // ready for makeProblem and solve
+ * notes; // e.g. ['"e" renamed "e_" (a name the model language reserves)']
+ */
 export function importSbml(text: string, file = 'model.xml'): SbmlImport {
   const root = parseXml(text, file);
   const fail = (message: string, el: XmlElement): never => { throw new InputError(`${file}:${el.line}:${el.column}: ${message}`); };
