@@ -248,7 +248,7 @@ const MALFORMED: Array<[string, string | Buffer, RegExp, string[]?]> = [
   ['unknown.csv', 'foo,bar\n1,2\n', /unknown\.csv:1:1: cannot tell what this file is/],
   ['covs.csv', 'patient,MYC\nP01,1\n', /covs\.csv:1:1: this is a covariates table, not imaging data; pass it with --covariates/],
   ['design.csv', 'patient,cell,drug,dose,t_on\nP01,1,jq1,500 nM,0\n', /design\.csv:1:1: this is a design table/],
-  ['problem.yaml', 'format_version: 1\n', /problem\.yaml: a PEtab problem/],
+  ['problem.yaml', 'format_version: 1\n', /problem\.yaml:1:1: "problems" must list exactly one problem/],
   ['fake.xlsx', 'this is not a zip', /fake\.xlsx: not a readable \.xlsx workbook/],
 ];
 

@@ -187,3 +187,51 @@ describe('PEtab gradients (discrete adjoint) and fitting', () => {
     expect(-r.starts[0]!.nllh).toBeGreaterThan(reference.Boehm_JProteomeRes2014!.llh - 1e-3);
   }, 120_000);
 });
+
+describe('a PEtab problem as calibration data', () => {
+  it('ctwin inspect and readImaging read its measurements: one patient, a cell per condition (replicates apart), observables by id', async () => {
+    const { readImaging } = await import('../src/io/read.js');
+    const data = await readImaging(yamlOf('Fujita_SciSignal2010'));
+    expect(data.summary.kind).toBe('petab');
+    expect(data.summary.patients).toEqual(['Fujita_SciSignal2010']);
+    expect(data.summary.observables.sort()).toEqual(['pAkt_tot', 'pEGFR_tot', 'pS6_tot']);
+    expect(data.records).toHaveLength(144);
+    expect(new Set(data.records.map((r) => r.cell)).size).toBe(6);
+    const { stdout } = await run('node', [CLI, 'inspect', yamlOf('Fujita_SciSignal2010'), '--json']);
+    expect(JSON.parse(stdout)[0].kind).toBe('petab');
+  });
+
+  it('ctwin petab fit writes fit.tsv, parameters.tsv (best estimates as nominal values) and a waterfall SVG', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ctwin-petab-fit-'));
+    const { stdout } = await run('node', [CLI, 'petab', 'fit', yamlOf('Boehm_JProteomeRes2014'), '--out', join(dir, 'fit'), '--starts', '3', '--max-iterations', '4', '--json']);
+    const j = JSON.parse(stdout);
+    expect(j.starts).toBe(3);
+    expect(Object.keys(j.parameters)).toHaveLength(9);
+    const fit = readFileSync(join(dir, 'fit', 'fit.tsv'), 'utf8').trim().split('\n');
+    expect(fit[0]).toBe('rank\tstart\tllh\tstatus\titerations\tEpo_degradation_BaF3\tk_exp_hetero\tk_exp_homo\tk_imp_hetero\tk_imp_homo\tk_phos\tsd_pSTAT5A_rel\tsd_pSTAT5B_rel\tsd_rSTAT5A_rel');
+    expect(fit).toHaveLength(4);
+    expect(Number(fit[1]!.split('\t')[2])).toBeCloseTo(j.best_llh, 9);
+    const params = readFileSync(join(dir, 'fit', 'parameters.tsv'), 'utf8');
+    expect(params.split('\n')[1]!.split('\t')[4]).toBe(String(j.parameters.Epo_degradation_BaF3));
+    expect(readFileSync(join(dir, 'fit', 'waterfall.svg'), 'utf8')).toMatch(/^<svg[^>]*>[\s\S]*<\/svg>$/);
+  }, 120_000);
+
+  it('ctwin calibrate --data problem.yaml: the imported SBML model (with rodas4, it is stiff) fitted to the PEtab measurements', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ctwin-petab-cal-'));
+    await run('node', [CLI, 'import-sbml', join(PETAB, 'Boehm_JProteomeRes2014', 'model_Boehm_JProteomeRes2014.xml'), '--out', join(dir, 'boehm.json'), '--quiet']);
+    const spec = JSON.parse(readFileSync(join(dir, 'boehm.json'), 'utf8'));
+    // The observables of the PEtab table, as the model's own; three rates estimated (log scale, within the table's bounds).
+    const obs = readFileSync(join(PETAB, 'Boehm_JProteomeRes2014', 'observables_Boehm_JProteomeRes2014.tsv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t'));
+    spec.observables = Object.fromEntries(obs.map((f) => [f[0], f[2]]));
+    for (const k of ['k_phos', 'k_exp_homo', 'Epo_degradation_BaF3']) spec.params[k] = { value: spec.params[k], min: 1e-5, max: 1e5, scale: 'log' };
+    spec.calibration = { estimate: ['k_phos', 'k_exp_homo', 'Epo_degradation_BaF3'], preequilibration: { duration: 0.001, initial: {} }, method: 'rodas4' };
+    writeFileSync(join(dir, 'boehm.json'), JSON.stringify(spec));
+    writeFileSync(join(dir, 'observe.json'), JSON.stringify(Object.fromEntries(obs.map((f) => [f[0], f[0]]))));
+    await run('node', [CLI, 'calibrate', '--model', join(dir, 'boehm.json'), '--data', yamlOf('Boehm_JProteomeRes2014'), '--observe', join(dir, 'observe.json'),
+      '--out', join(dir, 'twins'), '--starts', '2', '--rounds', '2', '--iterations', '5', '--holdout', '0', '--quiet']);
+    const summary = readFileSync(join(dir, 'twins', 'summary.csv'), 'utf8').trim().split('\n')[1]!.split(',');
+    expect(summary[0]).toBe('Boehm_JProteomeRes2014');
+    expect(summary.at(-1)).toBe('ok');
+    expect(Number(summary[3])).toBeGreaterThan(0.95); // R² of the fitted series
+  }, 120_000);
+});

@@ -42,7 +42,7 @@ export function describeSummary(s: ReadSummary): string {
   } else if (s.kind === 'trackmate-tracks') {
     lines.push(`  ${s.tracks} tracks; a tracks table has no time series`);
   } else {
-    lines.push(`  ${s.patients.length} patient(s) ${s.patients.slice(0, 8).join(', ')}${s.patients.length > 8 ? ', …' : ''}: ${s.cells} cells, ${s.frames} distinct times (s)`);
+    lines.push(`  ${s.patients.length} patient(s) ${s.patients.slice(0, 8).join(', ')}${s.patients.length > 8 ? ', …' : ''}: ${s.cells} cells, ${s.frames} distinct times (${s.kind === 'petab' ? 'model time unit' : 's'})`);
   }
   if (s.observables.length > 0) lines.push(`  observables ${s.observables.join(', ')}: ${s.records} measurements, ${s.missingValues} missing values left out`);
   for (const w of s.warnings) lines.push(`  warning: ${w}`);

@@ -38,8 +38,9 @@ export const COMMAND_USAGE: Record<string, string> = {
   with per-cell observation models, the design's drugs, covariate priors and --starts starts;
   --holdout of the cells are kept for validation. Writes DIR/<patient>.twin.json, cohort.json and
   summary.csv (patient,cells,heldout_cells,r2_fit,r2_heldout,nll,condensate_needed,status).
-  A checkpoint (DIR/checkpoint.json) is saved after every round: after Ctrl-C or a crash, the same
-  command with --resume continues and gives the same files. auto and cpu: f64 on the CPU; gpu:
+  --data may also be a PEtab YAML: its measurements, the problem one patient, each condition a
+  cell. A checkpoint (DIR/checkpoint.json) is saved after every round: after Ctrl-C or a crash, the
+  same command with --resume continues and gives the same files. auto and cpu: f64 on the CPU; gpu:
   f32 search on the GPU, the last round in f64. --json prints the twins' paths and the summary
   rows as JSON on stdout.`,
   synergy: `ctwin synergy --in responses.csv --out scores.csv [--methods hsa,bliss,loewe,zip] [--json scores.json]

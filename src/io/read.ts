@@ -5,8 +5,9 @@
  */
 import { InputError } from './csv.js';
 import { findFrapHeader, readFrap } from './frap.js';
-import type { DataKind, ImagingData, ReadOptions } from './imaging.js';
+import { sortRecords, type DataKind, type ImagingData, type LongRecord, type ReadOptions } from './imaging.js';
 import { isCovariates, isLong, readLong } from './long.js';
+import { readPetab } from './petab/petab.js';
 import { readTable, type RawTable } from './table.js';
 import { isTrackmateSpots, isTrackmateTracks, readTrackmateSpots, readTrackmateTracks, trackmateKeys } from './trackmate.js';
 
@@ -35,10 +36,37 @@ export function detectKind(table: RawTable): DataKind | undefined {
  * summary.tracks; summary.untrackedSpots; records[0]; // { patient: 'P01', cell: '0', t: 0, observable: 'MEAN_INTENSITY_CH1', value: 812.4 }
  */
 export async function readImaging(path: string, options: ReadOptions = {}): Promise<ImagingData> {
-  if (/\.ya?ml$/i.test(path)) {
-    throw new InputError(`${path}: a PEtab problem; PEtab import is not part of this version yet — convert its measurement table to the long CSV (patient,cell,t,observable,value)`);
-  }
+  if (/\.ya?ml$/i.test(path)) return readPetabMeasurements(path);
   return imagingFromTable(await readTable(path), options);
+}
+
+/**
+ * A PEtab problem's measurements as imaging-like time series (`ctwin calibrate --data
+ * problem.yaml`): the problem is one patient (the YAML's name), each simulation condition a cell
+ * (replicates of a time point become cells `<condition>.r2`, …), the observableId the observable.
+ * The problem is read and checked whole (`readPetab`). Times are in the model's time unit.
+ */
+async function readPetabMeasurements(path: string): Promise<ImagingData> {
+  const problem = await readPetab(path);
+  const patient = path.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/i, '');
+  const seen = new Map<string, number>();
+  const records: LongRecord[] = problem.measurements.map((m) => {
+    const condition = m.preequilibration ? `${m.preequilibration}>${m.simulation}` : m.simulation;
+    const key = `${condition}\u0000${m.observable}\u0000${m.time}`;
+    const n = (seen.get(key) ?? 0) + 1;
+    seen.set(key, n);
+    return { patient, cell: n === 1 ? condition : `${condition}.r${n}`, t: m.time, observable: m.observable, value: m.value, condition };
+  });
+  const cells = new Set(records.map((r) => r.cell));
+  return {
+    summary: {
+      path, kind: 'petab', headerRows: 1, separator: 'tab', decimal: '.', rows: problem.measurements.length, patients: [patient], cells: cells.size,
+      observables: [...new Set(records.map((r) => r.observable))], records: records.length, missingValues: 0, frames: new Set(records.map((r) => r.t)).size,
+      timeUnit: 'the model\'s time unit',
+      warnings: ['ctwin calibrate uses the measurements only: each observable is linked to the model with --observe and fitted with a per-cell observation model; the PEtab observable, noise and parameter tables are used by `ctwin petab fit`'],
+    },
+    records: sortRecords(records),
+  };
 }
 
 /** `readImaging` on a table already read (its kind detected here). */

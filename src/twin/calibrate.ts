@@ -21,6 +21,7 @@ import { splitmix32 } from '../physics/neural.js';
 import { makeProblem } from '../solvers/problem.js';
 import { defaultWeights } from '../codegen/compile.js';
 import { STATUS } from '../methods/status.js';
+import type { MethodName } from '../methods/tableaus.js';
 import { solve } from '../solvers/solve.js';
 import { gradient } from '../training/gradient.js';
 import { compileObservable, type Datum, type ObservableModel } from '../training/loss.js';
@@ -82,6 +83,8 @@ export interface CalibrateOptions {
   observation?: ObservationOptions;
   /** Pre-equilibration: seconds before t = 0, and initial states as expressions of the parameters. */
   preequilibration?: { duration: number; initial: Record<string, string | number> };
+  /** The integrator (default tsit5); a stiff model needs rodas4 (CPU only: the GPU adjoint is explicit). */
+  method?: MethodName;
   rtol?: number;
   atol?: number;
   onProgress?: (p: { round: number; iteration: number; loss: number }) => void;
@@ -262,8 +265,10 @@ export function prepareCalibration(records: LongRecord[], options: CalibrateOpti
   const cpuOptions = { backend: 'cpu' as const, rtol: options.rtol ?? 1e-7, atol: options.atol ?? 1e-10, maxSteps: 200000 };
   // f32: the relative tolerance cannot go below ~1e-5 (src/solvers/options.ts, f32ToleranceProblem).
   const gpuOptions = { backend: 'gpu' as const, rtol: Math.max(cpuOptions.rtol, 1e-5), atol: Math.max(cpuOptions.atol, 1e-8), maxSteps: 200000 };
-  // tsit5: the pre-equilibration is mildly stiff, and tsit5 is ~3× faster than rodas4 on it here.
-  const method = 'tsit5' as const;
+  // tsit5 by default: the condensate model's pre-equilibration is mildly stiff, and tsit5 is ~3×
+  // faster than rodas4 on it; a stiff model (an imported SBML one) names rodas4 in its section.
+  const method = options.method ?? 'tsit5';
+  if (options.backend === 'gpu' && (method === 'rodas4' || method === 'rosenbrock23')) throw new InputError(`calibration.method ${method}: the GPU adjoint has explicit methods only; use --backend cpu`);
 
   /** Parameters of patient row r's condition k at unknowns xr. */
   const paramsFor = (xr: ArrayLike<number>, treatments: Treatment[]) => {

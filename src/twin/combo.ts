@@ -377,9 +377,9 @@ export async function runCombo(twins: TwinFile[], options: ComboOptions): Promis
     const t = performance.now();
     // The same integrator and tolerances as the calibration's pre-equilibration (f64, tsit5, the
     // twin's recorded rtol/atol): a twin near a bistable switch must start where it was fitted.
-    const recorded = group[0]!.provenance.options as { rtol?: number; atol?: number };
+    const recorded = group[0]!.provenance.options as { rtol?: number; atol?: number; method?: MethodName };
     const preOptions = { backend: 'cpu' as const, rtol: recorded.rtol ?? 1e-7, atol: recorded.atol ?? 1e-10, maxSteps: 200000 };
-    const preSol = await solve(makeProblem(preModel, { t0: -lead - pre.duration, t1: -lead, saveat: [-lead], params: baseParams, initial: initial0, weights }), 'tsit5', preOptions);
+    const preSol = await solve(makeProblem(preModel, { t0: -lead - pre.duration, t1: -lead, saveat: [-lead], params: baseParams, initial: initial0, weights }), recorded.method ?? 'tsit5', preOptions);
     checkStatus(preSol.status, 'untreated pre-equilibration');
     done += rows; options.onProgress?.(done, totalTraj);
     // 2. Every treatment of every (twin, sample) from its steady state, in chunks.

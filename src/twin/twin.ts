@@ -53,6 +53,8 @@ export const CalibrationSection = z.object({
   without_condensates: z.object({ expressions: z.record(z.string(), z.string()).optional(), equations: z.record(z.string(), z.string()).optional() }).optional(),
   /** The recovery rate (1/s) of a bleached condensate in an untreated cell at t = 0, for FRAP curves. */
   frap: z.object({ recovery_rate: z.string().min(1) }).strict().optional(),
+  /** The integrator (default tsit5; rodas4 or rosenbrock23 for stiff models, e.g. imported SBML ones). */
+  method: z.enum(['rk4', 'bs3', 'dopri5', 'tsit5', 'vern6', 'rosenbrock23', 'rodas4']).optional(),
 }).strict();
 export type CalibrationSection = z.infer<typeof CalibrationSection>;
 
@@ -247,6 +249,7 @@ export async function calibrateTwins(records: LongRecord[], options: TwinOptions
   const section = calibrationSection(options.spec);
   const base: CalibrateOptions = {
     ...options, estimate: options.estimate ?? section.estimate, preequilibration: options.preequilibration ?? section.preequilibration,
+    method: options.method ?? section.method,
     frapRate: options.frapRate ?? section.frap?.recovery_rate, checkpoint: undefined,
   };
   const stageStore = (stage: string) => options.checkpoint && { load: () => options.checkpoint!.load(stage), save: (c: CalibrationCheckpoint) => options.checkpoint!.save(stage, c) };
@@ -279,7 +282,7 @@ function assemble(options: TwinOptions, result: CalibrationResult, laplaceFits: 
     iterations_per_round: options.iterationsPerRound ?? 10, backend: options.backend ?? 'auto',
     observation: { bleach: options.observation?.bleach ?? 'cell', sigma: options.observation?.sigma ?? 'patient', drift: options.observation?.drift ?? true },
     preequilibration: options.preequilibration ?? null, frap_recovery_rate: options.frapRate ?? null,
-    rtol: options.rtol ?? 1e-7, atol: options.atol ?? 1e-10, observe: options.observe ?? null,
+    rtol: options.rtol ?? 1e-7, atol: options.atol ?? 1e-10, observe: options.observe ?? null, method: options.method ?? 'tsit5',
   };
   const cohort: CohortFile = {
     schema: COHORT_SCHEMA, patients: result.patients.map((p) => p.patient), estimated: result.estimated,
