@@ -97,6 +97,23 @@ describe('PEtab semantics against a closed form', () => {
     expect(Array.from(r.simulated)).toEqual([expect.closeTo(3 * x(1), 9), expect.closeTo(3 * x(2), 9), expect.closeTo(x(1), 9)]);
     expect(r.llh).toBeCloseTo(expected, 8);
     expect(r.conditions).toBe(1);
+    expect(r.priors).toBe(0);
+  });
+
+  it('priors are reported apart from the likelihood (normal on linear scale, parameterScaleNormal on log10)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ctwin-petab-prior-'));
+    const yaml = writeDecayProblem(dir, (f) => {
+      f['parameters.tsv'] = 'parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate\tobjectivePriorType\tobjectivePriorParameters\n' +
+        'k_out\tlog10\t0.01\t10\t0.5\t1\tnormal\t0.4;0.2\nscale\tlog10\t0.1\t10\t3\t1\tparameterScaleNormal\t0;1\nsd_lap\tlog10\t0.01\t10\t0.2\t1\t\t\n';
+    });
+    const withPriors = await petabLikelihood(await readPetab(yaml));
+    const expected = (-0.5 * Math.log(2 * Math.PI * 0.04) - 0.5 * ((0.5 - 0.4) / 0.2) ** 2) + (-0.5 * Math.log(2 * Math.PI) - 0.5 * Math.log10(3) ** 2);
+    expect(withPriors.priors).toBe(2);
+    expect(withPriors.logPrior).toBeCloseTo(expected, 12);
+    const { stdout } = await run('node', [CLI, 'petab', 'llh', yaml, '--json']);
+    const j = JSON.parse(stdout);
+    expect(j.log_prior).toBeCloseTo(expected, 12);
+    expect(j.llh).toBeCloseTo(withPriors.llh, 12); // the likelihood itself is unchanged by priors
   });
 });
 
@@ -167,6 +184,17 @@ describe('PEtab gradients (discrete adjoint) and fitting', () => {
       expect(worst).toBeLessThan(1e-4);
     }, 60_000);
   }
+
+  itGpu('GPU (f32, rodas4) log-likelihood against CPU (f64) on all three problems', async () => {
+    for (const m of Object.keys(reference)) {
+      const problem = await readPetab(yamlOf(m));
+      const [cpu, gpuR] = [await petabLikelihood(problem), await petabLikelihood(problem, { backend: 'gpu' })];
+      const worst = Math.max(...Array.from(cpu.simulated, (h, k) => Math.abs(gpuR.simulated[k]! - h) / Math.max(Math.abs(h), 1e-3 * Math.max(...Array.from(cpu.simulated, Math.abs)))));
+      console.log(`${m}: GPU f32 llh ${gpuR.llh} vs CPU f64 ${cpu.llh} (difference ${(gpuR.llh - cpu.llh).toExponential(2)}), observables worst relative ${worst.toExponential(2)}`);
+      expect(worst).toBeLessThan(1e-4);
+      expect(Math.abs(gpuR.llh - cpu.llh)).toBeLessThan(1e-2 + 1e-4 * Math.abs(cpu.llh));
+    }
+  }, 120_000);
 
   itGpu('GPU (f32, dopri5) against CPU (f64) gradient on Elowitz (the non-stiff one; Boehm and Fujita need an implicit method, which the GPU adjoint lacks)', async () => {
     const problem = await readPetab(yamlOf('Elowitz_Nature2000'));

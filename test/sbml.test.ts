@@ -63,6 +63,11 @@ describe('importSbml', () => {
     expect(parseModel(read('Elowitz_Nature2000')).states).toHaveLength(8);
   });
 
+  it('reads an <apply> around a lone expression as that expression (as libSBML does; Beer 2014 writes it)', () => {
+    const { spec } = importSbml(wrap(reaction('<apply><times/><ci>k</ci><apply><apply><times/><ci>S</ci><cn>2</cn></apply></apply></apply>')), 'lone.xml');
+    expect((spec as { expressions: Record<string, string> }).expressions.r).toBe('k * S * 2');
+  });
+
   it('renames ids the model language reserves and keeps the map', () => {
     const sbml = `<?xml version="1.0"?>
 <sbml xmlns="http://www.sbml.org/sbml/level3/version2/core" level="3" version="2"><model id="m">

@@ -41,14 +41,17 @@ export async function petabCommand(args: string[], flags: Flags<typeof PETAB_FLA
   const problem = await readPetab(yaml);
   const started = performance.now();
   let r;
-  try { r = await petabLikelihood(problem); } catch (err) {
+  const backend = flags.backend ?? 'cpu';
+  if (backend !== 'cpu' && backend !== 'gpu') throw new UsageError(`--backend ${backend}: choose cpu (f64) or gpu (f32)`);
+  try { r = await petabLikelihood(problem, { backend }); } catch (err) {
     if (err instanceof InputError) throw new InputError(`${yaml}: ${err.message}`);
     throw err;
   }
   const seconds = (performance.now() - started) / 1000;
   if (sub === 'llh') {
-    if (flags.json) out(JSON.stringify({ llh: r.llh, chi2: r.chi2, conditions: r.conditions, measurements: r.measurements }) + '\n');
-    else out(`llh ${r.llh}  chi2 ${r.chi2}  (${r.conditions} conditions, ${r.measurements} measurements, ${seconds.toFixed(2)} s)\n`);
+    // Priors, where the parameter table has them, apart from the likelihood (PEtab: llh is the data's).
+    if (flags.json) out(JSON.stringify({ llh: r.llh, chi2: r.chi2, conditions: r.conditions, measurements: r.measurements, ...(r.priors ? { log_prior: r.logPrior } : {}) }) + '\n');
+    else out(`llh ${r.llh}  chi2 ${r.chi2}${r.priors ? `  log prior ${r.logPrior} (${r.priors} parameters)` : ''}  (${r.conditions} conditions, ${r.measurements} measurements, ${seconds.toFixed(2)} s)\n`);
     return 0;
   }
   writeFileAtomic(flags.out!, (w) => {

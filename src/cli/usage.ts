@@ -91,13 +91,14 @@ export const COMMAND_USAGE: Record<string, string> = {
   definitions are inlined. Events, algebraic rules, delays, fast reactions and required packages
   are refused with the element and its line. Ids the model language reserves (t, e, pi, null, …)
   are renamed with a trailing _ (the "sbml" section keeps the map). --json prints a summary.`,
-  petab: `ctwin petab lint|llh|simulate|fit PROBLEM.yaml [--out simulation.tsv | DIR] [--json] [--quiet]
-               fit: [--starts 20] [--seed 1] [--max-iterations 300] [--backend cpu|gpu]
+  petab: `ctwin petab lint|llh|simulate|fit PROBLEM.yaml [--out simulation.tsv | DIR] [--backend cpu|gpu] [--json] [--quiet]
+               fit: [--starts 20] [--seed 1] [--max-iterations 300]
   PEtab v1 problems with SBML models (the YAML names the model and the condition, measurement,
   observable and parameter tables). lint: every problem with file, row and column (exit 2 if
   any); llh: the log-likelihood at the nominal parameters as AMICI reports it (normal or Laplace
   noise, lin/log/log10 observables with the Jacobian term), --json prints {"llh", "chi2",
-  "conditions", "measurements"}; simulate: the PEtab simulation table at the nominal parameters
+  "conditions", "measurements"} (and "log_prior", the parameters' priors, kept apart, when the
+  table has objectivePriorType); --backend gpu integrates in f32 (rodas4, rtol 1e-6); simulate: the PEtab simulation table at the nominal parameters
   (--out). fit: multi-start L-BFGS (starts uniform within the bounds on each parameter's scale,
   seeded) with adjoint gradients, all starts × conditions in one batch per evaluation; writes into
   --out DIR fit.tsv (every start), parameters.tsv (the best estimates as nominal values) and

@@ -29,6 +29,8 @@ import type { PetabMeasurement, PetabProblem } from '../io/petab/petab.js';
 export interface PetabOptions {
   /** PEtab parameter values on linear scale, by id (default: the table's nominal values). */
   values?: Record<string, number>;
+  /** cpu (f64, default) or gpu (f32: tolerances no tighter than rtol 1e-6). */
+  backend?: 'cpu' | 'gpu';
   method?: MethodName;
   rtol?: number;
   atol?: number;
@@ -44,6 +46,13 @@ export interface PetabEvaluation {
   simulated: Float64Array;
   sigma: Float64Array;
   llhPerMeasurement: Float64Array;
+  /**
+   * Σ log prior density of the parameters that have an objectivePriorType, at these values;
+   * reported apart from llh (the log-posterior is llh + logPrior). 0 when no parameter has one.
+   */
+  logPrior: number;
+  /** How many parameters have a prior. */
+  priors: number;
 }
 
 /** The value of a number-or-parameter-id cell. */
@@ -115,8 +124,9 @@ async function simulateCondition(model: Model, params: Float64Array, initial: Fl
     if (!(b > a)) continue;
     const inside = times.slice(k).filter((t) => t > a && t <= b);
     const saveat = [...new Set([...inside, b])];
+    const gpu = options.backend === 'gpu';
     const sol = await solve(makeProblem(model, { t0: a, t1: b, saveat, params, initial: y }), options.method ?? 'rodas4', {
-      backend: 'cpu', rtol: options.rtol ?? 1e-10, atol: options.atol ?? 1e-14, maxSteps: 1_000_000,
+      backend: gpu ? 'gpu' : 'cpu', rtol: options.rtol ?? (gpu ? 1e-6 : 1e-10), atol: options.atol ?? (gpu ? 1e-10 : 1e-14), maxSteps: 1_000_000,
     });
     if (sol.status[0] !== STATUS.success) throw new InputError(`the simulation stopped at t = ${sol.tEnd[0]} (${['running', 'success', 'max_steps', 'dt_underflow', 'non_finite'][sol.status[0]!]})`);
     for (const t of inside) { out.set(sol.y.subarray(saveat.indexOf(t) * N, (saveat.indexOf(t) + 1) * N), k * N); k++; }
@@ -196,5 +206,36 @@ export async function petabLikelihood(problem: PetabProblem, options: PetabOptio
     simulated[k] = h; sigma[k] = s; llhPer[k] = l;
     llh += l; chi2 += r * r;
   });
-  return { llh, chi2, conditions: groups.size, measurements: problem.measurements.length, simulated, sigma, llhPerMeasurement: llhPer };
+  const { logPrior, priors } = petabLogPrior(problem, values);
+  return { llh, chi2, conditions: groups.size, measurements: problem.measurements.length, simulated, sigma, llhPerMeasurement: llhPer, logPrior, priors };
+}
+
+/**
+ * Σ log prior density over the parameters with an objectivePriorType (PEtab v1 prior types; the
+ * parameterScale… ones on the parameter's scale, the others on linear scale).
+ */
+export function petabLogPrior(problem: PetabProblem, values: Record<string, number>): { logPrior: number; priors: number } {
+  let logPrior = 0, priors = 0;
+  for (const p of problem.parameters) {
+    if (!p.prior) continue;
+    priors++;
+    const [a = NaN, b = NaN] = p.prior.parameters;
+    const v = values[p.id]!;
+    const onScale = p.scale === 'lin' ? v : p.scale === 'log' ? Math.log(v) : Math.log10(v);
+    const normal = (x: number) => -0.5 * Math.log(2 * Math.PI * b * b) - 0.5 * ((x - a) / b) ** 2;
+    const laplace = (x: number) => -Math.log(2 * b) - Math.abs(x - a) / b;
+    const uniform = (x: number) => (x >= a && x <= b ? -Math.log(b - a) : -Infinity);
+    switch (p.prior.type) {
+      case 'uniform': logPrior += uniform(v); break;
+      case 'normal': logPrior += normal(v); break;
+      case 'laplace': logPrior += laplace(v); break;
+      case 'logNormal': logPrior += normal(Math.log(v)) - Math.log(v); break;
+      case 'logLaplace': logPrior += laplace(Math.log(v)) - Math.log(v); break;
+      case 'parameterScaleUniform': logPrior += uniform(onScale); break;
+      case 'parameterScaleNormal': logPrior += normal(onScale); break;
+      case 'parameterScaleLaplace': logPrior += laplace(onScale); break;
+      default: throw new InputError(`${problem.files.parameters}:${p.line}: objectivePriorType "${p.prior.type}" is not a PEtab prior type`);
+    }
+  }
+  return { logPrior, priors };
 }

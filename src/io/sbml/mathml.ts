@@ -122,6 +122,9 @@ function apply(el: XmlElement, ctx: MathContext, bound: Map<string, string>): st
   const qualifiers = new Set(['degree', 'logbase', 'bvar']);
   const args = rest.filter((c) => !qualifiers.has(c.name));
   const rec = (e: XmlElement) => mathToText(e, ctx, bound);
+  // <apply> around a lone expression (e.g. <apply><apply>…</apply></apply>, as some exporters
+  // write): the expression itself, as libSBML reads it.
+  if (args.length === 0 && (['apply', 'cn', 'piecewise'].includes(op.name) || (op.name === 'ci' && !ctx.functions.has(op.text.trim())))) return rec(op);
   const xs = () => args.map(rec);
   const arity = (n: number) => { if (args.length !== n) ctx.fail(`<${op.name}> takes ${n} argument${n === 1 ? '' : 's'} (found ${args.length})`, el); };
   switch (op.name) {
