@@ -100,6 +100,21 @@ describe('PEtab semantics against a closed form', () => {
     expect(r.priors).toBe(0);
   });
 
+  it('a stimulus switched on at t_on = 2.5 (SBML piecewise in t − t_on): the integration splits there and matches the closed form', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ctwin-petab-switch-'));
+    const yaml = writeDecayProblem(dir, (f) => {
+      f['model.xml'] = f['model.xml']!
+        .replace('<parameter id="k_out" value="0.5" constant="true"/>', '<parameter id="k_out" value="0.5" constant="true"/><parameter id="t_on" value="2.5" constant="true"/>')
+        .replace('<apply><times/><ci>C</ci><ci>k_in</ci></apply>', '<apply><times/><ci>C</ci><ci>k_in</ci><piecewise><piece><cn>0</cn><apply><lt/><apply><minus/><csymbol encoding="text" definitionURL="http://www.sbml.org/sbml/symbols/time">t</csymbol><ci>t_on</ci></apply><cn>0</cn></apply></piece><otherwise><cn>1</cn></otherwise></piecewise></apply>');
+      f['conditions.tsv'] = 'conditionId\tk_in\non\t1\n';
+      f['measurements.tsv'] = 'observableId\tsimulationConditionId\tmeasurement\ttime\tobservableParameters\tnoiseParameters\nx_lap\ton\t0.1\t2\t\t\nx_lap\ton\t0.5\t3\t\t\nx_lap\ton\t1.5\t8\t\t\n';
+    });
+    const r = await petabLikelihood(await readPetab(yaml));
+    // x = 0 until t_on, then x(t) = (k_in/k_out)(1 − e^{−k_out (t − t_on)}).
+    const x = (t: number) => (t < 2.5 ? 0 : 2 * (1 - Math.exp(-0.5 * (t - 2.5))));
+    expect(Array.from(r.simulated)).toEqual([expect.closeTo(x(2), 12), expect.closeTo(x(3), 9), expect.closeTo(x(8), 9)]);
+  });
+
   it('priors are reported apart from the likelihood (normal on linear scale, parameterScaleNormal on log10)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ctwin-petab-prior-'));
     const yaml = writeDecayProblem(dir, (f) => {
