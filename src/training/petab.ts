@@ -17,7 +17,7 @@
  * that stops at t_end) are integrated as separate segments, so the solver never steps across one.
  */
 import { evaluate } from 'mathjs';
-import { evaluateExpr, type Expr } from '../physics/expr.js';
+import { derivative, evaluateExpr, substitute, type Expr, type SymbolRef } from '../physics/expr.js';
 import type { Model } from '../physics/model.js';
 import { makeProblem } from '../solvers/problem.js';
 import { solve } from '../solvers/solve.js';
@@ -83,18 +83,33 @@ function conditionSetup(problem: PetabProblem, values: Record<string, number>, c
   return { params, speciesOverrides };
 }
 
-/** Times t = c at which a conditional of the model switches, for these parameters. */
+/**
+ * Times at which a conditional of the model switches, for these parameters: every comparison
+ * a ≶ b whose difference is affine in t with parameter-only coefficients, a − b = α·t + β (t < c,
+ * t − c < 0, 2·t ≥ t_on + d, …), switches at t = −β/α.
+ */
 function switchTimes(model: Model, params: Float64Array): number[] {
   const out = new Set<number>();
+  const time: SymbolRef = { kind: 'time' };
+  const reads = (e: Expr, kinds: string[]): boolean => {
+    let hit = false;
+    substitute(e, (r) => { if (kinds.includes(r.kind)) hit = true; return undefined; });
+    return hit;
+  };
+  const value = (e: Expr, t: number) => evaluateExpr(e, (r) => (r.kind === 'param' ? params[r.index]! : r.kind === 'time' ? t : NaN));
   const visit = (e: Expr) => {
     switch (e.k) {
       case 'num': case 'sym': return;
       case 'neg': case 'fn1': visit(e.a); return;
       case 'cond': {
-        const isTime = (u: Expr) => u.k === 'sym' && u.ref.kind === 'time';
-        const paramOnly = (u: Expr): boolean => u.k === 'num' || (u.k === 'sym' ? u.ref.kind === 'param' : u.k === 'cond' ? false : u.k === 'neg' || u.k === 'fn1' ? paramOnly(u.a) : paramOnly(u.a) && paramOnly(u.b));
-        const other = isTime(e.a) ? e.b : isTime(e.b) ? e.a : undefined;
-        if (other && paramOnly(other)) out.add(evaluateExpr(other, (r) => (r.kind === 'param' ? params[r.index]! : NaN)));
+        const d: Expr = { k: 'sub', a: e.a, b: e.b };
+        if (reads(d, ['time']) && !reads(d, ['state', 'nn', 'expr'])) {
+          const slope = derivative(d, time);
+          if (!reads(slope, ['time', 'state', 'nn', 'expr'])) {
+            const alpha = value(slope, 0), beta = value(d, 0);
+            if (alpha !== 0 && Number.isFinite(alpha) && Number.isFinite(beta)) out.add(-beta / alpha);
+          }
+        }
         visit(e.a); visit(e.b); visit(e.then); visit(e.else);
         return;
       }
@@ -102,34 +117,43 @@ function switchTimes(model: Model, params: Float64Array): number[] {
     }
   };
   model.equations.forEach(visit);
-  return [...out].filter(Number.isFinite).sort((a, b) => a - b);
+  // Roots computed two ways (t < c and t − c < 0) differ in the last bits: one switch, not two
+  // segments a few ulps apart (the solver cannot step across an interval that short).
+  const sorted = [...out].filter(Number.isFinite).sort((a, b) => a - b);
+  return sorted.filter((t, i) => i === 0 || t - sorted[i - 1]! > 1e-9 * Math.max(1, Math.abs(t)));
 }
 
 /**
- * States at `times` (sorted, ≥ 0) from t = 0, integrating piecewise between switch times. The
- * segment after a switch starts a hair after it (1e-13 relative), so its first stage already sees
- * the new branch of the conditional.
+ * States at `times` (sorted, ≥ 0) from t = 0, integrating piecewise between switch times: each
+ * segment ends a hair (1e-13 relative) before a switch and the next starts a hair after it, so
+ * every stage of every step sees one branch of each conditional. The state is continuous across a
+ * switch; a measurement exactly at one reads the state there.
  */
 async function simulateCondition(model: Model, params: Float64Array, initial: Float64Array, times: number[], options: PetabOptions): Promise<Float64Array> {
   const N = model.states.length;
   const out = new Float64Array(times.length * N);
   const end = times.length ? times[times.length - 1]! : 0;
-  const switches = switchTimes(model, params).filter((s) => s > 0 && s < end);
+  const near = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b));
+  // A switch at the last measurement time still ends the integration a hair before it.
+  const switches = switchTimes(model, params).filter((s) => s > 0 && !near(s, 0) && (s < end || near(s, end)));
   const bounds = [0, ...switches, end];
   let y = Float64Array.from(initial), k = 0;
   // Measurements at t = 0 read the initial state.
   while (k < times.length && times[k] === 0) { out.set(y, k * N); k++; }
   for (let s = 0; s + 1 < bounds.length && k < times.length; s++) {
-    const a = s === 0 ? bounds[0]! : bounds[s]! * (1 + 1e-13) + 1e-300, b = bounds[s + 1]!;
+    // Segments stop a hair before a switch and start a hair after it, so no step of the solver
+    // ever evaluates the model on the other side (a condition t − c < 0 flips exactly at c).
+    const last = s + 2 === bounds.length;
+    const a = s === 0 ? bounds[0]! : bounds[s]! * (1 + 1e-13) + 1e-300, b = last ? bounds[s + 1]! : bounds[s + 1]! * (1 - 1e-13);
     if (!(b > a)) continue;
-    const inside = times.slice(k).filter((t) => t > a && t <= b);
-    const saveat = [...new Set([...inside, b])];
+    const inside = times.slice(k).filter((t) => t > a && (t <= b || (!last && t <= bounds[s + 1]!)));
+    const saveat = [...new Set([...inside.map((t) => Math.min(t, b)), b])];
     const gpu = options.backend === 'gpu';
     const sol = await solve(makeProblem(model, { t0: a, t1: b, saveat, params, initial: y }), options.method ?? 'rodas4', {
       backend: gpu ? 'gpu' : 'cpu', rtol: options.rtol ?? (gpu ? 1e-6 : 1e-10), atol: options.atol ?? (gpu ? 1e-10 : 1e-14), maxSteps: 1_000_000,
     });
     if (sol.status[0] !== STATUS.success) throw new InputError(`the simulation stopped at t = ${sol.tEnd[0]} (${['running', 'success', 'max_steps', 'dt_underflow', 'non_finite'][sol.status[0]!]})`);
-    for (const t of inside) { out.set(sol.y.subarray(saveat.indexOf(t) * N, (saveat.indexOf(t) + 1) * N), k * N); k++; }
+    for (const t of inside) { const i = saveat.indexOf(Math.min(t, b)); out.set(sol.y.subarray(i * N, (i + 1) * N), k * N); k++; }
     y = Float64Array.from(sol.y.subarray((saveat.length - 1) * N));
   }
   return out;
