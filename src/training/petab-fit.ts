@@ -9,6 +9,7 @@ import { splitmix32 } from '../physics/neural.js';
 import type { PetabProblem, Scale } from '../io/petab/petab.js';
 import { minimizeBatch, type BatchObjective, type FitStatus } from './optimize.js';
 import { petabObjective, type PetabObjectiveOptions } from './petab-objective.js';
+import { fromScale } from './petab.js';
 
 export interface PetabFitOptions extends PetabObjectiveOptions {
   starts?: number;
@@ -84,7 +85,7 @@ export async function petabFit(problem: PetabProblem, options: PetabFitOptions =
     const x = Array.from(toX(r.x, b));
     return {
       start: b, nllh: Number.isFinite(r.loss[b]!) ? r.loss[b]! : Infinity, x,
-      values: x.map((v, k) => (obj.scales[k] === 'lin' ? v : obj.scales[k] === 'log' ? Math.exp(v) : 10 ** v)),
+      values: x.map((v, k) => fromScale(obj.scales[k]!, v)),
       status: r.status[b]!, iterations: r.iterations[b]!,
     };
   });

@@ -28,6 +28,7 @@ import { InputError } from '../io/csv.js';
 import type { MethodName } from '../methods/tableaus.js';
 import type { PetabProblem, Scale } from '../io/petab/petab.js';
 import { gradient } from './gradient.js';
+import { conditionSources, fromScale, toScale, transform, transformJacobian, type Source } from './petab.js';
 import { compileObservable, type Observations } from './loss.js';
 
 export interface PetabObjectiveOptions {
@@ -50,8 +51,6 @@ export interface PetabObjective {
   evaluate(x: Float64Array, withGradient?: boolean): Promise<{ nllh: Float64Array; grad: Float64Array }>;
 }
 
-const toScale = (s: Scale, v: number) => (s === 'lin' ? v : s === 'log' ? Math.log(v) : Math.log10(v));
-const fromScale = (s: Scale, x: number) => (s === 'lin' ? x : s === 'log' ? Math.exp(x) : 10 ** x);
 /** d(linear value)/d(scaled value). */
 const dLinear = (s: Scale, v: number) => (s === 'lin' ? 1 : s === 'log' ? v : v * Math.LN10);
 
@@ -76,7 +75,6 @@ export function petabObjective(problem: PetabProblem, options: PetabObjectiveOpt
   const spec = structuredClone(problem.spec) as Record<string, Record<string, unknown>>;
   const base = problem.model;
   const isModelParam = (id: string) => base.params.some((q) => q.name === problem.modelName(id));
-  const petabIds = new Set(problem.parameters.map((p) => p.id));
   // PEtab-only parameters (observable and noise parameters) join the model as parameters.
   for (const p of problem.parameters) if (!isModelParam(p.id)) spec.params![p.id] = Number.isFinite(p.nominal) ? p.nominal : 1;
   const symbolFor = (v: string): MathNode => (Number.isNaN(Number(v)) ? parse(isModelParam(v) ? problem.modelName(v) : v) : parse(`(${Number(v)})`));
@@ -112,19 +110,13 @@ export function petabObjective(problem: PetabProblem, options: PetabObjectiveOpt
   // Per condition: what sets each model parameter (a PEtab id, or a constant) and each species override.
   const conditions = [...new Set(problem.measurements.map((m) => m.simulation))];
   const setup = conditions.map((c) => {
-    const feed: Array<{ id?: string; value: number }> = model.params.map((q) => (petabIds.has(q.name) ? { id: q.name, value: NaN } : { value: q.value }));
-    // Model parameters named by their SBML id in the PEtab table (renamed ones too).
+    // Every parameter of the augmented model is set by its PEtab parameter of the same (SBML) id
+    // where there is one, else a constant; then the condition's overrides (conditionSources).
+    const feed: Source[] = model.params.map((q) => ({ value: q.value }));
     for (const p of problem.parameters) { const i = paramIndex(problem.modelName(p.id)); if (i >= 0) feed[i] = { id: p.id, value: NaN }; }
-    const species = new Map<number, { id?: string; value: number }>();
-    for (const [col, v] of problem.conditions.get(c) ?? []) {
-      const source = v === '' || /^nan$/i.test(v) ? undefined : !Number.isNaN(Number(v)) ? { value: Number(v) } : petabIds.has(v) ? { id: v, value: NaN } : { value: model.params[paramIndex(problem.modelName(v))]?.value ?? NaN };
-      if (!source) continue;
-      const i = paramIndex(problem.modelName(col));
-      if (i >= 0) { feed[i] = source; continue; }
-      const s = model.states.findIndex((q) => q.name === problem.modelName(col));
-      if (s >= 0) species.set(s, source);
-    }
-    return { feed, species };
+    const sources = conditionSources(problem, c);
+    for (const [i, src] of sources.params) feed[i] = src;
+    return { feed, species: sources.species };
   });
   const C = conditions.length;
   const conditionOf = problem.measurements.map((m) => conditions.indexOf(m.simulation));
@@ -146,9 +138,9 @@ export function petabObjective(problem: PetabProblem, options: PetabObjectiveOpt
       if (model.states.some((q) => q.name === problem.modelName(name))) throw new InputError(`${problem.files.observables}:${o.line}: the noise formula of "${o.id}" depends on the model's state "${name}": not supported for fitting yet`);
       return undefined;
     });
-    const f = parse(text).compile();
+    const node = parse(text), f = node.compile();
     const symbols = new Set<string>();
-    parse(text).traverse((n) => { if ('isSymbolNode' in n && n.isSymbolNode) symbols.add((n as unknown as { name: string }).name); });
+    node.traverse((n) => { if ('isSymbolNode' in n && n.isSymbolNode) symbols.add((n as unknown as { name: string }).name); });
     const grads = [...symbols].filter((s) => column.has(s)).map((s) => [column.get(s)!, mathDerivative(text, s).compile()] as const);
     return { f, grads, transformation: o.transformation };
   });
@@ -182,7 +174,7 @@ export function petabObjective(problem: PetabProblem, options: PetabObjectiveOpt
     const data: Observations['data'] = [];
     for (let b = 0; b < B; b++) {
       problem.measurements.forEach((m, k) => {
-        const s = Number(noise[k]!.f.evaluate({ ...values[b]! }));
+        const s = Number(noise[k]!.f.evaluate(values[b]!));
         sigma[b * problem.measurements.length + k] = s;
         data.push({ traj: b * C + conditionOf[k]!, t: m.time, observable: measurementObs[k]!, value: m.value, sigma: noise[k]!.transformation === 'log10' ? s * Math.LN10 : s });
       });
@@ -196,7 +188,7 @@ export function petabObjective(problem: PetabProblem, options: PetabObjectiveOpt
       for (let c = 0; c < C; c++) v += r.lossPerTrajectory[b * C + c]!;
       problem.measurements.forEach((m, k) => {
         const s = sigma[b * M + k]!, t = noise[k]!.transformation;
-        v += Math.log(s) + 0.5 * Math.log(2 * Math.PI) + (t === 'lin' ? 0 : t === 'log' ? Math.log(m.value) : Math.log(m.value * Math.LN10));
+        v += Math.log(s) + 0.5 * Math.log(2 * Math.PI) + transformJacobian(t, m.value);
       });
       nllh[b] = r.status.subarray(b * C, (b + 1) * C).every((st) => st === 1) ? v : Infinity;
     }
@@ -233,10 +225,10 @@ export function petabObjective(problem: PetabProblem, options: PetabObjectiveOpt
           const y = sol.y.subarray((tr * saveat.length + si) * N, (tr * saveat.length + si + 1) * N);
           const h = compiled[measurementObs[k]!]!.value(m.time, y, params.subarray(tr * P, (tr + 1) * P));
           const s = sigma[b * M + k]!;
-          const tf = nz.transformation === 'lin' ? (u: number) => u : nz.transformation === 'log' ? Math.log : Math.log10;
+          const tf = transform(nz.transformation);
           const res = (tf(m.value) - tf(h)) / s;
           const dnll = (1 - res * res) / s;
-          for (const [j, d] of nz.grads) grad[b * K + j]! += dnll * Number(d.evaluate({ ...values[b]! }));
+          for (const [j, d] of nz.grads) grad[b * K + j]! += dnll * Number(d.evaluate(values[b]!));
         });
       }
     }

@@ -16,15 +16,15 @@
  * parameters (the model's `initial` section). Switches in time (piecewise in t, e.g. a stimulus
  * that stops at t_end) are integrated as separate segments, so the solver never steps across one.
  */
-import { evaluate } from 'mathjs';
+import { compile } from 'mathjs';
 import { derivative, evaluateExpr, substitute, type Expr, type SymbolRef } from '../physics/expr.js';
 import type { Model } from '../physics/model.js';
 import { makeProblem } from '../solvers/problem.js';
 import { solve } from '../solvers/solve.js';
-import { STATUS } from '../methods/status.js';
+import { STATUS, statusName } from '../methods/status.js';
 import type { MethodName } from '../methods/tableaus.js';
 import { InputError } from '../io/csv.js';
-import type { PetabMeasurement, PetabProblem } from '../io/petab/petab.js';
+import type { PetabMeasurement, PetabProblem, Scale, Transformation } from '../io/petab/petab.js';
 
 export interface PetabOptions {
   /** PEtab parameter values on linear scale, by id (default: the table's nominal values). */
@@ -55,31 +55,64 @@ export interface PetabEvaluation {
   priors: number;
 }
 
-/** The value of a number-or-parameter-id cell. */
-function cellValue(problem: PetabProblem, values: Record<string, number>, v: string): number {
-  if (v === '' || /^nan$/i.test(v)) return NaN;
+/** What sets a value in a condition: a PEtab parameter (`id`; its value is the caller's) or a constant. */
+export interface Source { id?: string; value: number }
+
+/** A PEtab scale's transform of a linear value, and back. */
+export const toScale = (s: Scale, v: number) => (s === 'lin' ? v : s === 'log' ? Math.log(v) : Math.log10(v));
+export const fromScale = (s: Scale, x: number) => (s === 'lin' ? x : s === 'log' ? Math.exp(x) : 10 ** x);
+/** An observable's transformation, and log of its Jacobian d(transformed y)/dy up to sign (0, log y, log(y ln 10)). */
+export const transform = (t: Transformation) => (t === 'lin' ? (x: number) => x : t === 'log' ? Math.log : Math.log10);
+export const transformJacobian = (t: Transformation, y: number) => (t === 'lin' ? 0 : t === 'log' ? Math.log(y) : Math.log(y * Math.LN10));
+
+/**
+ * A cell of a condition or measurement table: empty or NaN (nothing set: keep the value), a number,
+ * a PEtab parameter, or a model parameter (its model value).
+ */
+export function sourceOf(problem: PetabProblem, v: string): Source | undefined {
+  if (v === '' || /^nan$/i.test(v)) return undefined;
   const x = Number(v);
-  if (!Number.isNaN(x)) return x;
-  if (v in values) return values[v]!;
+  if (!Number.isNaN(x)) return { value: x };
+  if (problem.parameters.some((p) => p.id === v)) return { id: v, value: NaN };
   const q = problem.model.params.find((p) => p.name === problem.modelName(v));
-  if (q) return q.value;
+  if (q) return { value: q.value };
   throw new InputError(`"${v}" is neither a number nor a parameter`);
 }
 
-/** Parameter vector and initial-state overrides of one condition. */
+/** A cell's value at the PEtab parameter values `values` (NaN where the cell sets nothing). */
+function cellValue(problem: PetabProblem, values: Record<string, number>, v: string): number {
+  const src = sourceOf(problem, v);
+  return !src ? NaN : src.id !== undefined ? values[src.id]! : src.value;
+}
+
+/**
+ * What a condition sets: model parameters and compartments (by index into the model's
+ * parameters) and initial species (by state index). The rest keep the model's values, or the
+ * PEtab parameter of the same id.
+ */
+export function conditionSources(problem: PetabProblem, conditionId: string): { params: Map<number, Source>; species: Map<number, Source> } {
+  const { model } = problem;
+  const params = new Map<number, Source>(), species = new Map<number, Source>();
+  for (const [col, v] of problem.conditions.get(conditionId) ?? []) {
+    const src = sourceOf(problem, v);
+    if (!src) continue;
+    const i = model.params.findIndex((q) => q.name === problem.modelName(col));
+    if (i >= 0) { params.set(i, src); continue; }
+    const s = model.states.findIndex((q) => q.name === problem.modelName(col));
+    if (s >= 0) species.set(s, src);
+  }
+  return { params, species };
+}
+
+/** Parameter vector and initial-state overrides of one condition at the PEtab parameter values. */
 function conditionSetup(problem: PetabProblem, values: Record<string, number>, conditionId: string) {
   const { model } = problem;
+  const at = (src: Source) => (src.id !== undefined ? values[src.id]! : src.value);
   const params = Float64Array.from(model.params.map((q) => q.value));
-  const index = (id: string) => model.params.findIndex((q) => q.name === problem.modelName(id));
-  for (const [id, v] of Object.entries(values)) { const i = index(id); if (i >= 0) params[i] = v; }
-  const speciesOverrides = new Map<number, number>();
-  for (const [col, v] of problem.conditions.get(conditionId) ?? []) {
-    const x = cellValue(problem, values, v);
-    const i = index(col);
-    if (i >= 0) { if (!Number.isNaN(x)) params[i] = x; continue; }
-    const s = model.states.findIndex((q) => q.name === problem.modelName(col));
-    if (s >= 0) speciesOverrides.set(s, x);
-  }
+  for (const [id, v] of Object.entries(values)) { const i = model.params.findIndex((q) => q.name === problem.modelName(id)); if (i >= 0) params[i] = v; }
+  const sources = conditionSources(problem, conditionId);
+  for (const [i, src] of sources.params) params[i] = at(src);
+  const speciesOverrides = new Map([...sources.species].map(([s, src]) => [s, at(src)] as const));
   return { params, speciesOverrides };
 }
 
@@ -152,7 +185,7 @@ async function simulateCondition(model: Model, params: Float64Array, initial: Fl
     const sol = await solve(makeProblem(model, { t0: a, t1: b, saveat, params, initial: y }), options.method ?? 'rodas4', {
       backend: gpu ? 'gpu' : 'cpu', rtol: options.rtol ?? (gpu ? 1e-6 : 1e-10), atol: options.atol ?? (gpu ? 1e-10 : 1e-14), maxSteps: 1_000_000,
     });
-    if (sol.status[0] !== STATUS.success) throw new InputError(`the simulation stopped at t = ${sol.tEnd[0]} (${['running', 'success', 'max_steps', 'dt_underflow', 'non_finite'][sol.status[0]!]})`);
+    if (sol.status[0] !== STATUS.success) throw new InputError(`the simulation stopped at t = ${sol.tEnd[0]} (${statusName(sol.status[0]!)})`);
     for (const t of inside) { const i = saveat.indexOf(Math.min(t, b)); out.set(sol.y.subarray(i * N, (i + 1) * N), k * N); k++; }
     y = Float64Array.from(sol.y.subarray((saveat.length - 1) * N));
   }
@@ -194,10 +227,9 @@ export async function petabLikelihood(problem: PetabProblem, options: PetabOptio
     let initial = makeProblem(model, { t1: 1, params: sim.params }).initial;
     if (ms[0]!.preequilibration) {
       const pre = conditionSetup(problem, values, ms[0]!.preequilibration);
-      let preInitial = makeProblem(model, { t1: 1, params: pre.params }).initial;
+      const preInitial = makeProblem(model, { t1: 1, params: pre.params }).initial;
       for (const [s, v] of pre.speciesOverrides) if (!Number.isNaN(v)) preInitial[s] = v;
       initial = await steadyState(model, pre.params, preInitial, options);
-      preInitial = initial;
     }
     initial = Float64Array.from(initial);
     for (const [s, v] of sim.speciesOverrides) if (!Number.isNaN(v)) initial[s] = v;
@@ -209,6 +241,7 @@ export async function petabLikelihood(problem: PetabProblem, options: PetabOptio
 
   // Observables: formulas of the model's symbols (by SBML id), the PEtab parameters and the row's placeholders.
   const renamed = Object.entries((problem.spec.sbml as { renamed: Record<string, string> }).renamed);
+  const formulas = new Map(problem.observables.map((o) => [o.id, { h: compile(o.formula), sigma: compile(o.noiseFormula) }]));
   let llh = 0, chi2 = 0;
   problem.measurements.forEach((m, k) => {
     const o = problem.observables.find((x) => x.id === m.observable)!;
@@ -222,10 +255,11 @@ export async function petabLikelihood(problem: PetabProblem, options: PetabOptio
     scope.t = m.time; scope.time = m.time;
     m.observableParameters.forEach((v, i) => { scope[`observableParameter${i + 1}_${o.id}`] = cellValue(problem, values, v); });
     m.noiseParameters.forEach((v, i) => { scope[`noiseParameter${i + 1}_${o.id}`] = cellValue(problem, values, v); });
-    const h = Number(evaluate(o.formula, { ...scope })), s = Number(evaluate(o.noiseFormula, { ...scope }));
-    const tf = o.transformation === 'lin' ? (x: number) => x : o.transformation === 'log' ? Math.log : Math.log10;
+    const f = formulas.get(o.id)!;
+    const h = Number(f.h.evaluate(scope)), s = Number(f.sigma.evaluate(scope));
+    const tf = transform(o.transformation);
     const r = (tf(m.value) - tf(h)) / s;
-    const jacobian = o.transformation === 'lin' ? 0 : o.transformation === 'log' ? Math.log(m.value) : Math.log(m.value * Math.LN10);
+    const jacobian = transformJacobian(o.transformation, m.value);
     const l = o.distribution === 'normal' ? -0.5 * Math.log(2 * Math.PI * s * s) - 0.5 * r * r - jacobian : -Math.log(2 * s) - Math.abs(r) - jacobian;
     simulated[k] = h; sigma[k] = s; llhPer[k] = l;
     llh += l; chi2 += r * r;
@@ -245,7 +279,7 @@ export function petabLogPrior(problem: PetabProblem, values: Record<string, numb
     priors++;
     const [a = NaN, b = NaN] = p.prior.parameters;
     const v = values[p.id]!;
-    const onScale = p.scale === 'lin' ? v : p.scale === 'log' ? Math.log(v) : Math.log10(v);
+    const onScale = toScale(p.scale, v);
     const normal = (x: number) => -0.5 * Math.log(2 * Math.PI * b * b) - 0.5 * ((x - a) / b) ** 2;
     const laplace = (x: number) => -Math.log(2 * b) - Math.abs(x - a) / b;
     const uniform = (x: number) => (x >= a && x <= b ? -Math.log(b - a) : -Infinity);
