@@ -155,21 +155,19 @@ export function petabObjective(problem: PetabProblem, options: PetabObjectiveOpt
 
   const evaluate = async (x: Float64Array, withGradient = true) => {
     const B = x.length / K;
-    const params = new Float64Array(B * C * P), initial = new Float64Array(B * C * N);
+    const params = new Float64Array(B * C * P);
     const values: Array<Record<string, number>> = [];
     for (let b = 0; b < B; b++) {
       const v = { ...defaultValues };
       names.forEach((n, j) => { v[n] = fromScale(scales[j]!, x[b * K + j]!); });
       values.push(v);
-      setup.forEach(({ feed, species }, c) => {
-        const row = (b * C + c) * P;
-        feed.forEach((f, i) => { params[row + i] = f.id ? v[f.id]! : f.value; });
-        const p = params.subarray(row, row + P);
-        const y0 = makeProblem(model, { t1: tEnd, params: Float64Array.from(p) }).initial;
-        for (const [s, f] of species) y0[s] = f.id ? v[f.id]! : f.value;
-        initial.set(y0, (b * C + c) * N);
-      });
+      setup.forEach(({ feed }, c) => feed.forEach((f, i) => { params[(b * C + c) * P + i] = f.id ? v[f.id]! : f.value; }));
     }
+    // makeProblem evaluates the initial assignments for every trajectory's parameters; then the
+    // conditions' species overrides.
+    const problemAll = makeProblem(model, { t1: tEnd, params });
+    const initial = problemAll.initial;
+    for (let b = 0; b < B; b++) setup.forEach(({ species }, c) => { for (const [s, f] of species) initial[(b * C + c) * N + s] = f.id ? values[b]![f.id]! : f.value; });
     const sigma = new Float64Array(B * problem.measurements.length);
     const data: Observations['data'] = [];
     for (let b = 0; b < B; b++) {
@@ -179,7 +177,6 @@ export function petabObjective(problem: PetabProblem, options: PetabObjectiveOpt
         data.push({ traj: b * C + conditionOf[k]!, t: m.time, observable: measurementObs[k]!, value: m.value, sigma: noise[k]!.transformation === 'log10' ? s * Math.LN10 : s });
       });
     }
-    const problemAll = makeProblem(model, { t1: tEnd, params, initial });
     const r = await gradient(problemAll, { observables: observed, data }, {}, { ...solverOptions, backend: options.backend ?? 'cpu', lossOnly: !withGradient });
     const nllh = new Float64Array(B), grad = new Float64Array(B * K);
     const M = problem.measurements.length;
