@@ -164,15 +164,16 @@ describe('malformed PEtab problems: every problem named, exit 2, nothing written
     ['a broken model', (f) => { f['model.xml'] = f['model.xml']!.replace('<ci>k_out</ci>', '<ci>k_outt</ci>'); }, /model\.xml:10:\d+: "k_outt" is not declared/],
   ];
   for (const [what, edit, message] of bad) {
-    it(what, async () => {
+    // Concurrent: each case is two CLI processes that mostly wait on start-up.
+    it.concurrent(what, async ({ expect }) => {
       const dir = mkdtempSync(join(tmpdir(), 'ctwin-petab-bad-'));
       const yaml = writeDecayProblem(dir, edit);
       const { issues } = await lintPetab(yaml);
       expect(issues.map((i) => `${i.file}:${i.line}:${i.column}: ${i.message}`).join('\n')).toMatch(message);
-      const lint = await run('node', [CLI, 'petab', 'lint', yaml]).then(() => undefined, (e: { code: number; stderr: string }) => e);
+      const failed = (args: string[]) => run('node', [CLI, 'petab', ...args]).then(() => undefined, (e: { code: number; stderr: string }) => e);
+      const [lint, sim] = await Promise.all([failed(['lint', yaml]), failed(['simulate', yaml, '--out', join(dir, 'sim.tsv')])]);
       expect(lint?.code).toBe(2);
       expect(lint?.stderr).toMatch(message);
-      const sim = await run('node', [CLI, 'petab', 'simulate', yaml, '--out', join(dir, 'sim.tsv')]).then(() => undefined, (e: { code: number; stderr: string }) => e);
       expect(sim?.code).toBe(2);
       expect(existsSync(join(dir, 'sim.tsv'))).toBe(false);
     });

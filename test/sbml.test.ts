@@ -140,10 +140,11 @@ describe('ctwin import-sbml', () => {
     ['a non-finite value', wrap(decay).replace('value="1"', 'value="INF"'), /value="INF" is not a finite number/],
   ];
   for (const [what, xml, message] of bad) {
-    it(`${what}: exit 2, ${message}, nothing written`, async () => {
-      writeFileSync(join(dir, 'bad.xml'), xml);
-      const out = join(dir, `${what.replace(/\W+/g, '-')}.json`);
-      const err = await run('node', [CLI, 'import-sbml', join(dir, 'bad.xml'), '--out', out]).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    // Concurrent: each case is a CLI process that mostly waits on start-up.
+    it.concurrent(`${what}: exit 2, ${message}, nothing written`, async ({ expect }) => {
+      const file = join(dir, `${what.replace(/\W+/g, '-')}-bad.xml`), out = file.replace(/\.xml$/, '.json');
+      writeFileSync(file, xml);
+      const err = await run('node', [CLI, 'import-sbml', file, '--out', out]).then(() => undefined, (e: { code: number; stderr: string }) => e);
       expect(err?.code, err?.stderr).toBe(2);
       expect(err?.stderr).toMatch(message);
       expect(existsSync(out)).toBe(false);

@@ -5,9 +5,12 @@
  */
 import cliProgress from 'cli-progress';
 
+/** Whether progress may be drawn on stderr (a terminal, not TERM=dumb, not --quiet/--json). */
+export const showsProgress = (quiet: boolean | undefined) => !quiet && !!process.stderr.isTTY && process.env.TERM !== 'dumb';
+
 /** A progress bar on stderr, or undefined where one must not be drawn. */
 export function progressBar(quiet: boolean | undefined, format: string): cliProgress.SingleBar | undefined {
-  if (quiet || !process.stderr.isTTY || process.env.TERM === 'dumb') return undefined;
+  if (!showsProgress(quiet)) return undefined;
   return new cliProgress.SingleBar({ stream: process.stderr, format, hideCursor: true, etaBuffer: 30 }, cliProgress.Presets.shades_classic);
 }
 

@@ -8,6 +8,7 @@ import { solve } from '../solvers/solve.js';
 import { METHOD_NAMES, type MethodName } from '../methods/tableaus.js';
 import { STATUS } from '../methods/status.js';
 import { UsageError, checkOutputPath, numberFlag, integerFlag, type Flags } from './args.js';
+import { showsProgress } from './progress.js';
 
 export const SIMULATE_FLAGS = {
   model: { type: 'string' }, params: { type: 'string' }, batch: { type: 'string' }, t0: { type: 'string' },
@@ -65,7 +66,7 @@ export async function simulateCommand(flags: Flags<typeof SIMULATE_FLAGS>, log: 
     t0, t1, batch: batch ?? 1, params, initial,
     saveat: flags.saveat !== undefined ? parseSaveat(flags.saveat) : undefined,
   });
-  const showProgress = !flags.quiet && !flags.json && process.stderr.isTTY && process.env.TERM !== 'dumb';
+  const showProgress = showsProgress(flags.quiet || flags.json);
   const sol = await solve(problem, method, {
     backend, rtol: numberFlag(flags, 'rtol'), atol: numberFlag(flags, 'atol'), dt: numberFlag(flags, 'dt'),
     maxSteps: integerFlag(flags, 'max-steps'),
