@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { lintPetab, readPetab } from '../src/io/petab/petab.js';
+import { lintPetab, readPetab, type PetabProblem } from '../src/io/petab/petab.js';
 import { petabLikelihood } from '../src/training/petab.js';
 import { petabObjective } from '../src/training/petab-objective.js';
 import { petabFit } from '../src/training/petab-fit.js';
@@ -223,16 +223,27 @@ describe('PEtab gradients (discrete adjoint) and fitting', () => {
     }
   }, 120_000);
 
-  itGpu('GPU (f32, dopri5) against CPU (f64) gradient on Elowitz (the non-stiff one; Boehm and Fujita need an implicit method, which the GPU adjoint lacks)', async () => {
-    const problem = await readPetab(yamlOf('Elowitz_Nature2000'));
-    const cpu = petabObjective(problem, { method: 'dopri5', rtol: 1e-10, atol: 1e-14 }), gpuObjective = petabObjective(problem, { backend: 'gpu' });
-    const x = Float64Array.from(cpu.nominal, (v, j) => v + (j % 2 ? 0.1 : -0.07));
-    const a = await cpu.evaluate(x), b = await gpuObjective.evaluate(x);
-    const rel = Math.hypot(...Array.from(a.grad, (g, i) => g - b.grad[i]!)) / Math.hypot(...a.grad);
-    console.log(`Elowitz: GPU f32 vs CPU f64, −llh ${b.nllh[0]} vs ${a.nllh[0]}, gradient norm-relative ${rel.toExponential(2)}`);
-    expect(Math.abs(b.nllh[0]! - a.nllh[0]!) / Math.abs(a.nllh[0]!)).toBeLessThan(1e-5);
-    expect(rel).toBeLessThan(2e-3);
-  }, 120_000);
+  itGpu('GPU (f32, rodas4) against CPU (f64) gradient of −llh on all three problems, away from the optimum', async () => {
+    const gradientRel = async (problem: PetabProblem, shift: (x: Float64Array, names: string[]) => void = () => {}) => {
+      const cpu = petabObjective(problem, { rtol: 1e-10, atol: 1e-14 }), gpuObjective = petabObjective(problem, { backend: 'gpu' });
+      const x = Float64Array.from(cpu.nominal, (v, j) => v + (j % 2 ? 0.1 : -0.07));
+      shift(x, cpu.names);
+      const a = await cpu.evaluate(x), b = await gpuObjective.evaluate(x);
+      expect(Math.abs(b.nllh[0]! - a.nllh[0]!) / Math.abs(a.nllh[0]!)).toBeLessThan(1e-4);
+      return { rel: Math.hypot(...Array.from(a.grad, (g, i) => g - b.grad[i]!)) / Math.hypot(...a.grad), a, b };
+    };
+    for (const m of Object.keys(reference)) {
+      const { rel, a, b } = await gradientRel(await readPetab(yamlOf(m)));
+      console.log(`${m}: GPU f32 vs CPU f64, −llh ${b.nllh[0]} vs ${a.nllh[0]}, gradient norm-relative ${rel.toExponential(2)}`);
+      // Measured: Boehm 1.3e-6, Elowitz 5.5e-6, Fujita 2.7e-3. Fujita's states span nine decades
+      // (EGFR ~ 4e7 beside AKT ~ 0.03), which f32 does not hold; see the next check.
+      expect(rel).toBeLessThan(m === 'Fujita_SciSignal2010' ? 1e-2 : 1e-4);
+    }
+    // Fujita with init_EGFR two decades lower (log10 scale): the f32 gradient is then as close as the others'.
+    const { rel } = await gradientRel(await readPetab(yamlOf('Fujita_SciSignal2010')), (x, names) => { x[names.indexOf('init_EGFR')]! -= 2; });
+    console.log(`Fujita with init_EGFR / 100: gradient norm-relative ${rel.toExponential(2)}`);
+    expect(rel).toBeLessThan(3e-4);
+  }, 240_000);
 
   it('fit: L-BFGS with adjoint gradients goes from a perturbed point back to Boehm\'s published optimum', async () => {
     const problem = await readPetab(yamlOf('Boehm_JProteomeRes2014'));

@@ -6,7 +6,7 @@
  */
 import { loadModel } from '../io/model-file.js';
 import { makeProblem } from '../solvers/problem.js';
-import { EXPLICIT_METHODS, METHOD_NAMES, type MethodName } from '../methods/tableaus.js';
+import { METHOD_NAMES, type MethodName } from '../methods/tableaus.js';
 import { STATUS, STATUS_NAMES } from '../methods/status.js';
 import { gradient } from '../training/gradient.js';
 import type { Noise } from '../training/loss.js';
@@ -27,10 +27,7 @@ export async function gradientCommand(flags: Flags<typeof GRADIENT_FLAGS>, out: 
   if (!METHOD_NAMES.includes(method)) throw new UsageError(`--method ${method}: unknown (choose ${METHOD_NAMES.join(', ')})`);
   const backend = flags.backend ?? 'auto';
   if (!['auto', 'cpu', 'gpu'].includes(backend)) throw new UsageError(`--backend ${backend}: choose auto, gpu or cpu`);
-  // auto → the f64 CPU adjoint (the reference); gpu → the f32 GPU adjoint (explicit methods).
-  if (backend === 'gpu' && !EXPLICIT_METHODS.includes(method)) {
-    throw new UsageError(`--backend gpu: GPU gradients support the explicit methods (${EXPLICIT_METHODS.join(', ')}); ${method} gradients run on the CPU (--backend cpu)`);
-  }
+  // auto → the f64 CPU adjoint (the reference); gpu → the f32 GPU adjoint.
   const sigma = numberFlag(flags, 'sigma') ?? 1;
   if (!(sigma > 0)) throw new UsageError(`--sigma ${flags.sigma}: must be positive`);
   const noise = (flags.noise ?? 'normal') as Noise;

@@ -3,7 +3,7 @@
  * and the README's CLI reference is generated from it (`node scripts/cli-reference.mjs`; a test
  * keeps the README equal to it). Exit codes likewise.
  */
-import { METHOD_NAMES, EXPLICIT_METHODS } from '../methods/tableaus.js';
+import { METHOD_NAMES } from '../methods/tableaus.js';
 
 export const COMMAND_USAGE: Record<string, string> = {
   demo: `ctwin demo [--out ctwin-demo] [--backend auto|cpu|gpu] [--starts 4] [--samples 32] [--resume] [--quiet] [--json]
@@ -26,7 +26,7 @@ export const COMMAND_USAGE: Record<string, string> = {
   (backend, time, trajectories per status, files) as JSON on stdout.`,
   gradient: `ctwin gradient --model M.json --data D.csv [--params P.csv] [--sigma 1] [--noise normal|lognormal]
                [--t0 0] [--method …] [--rtol 1e-6] [--atol 1e-8] [--dt DT] [--max-steps N]
-               [--backend auto|cpu|gpu]  (auto: the f64 CPU adjoint; gpu: f32, ${EXPLICIT_METHODS.join('/')})
+               [--backend auto|cpu|gpu]  (auto: the f64 CPU adjoint; gpu: the f32 one)
   Prints JSON {"loss": L, "grad": [{"traj", "status", "params", "initial"}…]} for
   L = Σ ½((y_obs(t) − value)/σ)²; D.csv columns traj,t,observable,value.`,
   calibrate: `ctwin calibrate --model M.json --data FILE… --out DIR [--design design.csv] [--covariates cov.csv]

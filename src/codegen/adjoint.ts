@@ -1,5 +1,6 @@
 /**
- * The backward sweep of the discrete adjoint on the GPU (f32), explicit Runge–Kutta methods: one
+ * The backward sweep of the discrete adjoint on the GPU (f32), explicit Runge–Kutta and Rosenbrock
+ * methods (the stage adjoints: src/codegen/step.ts, explicitStepAdjoint, rosenbrockStepAdjoint): one
  * invocation per trajectory handles one segment between checkpoints per dispatch, last segment
  * first (src/training/gpu-adjoint.ts re-dispatches until every trajectory reaches t0).
  *
@@ -9,7 +10,8 @@
  * step's stages and propagate the cotangents with the stage adjoint the f64 reference prints from
  * the same generator (src/codegen/step.ts, explicitStepAdjoint): k̄_i = h b_i ȳ_{n+1} + Σ_saves h b_i(θ) ȳ_s,
  * then for i = s…1 Ȳ_i = J(Y_i)ᵀ k̄_i (the generated vᵀ∂f, network through its VJP), p̄ += (∂f/∂p)ᵀ k̄_i,
- * ȳ_n += Ȳ_i, k̄_j += h a_ij Ȳ_i. ȳ and p̄ live in registers within a dispatch and in storage
+ * ȳ_n += Ȳ_i, k̄_j += h a_ij Ȳ_i (Rosenbrock: through W⁻ᵀ, then the model's second derivatives
+ * contracted with J̄ and w̄ for W = I/(hγ) − J(y_n) and ∂f/∂t(y_n)). ȳ and p̄ live in registers within a dispatch and in storage
  * between dispatches. θ̄ per trajectory is accumulated in storage with loops (one row per weight,
  * [weight][trajectory], so neighbouring invocations touch neighbouring words) and summed over the
  * batch afterwards by the tree reduction of src/gpu/reduce.ts.
@@ -19,12 +21,12 @@
  */
 import type { Model } from '../physics/model.js';
 import { layerSizes, weightLayout } from '../physics/neural.js';
-import type { ExplicitTableau } from '../methods/tableaus.js';
-import { emitSensitivityWgsl, wgslSizes } from './compile.js';
+import type { Method } from '../methods/tableaus.js';
+import { emitSecondOrderWgsl, emitSensitivityWgsl, wgslSizes } from './compile.js';
 import { mlpWgsl } from './neural.js';
 import { ADJOINT_PROGRAM, SOLVER_CONFIG, WEIGHT_GRADIENT_PROGRAM, wgslBindings, wgslStruct } from './programs.js';
 import { SOLVER_COMMON, WORKGROUP_SIZE, kernelHeader, loadController } from './kernel.js';
-import { explicitStages, formatSource, explicitStepAdjoint, loopHead, range, readByLaterStage, stepAttempt, timeUntil, wgslTarget } from './step.js';
+import { explicitStages, formatSource, explicitStepAdjoint, loopHead, luSolveTransposed, range, readByLaterStage, rosenbrockStages, rosenbrockStepAdjoint, stepAttempt, timeUntil, wgslTarget } from './step.js';
 
 /** f32 slots per step on the tape: y_n (N), t_hi, t_lo, h, index of the step's first save. */
 export const tapeStride = (N: number) => N + 4;
@@ -49,9 +51,13 @@ const REPLAY_ATTEMPTS_PER_STEP = 64;
  *   nn_w, signals                        the network's weights and per-stage signals (with a neural term)
  *   wbar[w·B + i]                        θ̄ per trajectory (the θ̄ kernel, WEIGHT_GRADIENT_PROGRAM)
  */
-export function buildAdjointKernel(model: Model, tab: ExplicitTableau, fixedStep: boolean): string {
+export function buildAdjointKernel(model: Model, tab: Method, fixedStep: boolean): string {
   if (model.projection) throw new Error('internal: no adjoint through a projection');
+  const rosenbrock = tab.kind === 'rosenbrock';
+  if (rosenbrock && model.neural) throw new Error('internal: no Rosenbrock adjoint through a neural term (its second derivatives are not generated)');
   const { N, P } = wgslSizes(model);
+  // The model's own parameter count (P is at least 1: WGSL has no empty arrays).
+  const P0 = model.params.length;
   const T = wgslTarget(N, P);
   const nStages = tab.c.length;
   const TS = tapeStride(N);
@@ -80,19 +86,19 @@ ${range(N).map((k) => `      ${tape('n', k)} = y[${k}];`).join('\n')}
     }`;
 
   // The stage adjoint (ybar: ȳ_{n+1} in, ȳ_n out); the VJP of f at each stage is the WGSL part.
-  const adj = explicitStepAdjoint(T, tab);
-  const vjp = (s: number, point: string, t: string) => [
-    `let r = vjp_f(${t}, ${point}, p, kb${s});`,
+  const adj = tab.kind === 'rosenbrock' ? rosenbrockStepAdjoint(T, tab) : explicitStepAdjoint(T, tab);
+  const vjp = (s: number, point: string, t: string, v: string) => [
+    `let r = vjp_f(${t}, ${point}, p, ${v});`,
     `var yb: array<f32, ${N}>;`,
     ...range(N).map((k) => `yb[${k}] = r[${k}];`),
-    ...range(P).map((q) => `pbar[${q}] += r[${N + q}];`),
+    ...range(P0).map((q) => `pbar[${q}] += r[${N + q}];`),
     ...(spec ? [
       `let x_in = array<f32, ${nIn}>(${range(nIn).map((m) => `r[${N + P + nOut + m}]`).join(', ')});`,
       `let nv = nn_vjp(x_in, array<f32, ${nOut}>(${range(nOut).map((j) => `r[${N + P + j}]`).join(', ')}));`,
       signalStores(nIn, nOut, nStages, s, N + P),
       `let ri = vjp_u(${t}, ${point}, p, nv.gx);`,
       ...range(N).map((k) => `yb[${k}] += ri[${k}];`),
-      ...range(P).map((q) => `pbar[${q}] += ri[${N + q}];`),
+      ...range(P0).map((q) => `pbar[${q}] += ri[${N + q}];`),
     ] : []),
   ].join('\n');
 
@@ -101,6 +107,7 @@ ${wgslBindings(ADJOINT_PROGRAM, ['cfg', 'params', 'ckpt', 'adj', 'save_t', 'work
 const TAPE0_PER_TRAJ: u32 = ${N + P}u;
 
 ${sens.code}
+${rosenbrock ? `${emitSecondOrderWgsl(model)}\n${luSolveTransposed(T)}` : ''}
 @compute @workgroup_size(${WORKGROUP_SIZE})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * cfg.row_width;
@@ -160,8 +167,11 @@ ${range(N).map((k) => `    y[${k}] = ${tape('m', k)};`).join('\n')}
     let tn = vec2<f32>(${tape('m', N)}, ${tape('m', N + 1)});
     let hs = ${tape('m', N + 2)};
     let s_lo = u32(${tape('m', N + 3)});
-    var k0 = rhs(tn.x, y, p);
-${explicitStages(T, tab, 1, nStages, 'hs', 'tn.x', { needK: readByLaterStage(tab) })}
+${tab.kind === 'rosenbrock' ? `    // W's factors, U_s and the points u_s at (t_n, y_n), as the forward step made them.
+    t = tn;
+    f0 = rhs(t.x, y, p);
+${rosenbrockStages(T, tab, false)}` : `    var k0 = rhs(tn.x, y, p);
+${explicitStages(T, tab, 1, nStages, 'hs', 'tn.x', { needK: readByLaterStage(tab) })}`}
     // k̄ from ȳ_{n+1}, plus the dense output's weights for every save inside the step.
 ${adj.initKbar}
     for (var sv = s_lo; sv < s_hi; sv += 1u) {
@@ -173,6 +183,13 @@ ${adj.saveKbar}
     }
     s_hi = s_lo;
 ${adj.reverse(vjp, 'tn.x')}
+${rosenbrock ? `    // J and ∂f/∂t at (t_n, y_n): their second derivatives close the chain.
+    {
+      let g = jac_contract(tn.x, y, p, Jb);
+      let gt = dfdt_contract(tn.x, y, p, wdT);
+${range(N).map((k) => `      ybar[${k}] += g[${k}] + gt[${k}];`).join('\n')}
+${range(P0).map((q) => `      pbar[${q}] += g[${N + q}] + gt[${N + q}];`).join('\n')}
+    }` : ''}
   }
 ${range(N).map((k) => `  work[${k}u * cfg.batch + i] = ybar[${k}];`).join('\n')}
 ${range(P).map((q) => `  work[${N + q}u * cfg.batch + i] = pbar[${q}];`).join('\n')}

@@ -208,11 +208,46 @@ export function emitSensitivityWgsl(model: Model): { code: string; vfLength: num
   return { code, vfLength: vf.length };
 }
 
-export function compileSensitivityF64(model: Model, weights: Float64Array = defaultWeights(model), secondOrder = true): SensitivityF64 {
+/**
+ * The second-derivative contractions of the Rosenbrock adjoint as expressions, the weights as `adj`
+ * symbols v[…]: `jacobian` = [∂/∂y_k Σ_ab v_ab J_ab (N), ∂/∂p_q Σ_ab v_ab J_ab (P)] with v row-major
+ * N×N, and `timeDerivative` the same for Σ_a v_a ∂f_a/∂t. W = I/(hγ) − J and the ∂f/∂t term of a
+ * Rosenbrock step depend on (y_n, p), so their cotangents J̄, w̄ flow back through these (Sandu 2008).
+ * Throws through a neural term (its second derivatives are not generated).
+ */
+function secondOrderExprs(model: Model): { jacobian: Expr[]; timeDerivative: Expr[] } {
   const u = model.neural?.inputs;
-  const paramRefs = model.params.map((q, i) => ({ kind: 'param' as const, index: i, name: q.name }));
-  const stateRefs = model.states.map((s, i) => ({ kind: 'state' as const, index: i, name: s.name }));
-  const name = namer(u?.length ?? 0);
+  const refs: SymbolRef[] = [
+    ...model.states.map((s, i) => ({ kind: 'state' as const, index: i, name: s.name })),
+    ...model.params.map((q, i) => ({ kind: 'param' as const, index: i, name: q.name })),
+  ];
+  const adj = (i: number): Expr => ({ k: 'sym', ref: { kind: 'adj', index: i } });
+  const contract = (entries: Expr[]) => refs.map((r) => entries.reduce<Expr>((acc, e, ab) => add(acc, mul(adj(ab), derivative(e, r, u))), num(0)));
+  const { jacobian, timeDerivative } = symbolicJacobian(model);
+  return { jacobian: contract(jacobian), timeDerivative: contract(timeDerivative) };
+}
+
+/**
+ * WGSL twins of `SensitivityF64.secondOrder` for the GPU Rosenbrock adjoint:
+ * `fn jac_contract(t, y, p, v: array<f32, N²>) -> array<f32, N + P>` and
+ * `fn dfdt_contract(t, y, p, v: array<f32, N>) -> array<f32, N + P>` (states first, then parameters;
+ * P is at least 1, the padding 0).
+ */
+export function emitSecondOrderWgsl(model: Model): string {
+  const { N, P } = wgslSizes(model);
+  const { jacobian, timeDerivative } = secondOrderExprs(model);
+  const name = namer(0);
+  const fn = (fname: string, outputs: Expr[], vLen: number, doc: string) => {
+    const cse = eliminateCommonSubexpressions(outputs);
+    return `// ${doc}\nfn ${fname}(t: f32, y: array<f32, ${N}>, p: array<f32, ${P}>, v: array<f32, ${vLen}>) -> array<f32, ${N + P}> {\n` +
+      cse.locals.map((e, i) => `  let _c${i} = ${emit(e, 'wgsl', name)};\n`).join('') +
+      `  var r: array<f32, ${N + P}>;\n${cse.outputs.map((e, i) => `  r[${i}] = ${emit(e, 'wgsl', name)};`).join('\n')}\n  return r;\n}\n`;
+  };
+  return fn('jac_contract', jacobian, N * N, `${model.name}: ∇_(y,p) Σ_ab v_ab ∂f_a/∂y_b`)
+    + fn('dfdt_contract', timeDerivative, N, `${model.name}: ∇_(y,p) Σ_a v_a ∂f_a/∂t`);
+}
+
+export function compileSensitivityF64(model: Model, weights: Float64Array = defaultWeights(model), secondOrder = true): SensitivityF64 {
   const { vf, vIn, nIn } = sensitivityExprs(model);
   const N = model.states.length;
   const v1 = new Float64Array(N), v2 = new Float64Array(nIn);
@@ -221,27 +256,23 @@ export function compileSensitivityF64(model: Model, weights: Float64Array = defa
     inputVjp: { v: v2, fn: jsBuilder(model, weights, v2)(vIn, `${model.name}: ūᵀ∂u`, false), length: vIn.length },
   };
   if (!secondOrder) return out;
-  // Σ_ab W_ab ∂E_ab/∂x for x over states then params, as straight-line code.
-  const contract = (entries: Expr[], weightName: string) => {
-    const lines: string[] = [];
-    for (const [target, refs] of [['outY', stateRefs], ['outP', paramRefs]] as const) {
-      refs.forEach((r, k) => {
-        const terms: string[] = [];
-        entries.forEach((e, ab) => {
-          const d = derivative(e, r, u);
-          if (!(d.k === 'num' && d.v === 0)) terms.push(`${weightName}[${ab}] * ${emit(d, 'js', name)}`);
-        });
-        lines.push(`  ${target}[${k}] = ${terms.length ? terms.join(' + ') : '0'};`);
-      });
-    }
-    return lines.join('\n');
-  };
   try {
-    const { jacobian, timeDerivative } = symbolicJacobian(model);
-    const jc = contract(jacobian, 'W'), tc = contract(timeDerivative, 'W');
-    const make = (body: string) => new Function('t', 'y', 'p', 'W', 'outY', 'outP', `"use strict";\n${body}`) as
-      (t: number, y: Float64Array, p: Float64Array, W: Float64Array, outY: Float64Array, outP: Float64Array) => void;
-    out.secondOrder = { jacobianContract: make(jc), timeDerivativeContract: make(tc) };
+    const { jacobian, timeDerivative } = secondOrderExprs(model);
+    const build = (outputs: Expr[], len: number, what: string) => {
+      const v = new Float64Array(len);
+      const fn = jsBuilder(model, weights, v)(outputs, what, false);
+      const all = new Float64Array(outputs.length);
+      return (t: number, y: Float64Array, p: Float64Array, W: Float64Array, outY: Float64Array, outP: Float64Array) => {
+        v.set(W.subarray(0, len));
+        fn(t, y, p, all);
+        outY.set(all.subarray(0, N));
+        outP.set(all.subarray(N));
+      };
+    };
+    out.secondOrder = {
+      jacobianContract: build(jacobian, N * N, `${model.name}: ∇ Σ J̄_ab J_ab`),
+      timeDerivativeContract: build(timeDerivative, N, `${model.name}: ∇ Σ w_a ∂f_a/∂t`),
+    };
   } catch (err) {
     if (!/second derivatives of the neural term/.test((err as Error).message)) throw err;
   }

@@ -310,6 +310,24 @@ export function luSolve(T: StepTarget): string {
   ].filter(Boolean).join('\n'));
 }
 
+/**
+ * Solves Wᵀ x = b for the factors of `luFactor` (W = Pᵀ L U with P = P_(N−2)⋯P_0, so
+ * Wᵀ = Uᵀ Lᵀ P): Uᵀ z = b, Lᵀ w = z, then the row swaps in reverse order. The Rosenbrock adjoint
+ * needs it: the cotangent of U_s = W⁻¹ r_s is r̄_s = W⁻ᵀ Ū_s.
+ */
+export function luSolveTransposed(T: StepTarget): string {
+  const N = T.N;
+  return T.vecFn('lu_solve_t', [['W', 'mat'], ['piv', 'piv'], ['b', 'vec']], 'x', 'b', [
+    T.for('i', 0, N, (i) => [
+      T.for('j', 0, i, (j) => `  x[${i}] = x[${i}] - W[${at(N, j, i)}] * x[${j}];`),
+      `  x[${i}] = x[${i}] / W[${at(N, i, i)}];`,
+    ].filter(Boolean).join('\n')),
+    T.for('i', 0, N, (i) => T.for('j', next(i), N, (j) => `  x[${i}] = x[${i}] - W[${at(N, j, i)}] * x[${j}];`), true),
+    T.for('c', 0, N - 1, (c) => T.for('r', next(c), N, (r) =>
+      `  if (piv[${c}] == ${T.u(r)}) { ${T.let('sw', `x[${c}]`)} x[${c}] = x[${r}]; x[${r}] = sw; }`), true),
+  ].filter(Boolean).join('\n'));
+}
+
 /** Stages the step itself uses (the rest, if any, serve only the dense output). */
 export const stepStages = (m: Method) => m.c.length - (m.kind === 'explicit' ? (m.interpolationStages ?? 0) : 0);
 
@@ -599,7 +617,7 @@ flags = flags & ~FLAG_LAST_REJECTED;`;
  *   Ȳ_s = vjp(f at stage s)ᵀ k̄_s, ȳ₀ += Ȳ_s, k̄_j += h a_sj Ȳ_s (j < s).
  * Split in three so the drivers can read the saves' cotangents their own way:
  * `initKbar` (from ybar = ȳ₁), `saveKbar` (one save with `theta` and `bar` in scope) and `reverse`
- * (`vjp(s, point, t)` must leave the stage's ȳ contribution in `yb` and add p̄, θ̄ itself).
+ * (`vjp(s, point, t, v)` must leave the stage's ȳ contribution vᵀ∂f in `yb` and add p̄, θ̄ itself).
  */
 export function explicitStepAdjoint(T: StepTarget, tab: ExplicitTableau) {
   const N = T.N, nStages = tab.c.length;
@@ -616,11 +634,53 @@ ${addSave(atEnd)}
 ${addSave(w.map((x) => (x === undefined ? undefined : `hs * ${x}`)))}
 }` : `// No dense output: the step ended on the save time, y_s = y₁.\n${addSave(atEnd)}`}
 ${T.for('i', 0, N, (i) => `ybar[${i}] += bar[${i}];`)}`;
-  const reverse = (vjp: (s: number, point: string, t: string) => string, t: string) => range(nStages).reverse().map((s) => `{
-${vjp(s, s === 0 ? 'y' : `u${s}`, `${t} + ${T.lit(tab.c[s]!)} * hs`)}
+  const reverse = (vjp: (s: number, point: string, t: string, v: string) => string, t: string) => range(nStages).reverse().map((s) => `{
+${vjp(s, s === 0 ? 'y' : `u${s}`, `${t} + ${T.lit(tab.c[s]!)} * hs`, `kb${s}`)}
 ${T.for('i', 0, N, (i) => `ybar[${i}] += yb[${i}];`)}
 ${range(s).map((j) => (tab.a[s]![j] === 0 ? '' : T.for('i', 0, N, (i) => `kb${j}[${i}] += hs * ${T.lit(tab.a[s]![j]!)} * yb[${i}];`))).filter(Boolean).join('\n')}
 }`).join('\n');
+  return { initKbar, saveKbar, reverse };
+}
+
+/**
+ * The adjoint of one Rosenbrock step in the transformed form with frozen h (Sandu 2008), given the
+ * replayed stages (`rosenbrockStages` with fsalAtYnew = false: W's LU and piv, U_s, the points u_s,
+ * y for s = 0). y₁ = y + Σ m_j U_j, a save at θ reads y + Σ w_j(θ) U_j, and
+ * U_s = W⁻¹ r_s with r_s = f(t + c_s h, u_s) + h d_s ∂f/∂t + (1/h) Σ_(j<s) C_sj U_j, so for s = last … 0:
+ *   r̄_s = W⁻ᵀ Ū_s,  J̄ += r̄_s U_sᵀ (W = I/(hγ) − J),  w̄ += h d_s r̄_s,  Ū_j += (C_sj/h) r̄_s,
+ *   ū_s = (∂f/∂y at u_s)ᵀ r̄_s (with p̄ += (∂f/∂p)ᵀ r̄_s),  ȳ₀ += ū_s,  Ū_j += a_sj ū_s (j < s),
+ * and J(y_n, p), ∂f/∂t(y_n, p) close the chain through the model's second derivatives, contracted
+ * with `Jb` (J̄) and `wdT` (w̄) by the caller. Split like `explicitStepAdjoint`: `initKbar`
+ * (Ū from ybar = ȳ₁), `saveKbar` (one save with `theta` and `bar` in scope) and `reverse`
+ * (`vjp(s, point, t, v)` must leave ū_s = vᵀ∂f in `yb` and add p̄ itself).
+ */
+export function rosenbrockStepAdjoint(T: StepTarget, tab: RosenbrockTableau) {
+  const N = T.N, NN = N * N, nStages = tab.c.length;
+  const initKbar = range(nStages).map((j) => `${T.vec(`Ub${j}`)}
+${T.for('i', 0, N, (i) => `Ub${j}[${i}] = ${tab.m[j] === 0 ? '0.0' : `${T.lit(tab.m[j]!)} * ybar[${i}]`};`)}`).join('\n');
+  const addSave = (weights: Array<string | undefined>) => range(nStages).map((j) => (weights[j] === undefined ? ''
+    : T.for('i', 0, N, (i) => `Ub${j}[${i}] += ${weights[j]} * bar[${i}];`))).filter(Boolean).join('\n');
+  const atEnd = range(nStages).map((j) => (tab.m[j] === 0 ? undefined : T.lit(tab.m[j]!)));
+  const saveKbar = `${tab.dense ? `if (theta >= 1.0) {
+${addSave(atEnd)}
+} else {
+${addSave(range(nStages).map((j) => denseWeight(T, tab, j, 'theta')))}
+}` : `// No dense output: the step ended on the save time, y_s = y₁.\n${addSave(atEnd)}`}
+${T.for('i', 0, N, (i) => `ybar[${i}] += bar[${i}];`)}`;
+  const reverse = (vjp: (s: number, point: string, t: string, v: string) => string, t: string) => `${T.vec('Jb', NN)}
+${T.for('q', 0, NN, (q) => `Jb[${q}] = 0.0;`)}
+${T.vec('wdT')}
+${T.for('i', 0, N, (i) => `wdT[${i}] = 0.0;`)}
+${range(nStages).reverse().map((s) => `{
+${T.vec('Fb')}
+${T.call('Fb', 'lu_solve_t', ['W', 'piv', `Ub${s}`], false)}
+${T.for('a', 0, N, (a) => T.for('c', 0, N, (c) => `Jb[${at(N, a, c)}] += Fb[${a}] * U${s}[${c}];`))}
+${tab.d[s] === 0 ? '' : T.for('i', 0, N, (i) => `wdT[${i}] += hs * ${T.lit(tab.d[s]!)} * Fb[${i}];`)}
+${range(s).map((j) => (tab.C[s]![j] === 0 ? '' : T.for('i', 0, N, (i) => `Ub${j}[${i}] += inv_h * ${T.lit(tab.C[s]![j]!)} * Fb[${i}];`))).filter(Boolean).join('\n')}
+${vjp(s, s === 0 ? 'y' : `u${s}`, `${t} + ${T.lit(tab.c[s]!)} * hs`, 'Fb')}
+${T.for('i', 0, N, (i) => `ybar[${i}] += yb[${i}];`)}
+${range(s).map((j) => (tab.a[s]![j] === 0 ? '' : T.for('i', 0, N, (i) => `Ub${j}[${i}] += ${T.lit(tab.a[s]![j]!)} * yb[${i}];`))).filter(Boolean).join('\n')}
+}`).join('\n')}`;
   return { initKbar, saveKbar, reverse };
 }
 

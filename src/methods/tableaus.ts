@@ -296,9 +296,6 @@ export function methodByName(name: MethodName): Method {
   }
 }
 
-/** The built-in explicit methods (those the GPU adjoint differentiates). */
-export const EXPLICIT_METHODS: readonly MethodName[] = METHOD_NAMES.filter((n) => methodByName(n).kind === 'explicit');
-
 /** True when the method adapts its step (needs rtol/atol, not --dt). */
 export const isAdaptive = (m: Method) => m.kind === 'rosenbrock' || m.btilde !== undefined;
 

@@ -27,8 +27,7 @@ import { STATUS } from '../methods/status.js';
 import { ProblemError, type EnsembleProblem, type SolveOptions } from '../solvers/problem.js';
 import { resolveOptions } from '../solvers/options.js';
 import { StepTrace, integrateTrajectory } from '../solvers/cpu/integrate.js';
-import { luSolveTransposed } from '../solvers/cpu/linalg.js';
-import { compileDenseWeights, compileJs, explicitStages, explicitStepAdjoint, jsTarget, lincomb, luSolve, range, readByLaterStage, rosenbrockStages } from '../codegen/step.js';
+import { compileJs, explicitStages, explicitStepAdjoint, jsTarget, lincomb, luSolve, luSolveTransposed, range, readByLaterStage, rosenbrockStages, rosenbrockStepAdjoint } from '../codegen/step.js';
 import { compileObservable, priorLoss, residualLoss, type LossTerms, type Observations } from './loss.js';
 import type { Model } from '../physics/model.js';
 
@@ -402,7 +401,7 @@ ${adj.initKbar}
     const theta = sv.theta, bar = sv.bar;
 ${adj.saveKbar}
   }
-${adj.reverse((s, point, t) => `yb.fill(0);\nvjp.apply(${t}, ${point}, kb${s}, yb, pbar, wbar);`, 't')}
+${adj.reverse((_s, point, t, v) => `yb.fill(0);\nvjp.apply(${t}, ${point}, ${v}, yb, pbar, wbar);`, 't')}
 }
 return { replay, advance, backStep };`;
     const vjp = new VjpAt(model, sens, mlp, p);
@@ -415,93 +414,59 @@ return { replay, advance, backStep };`;
 }
 
 /**
- * The Rosenbrock step in the transformed form and its adjoint (frozen h, J and ∂f/∂t at y_n). The
- * replayed stages (W's LU, U, u) are the generated code of the forward step (src/codegen/step.ts);
- * the reverse sweep exists only here (the GPU adjoint differentiates explicit methods).
+ * The Rosenbrock step in the transformed form and its adjoint (frozen h, J and ∂f/∂t at y_n),
+ * printed as f64 JavaScript by the generator that prints the GPU adjoint's (src/codegen/step.ts:
+ * `rosenbrockStages`, `rosenbrockStepAdjoint`); J and ∂f/∂t close the chain through the model's
+ * second derivatives (`SensitivityF64.secondOrder`).
  */
 class RosenbrockAdjoint {
-  private readonly N: number;
-  private readonly vjp: VjpAt;
-  private readonly scratch: Float64Array;
   /** The stages at (t, y) with step h: W's LU, U and u. */
   readonly replay: (t: number, h: number, y: Float64Array) => void;
-  private readonly W: Float64Array;
-  private readonly piv: Int32Array;
-  private readonly U: Float64Array[];
-  /** Stage points u_s (u_0 = y). */
-  private readonly u: Array<Float64Array | undefined>;
-  private readonly Ubar: Float64Array[];
-  private readonly denseWeights: (theta: number, out: Float64Array) => void;
-  private readonly dw: Float64Array;
-  /** Work arrays of one step (kept so that no step allocates). */
-  private readonly Jbar: Float64Array;
-  private readonly wdT: Float64Array;
-  private readonly Fbar: Float64Array;
-  private readonly ubar: Float64Array;
-  private readonly gy: Float64Array;
-  private readonly gp: Float64Array;
+  /** y_{n+1} = y + Σ m_j U_j into out, from the stages last computed. */
+  readonly advance: (h: number, y: Float64Array, out: Float64Array) => void;
+  /** As for the explicit step: the stages (W's factors, U, u) must be current. */
+  readonly backStep: (t: number, h: number, y: Float64Array, ybar: Float64Array, saves: Array<{ theta: number; bar: Float64Array }>, pbar: Float64Array, wbar: Float64Array) => void;
   readonly record: StageRecord;
-  constructor(readonly tab: RosenbrockTableau, readonly model: Model, fns: ModelF64, readonly sens: SensitivityF64, readonly p: Float64Array) {
-    const N = (this.N = model.states.length), nStages = tab.c.length;
+  constructor(tab: RosenbrockTableau, model: Model, fns: ModelF64, sens: SensitivityF64, p: Float64Array) {
+    const N = model.states.length, nStages = tab.c.length;
     const T = jsTarget(N);
-    T.vec('f0');
+    for (const v of ['f0', 'yb', 'gy']) T.vec(v);
+    T.vec('gp', model.params.length);
+    const U = range(nStages).map((s) => `U${s}`);
+    const adj = rosenbrockStepAdjoint(T, tab);
     const body = `
 ${luSolve(T)}
-function stages(tx, hs, y) {
+${luSolveTransposed(T)}
+function replay(tx, hs, y) {
   rhs(tx, y, p, f0);
 ${rosenbrockStages(T, tab, false)}
 }
-return stages;`;
-    const { value: stages, vectors } = compileJs<(t: number, h: number, y: Float64Array) => void>(T, { rhs: fns.rhs, jac: fns.jacobian, dfdt: fns.timeDerivative, p }, body);
-    this.replay = stages;
-    this.W = vectors.W as Float64Array;
-    this.piv = vectors.piv as Int32Array;
-    this.U = range(nStages).map((s) => vectors[`U${s}`] as Float64Array);
-    this.u = range(nStages).map((s) => vectors[`u${s}`] as Float64Array | undefined);
-    this.record = new StageRecord([this.W, this.piv, ...this.U, ...this.u.filter((a): a is Float64Array => a !== undefined)]);
-    this.Ubar = range(nStages).map(() => new Float64Array(N));
-    this.denseWeights = compileDenseWeights(tab);
-    this.dw = new Float64Array(nStages);
-    this.vjp = new VjpAt(model, sens, undefined, p);
-    this.scratch = new Float64Array(N);
-    this.Jbar = new Float64Array(N * N); this.wdT = new Float64Array(N); this.Fbar = new Float64Array(N); this.ubar = new Float64Array(N);
-    this.gy = new Float64Array(N); this.gp = new Float64Array(model.params.length);
+function advance(hs, y, out) {
+${T.for('i', 0, N, (i) => `out[${i}] = y[${i}] + ${lincomb(T, tab.m, U, i)};`)}
+}
+function backStep(tx, hs, y, ybar, saves, pbar, wbar) {
+  const inv_h = 1.0 / hs;
+${adj.initKbar}
+  for (const sv of saves) {
+    const theta = sv.theta, bar = sv.bar;
+${adj.saveKbar}
   }
-  advance(_h: number, y: Float64Array, out: Float64Array) {
-    for (let i = 0; i < this.N; i++) { let acc = y[i]!; for (let j = 0; j < this.tab.m.length; j++) acc += this.tab.m[j]! * this.U[j]![i]!; out[i] = acc; }
-  }
-  /** As for the explicit step: the stages (W's factors, U, u) must be current. */
-  backStep(t: number, h: number, y: Float64Array, ybar: Float64Array, saves: Array<{ theta: number; bar: Float64Array }>, pbar: Float64Array, wbar: Float64Array) {
-    const { tab, N, U, Ubar, W, piv, p, dw } = this, nStages = tab.c.length;
-    const point = (s: number) => this.u[s] ?? y;
-    for (let j = 0; j < nStages; j++) for (let i = 0; i < N; i++) Ubar[j]![i] = tab.m[j]! * ybar[i]!;
-    for (const { theta, bar } of saves) {
-      if (theta >= 1 || !tab.dense) dw.set(tab.m);
-      else this.denseWeights(theta, dw);
-      for (let j = 0; j < nStages; j++) for (let i = 0; i < N; i++) Ubar[j]![i]! += dw[j]! * bar[i]!;
-      for (let i = 0; i < N; i++) ybar[i]! += bar[i]!;
-    }
-    const { Jbar, wdT, Fbar, ubar } = this;
-    Jbar.fill(0); wdT.fill(0);
-    for (let s = nStages - 1; s >= 0; s--) {
-      // U_s = W⁻¹ r_s, r_s = f(u_s) + h d_s ∂f/∂t + (1/h) Σ C_sj U_j  ⇒  F̄_s = W⁻ᵀŪ_s, J̄ += F̄_s U_sᵀ (W = I/(hγ) − J).
-      Fbar.set(Ubar[s]!);
-      luSolveTransposed(W, piv, N, Fbar, this.scratch);
-      for (let a = 0; a < N; a++) for (let c = 0; c < N; c++) Jbar[a * N + c]! += Fbar[a]! * U[s]![c]!;
-      for (let i = 0; i < N; i++) wdT[i]! += h * tab.d[s]! * Fbar[i]!;
-      for (let j = 0; j < s; j++) { const cc = tab.C[s]![j]! / h; if (cc !== 0) for (let i = 0; i < N; i++) Ubar[j]![i]! += cc * Fbar[i]!; }
-      ubar.fill(0);
-      this.vjp.apply(t + tab.c[s]! * h, point(s), Fbar, ubar, pbar, wbar);
-      for (let i = 0; i < N; i++) ybar[i]! += ubar[i]!;
-      for (let j = 0; j < s; j++) { const a = tab.a[s]![j]!; if (a !== 0) for (let i = 0; i < N; i++) Ubar[j]![i]! += a * ubar[i]!; }
-    }
-    // W and ∂f/∂t were evaluated at (t, y_n): their second derivatives close the chain.
-    const { gy, gp } = this;
-    this.sens.secondOrder!.jacobianContract(t, y, p, Jbar, gy, gp);
-    for (let i = 0; i < N; i++) ybar[i]! += gy[i]!;
-    for (let q = 0; q < gp.length; q++) pbar[q]! += gp[q]!;
-    this.sens.secondOrder!.timeDerivativeContract(t, y, p, wdT, gy, gp);
-    for (let i = 0; i < N; i++) ybar[i]! += gy[i]!;
-    for (let q = 0; q < gp.length; q++) pbar[q]! += gp[q]!;
+${adj.reverse((_s, point, t, v) => `yb.fill(0);\nvjp.apply(${t}, ${point}, ${v}, yb, pbar, wbar);`, 'tx')}
+  // W and ∂f/∂t were evaluated at (t, y_n): their second derivatives close the chain.
+  second.jacobianContract(tx, y, p, Jb, gy, gp);
+${T.for('i', 0, N, (i) => `ybar[${i}] += gy[${i}];`)}
+${T.for('q', 0, model.params.length, (q) => `pbar[${q}] += gp[${q}];`)}
+  second.timeDerivativeContract(tx, y, p, wdT, gy, gp);
+${T.for('i', 0, N, (i) => `ybar[${i}] += gy[${i}];`)}
+${T.for('q', 0, model.params.length, (q) => `pbar[${q}] += gp[${q}];`)}
+}
+return { replay, advance, backStep };`;
+    const vjp = new VjpAt(model, sens, undefined, p);
+    const { value: f, vectors } = compileJs<Pick<RosenbrockAdjoint, 'replay' | 'advance' | 'backStep'>>(T,
+      { rhs: fns.rhs, jac: fns.jacobian, dfdt: fns.timeDerivative, p, vjp, second: sens.secondOrder! }, body);
+    this.replay = f.replay;
+    this.advance = f.advance;
+    this.backStep = f.backStep;
+    this.record = new StageRecord(Object.keys(vectors).filter((n) => /^(W|piv|[Uu]\d+)$/.test(n)).map((n) => vectors[n]!));
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The discrete adjoint on the GPU (f32): the same gradient as `gradientCpu` (src/training/adjoint.ts)
- * for the explicit methods, with the forward and backward sweeps as WGSL kernels over the batch.
+ * for every method (explicit Runge–Kutta and Rosenbrock), with the forward and backward sweeps as
+ * WGSL kernels over the batch.
  *
  *  1. Forward: the ordinary solver kernel, also storing the controller state every K accepted steps
  *     (src/codegen/kernel.ts, writeCheckpoint).
@@ -21,7 +22,6 @@ import { ADJOINT_COUNTER_STRIDE, buildAdjointKernel, buildWeightGradientKernel, 
 import { COUNTER_STRIDE, WORKGROUP_SIZE, buildSolverKernel, checkpointStride, stateStride } from '../codegen/kernel.js';
 import { CONFIG_BYTES, dispatchGrid, dispatchUntilDone, forwardChunk, hiLo, packParams, solverConfig, storageUsage, type Pass } from '../gpu/dispatch.js';
 import { STATUS } from '../methods/status.js';
-import { EXPLICIT_METHODS } from '../methods/tableaus.js';
 import { ProblemError, remake, type EnsembleProblem } from '../solvers/problem.js';
 import { f32ToleranceProblem, resolveOptions } from '../solvers/options.js';
 import { checkpointInterval, emptyResult, finishResult, gradientSetup, type GradientOptions, type GradientResult } from './adjoint.js';
@@ -44,9 +44,6 @@ export function gpuAdjointBytes(N: number, every: number) {
 export async function gradientGpu(problem: EnsembleProblem, obs: Observations, terms: LossTerms = {}, options: GradientOptions = {}): Promise<GradientResult> {
   const opts = resolveOptions(options.method, options);
   const method = opts.method;
-  if (method.kind !== 'explicit') {
-    throw new ProblemError(`GPU gradients support the explicit methods (${EXPLICIT_METHODS.join(', ')}, or an explicit tableau); ${method.name} gradients run on the CPU (backend "cpu")`);
-  }
   const f32Problem = f32ToleranceProblem(opts);
   if (f32Problem) throw new ProblemError(`${f32Problem}: compute these gradients on the CPU (backend "cpu", f64), or raise rtol`);
   const setup = gradientSetup(problem, obs, terms, method);

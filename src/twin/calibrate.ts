@@ -83,7 +83,7 @@ export interface CalibrateOptions {
   observation?: ObservationOptions;
   /** Pre-equilibration: seconds before t = 0, and initial states as expressions of the parameters. */
   preequilibration?: { duration: number; initial: Record<string, string | number> };
-  /** The integrator (default tsit5); a stiff model needs rodas4 (CPU only: the GPU adjoint is explicit). */
+  /** The integrator (default tsit5); a stiff model needs rodas4. */
   method?: MethodName;
   rtol?: number;
   atol?: number;
@@ -268,7 +268,6 @@ export function prepareCalibration(records: LongRecord[], options: CalibrateOpti
   // tsit5 by default: the condensate model's pre-equilibration is mildly stiff, and tsit5 is ~3×
   // faster than rodas4 on it; a stiff model (an imported SBML one) names rodas4 in its section.
   const method = options.method ?? 'tsit5';
-  if (options.backend === 'gpu' && (method === 'rodas4' || method === 'rosenbrock23')) throw new InputError(`calibration.method ${method}: the GPU adjoint has explicit methods only; use --backend cpu`);
 
   /** Parameters of patient row r's condition k at unknowns xr. */
   const paramsFor = (xr: ArrayLike<number>, treatments: Treatment[]) => {

@@ -1,7 +1,7 @@
 /**
- * Host-side dense linear algebra in f64: the transposed solve for the factors of the generated LU
- * (src/codegen/step.ts, `luFactor`), which only the Rosenbrock adjoint needs, and a small dense
- * solve for the normal equations of the observation and covariate fits (src/twin).
+ * Host-side dense linear algebra in f64: a small dense solve for the normal equations of the
+ * observation and covariate fits (src/twin). (The integrators' LU and its transposed solve are
+ * generated code: src/codegen/step.ts.)
  */
 
 /**
@@ -34,15 +34,4 @@ export function solveDenseInPlace(M: Float64Array, x: Float64Array, n: number): 
     x[c] = s / M[c * n + c]!;
   }
   return x;
-}
-
-/**
- * Solves Aᵀ x = b in place, A = Pᵀ L U with P = P_(n−2)⋯P_0 (P_c swaps rows c and piv[c], LAPACK's
- * ipiv): Aᵀ = Uᵀ Lᵀ P, so Uᵀ z = b, Lᵀ w = z, then x = P_0 ⋯ P_(n−2) w (swaps in reverse order).
- */
-export function luSolveTransposed(A: Float64Array, piv: Int32Array, n: number, b: Float64Array, tmp: Float64Array) {
-  for (let i = 0; i < n; i++) { let s = b[i]!; for (let j = 0; j < i; j++) s -= A[j * n + i]! * tmp[j]!; tmp[i] = s / A[i * n + i]!; }
-  for (let i = n - 1; i >= 0; i--) { let s = tmp[i]!; for (let j = i + 1; j < n; j++) s -= A[j * n + i]! * tmp[j]!; tmp[i] = s; }
-  for (let c = n - 2; c >= 0; c--) { const r = piv[c]!; if (r !== c) { const s = tmp[c]!; tmp[c] = tmp[r]!; tmp[r] = s; } }
-  b.set(tmp.subarray(0, n));
 }
