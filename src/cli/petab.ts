@@ -75,7 +75,7 @@ async function fitCommand(yaml: string, flags: Flags<typeof PETAB_FLAGS>, log: (
   const starts = integerFlag(flags, 'starts') ?? 20, seed = integerFlag(flags, 'seed') ?? 1, maxIterations = integerFlag(flags, 'max-iterations') ?? 300;
   if (!(starts >= 1) || !(maxIterations >= 1)) throw new UsageError('--starts and --max-iterations must be ≥ 1');
   const backend = flags.backend ?? 'cpu';
-  if (backend !== 'cpu' && backend !== 'gpu') throw new UsageError(`--backend ${backend}: choose cpu (f64, rodas4) or gpu (f32, dopri5)`);
+  if (backend !== 'cpu' && backend !== 'gpu') throw new UsageError(`--backend ${backend}: choose cpu (f64) or gpu (f32); both rodas4`);
   const problem = await readPetab(yaml);
   const quiet = flags.quiet || flags.json;
   const bar = progressBar(quiet, 'fit |{bar}| {value}/{total} iterations | best −llh {best} | ETA {eta_formatted}');
