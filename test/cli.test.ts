@@ -70,7 +70,8 @@ describe('ctwin simulate', () => {
     ['batch disagrees with params', ['simulate', '--model', model, '--t1', '1', '--batch', '5', '--params', 'OK', '--out', 'X'], /--batch 5 disagrees/, 'rho\n1\n2\n'],
     ['output directory missing', ['simulate', '--model', model, '--t1', '1', '--out', '/nonexistent/dir/t.csv'], /directory \/nonexistent\/dir does not exist/],
   ];
-  it.each(bad)('%s → exit 2, a clear message, no output file', async (name, args, message, csv) => {
+  // Each case is its own process; they run side by side.
+  it.concurrent.for(bad)('%s → exit 2, a clear message, no output file', async ([name, args, message, csv], { expect }) => {
     const sub = mkdtempSync(join(dir, 'case-'));
     const out = join(sub, 'traj.csv');
     const filled = args.map((a) => {
@@ -163,7 +164,7 @@ describe('ctwin gradient', () => {
     ['GPU adjoint finer than f32', ['gradient', '--model', decay, '--data', 'CSV', '--backend', 'gpu', '--rtol', '1e-10'], /rtol 1e-10 is finer than the GPU's f32 arithmetic resolves/, 'traj,t,observable,value\n0,1,x,1\n'],
     ['log-normal with a zero value', ['gradient', '--model', decay, '--data', 'CSV', '--noise', 'lognormal'], /:2:4: log-normal noise needs positive values/, 'traj,t,observable,value\n0,1,x,0\n'],
   ];
-  it.each(bad)('%s → exit 2 and a clear message', async (name, args, message, csv) => {
+  it.concurrent.for(bad)('%s → exit 2 and a clear message', async ([name, args, message, csv], { expect }) => {
     const sub = mkdtempSync(join(dir, 'grad-'));
     const filled = args.map((a) => { if (a !== 'CSV') return a; const f = join(sub, 'd.csv'); writeFileSync(f, csv!); return f; });
     const r = await ctwin(...filled);

@@ -5,24 +5,13 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ModelError } from '../physics/model.js';
-import { ProblemError } from '../solvers/problem.js';
-import { InputError } from '../io/csv.js';
-import { GpuDeviceLostError, GpuUnavailableError } from '../gpu/runtime.js';
 import { UsageError } from './args.js';
 import { COMMAND_USAGE, USAGE, commandHelp } from './usage.js';
-import { DEMO_FLAGS, demoCommand } from './demo.js';
-import { IMPORT_SBML_FLAGS, importSbmlCommand } from './sbml.js';
-import { PETAB_FLAGS, petabCommand } from './petab.js';
-import { SIMULATE_FLAGS, simulateCommand } from './simulate.js';
-import { doctorCommand } from './doctor.js';
-import { GRADIENT_FLAGS, gradientCommand } from './gradient.js';
 import { runFiltered } from './dawn-filter.js';
-import { CONVERT_FLAGS, INSPECT_FLAGS, convertCommand, inspectCommand } from './data.js';
-import { CALIBRATE_FLAGS, calibrateCommand } from './calibrate.js';
-import { SYNERGY_FLAGS, synergyCommand } from './synergy.js';
-import { COMBO_FLAGS, comboCommand } from './combo.js';
-import { REPORT_FLAGS, reportCommand } from './report.js';
+
+// The commands are imported when run, not up front: a GPU command runs twice (once to filter
+// Dawn's stderr, see ./dawn-filter.ts), and the parent then needs none of the engine, and
+// `--help` or a bad flag answers without loading mathjs, Dawn and the rest (~1 s per process).
 
 const HELP_FLAG = { help: { type: 'boolean', short: 'h' } } as const;
 
@@ -49,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
   const out = (text: string) => process.stdout.write(text);
   switch (command) {
     case 'demo': {
+      const { DEMO_FLAGS, demoCommand } = await import('./demo.js');
       const flags = flagsOf('demo', rest, DEMO_FLAGS);
       if (flags.help) { out(commandHelp('demo')); return 0; }
       return demoCommand(flags, log);
@@ -56,55 +46,66 @@ async function main(argv: string[]): Promise<number> {
     case 'doctor': {
       const flags = flagsOf('doctor', rest, { verbose: { type: 'boolean' }, json: { type: 'boolean' } });
       if (flags.help) { out(commandHelp('doctor')); return 0; }
+      const { doctorCommand } = await import('./doctor.js');
       return doctorCommand((line) => out(line + '\n'), flags.json);
     }
     case 'simulate': {
+      const { SIMULATE_FLAGS, simulateCommand } = await import('./simulate.js');
       const flags = flagsOf('simulate', rest, SIMULATE_FLAGS);
       if (flags.help) { out(commandHelp('simulate')); return 0; }
       return simulateCommand(flags, log);
     }
     case 'gradient': {
+      const { GRADIENT_FLAGS, gradientCommand } = await import('./gradient.js');
       const flags = flagsOf('gradient', rest, GRADIENT_FLAGS);
       if (flags.help) { out(commandHelp('gradient')); return 0; }
       await gradientCommand(flags, out, log);
       return 0;
     }
     case 'inspect': {
+      const { INSPECT_FLAGS, inspectCommand } = await import('./data.js');
       const { flags, files } = flagsAndFiles('inspect', rest, INSPECT_FLAGS);
       if (flags.help) { out(commandHelp('inspect')); return 0; }
       return inspectCommand(files, flags, out);
     }
     case 'calibrate': {
+      const { CALIBRATE_FLAGS, calibrateCommand } = await import('./calibrate.js');
       const { flags, files } = flagsAndFiles('calibrate', rest, CALIBRATE_FLAGS);
       if (flags.help) { out(commandHelp('calibrate')); return 0; }
       return calibrateCommand(files, flags, log);
     }
     case 'synergy': {
+      const { SYNERGY_FLAGS, synergyCommand } = await import('./synergy.js');
       const flags = flagsOf('synergy', rest, SYNERGY_FLAGS);
       if (flags.help) { out(commandHelp('synergy')); return 0; }
       return synergyCommand(flags, log);
     }
     case 'combo': {
+      const { COMBO_FLAGS, comboCommand } = await import('./combo.js');
       const flags = flagsOf('combo', rest, COMBO_FLAGS);
       if (flags.help) { out(commandHelp('combo')); return 0; }
       return comboCommand(flags, log);
     }
     case 'report': {
+      const { REPORT_FLAGS, reportCommand } = await import('./report.js');
       const flags = flagsOf('report', rest, REPORT_FLAGS);
       if (flags.help) { out(commandHelp('report')); return 0; }
       return reportCommand(flags, log);
     }
     case 'import-sbml': {
+      const { IMPORT_SBML_FLAGS, importSbmlCommand } = await import('./sbml.js');
       const { flags, files } = flagsAndFiles('import-sbml', rest, IMPORT_SBML_FLAGS);
       if (flags.help) { out(commandHelp('import-sbml')); return 0; }
       return importSbmlCommand(files, flags, log);
     }
     case 'petab': {
+      const { PETAB_FLAGS, petabCommand } = await import('./petab.js');
       const { flags, files } = flagsAndFiles('petab', rest, PETAB_FLAGS);
       if (flags.help) { out(commandHelp('petab')); return 0; }
       return petabCommand(files, flags, log, out);
     }
     case 'convert': {
+      const { CONVERT_FLAGS, convertCommand } = await import('./data.js');
       const { flags, files } = flagsAndFiles('convert', rest, CONVERT_FLAGS);
       if (flags.help) { out(commandHelp('convert')); return 0; }
       return convertCommand(files, flags, log);
@@ -137,13 +138,21 @@ function run(argv: string[]): Promise<number> {
   return main(argv);
 }
 
+/** Our error classes (bad input: exit 2) and a lost device (a clean message, exit 1); anything else is a bug (its stack). */
+async function classify(err: unknown): Promise<{ bad: boolean; clean: boolean }> {
+  const [{ ModelError }, { ProblemError }, { InputError }, { GpuDeviceLostError, GpuUnavailableError }] = await Promise.all([
+    import('../physics/model.js'), import('../solvers/problem.js'), import('../io/csv.js'), import('../gpu/runtime.js'),
+  ]);
+  const bad = err instanceof UsageError || err instanceof ModelError || err instanceof ProblemError ||
+    err instanceof InputError || err instanceof GpuUnavailableError;
+  // A lost device is not a bug of ours, and --backend auto would have finished on the CPU.
+  return { bad, clean: bad || err instanceof GpuDeviceLostError };
+}
+
 run(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
-  (err: unknown) => {
-    const bad = err instanceof UsageError || err instanceof ModelError || err instanceof ProblemError ||
-      err instanceof InputError || err instanceof GpuUnavailableError;
-    // A lost device is not a bug of ours: a clean message (exit 1), and --backend auto would have finished on the CPU.
-    const clean = bad || err instanceof GpuDeviceLostError;
+  async (err: unknown) => {
+    const { bad, clean } = err instanceof UsageError ? { bad: true, clean: true } : await classify(err);
     process.stderr.write(`ctwin: ${clean ? (err as Error).message : (err as Error)?.stack ?? String(err)}\n`);
     process.exitCode = bad ? 2 : 1;
   },
