@@ -11,7 +11,7 @@ export { initialWeights, type NeuralSpec, type Activation } from './physics/neur
 // Problems, solving, solutions
 export { makeProblem, remake, linspace, statusName, ProblemError, type EnsembleProblem, type ProblemInput, type ProblemChanges, type SolveOptions, type Backend } from './solvers/problem.js';
 export { Solution, type SolveStats, type TrajectoryView } from './solvers/solution.js';
-export { solve, F32_MIN_RTOL } from './solvers/solve.js';
+export { solve, solveInChunks, F32_MIN_RTOL, type ChunkedSolveSummary } from './solvers/solve.js';
 export { trackConservation, type TrackedProblem, type LawReport } from './solvers/tracking.js';
 export { releaseCpuWorkers } from './solvers/cpu/backend.js';
 // Methods
@@ -29,7 +29,7 @@ export { fisherInformation, type Identifiability } from './training/identifiabil
 export { loadModel } from './io/model-file.js';
 export { readData } from './io/data.js';
 export { readParamsCsv } from './io/params.js';
-export { writeTrajectories, writeStatus } from './io/trajectories.js';
+export { writeTrajectories, writeStatus, openTrajectories, trajectoryFormat, type TrajectorySink, type TrajectoryChunk, type TrajectoryFormat, type SolveSummary } from './io/trajectories.js';
 // Imaging data: TrackMate, FRAP (easyFRAP, Zeiss ZEN, Leica), long CSV, covariates; text or .xlsx
 export { readImaging, detectKind } from './io/read.js';
 export { readTable, type RawTable } from './io/table.js';

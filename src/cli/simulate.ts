@@ -1,10 +1,9 @@
 /** `ctwin simulate` — DESIGN.md contract: flags, params.csv, traj.csv, status.csv. */
 import { loadModel } from '../io/model-file.js';
 import { readParamsCsv } from '../io/params.js';
-import { writeStatus, writeTrajectories } from '../io/trajectories.js';
+import { openTrajectories, writeStatus, type SolveSummary, type TrajectorySink } from '../io/trajectories.js';
 import { makeProblem, statusName, type Backend } from '../solvers/problem.js';
-import type { Solution } from '../solvers/solution.js';
-import { solve } from '../solvers/solve.js';
+import { solveInChunks } from '../solvers/solve.js';
 import { METHOD_NAMES, type MethodName } from '../methods/tableaus.js';
 import { STATUS } from '../methods/status.js';
 import { UsageError, checkOutputPath, numberFlag, integerFlag, type Flags } from './args.js';
@@ -15,7 +14,11 @@ export const SIMULATE_FLAGS = {
   t1: { type: 'string' }, saveat: { type: 'string' }, method: { type: 'string' }, rtol: { type: 'string' },
   atol: { type: 'string' }, dt: { type: 'string' }, 'max-steps': { type: 'string' }, backend: { type: 'string' },
   out: { type: 'string' }, 'status-out': { type: 'string' }, quiet: { type: 'boolean' }, 'allow-failures': { type: 'boolean' }, json: { type: 'boolean' },
+  chunk: { type: 'string' },
 } as const;
+
+/** Default trajectories per chunk: about 2²² saved numbers (32 MiB as f64) per chunk (bench/simulate-output.mjs). */
+export const defaultChunk = (saves: number, states: number) => Math.max(1, Math.floor(2 ** 22 / Math.max(1, saves * states)));
 
 /** Exit code of a run that finished with trajectories that did not reach t1 (EXIT_CODES in usage.ts documents it). */
 export const EXIT_TRAJECTORIES_FAILED = 3;
@@ -66,15 +69,29 @@ export async function simulateCommand(flags: Flags<typeof SIMULATE_FLAGS>, log: 
     t0, t1, batch: batch ?? 1, params, initial,
     saveat: flags.saveat !== undefined ? parseSaveat(flags.saveat) : undefined,
   });
+  const chunk = integerFlag(flags, 'chunk') ?? defaultChunk(problem.saveat.length, model.states.length);
+  if (!(chunk >= 1)) throw new UsageError(`--chunk ${flags.chunk}: must be at least 1 (trajectories per chunk)`);
   const showProgress = showsProgress(flags.quiet || flags.json);
-  const sol = await solve(problem, method, {
-    backend, rtol: numberFlag(flags, 'rtol'), atol: numberFlag(flags, 'atol'), dt: numberFlag(flags, 'dt'),
-    maxSteps: integerFlag(flags, 'max-steps'),
-    onProgress: showProgress ? (done, total) => process.stderr.write(`\rsimulating: ${done}/${total} trajectories`) : undefined,
-  });
+  // Chunks are written as they come off the solver; the file is opened once the first chunk says
+  // which backend (f32 or f64) the run is on, and appears under its name only when complete.
+  let sink: TrajectorySink | undefined;
+  let sol;
+  try {
+    sol = await solveInChunks(problem, method, {
+      backend, rtol: numberFlag(flags, 'rtol'), atol: numberFlag(flags, 'atol'), dt: numberFlag(flags, 'dt'),
+      maxSteps: integerFlag(flags, 'max-steps'),
+      onProgress: showProgress ? (done, total) => process.stderr.write(`\rsimulating: ${done}/${total} trajectories`) : undefined,
+    }, chunk, async (part, start) => {
+      sink ??= openTrajectories(flags.out!, model, problem.saveat, part.backend === 'gpu' ? 'f32' : 'f64');
+      await sink.write({ start, count: part.batch, y: part.y });
+    });
+    await sink!.close();
+  } catch (err) {
+    sink?.abort();
+    throw err;
+  }
   if (showProgress) process.stderr.write('\n');
   if (sol.notice) log(`notice: ${sol.notice}`);
-  writeTrajectories(flags.out, model, sol);
   if (flags['status-out']) writeStatus(flags['status-out'], sol);
 
   const report = failureReport(sol, problem.t1);
@@ -83,11 +100,12 @@ export async function simulateCommand(flags: Flags<typeof SIMULATE_FLAGS>, log: 
     sol.status.forEach((code) => { const n = statusName(code); byStatus[n] = (byStatus[n] ?? 0) + 1; });
     process.stdout.write(JSON.stringify({
       model: model.name, trajectories: problem.batch, saves: problem.saveat.length, method, backend: sol.backend, seconds: sol.timing.totalMs / 1000,
+      solve_seconds: sol.timing.solveMs / 1000, chunks: sol.chunks, format: sink!.format,
       status: byStatus, out: flags.out, status_out: flags['status-out'] ?? null, notice: sol.notice ?? null, failures: report ?? [],
     }, null, 2) + '\n');
   } else if (!flags.quiet) {
     log(`${model.name}: ${problem.batch} trajectories × ${problem.saveat.length} save times, ${method} on ${sol.backend}` +
-      ` in ${(sol.timing.totalMs / 1000).toFixed(2)} s → ${flags.out}`);
+      ` in ${(sol.timing.totalMs / 1000).toFixed(2)} s (solving ${(sol.timing.solveMs / 1000).toFixed(2)} s${sol.chunks > 1 ? ` in ${sol.chunks} chunks` : ''}) → ${flags.out}`);
   }
   if (!report) return 0;
   const allowed = flags['allow-failures'] === true;
@@ -102,7 +120,7 @@ export async function simulateCommand(flags: Flags<typeof SIMULATE_FLAGS>, log: 
  * One line per failure status: how many trajectories, which ones and the time each reached, and
  * what to try (STYLE.md §10). Undefined when every trajectory reached t1.
  */
-export function failureReport(sol: Solution, t1: number): string[] | undefined {
+export function failureReport(sol: SolveSummary, t1: number): string[] | undefined {
   const byStatus = new Map<string, number[]>();
   sol.status.forEach((s, b) => {
     if (s === STATUS.success) return;

@@ -16,14 +16,18 @@ export const COMMAND_USAGE: Record<string, string> = {
   Which WebGPU adapter and backend the engine uses (or why it falls back to the CPU), limits, versions.
   --verbose also shows the driver's own warnings (hidden from every other command); --json prints
   the same as one JSON object on stdout.`,
-  simulate: `ctwin simulate --model M.json --t1 T --out traj.csv [--params P.csv | --batch N] [--t0 0]
+  simulate: `ctwin simulate --model M.json --t1 T --out traj.csv|traj.parquet|traj.arrow [--params P.csv | --batch N] [--t0 0]
                [--saveat 0:10:600 | --saveat 1,2.5,7] [--method ${METHOD_NAMES.join('|')}]
-               [--rtol 1e-6] [--atol 1e-8] [--dt DT] [--max-steps 100000]
+               [--rtol 1e-6] [--atol 1e-8] [--dt DT] [--max-steps 100000] [--chunk N]
                [--backend auto|gpu|cpu] [--status-out status.csv] [--allow-failures] [--quiet] [--json]
-  Integrates every row of P.csv (or N copies of the model's defaults) and writes traj.csv
-  (traj,t,<states>) and status.csv (traj,status,steps,rejected). Exits 3 when a trajectory did
-  not reach t1 (the files are still written) unless --allow-failures. --json prints a summary
-  (backend, time, trajectories per status, files) as JSON on stdout.`,
+  Integrates every row of P.csv (or N copies of the model's defaults) and writes the trajectories
+  (traj,t,<states>: a row per trajectory and save time) and status.csv (traj,status,steps,rejected).
+  The --out extension picks the format: .parquet (Parquet), .arrow/.feather/.ipc (Arrow IPC file,
+  read by pandas, polars, R and DuckDB), anything else CSV; states are float32 from the GPU, float64
+  from the CPU. Results are written in chunks of --chunk trajectories (default: ~32 MiB of states)
+  while the next chunk integrates, so memory stays bounded; the file appears only when complete.
+  Exits 3 when a trajectory did not reach t1 (the files are still written) unless --allow-failures.
+  --json prints a summary (backend, time, trajectories per status, files) as JSON on stdout.`,
   gradient: `ctwin gradient --model M.json --data D.csv [--params P.csv] [--sigma 1] [--noise normal|lognormal]
                [--t0 0] [--method …] [--rtol 1e-6] [--atol 1e-8] [--dt DT] [--max-steps N]
                [--backend auto|cpu|gpu]  (auto: the f64 CPU adjoint; gpu: the f32 one)

@@ -6,7 +6,7 @@
 import { GpuDeviceLostError, GpuUnavailableError } from '../gpu/runtime.js';
 import { solveOnCpu } from './cpu/backend.js';
 import { solveOnGpu } from './gpu.js';
-import { ProblemError, type EnsembleProblem, type ResolvedOptions, type SolveOptions } from './problem.js';
+import { ProblemError, remake, type EnsembleProblem, type ResolvedOptions, type SolveOptions } from './problem.js';
 import { Solution, type SolveStats } from './solution.js';
 import type { Method, MethodName } from '../methods/tableaus.js';
 import type { ChunkOutput } from './cpu/chunk.js';
@@ -52,6 +52,76 @@ export async function solve(problem: EnsembleProblem, method: MethodName | Metho
     problem, t: problem.saveat, y: r.y, status: r.status, tEnd: r.tEnd, stats: statsOf(r, opts),
     backend: 'cpu', method: opts.method.name, timing: { totalMs: performance.now() - start, compileMs: 0 }, ...(notice ? { notice } : {}),
   });
+}
+
+/** What `solveInChunks` returns for the whole batch: per-trajectory status, end times and counters, no states. */
+export interface ChunkedSolveSummary {
+  status: Uint8Array;
+  tEnd: Float64Array;
+  stats: SolveStats;
+  backend: 'gpu' | 'cpu';
+  method: string;
+  /** Wall time of the whole run, and the sum of the chunks' solve times (which overlap `onChunk`). */
+  timing: { totalMs: number; solveMs: number; compileMs: number };
+  notice?: string;
+  chunks: number;
+}
+
+/**
+ * Integrates `problem` in chunks of `chunk` trajectories and hands each chunk's Solution to
+ * `onChunk` (with the index of its first trajectory) while the next chunk integrates: memory is
+ * bounded by two chunks, not by the batch, and writing overlaps the solve. The backend the first
+ * chunk ran on is kept for the rest (so every chunk has the same precision).
+ * @example
+ * const sink = openTrajectories('traj.parquet', model, problem.saveat, 'f32');
+ * await solveInChunks(problem, 'tsit5', { backend: 'gpu' }, 65536, (sol, start) => sink.write({ start, count: sol.batch, y: sol.y }));
+ * await sink.close();
+ */
+export async function solveInChunks(
+  problem: EnsembleProblem, method: MethodName | Method, options: SolveOptions, chunk: number,
+  onChunk: (sol: Solution, start: number) => Promise<void> | void,
+): Promise<ChunkedSolveSummary> {
+  if (!(Number.isInteger(chunk) && chunk >= 1)) throw new ProblemError(`chunk must be a positive integer (got ${chunk})`);
+  const start0 = performance.now();
+  const B = problem.batch, N = problem.model.states.length, P = problem.model.params.length;
+  const summary: Omit<ChunkedSolveSummary, 'backend' | 'method'> & Partial<Pick<ChunkedSolveSummary, 'backend' | 'method'>> = {
+    status: new Uint8Array(B), tEnd: new Float64Array(B),
+    stats: { steps: new Uint32Array(B), rejected: new Uint32Array(B), rhsEvals: new Uint32Array(B), jacobians: new Uint32Array(B) },
+    timing: { totalMs: 0, solveMs: 0, compileMs: 0 }, chunks: Math.ceil(B / chunk),
+  };
+  let backend = options.backend;
+  const run = (start: number) => {
+    const count = Math.min(chunk, B - start);
+    const part = count === B ? problem : remake(problem, {
+      batch: count, params: problem.params.slice(start * P, (start + count) * P), initial: problem.initial.slice(start * N, (start + count) * N),
+    });
+    const onProgress = options.onProgress && ((done: number) => options.onProgress!(start + done, B));
+    return solve(part, method, { ...options, backend, onProgress });
+  };
+  let next: Promise<Solution> | undefined = run(0);
+  for (let start = 0; start < B; start += chunk) {
+    const sol = await next!;
+    if (summary.backend === undefined) {
+      summary.backend = sol.backend;
+      summary.method = sol.method;
+      if (sol.notice) summary.notice = sol.notice;
+      backend = sol.backend;
+    }
+    summary.status.set(sol.status, start);
+    summary.tEnd.set(sol.tEnd, start);
+    for (const k of ['steps', 'rejected', 'rhsEvals', 'jacobians'] as const) summary.stats[k].set(sol.stats[k], start);
+    summary.timing.solveMs += sol.timing.totalMs;
+    summary.timing.compileMs += sol.timing.compileMs;
+    next = start + chunk < B ? run(start + chunk) : undefined;
+    try {
+      await onChunk(sol, start);
+    } catch (err) {
+      next?.catch(() => undefined);
+      throw err;
+    }
+  }
+  summary.timing.totalMs = performance.now() - start0;
+  return summary as ChunkedSolveSummary;
 }
 
 /** Statistics of a backend's counters; a Rosenbrock method evaluates J and factors W once per step attempt. */
