@@ -32,10 +32,8 @@ export function writeUint(buf: Uint8Array, pos: number, n: number): number {
 /**
  * Writes f32 value x (any double is accepted; NaN and ±Infinity as JavaScript spells them) with nine
  * significant digits, trailing zeros dropped, laid out as JavaScript's Number-to-String does
- * (plain from 1e-6 up to 1e21, exponential outside). Returns the new position; needs ≤ 24 bytes.
- * @example
- * const buf = new Uint8Array(32);
- * const end = writeF32(buf, 0, Math.fround(0.1)); // "0.100000001"
+ * (plain from 1e-6 up to 1e21, exponential outside): Math.fround(0.1) → "0.100000001". Returns
+ * the new position; needs ≤ 24 bytes.
  */
 export function writeF32(buf: Uint8Array, pos: number, x: number): number {
   if (x === 0) { buf[pos] = ZERO; return pos + 1; }

@@ -20,7 +20,11 @@ import type { Solution } from '../solvers/solution.js';
 
 export type TrajectoryFormat = 'csv' | 'arrow' | 'parquet';
 
-/** The format a path's extension asks for (anything but .arrow/.feather/.ipc/.parquet is CSV). */
+/**
+ * The format a path's extension asks for (anything but .arrow/.feather/.ipc/.parquet is CSV).
+ * @example
+ * trajectoryFormat('runs/traj.parquet'); // 'parquet'
+ */
 export function trajectoryFormat(path: string): TrajectoryFormat {
   const ext = extname(path).toLowerCase();
   if (ext === '.parquet') return 'parquet';
