@@ -161,7 +161,8 @@ function arrowSink(tmp: string, names: string[], saveat: ArrayLike<number>, prec
   const fields = [new Field('traj', new Int32(), false), new Field('t', new Float64(), false), ...names.map((n) => new Field(n, valueType(), true))];
   const schema = new Schema(fields);
   const writer = new RecordBatchFileWriter();
-  const out = createWriteStream(tmp);
+  // Opened now (not lazily by the stream), so that an abort's removal of the file cannot come first.
+  const out = createWriteStream('', { fd: openSync(tmp, 'w') });
   const finished = new Promise<void>((resolve, reject) => { out.on('finish', resolve); out.on('error', reject); });
   const bytes = writer.toNodeStream();
   bytes.pipe(out);
