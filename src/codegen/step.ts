@@ -634,11 +634,15 @@ ${addSave(atEnd)}
 ${addSave(w.map((x) => (x === undefined ? undefined : `hs * ${x}`)))}
 }` : `// No dense output: the step ended on the save time, y_s = y₁.\n${addSave(atEnd)}`}
 ${T.for('i', 0, N, (i) => `ybar[${i}] += bar[${i}];`)}`;
-  const reverse = (vjp: (s: number, point: string, t: string, v: string) => string, t: string) => range(nStages).reverse().map((s) => `{
-${vjp(s, s === 0 ? 'y' : `u${s}`, `${t} + ${T.lit(tab.c[s]!)} * hs`, `kb${s}`)}
+  // A stage that neither y₁ nor a later stage reads (dopri5's and tsit5's FSAL stage) has k̄ = 0
+  // unless a save falls inside the step: with `savesHere` (an expression), its VJP runs only then.
+  const laterStage = readByLaterStage(tab);
+  const reverse = (vjp: (s: number, point: string, t: string, v: string) => string, t: string, savesHere?: string) => range(nStages).reverse().map((s) => {
+    const body = `${vjp(s, s === 0 ? 'y' : `u${s}`, `${t} + ${T.lit(tab.c[s]!)} * hs`, `kb${s}`)}
 ${T.for('i', 0, N, (i) => `ybar[${i}] += yb[${i}];`)}
-${range(s).map((j) => (tab.a[s]![j] === 0 ? '' : T.for('i', 0, N, (i) => `kb${j}[${i}] += hs * ${T.lit(tab.a[s]![j]!)} * yb[${i}];`))).filter(Boolean).join('\n')}
-}`).join('\n');
+${range(s).map((j) => (tab.a[s]![j] === 0 ? '' : T.for('i', 0, N, (i) => `kb${j}[${i}] += hs * ${T.lit(tab.a[s]![j]!)} * yb[${i}];`))).filter(Boolean).join('\n')}`;
+    return savesHere && b(s) === 0 && !laterStage(s) ? `if (${savesHere}) {\n${body}\n}` : `{\n${body}\n}`;
+  }).join('\n');
   return { initKbar, saveKbar, reverse };
 }
 

@@ -408,7 +408,7 @@ ${adj.initKbar}
     const theta = sv.theta, bar = sv.bar;
 ${adj.saveKbar}
   }
-${adj.reverse((_s, point, t, v) => `yb.fill(0);\nvjp.apply(${t}, ${point}, ${v}, yb, pbar, wbar);`, 't')}
+${adj.reverse((_s, point, t, v) => `yb.fill(0);\nvjp.apply(${t}, ${point}, ${v}, yb, pbar, wbar);`, 't', 'saves.length > 0')}
 }
 return { replay, advance, backStep };`;
     const vjp = new VjpAt(model, sens, mlp, p);
