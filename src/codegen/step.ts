@@ -126,6 +126,9 @@ export function wgslTarget(N: number, P: number): StepTarget {
   };
 }
 
+/** Loops of at most this many iterations with constant bounds are unrolled in the JS target. */
+const JS_UNROLL = 8;
+
 /**
  * JS: loops over states, f64 literals, vectors preallocated once per compiled function (listed in
  * `vectors` for the factory to allocate) and written through output arguments.
@@ -148,9 +151,17 @@ export function jsTarget(N: number): StepTarget & { vectors: Map<string, { size:
       vectors.set('_scratch', { size: N, int: false });
       return `${fn}(${args.join(', ')}, _scratch); ${d}.set(_scratch);`;
     },
-    for: (v, from, to, body, down = false) => (down
-      ? `for (let ${v} = (${to}) - 1; ${v} >= ${from}; ${v}--) {\n${body(v)}\n}`
-      : `for (let ${v} = ${from}; ${v} < ${to}; ${v}++) {\n${body(v)}\n}`),
+    // Short loops with constant bounds are unrolled, as in WGSL: for the small N of most models a
+    // loop's counter and bounds checks cost as much as its body.
+    for: (v, from, to, body, down = false) => {
+      if (typeof from === 'number' && typeof to === 'number' && to - from <= JS_UNROLL) {
+        const idx = range(Math.max(0, to - from)).map((k) => from + k);
+        return (down ? idx.reverse() : idx).map(body).filter(Boolean).join('\n');
+      }
+      return down
+        ? `for (let ${v} = (${to}) - 1; ${v} >= ${from}; ${v}--) {\n${body(v)}\n}`
+        : `for (let ${v} = ${from}; ${v} < ${to}; ${v}++) {\n${body(v)}\n}`;
+    },
     forever: (body) => `for (;;) {\n${body}\n}`,
     min: (a, b) => `Math.min(${a}, ${b})`,
     max: (a, b) => `Math.max(${a}, ${b})`,
