@@ -140,10 +140,12 @@ function run(argv: string[]): Promise<number> {
 
 /** Our error classes (bad input: exit 2) and a lost device (a clean message, exit 1); anything else is a bug (its stack). */
 async function classify(err: unknown): Promise<{ bad: boolean; clean: boolean }> {
+  // A usage error needs none of the engine's modules (a bad flag answers fast).
+  if (err instanceof UsageError) return { bad: true, clean: true };
   const [{ ModelError }, { ProblemError }, { InputError }, { GpuDeviceLostError, GpuUnavailableError }] = await Promise.all([
     import('../physics/model.js'), import('../solvers/problem.js'), import('../io/csv.js'), import('../gpu/runtime.js'),
   ]);
-  const bad = err instanceof UsageError || err instanceof ModelError || err instanceof ProblemError ||
+  const bad = err instanceof ModelError || err instanceof ProblemError ||
     err instanceof InputError || err instanceof GpuUnavailableError;
   // A lost device is not a bug of ours, and --backend auto would have finished on the CPU.
   return { bad, clean: bad || err instanceof GpuDeviceLostError };
@@ -152,7 +154,7 @@ async function classify(err: unknown): Promise<{ bad: boolean; clean: boolean }>
 run(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   async (err: unknown) => {
-    const { bad, clean } = err instanceof UsageError ? { bad: true, clean: true } : await classify(err);
+    const { bad, clean } = await classify(err);
     process.stderr.write(`ctwin: ${clean ? (err as Error).message : (err as Error)?.stack ?? String(err)}\n`);
     process.exitCode = bad ? 2 : 1;
   },

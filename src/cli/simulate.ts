@@ -3,7 +3,7 @@ import { loadModel } from '../io/model-file.js';
 import { readParamsCsv } from '../io/params.js';
 import { openTrajectories, writeStatus, type SolveSummary, type TrajectorySink } from '../io/trajectories.js';
 import { makeProblem, statusName, type Backend } from '../solvers/problem.js';
-import { solveInChunks } from '../solvers/solve.js';
+import { solveInChunks, type ChunkedSolveSummary } from '../solvers/solve.js';
 import { METHOD_NAMES, type MethodName } from '../methods/tableaus.js';
 import { STATUS } from '../methods/status.js';
 import { UsageError, checkOutputPath, numberFlag, integerFlag, type Flags } from './args.js';
@@ -75,7 +75,7 @@ export async function simulateCommand(flags: Flags<typeof SIMULATE_FLAGS>, log: 
   // Chunks are written as they come off the solver; the file is opened once the first chunk says
   // which backend (f32 or f64) the run is on, and appears under its name only when complete.
   let sink: TrajectorySink | undefined;
-  let sol;
+  let sol: ChunkedSolveSummary;
   try {
     sol = await solveInChunks(problem, method, {
       backend, rtol: numberFlag(flags, 'rtol'), atol: numberFlag(flags, 'atol'), dt: numberFlag(flags, 'dt'),

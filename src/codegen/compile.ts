@@ -151,12 +151,11 @@ export interface SensitivityF64 {
   /** With `v` = ū: out holds ūᵀ∂u/∂y (N) and ūᵀ∂u/∂p (P). */
   inputVjp: { v: Float64Array; fn: RhsF64; length: number };
   secondOrder?: {
-    /** outY[k] = Σ_ab J̄_ab ∂J_ab/∂y_k, outP[q] = Σ_ab J̄_ab ∂J_ab/∂p_q. */
-    jacobianContract(t: number, y: Float64Array, p: Float64Array, Jbar: Float64Array, outY: Float64Array, outP: Float64Array): void;
-    /** The same for Σ_a w_a ∂f_a/∂t. */
-    timeDerivativeContract(t: number, y: Float64Array, p: Float64Array, w: Float64Array, outY: Float64Array, outP: Float64Array): void;
-  };
-}
+    /** With `v` = J̄ (row-major N×N): out holds Σ_ab J̄_ab ∂J_ab/∂y (N), then ∂/∂p (P). */
+    jacobianContract: { v: Float64Array; fn: RhsF64 };
+    /** With `v` = w (N): the same for Σ_a w_a ∂f_a/∂t. */
+    timeDerivativeContract: { v: Float64Array; fn: RhsF64 };
+  };}
 
 /**
  * The expressions of one VJP of f with the network held fixed, with v as `adj` symbols:
@@ -258,16 +257,10 @@ export function compileSensitivityF64(model: Model, weights: Float64Array = defa
   if (!secondOrder) return out;
   try {
     const { jacobian, timeDerivative } = secondOrderExprs(model);
+    // The same shape as `vjp`: set v, call fn(t, y, p, out).
     const build = (outputs: Expr[], len: number, what: string) => {
       const v = new Float64Array(len);
-      const fn = jsBuilder(model, weights, v)(outputs, what, false);
-      const all = new Float64Array(outputs.length);
-      return (t: number, y: Float64Array, p: Float64Array, W: Float64Array, outY: Float64Array, outP: Float64Array) => {
-        v.set(W.subarray(0, len));
-        fn(t, y, p, all);
-        outY.set(all.subarray(0, N));
-        outP.set(all.subarray(N));
-      };
+      return { v, fn: jsBuilder(model, weights, v)(outputs, what, false) };
     };
     out.secondOrder = {
       jacobianContract: build(jacobian, N * N, `${model.name}: ∇ Σ J̄_ab J_ab`),

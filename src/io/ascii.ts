@@ -11,11 +11,11 @@ const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 const NEG_POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e-${k}`));
 /** "00" … "99" as byte pairs. */
 const TWO_DIGITS = Uint8Array.from({ length: 200 }, (_, i) => ZERO + (i % 2 ? (i >> 1) % 10 : Math.floor((i >> 1) / 10)));
-const TEXT = new TextEncoder();
 
-/** Writes an ASCII string (slow path and small pieces). */
+/** Writes an ASCII string (numbers' text, headers), one byte per character; no view per call. */
 export function writeAscii(buf: Uint8Array, pos: number, s: string): number {
-  return pos + TEXT.encodeInto(s, buf.subarray(pos)).written;
+  for (let i = 0; i < s.length; i++) buf[pos + i] = s.charCodeAt(i);
+  return pos + s.length;
 }
 
 /** Writes a non-negative integer below 2⁵³ in decimal. */

@@ -107,7 +107,10 @@ function csvSink(tmp: string, names: string[], saveat: ArrayLike<number>, precis
   let writing: Promise<void> = Promise.resolve();
   // A row's worst case: traj, t and N numbers of ≤ 24 bytes each.
   const rowMax = 24 * (N + 2) + 2;
-  let pos = writeAscii(buf, 0, `traj,t,${names.join(',')}\n`);
+  // The header through the encoder: state names may be any Unicode identifier.
+  const header = enc.encode(`traj,t,${names.join(',')}\n`);
+  buf.set(header);
+  let pos = header.length;
   const flush = async () => {
     await writing;
     const full = buf, length = pos;

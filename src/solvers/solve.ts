@@ -84,11 +84,6 @@ export async function solveInChunks(
   if (!(Number.isInteger(chunk) && chunk >= 1)) throw new ProblemError(`chunk must be a positive integer (got ${chunk})`);
   const start0 = performance.now();
   const B = problem.batch, N = problem.model.states.length, P = problem.model.params.length;
-  const summary: Omit<ChunkedSolveSummary, 'backend' | 'method'> & Partial<Pick<ChunkedSolveSummary, 'backend' | 'method'>> = {
-    status: new Uint8Array(B), tEnd: new Float64Array(B),
-    stats: { steps: new Uint32Array(B), rejected: new Uint32Array(B), rhsEvals: new Uint32Array(B), jacobians: new Uint32Array(B) },
-    timing: { totalMs: 0, solveMs: 0, compileMs: 0 }, chunks: Math.ceil(B / chunk),
-  };
   let backend = options.backend;
   const run = (start: number) => {
     const count = Math.min(chunk, B - start);
@@ -98,30 +93,32 @@ export async function solveInChunks(
     const onProgress = options.onProgress && ((done: number) => options.onProgress!(start + done, B));
     return solve(part, method, { ...options, backend, onProgress });
   };
-  let next: Promise<Solution> | undefined = run(0);
-  for (let start = 0; start < B; start += chunk) {
-    const sol = await next!;
-    if (summary.backend === undefined) {
-      summary.backend = sol.backend;
-      summary.method = sol.method;
-      if (sol.notice) summary.notice = sol.notice;
-      backend = sol.backend;
-    }
+  let sol = await run(0);
+  backend = sol.backend;
+  const summary: ChunkedSolveSummary = {
+    status: new Uint8Array(B), tEnd: new Float64Array(B),
+    stats: { steps: new Uint32Array(B), rejected: new Uint32Array(B), rhsEvals: new Uint32Array(B), jacobians: new Uint32Array(B) },
+    backend: sol.backend, method: sol.method, ...(sol.notice ? { notice: sol.notice } : {}),
+    timing: { totalMs: 0, solveMs: 0, compileMs: 0 }, chunks: Math.ceil(B / chunk),
+  };
+  for (let start = 0; ; start += chunk) {
     summary.status.set(sol.status, start);
     summary.tEnd.set(sol.tEnd, start);
     for (const k of ['steps', 'rejected', 'rhsEvals', 'jacobians'] as const) summary.stats[k].set(sol.stats[k], start);
     summary.timing.solveMs += sol.timing.totalMs;
     summary.timing.compileMs += sol.timing.compileMs;
-    next = start + chunk < B ? run(start + chunk) : undefined;
+    const next = start + chunk < B ? run(start + chunk) : undefined;
     try {
       await onChunk(sol, start);
     } catch (err) {
       next?.catch(() => undefined);
       throw err;
     }
+    if (!next) break;
+    sol = await next;
   }
   summary.timing.totalMs = performance.now() - start0;
-  return summary as ChunkedSolveSummary;
+  return summary;
 }
 
 /** Statistics of a backend's counters; a Rosenbrock method evaluates J and factors W once per step attempt. */

@@ -70,6 +70,8 @@ export interface GradientResult {
   weights: Float64Array;
   /** ∂L/∂scale and ∂L/∂offset per observable (in `Observations.observables` order). */
   observation: Array<{ name: string; scale: number; offset: number }>;
+  /** ∂L/∂σ of each datum that carries its own σ (`Datum.sigma`), in `Observations.data` order; 0 for the others. */
+  sigma: Float64Array;
   status: Uint8Array;
   /** Forward steps per trajectory (for cost reports). */
   steps: Uint32Array;
@@ -91,7 +93,7 @@ export function emptyResult(B: number, N: number, P: number, W: number, obs: Obs
   return {
     loss: 0, lossPerTrajectory: new Float64Array(B), params: new Float64Array(B * P), initial: new Float64Array(B * N),
     weights: new Float64Array(W), observation: obs.observables.map((o) => ({ name: o.name, scale: 0, offset: 0 })),
-    status: new Uint8Array(B), steps: new Uint32Array(B),
+    sigma: new Float64Array(obs.data.length), status: new Uint8Array(B), steps: new Uint32Array(B),
   };
 }
 
@@ -118,10 +120,10 @@ export interface GradientSetup {
   initialState(b: number, y0: Float64Array): void;
   /**
    * The loss of trajectory b (data, penalty, priors) from its saved states `out` (S × N); adds
-   * ∂L/∂y at each save into `ybarSaves` (S × N), ∂L/∂p into `pbar` and ∂L/∂(scale, offset) into
-   * `observation`.
+   * ∂L/∂y at each save into `ybarSaves` (S × N), ∂L/∂p into `pbar`, and ∂L/∂(scale, offset) and
+   * the data's ∂L/∂σ into `result.observation` and `result.sigma`.
    */
-  lossAt(b: number, out: Float64Array, ybarSaves: Float64Array, pbar: Float64Array, observation: GradientResult['observation']): number;
+  lossAt(b: number, out: Float64Array, ybarSaves: Float64Array, pbar: Float64Array, result: Pick<GradientResult, 'observation' | 'sigma'>): number;
 }
 
 export function gradientSetup(problem: EnsembleProblem, obs: Observations, terms: LossTerms, method: Method): GradientSetup & { compiled: Compiled } {
@@ -157,7 +159,7 @@ export function gradientSetup(problem: EnsembleProblem, obs: Observations, terms
       y0.set(problem.initial.subarray(b * N0, (b + 1) * N0));
       tracking?.tracked.forEach((t, l) => { y0[t.refIndex] = quantity![l]!(problem.t0, y0, param(b)); });
     },
-    lossAt(b, out, ybarSaves, pbar, observation) {
+    lossAt(b, out, ybarSaves, pbar, { observation, sigma }) {
       const p = param(b);
       let loss = 0;
       for (const i of byTraj[b]!) {
@@ -168,6 +170,8 @@ export function gradientSetup(problem: EnsembleProblem, obs: Observations, terms
         const scale = d.scale ?? o.scale, offset = d.offset ?? o.offset;
         const [l, dz] = residualLoss(d.sigma === undefined ? o : { noise: o.noise, sigma: d.sigma }, scale * hv + offset, d.value);
         loss += l;
+        // l = ½r² with r ∝ 1/σ: ∂l/∂σ = −2l/σ.
+        if (d.sigma !== undefined) sigma[i] = (-2 * l) / d.sigma;
         const g = observation[d.observable]!;
         if (d.scale === undefined) g.scale += dz * hv;
         if (d.offset === undefined) g.offset += dz;
@@ -233,7 +237,7 @@ export function gradientCpu(problem: EnsembleProblem, obs: Observations, terms: 
     // Loss terms at the save points and their cotangents ȳ_s.
     ybarSaves.fill(0);
     const pbar = result.params.subarray(b * P, (b + 1) * P);
-    result.lossPerTrajectory[b] = setup.lossAt(b, out, ybarSaves, pbar, result.observation);
+    result.lossPerTrajectory[b] = setup.lossAt(b, out, ybarSaves, pbar, result);
     if (options.lossOnly) continue;
 
     pCur.set(p);
@@ -437,8 +441,8 @@ class RosenbrockAdjoint {
   constructor(tab: RosenbrockTableau, model: Model, fns: ModelF64, sens: SensitivityF64, p: Float64Array) {
     const N = model.states.length, nStages = tab.c.length;
     const T = jsTarget(N);
-    for (const v of ['f0', 'yb', 'gy']) T.vec(v);
-    T.vec('gp', model.params.length);
+    for (const v of ['f0', 'yb']) T.vec(v);
+    T.vec('g', N + model.params.length);
     const U = range(nStages).map((s) => `U${s}`);
     const adj = rosenbrockStepAdjoint(T, tab);
     const body = `
@@ -460,12 +464,10 @@ ${adj.saveKbar}
   }
 ${adj.reverse((_s, point, t, v) => `yb.fill(0);\nvjp.apply(${t}, ${point}, ${v}, yb, pbar, wbar);`, 'tx')}
   // W and ∂f/∂t were evaluated at (t, y_n): their second derivatives close the chain.
-  second.jacobianContract(tx, y, p, Jb, gy, gp);
-${T.for('i', 0, N, (i) => `ybar[${i}] += gy[${i}];`)}
-${T.for('q', 0, model.params.length, (q) => `pbar[${q}] += gp[${q}];`)}
-  second.timeDerivativeContract(tx, y, p, wdT, gy, gp);
-${T.for('i', 0, N, (i) => `ybar[${i}] += gy[${i}];`)}
-${T.for('q', 0, model.params.length, (q) => `pbar[${q}] += gp[${q}];`)}
+${[['jacobianContract', 'Jb'], ['timeDerivativeContract', 'wdT']].map(([c, v]) => `second.${c}.v.set(${v});
+second.${c}.fn(tx, y, p, g);
+${T.for('i', 0, N, (i) => `ybar[${i}] += g[${i}];`)}
+${T.for('q', 0, model.params.length, (q) => `pbar[${q}] += g[${N} + ${q}];`)}`).join('\n')}
 }
 return { replay, advance, backStep };`;
     const vjp = new VjpAt(model, sens, undefined, p);

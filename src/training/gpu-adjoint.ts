@@ -112,7 +112,7 @@ export async function gradientGpu(problem: EnsembleProblem, obs: Observations, t
         if (status !== STATUS.success) { result.lossPerTrajectory[g] = Infinity; continue; }
         for (let k = 0; k < S * N; k++) out[k] = run.out[b * S * N + k]!;
         ybarSaves.fill(0);
-        result.lossPerTrajectory[g] = setup.lossAt(g, out, ybarSaves, result.params.subarray(g * P, (g + 1) * P), result.observation);
+        result.lossPerTrajectory[g] = setup.lossAt(g, out, ybarSaves, result.params.subarray(g * P, (g + 1) * P), result);
         adjIn.set(ybarSaves, 2 * S + b * S * N);
         adjCounters.set([Math.ceil(steps / every), steps, run.counters[c + 4]!, 0, 0], b * ADJOINT_COUNTER_STRIDE);
       }

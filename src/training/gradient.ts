@@ -48,6 +48,9 @@ export async function gradient(problem: EnsembleProblem, obs: Observations, term
     out.steps.set(r.steps, start);
     r.weights.forEach((v, k) => { out.weights[k]! += v; });
     r.observation.forEach((g, k) => { out.observation[k]!.scale += g.scale; out.observation[k]!.offset += g.offset; });
+    // The worker saw its trajectories' data in their order: back to the data's own indices.
+    let j = 0;
+    obs.data.forEach((d, i) => { if (d.traj >= start && d.traj < start + r.status.length) out.sigma[i] = r.sigma[j++]!; });
     if (out.stepSizes) out.stepSizes.push(...r.stepSizes!);
   });
   return finishResult(out, problem.weights, terms);

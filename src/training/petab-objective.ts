@@ -12,8 +12,9 @@
  * - σ is evaluated per measurement (noise formula with its placeholders); log and log10
  *   observables are log-normal in the loss, with σ·ln 10 for log10 (the same residual);
  * - the terms the loss leaves out are added here: log σ + ½ log 2π and the transformation's
- *   Jacobian log y or log(y ln 10); and the σ-part of the gradient, Σ (1/σ − r²/σ)·∂σ/∂θ, with r
- *   from a forward solve and ∂σ/∂θ from mathjs's symbolic derivative of the noise formula;
+ *   Jacobian log y or log(y ln 10); and the σ-part of the gradient, Σ (1/σ − r²/σ)·∂σ/∂θ, with
+ *   −r²/σ the adjoint's own ∂L/∂σ of each datum (`GradientResult.sigma`, no second solve) and
+ *   ∂σ/∂θ from mathjs's symbolic derivative of the noise formula;
  * - ∂L/∂p of each trajectory flows to the PEtab parameter that sets p in that condition, and
  *   ∂L/∂y₀ through the model's initial assignments (symbolic derivatives) and species overrides.
  * Not yet: pre-equilibration and Laplace noise in gradients (refused with a message), measurements
@@ -23,13 +24,12 @@ import { derivative as mathDerivative, parse, type MathNode } from 'mathjs';
 import { derivative, evaluateExpr, type Expr } from '../physics/expr.js';
 import { parseModel, type Model } from '../physics/model.js';
 import { makeProblem } from '../solvers/problem.js';
-import { solve } from '../solvers/solve.js';
 import { InputError } from '../io/csv.js';
 import type { MethodName } from '../methods/tableaus.js';
 import type { PetabProblem, Scale } from '../io/petab/petab.js';
 import { gradient } from './gradient.js';
-import { conditionSources, fromScale, toScale, transform, transformJacobian, type Source } from './petab.js';
-import { compileObservable, type Observations } from './loss.js';
+import { conditionSources, fromScale, toScale, transformJacobian, type Source } from './petab.js';
+import type { Observations } from './loss.js';
 
 export interface PetabObjectiveOptions {
   backend?: 'cpu' | 'gpu';
@@ -148,7 +148,6 @@ export function petabObjective(problem: PetabProblem, options: PetabObjectiveOpt
     const o = problem.observables.find((x) => x.id === key.split('\u0000')[0])!;
     return { name: `petab_obs_${k}`, noise: o.transformation === 'lin' ? 'normal' : 'lognormal', sigma: 1, scale: 1, offset: 0 };
   });
-  const compiled = [...obsKey.keys()].map((_, k) => compileObservable(model, `petab_obs_${k}`));
   const defaultValues = Object.fromEntries(problem.parameters.map((p) => [p.id, p.nominal]));
   // rodas4 on both backends: the collection's models are stiff (rates up to 1e5), and the GPU
   // adjoint differentiates Rosenbrock methods too.
@@ -211,25 +210,16 @@ export function petabObjective(problem: PetabProblem, options: PetabObjectiveOpt
         });
       });
     }
-    // The σ-part: (1/σ − r²/σ)·∂σ/∂θ, with r from a forward solve at the same tolerances.
-    if (noise.some((n) => n.grads.length)) {
-      const times = [...new Set(problem.measurements.map((m) => m.time))].sort((a, b2) => a - b2);
-      const saveat = times[0] === 0 ? times : [0, ...times];
-      const sol = await solve(makeProblem(model, { t1: tEnd, saveat, params, initial }), solverOptions.method, { backend: options.backend ?? 'cpu', rtol: solverOptions.rtol, atol: solverOptions.atol, maxSteps: solverOptions.maxSteps });
-      for (let b = 0; b < B; b++) {
-        problem.measurements.forEach((m, k) => {
-          const nz = noise[k]!;
-          if (!nz.grads.length) return;
-          const tr = b * C + conditionOf[k]!, si = saveat.indexOf(m.time);
-          const y = sol.y.subarray((tr * saveat.length + si) * N, (tr * saveat.length + si + 1) * N);
-          const h = compiled[measurementObs[k]!]!.value(m.time, y, params.subarray(tr * P, (tr + 1) * P));
-          const s = sigma[b * M + k]!;
-          const tf = transform(nz.transformation);
-          const res = (tf(m.value) - tf(h)) / s;
-          const dnll = (1 - res * res) / s;
-          for (const [j, d] of nz.grads) grad[b * K + j]! += dnll * Number(d.evaluate(values[b]!));
-        });
-      }
+    // The σ-part: (1/σ + ∂L/∂σ)·∂σ/∂θ, with ∂L/∂σ = −r²/σ of each datum from the adjoint's own loss
+    // (its σ is s·ln 10 for log10 observables, so ∂L/∂s takes that factor).
+    for (let b = 0; b < B; b++) {
+      problem.measurements.forEach((_, k) => {
+        const nz = noise[k]!;
+        if (!nz.grads.length) return;
+        const s = sigma[b * M + k]!;
+        const dnll = 1 / s + r.sigma[b * M + k]! * (nz.transformation === 'log10' ? Math.LN10 : 1);
+        for (const [j, d] of nz.grads) grad[b * K + j]! += dnll * Number(d.evaluate(values[b]!));
+      });
     }
     // Linear → the parameters' scales.
     for (let b = 0; b < B; b++) names.forEach((n, j) => { grad[b * K + j]! *= dLinear(scales[j]!, values[b]![n]!); });
