@@ -203,3 +203,13 @@ describe('the bundled example', () => {
     expect(worst).toBeLessThan(2e-4); // measured 1.7e-5
   });
 });
+
+describe('condensateModelSpec', () => {
+  it('returns a copy: editing it leaves the defaults of later models alone', () => {
+    const before = condensateModel({ rna: false }).params.find((q) => q.name === 'k_term')!.value;
+    const spec = condensateModelSpec({ rna: false }) as { params: Record<string, { value: number }> };
+    spec.params.k_term!.value = 0;
+    expect(before).toBeGreaterThan(0);
+    expect(condensateModel({ rna: false }).params.find((q) => q.name === 'k_term')!.value).toBe(before);
+  });
+});

@@ -128,7 +128,9 @@ export function condensateModelSpec(options: CondensateOptions = {}): Record<str
       hidden: [16, 16], activation: 'tanh', seed: 1,
     };
   }
-  return spec;
+  // A deep copy: the parameter entries came from CONDENSATE_PARAMS, and a caller that edits the
+  // spec (a value, a bound) must not change the defaults of every later model.
+  return structuredClone(spec);
 }
 
 /** The default condensate model, parsed and unit-checked.
