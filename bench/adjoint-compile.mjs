@@ -1,20 +1,29 @@
 // Shader compile cost of the GPU adjoint (issue #4; by hand after `npm run build`:
-// node bench/adjoint-compile.mjs [--neural]). lavapipe/llvmpipe generates machine code at a
+// node bench/adjoint-compile.mjs [--neural [--hidden 32,32] [--network looped|unrolled]]). lavapipe/llvmpipe generates machine code at a
 // pipeline's first dispatch, so each kernel is timed as pipeline creation plus one dispatch over
 // zero trajectories (every invocation returns at once). Prints JSON lines.
-import { acquireGpu, condensateModel, releaseGpu } from '../dist/index.js';
+import { acquireGpu, condensateModel, condensateModelSpec, parseModel, releaseGpu } from '../dist/index.js';
 import { computePipeline } from '../dist/gpu/runtime.js';
 import { buildSolverKernel } from '../dist/codegen/kernel.js';
 import { buildAdjointKernel, buildWeightGradientKernel } from '../dist/codegen/adjoint.js';
 import { methodByName } from '../dist/methods/tableaus.js';
 
 const neural = process.argv.includes('--neural');
-const model = condensateModel({ neural });
+// The network's first layer as a loop (compile-light) instead of unrolled (src/codegen/neural.ts).
+const networkLooped = process.argv.includes('looped') ? true : process.argv.includes('unrolled') ? false : undefined;
+const hiddenAt = process.argv.indexOf('--hidden');
+const hidden = hiddenAt > 0 ? process.argv[hiddenAt + 1].split(',').map(Number) : undefined;
+let model = condensateModel({ neural });
+if (neural && hidden) {
+  const spec = condensateModelSpec({ neural: true });
+  spec.neural.hidden = hidden;
+  model = parseModel(spec, `condensate UDE ${hidden.join('→')}`);
+}
 const method = methodByName('dopri5');
 const { device, info } = await acquireGpu();
 const kernels = [
-  ['forward + checkpoints', buildSolverKernel(model, method, false, true)],
-  ['adjoint sweep', buildAdjointKernel(model, method, false)],
+  ['forward + checkpoints', buildSolverKernel(model, method, false, true, { networkLooped })],
+  ['adjoint sweep', buildAdjointKernel(model, method, false, { networkLooped })],
   ...(neural ? [['θ̄', buildWeightGradientKernel(model, method.c.length)]] : []),
 ];
 for (const [name, code] of kernels) {
@@ -49,7 +58,7 @@ for (const [name, code] of kernels) {
   await device.queue.onSubmittedWorkDone();
   const done = performance.now();
   console.log(JSON.stringify({
-    device: info.description, model: model.name, neural, kernel: name, wgsl_chars: code.length,
+    device: info.description, model: model.name, neural, hidden: model.neural?.hidden, network: networkLooped === undefined ? 'default' : networkLooped ? 'looped' : 'unrolled', kernel: name, wgsl_chars: code.length,
     create_ms: Math.round(created - t0), first_dispatch_ms: Math.round(done - created),
   }));
 }

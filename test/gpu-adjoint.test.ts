@@ -97,14 +97,15 @@ describe('GPU (f32) discrete adjoint vs the f64 adjoint at rtol 1e-6', () => {
     expect(Math.max(...gpu.steps)).toBeGreaterThan(64);
   });
 
-  it('a UDE (condensate + 3→6→3 tanh network) with the conservation penalty and L2 on θ: shared-weight gradients reduced on the GPU', async (ctx) => {
+  // The default network (3→16→16→3), a wider one and one with a single hidden layer: each takes its own
+  // path through the generated network (src/codegen/neural.ts).
+  it.for([{ hidden: [16, 16] }, { hidden: [32, 32] }, { hidden: [6] }])('a UDE (condensate + tanh network, hidden $hidden) with the conservation penalty and L2 on θ: shared-weight gradients reduced on the GPU', async ({ hidden }, ctx) => {
     requireGpu(ctx);
     const spec = condensateModelSpec({ neural: true }) as { neural: { hidden: number[] } };
-    // A small network keeps llvmpipe's code generation of the adjoint kernel to seconds.
-    spec.neural.hidden = [6];
-    const model = parseModel(spec, 'condensate UDE (small)');
+    spec.neural.hidden = hidden;
+    const model = parseModel(spec, `condensate UDE ${JSON.stringify(hidden)}`);
     const problem = makeProblem(model, { t1: 600, batch: 3 });
-    const { gpu } = await compare('UDE dopri5', problem, condensateObs(3), { conservation: 10, l2Weights: 1e-3 }, 'dopri5');
+    const { gpu } = await compare(`UDE ${JSON.stringify(hidden)} dopri5`, problem, condensateObs(3), { conservation: 10, l2Weights: 1e-3 }, 'dopri5');
     expect(gpu.weights.some((w) => w !== 0)).toBe(true);
     // Through gradient() with backend 'gpu', the same numbers.
     const viaGradient = await gradient(problem, condensateObs(3), { conservation: 10, l2Weights: 1e-3 }, { method: 'dopri5', rtol: 1e-6, atol: 1e-8, backend: 'gpu' });

@@ -23,10 +23,16 @@ import type { Model } from '../physics/model.js';
 import { layerSizes, weightLayout } from '../physics/neural.js';
 import type { Method } from '../methods/tableaus.js';
 import { emitSecondOrderWgsl, emitSensitivityWgsl, wgslSizes } from './compile.js';
-import { mlpWgsl } from './neural.js';
+import { adjointNetworkLooped, mlpWgsl } from './neural.js';
 import { ADJOINT_PROGRAM, SOLVER_CONFIG, WEIGHT_GRADIENT_PROGRAM, wgslBindings, wgslStruct } from './programs.js';
 import { SOLVER_COMMON, WORKGROUP_SIZE, kernelHeader, loadController } from './kernel.js';
 import { explicitStages, formatSource, explicitStepAdjoint, loopHead, luSolveTransposed, range, readByLaterStage, rosenbrockStages, rosenbrockStepAdjoint, stepAttempt, timeUntil, wgslTarget } from './step.js';
+
+/**
+ * 1u at run time, unknown to the compiler: with a neural term the stages are loops with this trip
+ * factor, so that the network is inlined once per loop rather than once per stage (src/codegen/step.ts).
+ */
+const ONE = 'u32(cfg.one)';
 
 /** f32 slots per step on the tape: y_n (N), t_hi, t_lo, h, index of the step's first save. */
 export const tapeStride = (N: number) => N + 4;
@@ -51,7 +57,10 @@ const REPLAY_ATTEMPTS_PER_STEP = 64;
  *   nn_w, signals                        the network's weights and per-stage signals (with a neural term)
  *   wbar[w·B + i]                        θ̄ per trajectory (the θ̄ kernel, WEIGHT_GRADIENT_PROGRAM)
  */
-export function buildAdjointKernel(model: Model, tab: Method, fixedStep: boolean): string {
+export function buildAdjointKernel(
+  model: Model, tab: Method, fixedStep: boolean,
+  { networkLooped = model.neural !== undefined && adjointNetworkLooped(model.neural) } = {},
+): string {
   if (model.projection) throw new Error('internal: no adjoint through a projection');
   const rosenbrock = tab.kind === 'rosenbrock';
   if (rosenbrock && model.neural) throw new Error('internal: no Rosenbrock adjoint through a neural term (its second derivatives are not generated)');
@@ -87,22 +96,22 @@ ${range(N).map((k) => `      ${tape('n', k)} = y[${k}];`).join('\n')}
 
   // The stage adjoint (ybar: ȳ_{n+1} in, ȳ_n out); the VJP of f at each stage is the WGSL part.
   const adj = tab.kind === 'rosenbrock' ? rosenbrockStepAdjoint(T, tab) : explicitStepAdjoint(T, tab);
-  const vjp = (s: number, point: string, t: string, v: string) => [
+  const vjp = (s: number | string, point: string, t: string, v: string) => [
     `let r = vjp_f(${t}, ${point}, p, ${v});`,
     `var yb: array<f32, ${N}>;`,
     ...range(N).map((k) => `yb[${k}] = r[${k}];`),
     ...range(P0).map((q) => `pbar[${q}] += r[${N + q}];`),
     ...(spec ? [
       `let x_in = array<f32, ${nIn}>(${range(nIn).map((m) => `r[${N + P + nOut + m}]`).join(', ')});`,
-      `let nv = nn_vjp(x_in, array<f32, ${nOut}>(${range(nOut).map((j) => `r[${N + P + j}]`).join(', ')}));`,
+      `let gx = nn_vjp(x_in, array<f32, ${nOut}>(${range(nOut).map((j) => `r[${N + P + j}]`).join(', ')}));`,
       signalStores(nIn, nOut, nStages, s, N + P),
-      `let ri = vjp_u(${t}, ${point}, p, nv.gx);`,
+      `let ri = vjp_u(${t}, ${point}, p, gx);`,
       ...range(N).map((k) => `yb[${k}] += ri[${k}];`),
       ...range(P0).map((q) => `pbar[${q}] += ri[${N + q}];`),
     ] : []),
   ].join('\n');
 
-  return formatSource(`${kernelHeader(model, tab, ' adjoint', spec !== undefined)}
+  return formatSource(`${kernelHeader(model, tab, ' adjoint', spec !== undefined, networkLooped)}
 ${wgslBindings(ADJOINT_PROGRAM, ['cfg', 'params', 'ckpt', 'adj', 'save_t', 'work', 'n_running', ...(spec ? ['nn_w' as const, 'signals' as const] : [])])}
 const TAPE0_PER_TRAJ: u32 = ${N + P}u;
 
@@ -143,7 +152,7 @@ ${range(P).map((q) => `  p[${q}] = params[i * P + ${q}u];`).join('\n')}
     attempts += 1u;
     if (attempts > ${REPLAY_ATTEMPTS_PER_STEP}u * n_seg) { break; }
 ${loopHead(T)}
-${stepAttempt(T, tab, { fixedStep, projects: false, onAccept })}
+${stepAttempt(T, tab, { fixedStep, projects: false, onAccept, loopStages: spec ? ONE : undefined })}
   }
   if (n < n_seg) {
     // The replay did not retrace the forward pass (it cannot, unless the device is not deterministic).
@@ -170,8 +179,10 @@ ${range(N).map((k) => `    y[${k}] = ${tape('m', k)};`).join('\n')}
 ${tab.kind === 'rosenbrock' ? `    // W's factors, U_s and the points u_s at (t_n, y_n), as the forward step made them.
     t = tn;
     f0 = rhs(t.x, y, p);
-${rosenbrockStages(T, tab, false)}` : `    var k0 = rhs(tn.x, y, p);
-${explicitStages(T, tab, 1, nStages, 'hs', 'tn.x', { needK: readByLaterStage(tab) })}`}
+${rosenbrockStages(T, tab, false)}` : spec
+    // With a neural term, k_0 in the stages' loop too (one copy of the network fewer).
+    ? explicitStages(T, tab, 0, nStages, 'hs', 'tn.x', { needK: readByLaterStage(tab), looped: ONE })
+    : `    var k0 = rhs(tn.x, y, p);\n${explicitStages(T, tab, 1, nStages, 'hs', 'tn.x', { needK: readByLaterStage(tab) })}`}
     // k̄ from ȳ_{n+1}, plus the dense output's weights for every save inside the step.
 ${adj.initKbar}
     for (var sv = s_lo; sv < s_hi; sv += 1u) {
@@ -182,7 +193,7 @@ ${range(N).map((k) => `      bar[${k}] = save_t[ob + ${k}u];`).join('\n')}
 ${adj.saveKbar}
     }
     s_hi = s_lo;
-${adj.reverse(vjp, 'tn.x')}
+${'reverseLooped' in adj && spec ? adj.reverseLooped(vjp, 'tn.x', ONE) : adj.reverse(vjp, 'tn.x')}
 ${rosenbrock ? `    // J and ∂f/∂t at (t_n, y_n): their second derivatives close the chain.
     {
       let g = jac_contract(tn.x, y, p, Jb);
@@ -208,8 +219,8 @@ export const signalScratch = (nIn: number, nOut: number, stages: number, every: 
  * the θ̄ kernel needs to redo the network's VJP. (Storing every layer's signals instead, 70 words
  * per stage for the UDE, made llvmpipe's code generation of this kernel take 159 s instead of 17 s.)
  */
-function signalStores(nIn: number, nOut: number, nStages: number, s: number, gOffset: number): string {
-  const at = (k: number) => `signals[((m * ${nStages}u + ${s}u) * ${nIn + nOut}u + ${k}u) * cfg.batch + i]`;
+function signalStores(nIn: number, nOut: number, nStages: number, s: number | string, gOffset: number): string {
+  const at = (k: number) => `signals[((m * ${nStages}u + ${typeof s === 'number' ? `${s}u` : s}) * ${nIn + nOut}u + ${k}u) * cfg.batch + i]`;
   return [
     ...range(nIn).map((k) => `        ${at(k)} = x_in[${k}];`),
     ...range(nOut).map((j) => `        ${at(nIn + j)} = r[${gOffset + j}];`),
@@ -217,54 +228,43 @@ function signalStores(nIn: number, nOut: number, nStages: number, s: number, gOf
 }
 
 /**
- * The second kernel of each backward dispatch: θ̄_b += Σ_steps Σ_stages Σ_l g_l ⊗ a_(l−1) (weights)
- * and g_l (biases), redoing the network's VJP from the inputs and output cotangents the sweep left
- * in the scratch for the segment it just swept. One invocation per trajectory, so every sum is
- * private (no atomics) and in a fixed order. The outer products are loops whose trip counts the
- * compiler cannot see: unrolled, they are thousands of read-modify-writes that llvmpipe takes
- * minutes to compile, and inside the sweep kernel they made its code generation hang.
+ * The second kernel of each backward dispatch: θ̄_b += Σ_steps Σ_stages (∂g/∂θ)ᵀḡ, redoing the
+ * network's VJP from the inputs and output cotangents the sweep left in the scratch for the segment
+ * it just swept; the VJP adds g_l ⊗ a_(l−1) and g_l into this trajectory's row of wbar as it goes
+ * (src/codegen/neural.ts, nn_vjp_acc: inside the first layer's loop for W1, b1 and W2). One
+ * invocation per trajectory, so every sum is private (no atomics) and in a fixed order.
  */
 export function buildWeightGradientKernel(model: Model, nStages: number): string {
   const spec = model.neural!;
   const sizes = layerSizes(spec);
-  const { W, b } = weightLayout(sizes);
-  const nIn = sizes[0]!, nOut = sizes[sizes.length - 1]!, L = sizes.length - 1;
-  const layers = range(L).map((l) => {
-    const n0 = sizes[l]!, n1 = sizes[l + 1]!;
-    return `    {
-      var g = nv.g${l + 1};
-      var a = ${l === 0 ? 'x' : `nv.a${l}`};
-      for (var o = 0u; o < ${n1}u * unit; o += 1u) {
-        for (var j = 0u; j < ${n0}u * unit; j += 1u) {
-          let w = (${W[l]!}u + o * ${n0}u + j) * cfg.batch + i;
-          wbar[w] = wbar[w] + g[o] * a[j];
-        }
-        let wb = (${b[l]!}u + o) * cfg.batch + i;
-        wbar[wb] = wbar[wb] + g[o];
-      }
-    }`;
-  });
+  const nIn = sizes[0]!, nOut = sizes[sizes.length - 1]!;
+  const { total } = weightLayout(sizes);
+  // θ̄ of this trajectory over the segment in a private array, added to wbar once. Unrolled, at
+  // constant indices (a plain vector access on llvmpipe, where a varying index is a per-lane gather
+  // and scatter: this took the default UDE's gradient from 1.6–2.0 s to 0.8–1.1 s at B = 1024);
+  // a network too large to unroll (adjointNetworkLooped) takes the loops.
+  const looped = adjointNetworkLooped(spec);
+  const accumulate = { params: 'traj: u32', add: (k: string, v: string) => `th[${k}] += ${v};`, constant: !looped };
   return `// θ̄ per trajectory for the adjoint — generated by condensate-twin (src/codegen/adjoint.ts)
 ${wgslStruct(SOLVER_CONFIG)}
 ${SOLVER_COMMON}
 ${wgslBindings(WEIGHT_GRADIENT_PROGRAM, ['cfg', 'adj', 'signals', 'nn_w', 'wbar'])}
 
-${mlpWgsl(spec, (k) => `nn_w[${k}]`, true).code}
+var<private> th: array<f32, ${total}>;
+${mlpWgsl(spec, { accumulate, looped }).code}
 
 @compute @workgroup_size(${WORKGROUP_SIZE})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * cfg.row_width;
   if (i >= cfg.batch) { return; }
   let steps = adj[i * ${ADJOINT_COUNTER_STRIDE}u + 4u];
-  // unit = 1 at run time, unknown to the compiler: keeps the loops loops.
-  let unit = u32(cfg.one);
   for (var q = 0u; q < steps * ${nStages}u; q += 1u) {
     let base = q * ${nIn + nOut}u * cfg.batch + i;
-    var x = array<f32, ${nIn}>(${range(nIn).map((k) => `signals[base + ${k}u * cfg.batch]`).join(', ')});
-    let nv = nn_vjp(x, array<f32, ${nOut}>(${range(nOut).map((j) => `signals[base + ${nIn + j}u * cfg.batch]`).join(', ')}));
-${layers.join('\n')}
+    let x = array<f32, ${nIn}>(${range(nIn).map((k) => `signals[base + ${k}u * cfg.batch]`).join(', ')});
+    nn_vjp_acc(x, array<f32, ${nOut}>(${range(nOut).map((j) => `signals[base + ${nIn + j}u * cfg.batch]`).join(', ')}), i);
   }
+  if (steps == 0u) { return; }
+  for (var k = 0u; k < ${total}u; k += 1u) { wbar[k * cfg.batch + i] += th[k]; }
 }
 `;
 }
-

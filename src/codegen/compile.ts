@@ -105,7 +105,7 @@ export function wgslSizes(model: Model) {
  * With a neural term, also the MLP (`nn_forward`, `nn_jacobian`), reading its weights from `nn_w`
  * (declared by the kernel: src/codegen/programs.ts).
  */
-export function emitModelWgsl(model: Model, withJacobian: boolean, withNetworkVjp = false): string {
+export function emitModelWgsl(model: Model, withJacobian: boolean, withNetworkVjp = false, networkLooped = false): string {
   const { N, P } = wgslSizes(model);
   const spec = model.neural;
   const nIn = spec?.inputs.length ?? 0;
@@ -122,7 +122,7 @@ export function emitModelWgsl(model: Model, withJacobian: boolean, withNetworkVj
   };
   let src = '';
   if (spec) {
-    src += `${mlpWgsl(spec, (k) => `nn_w[${k}]`, withNetworkVjp).code}\n`;
+    src += `${mlpWgsl(spec, { vjp: withNetworkVjp, looped: networkLooped }).code}\n`;
   }
   src += fn('rhs', model.equations, `${model.name}: dy/dt`, false);
   if (withJacobian) {

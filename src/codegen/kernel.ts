@@ -14,6 +14,7 @@ import { MATH_WGSL, SOLVER_COMMON_WGSL } from './wgsl-sources.generated.js';
 import type { Model } from '../physics/model.js';
 import type { Method } from '../methods/tableaus.js';
 import { emitModelWgsl, wgslSizes } from './compile.js';
+import { adjointNetworkLooped } from './neural.js';
 import { SOLVER_CONFIG, SOLVER_PROGRAM, wgslBindings, wgslStruct } from './programs.js';
 import { formatSource, loopHead, range, saveLoop, stepAttempt, stepConstants, stepHelpers, timeUntil, wgslTarget, type StepTarget } from './step.js';
 
@@ -31,7 +32,7 @@ export const COUNTER_STRIDE = 6;
 export const checkpointStride = (N: number) => 2 * N + 6;
 
 /** Constants, shared WGSL and the model's functions: the start of every solver-like kernel. */
-export function kernelHeader(model: Model, method: Method, what: string, withNetworkVjp = false): string {
+export function kernelHeader(model: Model, method: Method, what: string, withNetworkVjp = false, networkLooped = false): string {
   const { N, P } = wgslSizes(model);
   const T = wgslTarget(N, P);
   return [
@@ -45,7 +46,7 @@ export function kernelHeader(model: Model, method: Method, what: string, withNet
     wgslStruct(SOLVER_CONFIG),
     SOLVER_COMMON,
     MATH_WGSL,
-    emitModelWgsl(model, method.kind === 'rosenbrock', withNetworkVjp),
+    emitModelWgsl(model, method.kind === 'rosenbrock', withNetworkVjp, networkLooped),
     stepHelpers(T, method.kind === 'rosenbrock'),
   ].join('\n');
 }
@@ -79,14 +80,22 @@ function storeController(N: number, buf: string, base: string, indent: string): 
 }
 
 
-export function buildSolverKernel(model: Model, method: Method, fixedStep = false, checkpoints = false): string {
+export function buildSolverKernel(
+  model: Model, method: Method, fixedStep = false, checkpoints = false,
+  // The adjoint's forward pass takes the sweep's form of the network; the plain one is unrolled.
+  { networkLooped = checkpoints && model.neural !== undefined && adjointNetworkLooped(model.neural) } = {},
+): string {
   const { N, P } = wgslSizes(model);
   const T = wgslTarget(N, P);
   const projects = model.projection !== undefined;
-  const attempt = stepAttempt(T, method, { fixedStep, projects, onAccept: saveLoop(T, method, projects) });
+  // The adjoint's forward pass (with checkpoints) runs the stages as the sweep's replay does: with a
+  // neural term as one loop (src/codegen/step.ts, loopedStages), which the replay must retrace bit
+  // for bit. The plain forward keeps them unrolled, which llvmpipe compiles once per model.
+  const loopStages = checkpoints && model.neural !== undefined ? 'u32(cfg.one)' : undefined;
+  const attempt = stepAttempt(T, method, { fixedStep, projects, onAccept: saveLoop(T, method, projects), loopStages });
   const bindings = wgslBindings(SOLVER_PROGRAM, ['cfg', 'params', 'state', 'counters', 'save_t', 'out', 'n_running',
     ...(model.neural ? ['nn_w' as const] : []), ...(checkpoints ? ['ckpt' as const] : [])]);
-  return formatSource(`${kernelHeader(model, method, '')}\n${bindings}
+  return formatSource(`${kernelHeader(model, method, '', false, networkLooped)}\n${bindings}
 ${prologue(T, P)}${checkpoints ? writeCheckpoint(N) : ''}
 ${attempt}
 ${epilogue(N)}`);

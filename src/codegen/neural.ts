@@ -1,14 +1,29 @@
 /**
- * The MLP of a neural term as straight-line code, printed for WGSL (f32) and JavaScript (f64) by
- * the same generator (STYLE.md §7): forward pass, Jacobian ∂g/∂u (forward mode, one tangent per
- * input, for the Rosenbrock methods' W = I/(hγ) − J) and the vector–Jacobian product (reverse
- * mode, for the adjoint). Fully unrolled: every weight is read at a constant index and every
- * activation is a named scalar, so no private array is ever indexed by a loop variable (WEBGPU.md).
+ * The MLP of a neural term as generated code, printed for WGSL (f32) and JavaScript (f64) by the
+ * same generator (STYLE.md §7): forward pass, Jacobian ∂g/∂u (forward mode, one tangent per input,
+ * for the Rosenbrock methods' W = I/(hγ) − J) and the vector–Jacobian product (reverse mode, for
+ * the adjoint).
+ *
+ * Compile-light shape (issue 15): the first hidden layer is a loop over its units j, and each unit's
+ * activation a1_j is consumed inside the same iteration — it adds its column W2[:, j]·a1_j to the
+ * second layer's pre-activations, which stay named scalars (registers). The VJP runs the same loop
+ * once more, backwards through unit j: g1_j = σ'(z1_j)·(W2[:, j]·g2), x̄ += W1[j, :]ᵀ g1_j. So the
+ * n1 × n2 block between the first two hidden layers costs one loop body, and the straight-line code
+ * grows only with the second layer's width and the layers after it (for 3→16→16→3: 16 accumulators
+ * and the 16 × 3 output layer). No private array is indexed by the loop variable, only the weight
+ * buffer, so the loop keeps the registers of the unrolled form (WEBGPU.md: loop-indexed private
+ * arrays were 3× slower). The θ̄ kernel's outer products (`outer`) are loops over private arrays
+ * instead: there, unrolled read-modify-writes of storage were what cost llvmpipe.
+ *
+ * With the stages as loops too (src/codegen/step.ts, loopedStages), this took llvmpipe's cold code
+ * generation of the default UDE's adjoint pipelines from 6.5 + 53 + 0.6 s (forward, sweep, θ̄) to
+ * 3.7 + 12.6 + 2.4 s (`MESA_SHADER_CACHE_DISABLE=true node bench/adjoint-compile.mjs --neural`).
+ *
+ * In WGSL the trip count is written `min(n1, arrayLength(&nn_w))`, which equals n1 but is unknown
+ * to the compiler, so that it does not unroll the loop back into straight-line code.
  */
 import { layerSizes, weightLayout, type Activation, type NeuralSpec } from '../physics/neural.js';
 import type { Target } from './emit.js';
-
-type Sizes = number[];
 
 function act(target: Target, a: Activation, z: string): string {
   const js = target === 'js';
@@ -32,157 +47,314 @@ function actDeriv(target: Target, act: Activation, z: string, a: string): string
   }
 }
 
-const decl = (target: Target) => (target === 'js' ? 'const' : 'let');
+/** Adds `value` to the weight gradient at weight `index` (an index expression of the target). */
+export type Accumulate = (index: string, value: string) => string;
 
-/** Forward pass lines: defines z{l}_{i} and a{l}_{i}; the network output is z{L}_{i}. */
-function forwardLines(sizes: Sizes, activation: Activation, target: Target, w: (k: number) => string, x: (m: number) => string): string[] {
-  const { W, b } = weightLayout(sizes);
-  const L = sizes.length - 1;
-  const lines: string[] = [];
-  const aName = (l: number, j: number) => (l === 0 ? x(j) : `a${l}_${j}`);
-  for (let l = 1; l <= L; l++) {
-    const nIn = sizes[l - 1]!, nOut = sizes[l]!;
-    for (let i = 0; i < nOut; i++) {
-      const terms = Array.from({ length: nIn }, (_, j) => `${w(W[l - 1]! + i * nIn + j)} * ${aName(l - 1, j)}`);
-      lines.push(`  ${decl(target)} z${l}_${i} = ${terms.join(' + ')} + ${w(b[l - 1]! + i)};`);
-      if (l < L) lines.push(`  ${decl(target)} a${l}_${i} = ${act(target, activation, `z${l}_${i}`)};`);
-    }
-  }
-  return lines;
+/** The target's spelling of what the generator writes. */
+interface Dialect {
+  target: Target;
+  /** Weight k, k an index expression. */
+  w(index: string): string;
+  /** An index literal. */
+  n(k: number): string;
+  /** Immutable and mutable declarations. */
+  let: string;
+  var: string;
+  zero: string;
+  /** The loop over the first hidden layer's units `j` around `body` (or, unrolled, `body` once per unit). */
+  units(count: number, body: string[]): string[];
+  /**
+   * Adds the outer product rows ⊗ cols to the weights at base + o·stride + q (o over rows, q over
+   * cols) and, with `bias`, rows to bias + o. JS unrolls it; WGSL loops over private arrays, because
+   * each unrolled read-modify-write of a storage buffer cost llvmpipe's code generation dearly.
+   */
+  outer(acc: Accumulate, base: string, stride: number, rows: string[], cols: string[], bias?: number): string[];
 }
 
+const hidden = (count: number) => `min(${count}u, arrayLength(&nn_w))`;
+const JS: Dialect = {
+  target: 'js', w: (k) => `w[${k}]`, n: (k) => String(k), let: 'const', var: 'let', zero: '0',
+  units: (count, body) => [`  for (let j = 0; j < ${count}; j++) {`, ...body, '  }'],
+  outer: (acc, base, stride, rows, cols, bias) => rows.flatMap((r, o) => [
+    ...cols.map((c, q) => acc(`${base} + ${o * stride + q}`, `${r} * ${c}`)),
+    ...(bias === undefined ? [] : [acc(String(bias + o), r)]),
+  ]),
+};
+const WGSL: Dialect = {
+  target: 'wgsl', w: (k) => `nn_w[${k}]`, n: (k) => `${k}u`, let: 'let', var: 'var', zero: '0.0',
+  units: (count, body) => [`  for (var j = 0u; j < ${hidden(count)}; j += 1u) {`, ...body, '  }'],
+  outer: (acc, base, stride, rows, cols, bias) => [
+    '{',
+    `  var ro = array<f32, ${rows.length}>(${rows.join(', ')});`,
+    `  var co = array<f32, ${cols.length}>(${cols.join(', ')});`,
+    `  for (var o = 0u; o < ${hidden(rows.length)}; o += 1u) {`,
+    `    for (var q = 0u; q < ${hidden(cols.length)}; q += 1u) { ${acc(`${base} + o * ${stride}u + q`, 'ro[o] * co[q]')} }`,
+    ...(bias === undefined ? [] : [`    ${acc(`${bias}u + o`, 'ro[o]')}`]),
+    '  }',
+    '}',
+  ],
+};
+/**
+ * WGSL with the units' loop unrolled: each weight is read at a constant index (`let j = …u` folds),
+ * which llvmpipe turns into one load per SIMD group, where an index that varies in a loop is a
+ * per-lane gather. The loop form ran the UDE's forward 4.5× slower there (9.9 against 44 thousand
+ * trajectories per second, `node bench/run.mjs --models ude --sizes 1e5`), so the simulation kernel
+ * keeps this form and only the adjoint's kernels, compiled far more often per line, use the loop.
+ */
+const WGSL_UNROLLED: Dialect = {
+  ...WGSL,
+  units: (count, body) => Array.from({ length: count }, (_, j) => ['  {', `    let j = ${j}u;`, ...body, '  }']).flat(),
+};
+/**
+ * WGSL, unrolled, with the weight gradient's outer products unrolled too, for an accumulator whose
+ * indices must be constants (the θ̄ kernel's private θ̄: a constant index is a plain vector access
+ * there, where a varying one is a per-lane gather and scatter).
+ */
+const WGSL_UNROLLED_ACC: Dialect = {
+  ...WGSL_UNROLLED,
+  outer: (acc, base, stride, rows, cols, bias) => rows.flatMap((r, o) => [
+    ...cols.map((c, q) => acc(`${base} + ${o * stride + q}u`, `${r} * ${c}`)),
+    ...(bias === undefined ? [] : [acc(`${bias + o}u`, r)]),
+  ]),
+};
+
+/**
+ * The pieces of the network's code for one dialect. Names: z{l}_i and a{l}_i for the layers after the
+ * first (l ≥ 2), z1/a1/d1/g1 for the looped first layer's unit j; the output is z{L}_i.
+ */
+function pieces(spec: NeuralSpec, D: Dialect) {
+  const sizes = layerSizes(spec);
+  const L = sizes.length - 1;
+  const { W, b } = weightLayout(sizes);
+  const s0 = sizes[0]!, s1 = sizes[1]!;
+  const x = (m: number) => `x[${m}]`;
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+  const sum = (terms: string[]) => terms.join(' + ');
+  // Weight of layer l (1-based) at row i, column j, both constants.
+  const wc = (l: number, i: number, j: number) => D.w(D.n(W[l - 1]! + i * sizes[l - 1]! + j));
+  const aName = (l: number, j: number) => (l === 0 ? x(j) : `a${l}_${j}`);
+  const dAct = (z: string, a: string) => actDeriv(D.target, spec.activation, z, a);
+
+  /** Layers `from`..L unrolled over constant indices (for L = 1, the whole network). */
+  const unrolledForward = (from: number): string[] => {
+    const lines: string[] = [];
+    for (let l = from; l <= L; l++) {
+      const n0 = sizes[l - 1]!;
+      for (let i = 0; i < sizes[l]!; i++) {
+        lines.push(`  ${D.let} z${l}_${i} = ${sum(range(n0).map((j) => `${wc(l, i, j)} * ${aName(l - 1, j)}`))} + ${D.w(D.n(b[l - 1]! + i))};`);
+        if (l < L) lines.push(`  ${D.let} a${l}_${i} = ${act(D.target, spec.activation, `z${l}_${i}`)};`);
+      }
+    }
+    return lines;
+  };
+
+  // The first layer's unit j inside the loop: z1, a1 (its row of W1 starts at r1).
+  const unitHead = [
+    `    ${D.let} r1 = ${D.target === 'js' ? `${W[0]} + j * ${s0}` : `${W[0]}u + j * ${s0}u`};`,
+    `    ${D.let} z1 = ${sum(range(s0).map((m) => `${D.w(`r1 + ${D.n(m)}`)} * ${x(m)}`))} + ${D.w(D.target === 'js' ? `${b[0]} + j` : `${b[0]}u + j`)};`,
+    `    ${D.let} a1 = ${act(D.target, spec.activation, 'z1')};`,
+  ];
+  // W2[i, j]: column j of the second layer.
+  const w2 = (i: number) => D.w(D.target === 'js' ? `${W[1]! + i * s1} + j` : `${W[1]! + i * s1}u + j`);
+
+  /**
+   * Forward pass; `inLoop` adds lines to the first layer's loop body (after z1, a1 and the
+   * second layer's accumulation), `after` follows the loop.
+   */
+  const forward = (inLoop: string[] = []): string[] => {
+    if (L === 1) return unrolledForward(1);
+    const s2 = sizes[2]!;
+    const head = [
+      ...range(s2).map((i) => `  ${D.var} z2_${i} = ${D.w(D.n(b[1]! + i))};`),
+      ...D.units(s1, [
+        ...unitHead,
+        ...range(s2).map((i) => `    z2_${i} += ${w2(i)} * a1;`),
+        ...inLoop,
+      ]),
+    ];
+    return [
+      ...head,
+      ...(L > 2 ? range(s2).map((i) => `  ${D.let} a2_${i} = ${act(D.target, spec.activation, `z2_${i}`)};`) : []),
+      ...unrolledForward(3),
+    ];
+  };
+
+  /** Forward-mode Jacobian into out[j·n_in + m]. */
+  const jacobian = (): string[] => {
+    if (L === 1) return range(sizes[1]!).flatMap((i) => range(s0).map((m) => `  out[${i * s0 + m}] = ${wc(1, i, m)};`));
+    const s2 = sizes[2]!;
+    // T2[i][m] = ∂z2_i/∂x_m = Σ_j W2[i, j] σ'(z1_j) W1[j, m], accumulated in the loop.
+    const lines = [
+      ...range(s2).flatMap((i) => range(s0).map((m) => `  ${D.var} t2_${i}_${m} = ${D.zero};`)),
+      ...forward([
+        `    ${D.let} d1 = ${dAct('z1', 'a1')};`,
+        ...range(s0).map((m) => `    ${D.let} v${m} = d1 * ${D.w(`r1 + ${D.n(m)}`)};`),
+        ...range(s2).flatMap((i) => range(s0).map((m) => `    t2_${i}_${m} += ${w2(i)} * v${m};`)),
+      ]),
+    ];
+    // Then the later layers, one input m at a time: t{l} = W_l (σ'(z_{l−1}) ⊙ t_{l−1}).
+    for (let m = 0; m < s0; m++) {
+      lines.push('  {');
+      for (let l = 3; l <= L; l++) {
+        const n0 = sizes[l - 1]!;
+        for (let j = 0; j < n0; j++) lines.push(`    ${D.let} d${l - 1}_${j} = ${dAct(`z${l - 1}_${j}`, `a${l - 1}_${j}`)} * t${l - 1}_${j}${l === 3 ? `_${m}` : ''};`);
+        for (let i = 0; i < sizes[l]!; i++) lines.push(`    ${D.let} t${l}_${i} = ${sum(range(n0).map((j) => `${wc(l, i, j)} * d${l - 1}_${j}`))};`);
+      }
+      for (let i = 0; i < sizes[L]!; i++) lines.push(`    out[${i * s0 + m}] = t${L}_${i}${L === 2 ? `_${m}` : ''};`);
+      lines.push('  }');
+    }
+    return lines;
+  };
+
+  /**
+   * Reverse mode: x̄ into gx_m (named), and with `acc` the weight gradient, ∂(ȳ·g)/∂W_l = g_l ⊗ a_(l−1)
+   * (a_0 = x), ∂(ȳ·g)/∂b_l = g_l, where g_l = ∂(ȳ·g)/∂z_l.
+   */
+  const vjp = (acc?: Accumulate): string[] => {
+    const lines = forward();
+    const outs = sizes[L]!;
+    lines.push(...range(outs).map((i) => `  ${D.let} g${L}_${i} = gy[${i}];`));
+    if (L === 1) {
+      lines.push(...range(s0).map((m) => `  ${D.let} gx_${m} = ${sum(range(outs).map((i) => `${wc(1, i, m)} * g1_${i}`))};`));
+      if (acc) for (let i = 0; i < outs; i++) {
+        lines.push(...range(s0).map((m) => `  ${acc(D.n(W[0]! + i * s0 + m), `g1_${i} * ${x(m)}`)}`), `  ${acc(D.n(b[0]! + i), `g1_${i}`)}`);
+      }
+      return lines;
+    }
+    // Layers L … 3 unrolled, down to g2.
+    for (let l = L; l >= 3; l--) {
+      const n0 = sizes[l - 1]!;
+      for (let j = 0; j < n0; j++) {
+        lines.push(`  ${D.let} g${l - 1}_${j} = ${dAct(`z${l - 1}_${j}`, `a${l - 1}_${j}`)} * (${sum(range(sizes[l]!).map((i) => `${wc(l, i, j)} * g${l}_${i}`))});`);
+      }
+    }
+    const names = (prefix: string, n: number) => range(n).map((i) => `${prefix}_${i}`);
+    if (acc) {
+      for (let l = 3; l <= L; l++) {
+        lines.push(...D.outer(acc, D.n(W[l - 1]!), sizes[l - 1]!, names(`g${l}`, sizes[l]!), names(`a${l - 1}`, sizes[l - 1]!), b[l - 1]!).map((x) => `  ${x}`));
+      }
+      lines.push(...D.outer(acc, D.n(b[1]!), 1, names('g2', sizes[2]!), [D.target === 'js' ? '1' : '1.0']).map((x) => `  ${x}`));
+    }
+    // The first layer's loop once more, backwards through unit j. JS adds unit j's share of the
+    // weight gradient in the loop; WGSL keeps g1_j and a1_j in private arrays and adds the outer
+    // products after it, in `outer`'s loops (read-modify-writes of storage in every unit were what
+    // cost llvmpipe's code generation).
+    const s2 = sizes[2]!;
+    const wgslAcc = acc && D.target === 'wgsl';
+    lines.push(
+      ...range(s0).map((m) => `  ${D.var} gx_${m} = ${D.zero};`),
+      ...(wgslAcc ? [`  var g1v: array<f32, ${s1}>;`, `  var a1v: array<f32, ${s1}>;`] : []),
+      ...D.units(s1, [
+        ...unitHead,
+        `    ${D.let} g1 = ${dAct('z1', 'a1')} * (${sum(range(s2).map((i) => `${w2(i)} * g2_${i}`))});`,
+        ...range(s0).map((m) => `    gx_${m} += ${D.w(`r1 + ${D.n(m)}`)} * g1;`),
+        ...(wgslAcc ? ['    g1v[j] = g1;', '    a1v[j] = a1;'] : acc ? [
+          ...range(s0).map((m) => `    ${acc(`r1 + ${D.n(m)}`, `g1 * ${x(m)}`)}`),
+          `    ${acc(`${b[0]} + j`, 'g1')}`,
+          ...D.outer(acc, `${W[1]} + j`, s1, names('g2', s2), ['a1']).map((x) => `    ${x}`),
+        ] : []),
+      ]),
+    );
+    if (wgslAcc) {
+      const elems = (v: string, n: number) => range(n).map((i) => `${v}[${i}]`);
+      lines.push(
+        ...D.outer(acc, D.n(W[0]!), s0, elems('g1v', s1), range(s0).map(x), b[0]!).map((l) => `  ${l}`),
+        ...D.outer(acc, D.n(W[1]!), s1, names('g2', s2), elems('a1v', s1)).map((l) => `  ${l}`),
+      );
+    }
+    return lines;
+  };
+
+  return { sizes, L, s0, outs: sizes[L]!, total: weightLayout(sizes).total, forward, jacobian, vjp };
+}
+
+/**
+ * Whether the adjoint's kernels take the network's compile-light form (the first layer's units as
+ * a loop). Measured on llvmpipe, cold (`bench/adjoint-compile.mjs --neural [--hidden 32,32]
+ * [--network looped]`): for the default 3→16→16→3 (387 weights) the unrolled form's adjoint
+ * sweep takes 19 s to compile and runs the gradient about twice as fast as the loop (11 s); for
+ * 3→32→32→3 (1283 weights) the unrolled sweep did not compile within three minutes, the loop
+ * in 32 s. So the loop from more than 512 weights on.
+ */
+export const adjointNetworkLooped = (spec: NeuralSpec) => weightLayout(layerSizes(spec)).total > 512;
+
 export interface MlpSource {
-  /** Functions `nn_forward`, `nn_jacobian` and, when asked for, `nn_vjp`. */
+  /** The functions (see mlpWgsl and mlpJs). */
   code: string;
   nIn: number;
   nOut: number;
   weightCount: number;
 }
 
+export interface MlpWgslOptions {
+  /** The first hidden layer's units as a loop (compile-light, the adjoint's kernels) or unrolled (fast on llvmpipe, the default). */
+  looped?: boolean;
+  /** Also `fn nn_vjp(x, gy) -> array<f32, NIN>`: x̄ = (∂g/∂u)ᵀȳ. */
+  vjp?: boolean;
+  /**
+   * Also `fn nn_vjp_acc(x, gy, <params>)`, which adds the weight gradient (∂g/∂θ)ᵀȳ through
+   * `add(index, value)` (index: a u32 expression of the weight) — for the θ̄ kernel. With
+   * `constant`, every index is a constant expression (the form must not be `looped`).
+   */
+  accumulate?: { params: string; add: Accumulate; constant?: boolean };
+}
+
 /**
  * WGSL: `fn nn_forward(x: array<f32, NIN>) -> array<f32, NOUT>`, `fn nn_jacobian(x) -> array<f32, NOUT·NIN>`
- * (row-major ∂g_j/∂u_m) reading `weights(k)`; with `withVjp`, also
- * `fn nn_vjp(x, gy: array<f32, NOUT>) -> NnVjp` (x̄ and the per-layer signals; see the struct).
+ * (row-major ∂g_j/∂u_m) and what `options` asks for, reading the weights from the storage buffer `nn_w`.
  */
-export function mlpWgsl(spec: NeuralSpec, weights: (k: number) => string, withVjp = false): MlpSource {
-  return mlpSource(spec, 'wgsl', weights, withVjp ? (i) => i : undefined);
+export function mlpWgsl(spec: NeuralSpec, options: MlpWgslOptions = {}): MlpSource {
+  if (options.looped && options.accumulate?.constant) throw new Error('internal: constant accumulator indices need the unrolled form');
+  const P = pieces(spec, options.looped ? WGSL : options.accumulate?.constant ? WGSL_UNROLLED_ACC : WGSL_UNROLLED);
+  const arr = (n: number) => `array<f32, ${n}>`;
+  const { L, s0, outs } = P;
+  const gx = `${arr(s0)}(${Array.from({ length: s0 }, (_, m) => `gx_${m}`).join(', ')})`;
+  const code = `// MLP ${P.sizes.join('→')} (${spec.activation}), ${P.total} weights (src/codegen/neural.ts)
+fn nn_forward(x: ${arr(s0)}) -> ${arr(outs)} {
+${P.forward().join('\n')}
+  return ${arr(outs)}(${Array.from({ length: outs }, (_, j) => `z${L}_${j}`).join(', ')});
+}
+
+fn nn_jacobian(x: ${arr(s0)}) -> ${arr(outs * s0)} {
+  var out: ${arr(outs * s0)};
+${P.jacobian().join('\n')}
+  return out;
+}
+${options.vjp ? `
+fn nn_vjp(x: ${arr(s0)}, gy: ${arr(outs)}) -> ${arr(s0)} {
+${P.vjp().join('\n')}
+  return ${gx};
+}
+` : ''}${options.accumulate ? `
+fn nn_vjp_acc(x: ${arr(s0)}, gy: ${arr(outs)}, ${options.accumulate.params}) {
+${P.vjp(options.accumulate.add).join('\n')}
+}
+` : ''}`;
+  return { code, nIn: s0, nOut: outs, weightCount: P.total };
 }
 
 /**
  * JavaScript f64 twin: the source of a function `(w) => ({ forward(x, out), jacobian(x, out), vjp(x, gy, gx, gw) })`
- * where `w` is the weight vector θ (Float64Array), built from the same generator as the WGSL.
+ * where `w` is the weight vector θ (Float64Array), built by the same generator as the WGSL.
  */
 export function mlpJs(spec: NeuralSpec): MlpSource {
-  return mlpSource(spec, 'js', (k) => `w[${k}]`, (i) => `gw[${i}]`);
-}
-
-function mlpSource(spec: NeuralSpec, target: Target, w: (k: number) => string, grad?: (index: string) => string): MlpSource {
-  const sizes = layerSizes(spec);
-  const L = sizes.length - 1;
-  const nIn = sizes[0]!, nOut = sizes[L]!;
-  const { W, b, total } = weightLayout(sizes);
-  const js = target === 'js';
-  const fwd = forwardLines(sizes, spec.activation, target, w, (m) => `x[${m}]`);
-  const dAct = (l: number, i: number) => actDeriv(target, spec.activation, `z${l}_${i}`, `a${l}_${i}`);
-
-  // Forward-mode Jacobian: tangent t{l}_{i} = ∂z{l}_i/∂u_m for one input m at a time.
-  const jac: string[] = [];
-  for (let m = 0; m < nIn; m++) {
-    jac.push(`  {`);
-    for (let l = 1; l <= L; l++) {
-      const n0 = sizes[l - 1]!, n1 = sizes[l]!;
-      for (let i = 0; i < n1; i++) {
-        const rhs = l === 1
-          ? w(W[0]! + i * n0 + m)
-          : Array.from({ length: n0 }, (_, j) => `${w(W[l - 1]! + i * n0 + j)} * d${l - 1}_${j}`).join(' + ');
-        jac.push(`    ${decl(target)} t${l}_${i} = ${rhs};`);
-        if (l < L) jac.push(`    ${decl(target)} d${l}_${i} = ${dAct(l, i)} * t${l}_${i};`);
-      }
-    }
-    for (let j = 0; j < nOut; j++) jac.push(`    out[${j * nIn + m}] = t${L}_${j};`);
-    jac.push(`  }`);
-  }
-
-  // Reverse mode: g{l}_{i} = ∂(ȳ·g)/∂z{l}_i, from the output layer down; in JS the weight
-  // gradient g_l ⊗ a_(l−1) is then accumulated into gw (in WGSL the caller does it, see NnVjp).
-  const vjp: string[] = [];
-  if (grad) {
-    for (let i = 0; i < nOut; i++) vjp.push(`  ${decl(target)} g${L}_${i} = gy[${i}];`);
-    for (let l = L; l >= 1; l--) {
-      const n0 = sizes[l - 1]!, n1 = sizes[l]!;
-      for (let j = 0; j < n0; j++) {
-        const back = Array.from({ length: n1 }, (_, i) => `${w(W[l - 1]! + i * n0 + j)} * g${l}_${i}`).join(' + ');
-        if (l === 1) vjp.push(`  gx[${j}] = ${back};`);
-        else vjp.push(`  ${decl(target)} g${l - 1}_${j} = ${dAct(l - 1, j)} * (${back});`);
-      }
-    }
-    if (target === 'js') {
-      const acc = (k: number, v: string) => `  ${grad(String(k))} += ${v};`;
-      for (let l = 1; l <= L; l++) {
-        const n0 = sizes[l - 1]!, n1 = sizes[l]!;
-        for (let i = 0; i < n1; i++) {
-          for (let j = 0; j < n0; j++) vjp.push(acc(W[l - 1]! + i * n0 + j, `g${l}_${i} * ${l === 1 ? `x[${j}]` : `a${l - 1}_${j}`}`));
-          vjp.push(acc(b[l - 1]! + i, `g${l}_${i}`));
-        }
-      }
-    }
-  }
-
-  const desc = `MLP ${sizes.join('→')} (${spec.activation}), ${total} weights`;
-  let code: string;
-  if (js) {
-    code = `// ${desc}
+  const P = pieces(spec, JS);
+  const { L, s0, outs } = P;
+  const code = `// MLP ${P.sizes.join('→')} (${spec.activation}), ${P.total} weights (src/codegen/neural.ts)
 return {
   forward(x, out) {
-${fwd.join('\n')}
-${Array.from({ length: nOut }, (_, j) => `  out[${j}] = z${L}_${j};`).join('\n')}
+${P.forward().join('\n')}
+${Array.from({ length: outs }, (_, j) => `  out[${j}] = z${L}_${j};`).join('\n')}
   },
   jacobian(x, out) {
-${fwd.join('\n')}
-${jac.join('\n')}
+${P.jacobian().join('\n')}
   },
   vjp(x, gy, gx, gw) {
-${fwd.join('\n')}
-${vjp.join('\n')}
+${P.vjp((k, v) => `gw[${k}] += ${v};`).join('\n')}
+${Array.from({ length: s0 }, (_, m) => `  gx[${m}] = gx_${m};`).join('\n')}
   },
 };`;
-  } else {
-    const arr = (n: number) => `array<f32, ${n}>`;
-    code = `// ${desc}
-fn nn_forward(x: ${arr(nIn)}) -> ${arr(nOut)} {
-${fwd.join('\n')}
-  return ${arr(nOut)}(${Array.from({ length: nOut }, (_, j) => `z${L}_${j}`).join(', ')});
-}
-
-fn nn_jacobian(x: ${arr(nIn)}) -> ${arr(nOut * nIn)} {
-  var out: ${arr(nOut * nIn)};
-${fwd.join('\n')}
-${jac.join('\n')}
-  return out;
-}
-${grad ? `
-// The VJP's results: x̄ = (∂g/∂u)ᵀȳ, the backward signals g_l = ∂(ȳ·g)/∂z_l and the activations
-// a_l. The weight gradient is ∂(ȳ·g)/∂W_l = g_l ⊗ a_(l−1) (a_0 = u), ∂(ȳ·g)/∂b_l = g_l; it is left
-// to the caller to accumulate (a reduction over trajectories and steps), because hundreds of
-// scattered read-modify-writes per call cost llvmpipe tens of seconds of shader compilation.
-struct NnVjp {
-  gx: ${arr(nIn)},
-${Array.from({ length: L }, (_, k) => `  g${k + 1}: ${arr(sizes[k + 1]!)},`).join('\n')}
-${Array.from({ length: L - 1 }, (_, k) => `  a${k + 1}: ${arr(sizes[k + 1]!)},`).join('\n')}
-}
-
-fn nn_vjp(x: ${arr(nIn)}, gy: ${arr(nOut)}) -> NnVjp {
-  var gx: ${arr(nIn)};
-${fwd.join('\n')}
-${vjp.join('\n')}
-  return NnVjp(gx, ${[
-    ...Array.from({ length: L }, (_, k) => `${arr(sizes[k + 1]!)}(${Array.from({ length: sizes[k + 1]! }, (_, i) => `g${k + 1}_${i}`).join(', ')})`),
-    ...Array.from({ length: L - 1 }, (_, k) => `${arr(sizes[k + 1]!)}(${Array.from({ length: sizes[k + 1]! }, (_, i) => `a${k + 1}_${i}`).join(', ')})`),
-  ].join(', ')});
-}
-` : ''}`;
-  }
-  return { code, nIn, nOut, weightCount: total };
+  return { code, nIn: s0, nOut: outs, weightCount: P.total };
 }
 
 /** Compiles the f64 twin: forward, Jacobian and VJP bound to the weight vector `w`. */

@@ -362,15 +362,51 @@ ${T.for('i', 0, T.N, (i) => `{ ${T.let('v', `${scale}(${lincomb(T, w, V, i)}) - 
  */
 export function explicitStages(
   T: StepTarget, tab: ExplicitTableau, from: number, to: number, h: string, t: string,
-  { declareK = true, needK = () => true }: { declareK?: boolean; needK?: (s: number) => boolean } = {},
+  { declareK = true, needK = () => true, looped }: { declareK?: boolean; needK?: (s: number) => boolean; looped?: string } = {},
 ): string {
   const k = range(tab.c.length).map((s) => `k${s}`);
+  // The stages whose k is needed, as one loop (see `loopedStages`); the points of any after them unrolled.
+  const lastK = range(to - from).map((d) => from + d).filter(needK).pop() ?? from - 1;
+  if (looped !== undefined && lastK > from) {
+    const unrolled = explicitStages(T, tab, lastK + 1, to, h, t, { declareK, needK });
+    return `${loopedStages(T, tab, from, lastK + 1, h, t, looped, declareK)}\n${unrolled}`;
+  }
   return range(to - from).map((d) => {
     const s = from + d;
     return `${T.vec(`u${s}`)}
 ${T.for('i', 0, T.N, (i) => `u${s}[${i}] = y[${i}] + ${h} * (${lincomb(T, tab.a[s]!, k, i)});`)}
 ${needK(s) ? `${declareK ? T.vec(`k${s}`) : ''}\n${T.call(`k${s}`, 'rhs', [`${t} + ${T.lit(tab.c[s]!)} * ${h}`, `u${s}`, 'p'], false)}` : ''}`;
   }).join('\n');
+}
+
+/**
+ * Stages from … to−1 (from = 0: k_0 = f(t, y) too) as one WGSL loop: a switch builds the stage's point u_s and picks c_s, one call
+ * of f computes k_s, another switch stores both. With a neural term each call of f inlines the
+ * network, and llvmpipe's code generation grew faster than linearly with the copies, so one copy
+ * instead of one per stage is what keeps the UDE kernels' compile time down; the mechanistic models'
+ * f is cheap and they keep the unrolled form. `one` is 1u at run time, unknown to the compiler,
+ * which would otherwise unroll the loop again.
+ */
+function loopedStages(T: StepTarget, tab: ExplicitTableau, from: number, to: number, h: string, t: string, one: string, declareK: boolean): string {
+  const N = T.N;
+  const k = range(tab.c.length).map((s) => `k${s}`);
+  const stages = range(to - from).map((d) => from + d);
+  const cases = (body: (s: number) => string) => stages.map((s) => `  case ${s}u: {\n${body(s)}\n  }`).join('\n');
+  return `${stages.map((s) => `${T.vec(`u${s}`)}${declareK ? `\n${T.vec(`k${s}`)}` : ''}`).join('\n')}
+for (var sq = 0u; sq < ${to - from}u * ${one}; sq += 1u) {
+  let st = ${from}u + sq;
+  var pt: array<f32, ${N}>;
+  var cs = 0.0;
+  switch st {
+${cases((s) => `${s === 0 ? '    pt = y;' : T.for('i', 0, N, (i) => `    pt[${i}] = y[${i}] + ${h} * (${lincomb(T, tab.a[s]!, k, i)});`)}\n    cs = ${T.lit(tab.c[s]!)};`)}
+  default: {}
+  }
+  let kk = rhs(${t} + cs * ${h}, pt, p);
+  switch st {
+${cases((s) => `    u${s} = pt;\n    k${s} = kk;`)}
+  default: {}
+  }
+}`;
 }
 
 /** Whether k_s is read by a later stage (the adjoint's replay needs only those, plus the points). */
@@ -453,6 +489,8 @@ export interface AttemptOptions {
    * the forward solvers write the saves (`saveLoop`), the adjoint's replay tapes the step.
    */
   onAccept: string;
+  /** WGSL: the explicit stages as one loop (`loopedStages`), with this expression of value 1u unknown to the compiler. */
+  loopStages?: string;
 }
 
 /** The loop head shared by every driver: success at t1, max_steps, then `budget` (GPU: attempts per dispatch). */
@@ -538,7 +576,7 @@ function explicitAttempt(T: StepTarget, tab: ExplicitTableau, o: AttemptOptions)
   const lastK = `k${nStep - 1}`;
   return `${stepSize(T, tab, adaptive, tab.order)}
 ${T.alias('k0', 'f0')}
-${explicitStages(T, tab, 1, tab.fsal ? nStep - 1 : nStep, 'hs', T.tHi)}
+${explicitStages(T, tab, 1, tab.fsal ? nStep - 1 : nStep, 'hs', T.tHi, { looped: o.loopStages })}
 // y₁ = y + h Σ b_i k_i
 ${compensatedUpdate(T, tab.b.slice(0, nStep), k, 'hs * ')}
 ${tab.fsal ? `// The FSAL stage is f(t + h, y₁) at y₁ itself (with its compensated sum).\n${T.vec(lastK)}\n${T.call(lastK, 'rhs', [`${T.tHi} + hs`, 'ynew', 'p'], false)}` : ''}
@@ -654,7 +692,34 @@ ${T.for('i', 0, N, (i) => `ybar[${i}] += yb[${i}];`)}
 ${range(s).map((j) => (tab.a[s]![j] === 0 ? '' : T.for('i', 0, N, (i) => `kb${j}[${i}] += hs * ${T.lit(tab.a[s]![j]!)} * yb[${i}];`))).filter(Boolean).join('\n')}`;
     return savesHere && b(s) === 0 && !laterStage(s) ? `if (${savesHere}) {\n${body}\n}` : `{\n${body}\n}`;
   }).join('\n');
-  return { initKbar, saveKbar, reverse };
+  /**
+   * `reverse` as one WGSL loop over the stages, last first: a switch picks the stage's point, k̄ and
+   * c, another adds h a_sj Ȳ_s to the earlier k̄_j, so `vjp` — with a neural term, the network's
+   * VJP — is inlined once instead of once per stage (llvmpipe's code generation grew faster than
+   * linearly with the copies). `vjp` gets the stage index as the WGSL expression `st`; `one` is 1u
+   * at run time but unknown to the compiler, which would otherwise unroll the loop again.
+   */
+  const reverseLooped = (vjp: (s: string, point: string, t: string, v: string) => string, t: string, one: string) => {
+    const cases = (body: (s: number) => string) => range(nStages).map((s) => [s, body(s)] as const).filter(([, b]) => b)
+      .map(([s, b]) => `  case ${s}u: {\n${b}\n  }`).join('\n');
+    return `for (var sr = 0u; sr < ${nStages}u * ${one}; sr += 1u) {
+  let st = ${nStages - 1}u - sr;
+  var pt: array<f32, ${N}>;
+  var kv: array<f32, ${N}>;
+  var cs = 0.0;
+  switch st {
+${cases((s) => `    pt = ${s === 0 ? 'y' : `u${s}`};\n    kv = kb${s};\n    cs = ${T.lit(tab.c[s]!)};`)}
+  default: {}
+  }
+${vjp('st', 'pt', `${t} + cs * hs`, 'kv')}
+${T.for('i', 0, N, (i) => `ybar[${i}] += yb[${i}];`)}
+  switch st {
+${cases((s) => range(s).map((j) => (tab.a[s]![j] === 0 ? '' : T.for('i', 0, N, (i) => `    kb${j}[${i}] += hs * ${T.lit(tab.a[s]![j]!)} * yb[${i}];`))).filter(Boolean).join('\n'))}
+  default: {}
+  }
+}`;
+  };
+  return { initKbar, saveKbar, reverse, reverseLooped };
 }
 
 /**

@@ -43,77 +43,158 @@ fn opaque(x: f32) -> f32 {
 @group(0) @binding(7) var<storage, read> nn_w: array<f32>;
 @group(0) @binding(8) var<storage, read_write> wbar: array<f32>;
 
-// MLP 2→3→1 (tanh), 13 weights
+var<private> th: array<f32, 13>;
+// MLP 2→3→1 (tanh), 13 weights (src/codegen/neural.ts)
 fn nn_forward(x: array<f32, 2>) -> array<f32, 1> {
-  let z1_0 = nn_w[0] * x[0] + nn_w[1] * x[1] + nn_w[6];
-  let a1_0 = tanh(clamp(z1_0, -15.0, 15.0));
-  let z1_1 = nn_w[2] * x[0] + nn_w[3] * x[1] + nn_w[7];
-  let a1_1 = tanh(clamp(z1_1, -15.0, 15.0));
-  let z1_2 = nn_w[4] * x[0] + nn_w[5] * x[1] + nn_w[8];
-  let a1_2 = tanh(clamp(z1_2, -15.0, 15.0));
-  let z2_0 = nn_w[9] * a1_0 + nn_w[10] * a1_1 + nn_w[11] * a1_2 + nn_w[12];
+  var z2_0 = nn_w[12u];
+  {
+    let j = 0u;
+    let r1 = 0u + j * 2u;
+    let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
+    let a1 = tanh(clamp(z1, -15.0, 15.0));
+    z2_0 += nn_w[9u + j] * a1;
+  }
+  {
+    let j = 1u;
+    let r1 = 0u + j * 2u;
+    let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
+    let a1 = tanh(clamp(z1, -15.0, 15.0));
+    z2_0 += nn_w[9u + j] * a1;
+  }
+  {
+    let j = 2u;
+    let r1 = 0u + j * 2u;
+    let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
+    let a1 = tanh(clamp(z1, -15.0, 15.0));
+    z2_0 += nn_w[9u + j] * a1;
+  }
   return array<f32, 1>(z2_0);
 }
 
 fn nn_jacobian(x: array<f32, 2>) -> array<f32, 2> {
   var out: array<f32, 2>;
-  let z1_0 = nn_w[0] * x[0] + nn_w[1] * x[1] + nn_w[6];
-  let a1_0 = tanh(clamp(z1_0, -15.0, 15.0));
-  let z1_1 = nn_w[2] * x[0] + nn_w[3] * x[1] + nn_w[7];
-  let a1_1 = tanh(clamp(z1_1, -15.0, 15.0));
-  let z1_2 = nn_w[4] * x[0] + nn_w[5] * x[1] + nn_w[8];
-  let a1_2 = tanh(clamp(z1_2, -15.0, 15.0));
-  let z2_0 = nn_w[9] * a1_0 + nn_w[10] * a1_1 + nn_w[11] * a1_2 + nn_w[12];
+  var t2_0_0 = 0.0;
+  var t2_0_1 = 0.0;
+  var z2_0 = nn_w[12u];
   {
-    let t1_0 = nn_w[0];
-    let d1_0 = (1.0 - a1_0 * a1_0) * t1_0;
-    let t1_1 = nn_w[2];
-    let d1_1 = (1.0 - a1_1 * a1_1) * t1_1;
-    let t1_2 = nn_w[4];
-    let d1_2 = (1.0 - a1_2 * a1_2) * t1_2;
-    let t2_0 = nn_w[9] * d1_0 + nn_w[10] * d1_1 + nn_w[11] * d1_2;
-    out[0] = t2_0;
+    let j = 0u;
+    let r1 = 0u + j * 2u;
+    let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
+    let a1 = tanh(clamp(z1, -15.0, 15.0));
+    z2_0 += nn_w[9u + j] * a1;
+    let d1 = (1.0 - a1 * a1);
+    let v0 = d1 * nn_w[r1 + 0u];
+    let v1 = d1 * nn_w[r1 + 1u];
+    t2_0_0 += nn_w[9u + j] * v0;
+    t2_0_1 += nn_w[9u + j] * v1;
   }
   {
-    let t1_0 = nn_w[1];
-    let d1_0 = (1.0 - a1_0 * a1_0) * t1_0;
-    let t1_1 = nn_w[3];
-    let d1_1 = (1.0 - a1_1 * a1_1) * t1_1;
-    let t1_2 = nn_w[5];
-    let d1_2 = (1.0 - a1_2 * a1_2) * t1_2;
-    let t2_0 = nn_w[9] * d1_0 + nn_w[10] * d1_1 + nn_w[11] * d1_2;
-    out[1] = t2_0;
+    let j = 1u;
+    let r1 = 0u + j * 2u;
+    let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
+    let a1 = tanh(clamp(z1, -15.0, 15.0));
+    z2_0 += nn_w[9u + j] * a1;
+    let d1 = (1.0 - a1 * a1);
+    let v0 = d1 * nn_w[r1 + 0u];
+    let v1 = d1 * nn_w[r1 + 1u];
+    t2_0_0 += nn_w[9u + j] * v0;
+    t2_0_1 += nn_w[9u + j] * v1;
+  }
+  {
+    let j = 2u;
+    let r1 = 0u + j * 2u;
+    let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
+    let a1 = tanh(clamp(z1, -15.0, 15.0));
+    z2_0 += nn_w[9u + j] * a1;
+    let d1 = (1.0 - a1 * a1);
+    let v0 = d1 * nn_w[r1 + 0u];
+    let v1 = d1 * nn_w[r1 + 1u];
+    t2_0_0 += nn_w[9u + j] * v0;
+    t2_0_1 += nn_w[9u + j] * v1;
+  }
+  {
+    out[0] = t2_0_0;
+  }
+  {
+    out[1] = t2_0_1;
   }
   return out;
 }
 
-// The VJP's results: x̄ = (∂g/∂u)ᵀȳ, the backward signals g_l = ∂(ȳ·g)/∂z_l and the activations
-// a_l. The weight gradient is ∂(ȳ·g)/∂W_l = g_l ⊗ a_(l−1) (a_0 = u), ∂(ȳ·g)/∂b_l = g_l; it is left
-// to the caller to accumulate (a reduction over trajectories and steps), because hundreds of
-// scattered read-modify-writes per call cost llvmpipe tens of seconds of shader compilation.
-struct NnVjp {
-  gx: array<f32, 2>,
-  g1: array<f32, 3>,
-  g2: array<f32, 1>,
-  a1: array<f32, 3>,
-}
-
-fn nn_vjp(x: array<f32, 2>, gy: array<f32, 1>) -> NnVjp {
-  var gx: array<f32, 2>;
-  let z1_0 = nn_w[0] * x[0] + nn_w[1] * x[1] + nn_w[6];
-  let a1_0 = tanh(clamp(z1_0, -15.0, 15.0));
-  let z1_1 = nn_w[2] * x[0] + nn_w[3] * x[1] + nn_w[7];
-  let a1_1 = tanh(clamp(z1_1, -15.0, 15.0));
-  let z1_2 = nn_w[4] * x[0] + nn_w[5] * x[1] + nn_w[8];
-  let a1_2 = tanh(clamp(z1_2, -15.0, 15.0));
-  let z2_0 = nn_w[9] * a1_0 + nn_w[10] * a1_1 + nn_w[11] * a1_2 + nn_w[12];
+fn nn_vjp_acc(x: array<f32, 2>, gy: array<f32, 1>, traj: u32) {
+  var z2_0 = nn_w[12u];
+  {
+    let j = 0u;
+    let r1 = 0u + j * 2u;
+    let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
+    let a1 = tanh(clamp(z1, -15.0, 15.0));
+    z2_0 += nn_w[9u + j] * a1;
+  }
+  {
+    let j = 1u;
+    let r1 = 0u + j * 2u;
+    let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
+    let a1 = tanh(clamp(z1, -15.0, 15.0));
+    z2_0 += nn_w[9u + j] * a1;
+  }
+  {
+    let j = 2u;
+    let r1 = 0u + j * 2u;
+    let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
+    let a1 = tanh(clamp(z1, -15.0, 15.0));
+    z2_0 += nn_w[9u + j] * a1;
+  }
   let g2_0 = gy[0];
-  let g1_0 = (1.0 - a1_0 * a1_0) * (nn_w[9] * g2_0);
-  let g1_1 = (1.0 - a1_1 * a1_1) * (nn_w[10] * g2_0);
-  let g1_2 = (1.0 - a1_2 * a1_2) * (nn_w[11] * g2_0);
-  gx[0] = nn_w[0] * g1_0 + nn_w[2] * g1_1 + nn_w[4] * g1_2;
-  gx[1] = nn_w[1] * g1_0 + nn_w[3] * g1_1 + nn_w[5] * g1_2;
-  return NnVjp(gx, array<f32, 3>(g1_0, g1_1, g1_2), array<f32, 1>(g2_0), array<f32, 3>(a1_0, a1_1, a1_2));
+  th[12u + 0u] += g2_0 * 1.0;
+  var gx_0 = 0.0;
+  var gx_1 = 0.0;
+  var g1v: array<f32, 3>;
+  var a1v: array<f32, 3>;
+  {
+    let j = 0u;
+    let r1 = 0u + j * 2u;
+    let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
+    let a1 = tanh(clamp(z1, -15.0, 15.0));
+    let g1 = (1.0 - a1 * a1) * (nn_w[9u + j] * g2_0);
+    gx_0 += nn_w[r1 + 0u] * g1;
+    gx_1 += nn_w[r1 + 1u] * g1;
+    g1v[j] = g1;
+    a1v[j] = a1;
+  }
+  {
+    let j = 1u;
+    let r1 = 0u + j * 2u;
+    let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
+    let a1 = tanh(clamp(z1, -15.0, 15.0));
+    let g1 = (1.0 - a1 * a1) * (nn_w[9u + j] * g2_0);
+    gx_0 += nn_w[r1 + 0u] * g1;
+    gx_1 += nn_w[r1 + 1u] * g1;
+    g1v[j] = g1;
+    a1v[j] = a1;
+  }
+  {
+    let j = 2u;
+    let r1 = 0u + j * 2u;
+    let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
+    let a1 = tanh(clamp(z1, -15.0, 15.0));
+    let g1 = (1.0 - a1 * a1) * (nn_w[9u + j] * g2_0);
+    gx_0 += nn_w[r1 + 0u] * g1;
+    gx_1 += nn_w[r1 + 1u] * g1;
+    g1v[j] = g1;
+    a1v[j] = a1;
+  }
+  th[0u + 0u] += g1v[0] * x[0];
+  th[0u + 1u] += g1v[0] * x[1];
+  th[6u] += g1v[0];
+  th[0u + 2u] += g1v[1] * x[0];
+  th[0u + 3u] += g1v[1] * x[1];
+  th[7u] += g1v[1];
+  th[0u + 4u] += g1v[2] * x[0];
+  th[0u + 5u] += g1v[2] * x[1];
+  th[8u] += g1v[2];
+  th[9u + 0u] += g2_0 * a1v[0];
+  th[9u + 1u] += g2_0 * a1v[1];
+  th[9u + 2u] += g2_0 * a1v[2];
 }
 
 
@@ -122,35 +203,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * cfg.row_width;
   if (i >= cfg.batch) { return; }
   let steps = adj[i * 5u + 4u];
-  // unit = 1 at run time, unknown to the compiler: keeps the loops loops.
-  let unit = u32(cfg.one);
   for (var q = 0u; q < steps * 7u; q += 1u) {
     let base = q * 3u * cfg.batch + i;
-    var x = array<f32, 2>(signals[base + 0u * cfg.batch], signals[base + 1u * cfg.batch]);
-    let nv = nn_vjp(x, array<f32, 1>(signals[base + 2u * cfg.batch]));
-    {
-      var g = nv.g1;
-      var a = x;
-      for (var o = 0u; o < 3u * unit; o += 1u) {
-        for (var j = 0u; j < 2u * unit; j += 1u) {
-          let w = (0u + o * 2u + j) * cfg.batch + i;
-          wbar[w] = wbar[w] + g[o] * a[j];
-        }
-        let wb = (6u + o) * cfg.batch + i;
-        wbar[wb] = wbar[wb] + g[o];
-      }
-    }
-    {
-      var g = nv.g2;
-      var a = nv.a1;
-      for (var o = 0u; o < 1u * unit; o += 1u) {
-        for (var j = 0u; j < 3u * unit; j += 1u) {
-          let w = (9u + o * 3u + j) * cfg.batch + i;
-          wbar[w] = wbar[w] + g[o] * a[j];
-        }
-        let wb = (12u + o) * cfg.batch + i;
-        wbar[wb] = wbar[wb] + g[o];
-      }
-    }
+    let x = array<f32, 2>(signals[base + 0u * cfg.batch], signals[base + 1u * cfg.batch]);
+    nn_vjp_acc(x, array<f32, 1>(signals[base + 2u * cfg.batch]), i);
   }
+  if (steps == 0u) { return; }
+  for (var k = 0u; k < 13u; k += 1u) { wbar[k * cfg.batch + i] += th[k]; }
 }
