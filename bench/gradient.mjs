@@ -41,12 +41,14 @@ for (const [name, model] of [['condensate', condensateModel({ rna: false })], ['
   const problem = makeProblem(model, { t1: 1800, params });
   const solver = { method: 'dopri5', rtol: 1e-6, atol: 1e-10 };
   const time = async (f) => { const t0 = performance.now(); const r = await f(); return [r, (performance.now() - t0) / 1000]; };
+  // The median of three timed calls (after a warm-up call on each backend).
+  const median3 = async (f) => { const runs = []; for (let i = 0; i < 3; i++) runs.push(await time(f)); runs.sort((x, y) => x[1] - y[1]); return runs[1]; };
   const every = 32;
   if (backend === 'gpu') {
     const opts = { ...solver, adjoint: { checkpointEvery: every } };
     await gradientGpu(problem, obs, {}, opts); // warm-up: compiles the kernels
-    const [fwd, fwdS] = await time(() => gradientGpu(problem, obs, {}, { ...opts, lossOnly: true }));
-    const [grad, gradS] = await time(() => gradientGpu(problem, obs, {}, opts));
+    const [fwd, fwdS] = await median3(() => gradientGpu(problem, obs, {}, { ...opts, lossOnly: true }));
+    const [grad, gradS] = await median3(() => gradientGpu(problem, obs, {}, opts));
     const steps = grad.steps.reduce((a, v) => a + v, 0) / B;
     const bytes = gpuAdjointBytes(N, every);
     print({
@@ -59,7 +61,6 @@ for (const [name, model] of [['condensate', condensateModel({ rna: false })], ['
     // Warm-up calls first: the first compiles the model's functions (cached per model), which
     // would otherwise be counted in the forward figure alone. Then the median of three.
     gradientCpu(problem, obs, {}, solver);
-    const median3 = async (f) => { const runs = []; for (let i = 0; i < 3; i++) runs.push(await time(f)); runs.sort((x, y) => x[1] - y[1]); return runs[1]; };
     const [fwd, fwdS] = await median3(() => gradientCpu(problem, obs, {}, { ...solver, lossOnly: true }));
     const [grad, gradS] = await median3(() => gradientCpu(problem, obs, {}, solver));
     const steps = grad.steps.reduce((a, v) => a + v, 0) / B;
