@@ -112,6 +112,18 @@ describe('GPU (f32) discrete adjoint vs the f64 adjoint at rtol 1e-6', () => {
     expect(Array.from(viaGradient.weights)).toEqual(Array.from(gpu.weights));
   });
 
+  it('a non-autonomous UDE (t in an equation and in the network inputs): each looped stage at its own time', async (ctx) => {
+    requireGpu(ctx);
+    const B = 8;
+    const params = new Float64Array(B * 3);
+    for (let b = 0; b < B; b++) params.set([0.5, 0.7 + 0.02 * b, 0.3], b * 3);
+    const obs: Observations = {
+      observables: obsOf(['c', 'phi'], 0.05),
+      data: Array.from({ length: B }, (_, traj) => [2, 5, 10, 20].flatMap((t) => [{ traj, t, observable: 0, value: 0.9 }, { traj, t, observable: 1, value: 0.2 }])).flat(),
+    };
+    await compare('UDE, non-autonomous', makeProblem(Pr.udeNonAutonomous, { t1: 20, params }), obs, {}, 'dopri5');
+  });
+
   it('a network whose inputs read a parameter (c − csat): p̄ through the inputs on the GPU', async (ctx) => {
     requireGpu(ctx);
     const { problem, obs } = udeCohort(16, 0.02, [2, 5, 10, 20]);

@@ -48,3 +48,13 @@ export const udeWithParamInput = parseModel({
   equations: { c: '-k*(c - csat)*phi', phi: 'k*(c - csat)*phi*(1 - phi)', P: 'kp*phi - kr*P' },
   neural: { inputs: ['c - csat', 'phi', 'P'], outputs: [{ state: 'c', scale: 0.05 }, { state: 'phi', scale: 0.05 }, { state: 'P', scale: 0.05 }], hidden: [8], seed: 3 },
 });
+
+/**
+ * A non-autonomous UDE: t in an equation and among the network's inputs, so a stage evaluated at
+ * the wrong time shows (the adjoint's stage loops pick c_s per stage: src/codegen/step.ts).
+ */
+export const udeNonAutonomous = parseModel({
+  name: 'ude_time', states: { c: 1, phi: 0.1 }, params: { k: 0.5, csat: 0.8, a: 0.3 },
+  equations: { c: '-k*(c - csat)*phi + a*sin(t)', phi: 'k*(c - csat)*phi*(1 - phi)' },
+  neural: { inputs: ['c', 'phi', 't / 10'], outputs: [{ state: 'c', scale: 0.05 }, { state: 'phi', scale: 0.05 }], hidden: [8, 8], seed: 4 },
+});
