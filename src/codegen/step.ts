@@ -409,6 +409,28 @@ ${cases((s) => `    u${s} = pt;\n    k${s} = kk;`)}
 }`;
 }
 
+/**
+ * The stage vectors the CPU adjoint keeps per explicit step, in the order of its StageRecord
+ * (src/training/adjoint.ts): k_0, then per stage s ≥ 1 the point u_s and k_s where a later stage or
+ * y₁ reads it (b_s ≠ 0).
+ */
+export function explicitRecordNames(tab: ExplicitTableau): string[] {
+  const later = readByLaterStage(tab);
+  return ['k0', ...range(tab.c.length).slice(1).flatMap((s) => [`u${s}`, ...(later(s) || (tab.b[s] ?? 0) !== 0 ? [`k${s}`] : [])])];
+}
+
+/**
+ * The forward step's names for `explicitRecordNames` when it has them all at acceptance (every
+ * stage is a step stage): the FSAL stage's point u_last is y₁ itself, `ynew` (with its compensated
+ * sum, as the forward step evaluated k_last there). Undefined when a stage is computed only for
+ * interpolation, or for a Rosenbrock method.
+ */
+export function acceptedStageNames(m: Method): string[] | undefined {
+  if (m.kind !== 'explicit' || stepStages(m) !== m.c.length) return undefined;
+  const last = m.c.length - 1;
+  return explicitRecordNames(m).map((n) => (m.fsal && n === `u${last}` ? 'ynew' : n));
+}
+
 /** Whether k_s is read by a later stage (the adjoint's replay needs only those, plus the points). */
 export const readByLaterStage = (tab: ExplicitTableau) => (s: number) => tab.a.some((row, j) => j > s && (row[s] ?? 0) !== 0);
 

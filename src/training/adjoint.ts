@@ -17,7 +17,9 @@
  * Memory: the forward pass keeps per accepted step three scalars (start time, size, save counter)
  * and the state only every `checkpointEvery` steps. The backward pass replays one segment between
  * checkpoints at a time from its checkpoint, so memory grows with the number of checkpoints plus
- * one segment, not with the number of steps times the stages.
+ * one segment, not with the number of steps times the stages. On the CPU, where one trajectory's
+ * steps × stages fit in `adjoint.stageTapeBytes` (explicit methods whose stages are all step
+ * stages), the forward pass keeps them instead and the backward pass replays nothing.
  */
 import { withConservationTracking } from '../physics/conservation.js';
 import { compileExprF64, compileF64, compileSensitivityF64, type ModelF64, type SensitivityF64 } from '../codegen/compile.js';
@@ -26,15 +28,16 @@ import type { ExplicitTableau, Method, MethodName, RosenbrockTableau } from '../
 import { STATUS } from '../methods/status.js';
 import { ProblemError, type EnsembleProblem, type SolveOptions } from '../solvers/problem.js';
 import { resolveOptions } from '../solvers/options.js';
-import { StepTrace, integrateTrajectory } from '../solvers/cpu/integrate.js';
-import { compileJs, explicitStages, explicitStepAdjoint, jsTarget, lincomb, luSolve, luSolveTransposed, range, readByLaterStage, rosenbrockStages, rosenbrockStepAdjoint } from '../codegen/step.js';
+import { StageTape, StepTrace, integrateTrajectory } from '../solvers/cpu/integrate.js';
+import { acceptedStageNames, compileJs, explicitRecordNames, explicitStages, explicitStepAdjoint, jsTarget, lincomb, luSolve, luSolveTransposed, range, readByLaterStage, rosenbrockStages, rosenbrockStepAdjoint } from '../codegen/step.js';
 import { compileObservable, priorLoss, residualLoss, type LossTerms, type Observations } from './loss.js';
 import type { Model } from '../physics/model.js';
 
 /**
  * How the discrete adjoint trades memory for recomputation (compare diffrax's adjoint strategies
  * and SciMLSensitivity's checkpointing): both backends store the state every `checkpointEvery`
- * accepted steps and replay one segment at a time in the backward sweep.
+ * accepted steps and replay one segment at a time in the backward sweep; the CPU keeps every step's
+ * stages instead while they fit in `stageTapeBytes`.
  */
 export interface AdjointStrategy {
   /** Accepted steps between stored states (default 32): smaller stores more and replays less. */
@@ -44,6 +47,13 @@ export interface AdjointStrategy {
    * network signals); the batch is split into chunks that fit. Default: one storage binding (≤ 256 MiB).
    */
   memoryBudgetBytes?: number;
+  /**
+   * CPU: the bytes per trajectory for keeping every accepted step's state and stages as the forward
+   * pass computed them, so the backward sweep needs no replay (explicit methods whose stages are
+   * all step stages). A trajectory that needs more replays from the checkpoints; 0 always replays.
+   * Default 32 MiB (about 100 000 steps of a 3-state dopri5 model).
+   */
+  stageTapeBytes?: number;
 }
 
 export interface GradientOptions extends SolveOptions {
@@ -223,11 +233,19 @@ export function gradientCpu(problem: EnsembleProblem, obs: Observations, terms: 
   const states = new Float64Array(every * N);
   // One segment's states (views made once: the sweep runs per step and must not allocate) and stages.
   const segment = { states, views: Array.from({ length: every }, (_, j) => states.subarray(j * N, (j + 1) * N)), stages: new Float64Array(every * stepper.record.size) };
+  // Where the forward step has all the stages the sweep needs (explicit methods without
+  // interpolation-only stages), it keeps them with y_n up to `stageTapeBytes` per trajectory, and
+  // the sweep needs no replay: one forward pass's worth of f less (the replay was most of the
+  // difference between the gradient/forward ratio and its goal, issue 15).
+  const tapeBytes = options.adjoint?.stageTapeBytes ?? 32 * 1024 * 1024;
+  if (!(tapeBytes >= 0)) throw new ProblemError(`adjoint.stageTapeBytes must be a number of bytes ≥ 0 (got ${tapeBytes})`);
+  const tape = acceptedStageNames(method) && !options.lossOnly && tapeBytes > 0 ? new StageTape(N + stepper.record.size, tapeBytes) : undefined;
 
   for (let b = 0; b < B; b++) {
     const p = problem.params.subarray(b * P, (b + 1) * P);
     setup.initialState(b, y0);
-    const trace = new StepTrace(every);
+    tape?.reset();
+    const trace = new StepTrace(every, tape);
     const r = integrateTrajectory(method, fns, y0, p, problem.t0, problem.t1, saveat, opts, out, 0, trace);
     result.status[b] = r.status;
     result.steps[b] = r.steps;
@@ -303,9 +321,28 @@ function backward(
   const ybar = new Float64Array(N);
   const { states, views, stages } = segment;
   const saves: Array<{ theta: number; bar: Float64Array }> = [];
-  // Segments between checkpoints, last first: replay the segment forward keeping each step's
-  // stages (memory: one segment), then step backward through them.
-  for (let c = trace.checkpoints.length - 1; c >= 0; c--) {
+  const savesOf = (n: number) => {
+    const th = trace.th[n]!, tl = trace.tl[n]!, h = trace.h[n]!;
+    const from = n === 0 ? trace.savesAtStart : trace.saveEnd[n - 1]!;
+    saves.length = 0;
+    for (let s = from; s < trace.saveEnd[n]!; s++) {
+      saves.push({ theta: ((saveat[s]! - th) - tl) / h, bar: ybarSaves.subarray(s * N, (s + 1) * N) });
+    }
+  };
+  const tape = trace.stages;
+  if (tape && !tape.overflow && tape.count === nSteps) {
+    // Every step's y_n and stages as the forward pass computed them: no replay.
+    const yn = views[0]!;
+    for (let n = nSteps - 1; n >= 0; n--) {
+      const o = n * tape.stride;
+      for (let k = 0; k < N; k++) yn[k] = tape.data[o + k]!;
+      stepper.record.restore(tape.data, o + N);
+      savesOf(n);
+      stepper.backStep(trace.th[n]!, trace.h[n]!, yn, ybar, saves, pbar, wbar);
+    }
+  } else for (let c = trace.checkpoints.length - 1; c >= 0; c--) {
+    // Segments between checkpoints, last first: replay the segment forward keeping each step's
+    // stages (memory: one segment), then step backward through them.
     const first = c * trace.every, last = Math.min(nSteps, first + trace.every);
     states.set(trace.checkpoints[c]!, 0);
     for (let n = first; n < last; n++) {
@@ -315,14 +352,9 @@ function backward(
       if (n + 1 < last) stepper.advance(trace.h[n]!, views[j]!, views[j + 1]!);
     }
     for (let n = last - 1; n >= first; n--) {
-      const th = trace.th[n]!, tl = trace.tl[n]!, h = trace.h[n]!;
-      const from = n === 0 ? trace.savesAtStart : trace.saveEnd[n - 1]!;
-      saves.length = 0;
-      for (let s = from; s < trace.saveEnd[n]!; s++) {
-        saves.push({ theta: ((saveat[s]! - th) - tl) / h, bar: ybarSaves.subarray(s * N, (s + 1) * N) });
-      }
+      savesOf(n);
       stepper.record.restore(stages, (n - first) * stepper.record.size);
-      stepper.backStep(th, h, views[n - first]!, ybar, saves, pbar, wbar);
+      stepper.backStep(trace.th[n]!, trace.h[n]!, views[n - first]!, ybar, saves, pbar, wbar);
     }
   }
   // Save times at t0 read y₀ itself.
@@ -420,7 +452,10 @@ return { replay, advance, backStep };`;
     this.replay = f.replay;
     this.advance = f.advance;
     this.backStep = f.backStep;
-    this.record = new StageRecord(Object.keys(vectors).filter((n) => /^[ku]\d+$/.test(n)).map((n) => vectors[n]!));
+    const names = Object.keys(vectors).filter((n) => /^[ku]\d+$/.test(n));
+    // The forward integrator's stage tape writes them in this order (src/solvers/cpu/integrate.ts).
+    if (names.join() !== explicitRecordNames(tab).join()) throw new Error(`internal: stage record ${names.join()} is not ${explicitRecordNames(tab).join()}`);
+    this.record = new StageRecord(names.map((n) => vectors[n]!));
   }
 }
 
