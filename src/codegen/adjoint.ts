@@ -25,14 +25,8 @@ import type { Method } from '../methods/tableaus.js';
 import { emitSecondOrderWgsl, emitSensitivityWgsl, wgslSizes } from './compile.js';
 import { adjointNetworkLooped, mlpWgsl } from './neural.js';
 import { ADJOINT_PROGRAM, SOLVER_CONFIG, WEIGHT_GRADIENT_PROGRAM, wgslBindings, wgslStruct } from './programs.js';
-import { SOLVER_COMMON, WORKGROUP_SIZE, kernelHeader, loadController } from './kernel.js';
+import { SOLVER_COMMON, WORKGROUP_SIZE, adjointStageLoop, kernelHeader, loadController } from './kernel.js';
 import { explicitStages, formatSource, explicitStepAdjoint, loopHead, luSolveTransposed, range, readByLaterStage, rosenbrockStages, rosenbrockStepAdjoint, stepAttempt, timeUntil, wgslTarget } from './step.js';
-
-/**
- * 1u at run time, unknown to the compiler: with a neural term the stages are loops with this trip
- * factor, so that the network is inlined once per loop rather than once per stage (src/codegen/step.ts).
- */
-const ONE = 'u32(cfg.one)';
 
 /** f32 slots per step on the tape: y_n (N), t_hi, t_lo, h, index of the step's first save. */
 export const tapeStride = (N: number) => N + 4;
@@ -59,7 +53,7 @@ const REPLAY_ATTEMPTS_PER_STEP = 64;
  */
 export function buildAdjointKernel(
   model: Model, tab: Method, fixedStep: boolean,
-  { networkLooped = model.neural !== undefined && adjointNetworkLooped(model.neural) } = {},
+  { networkLooped = adjointNetworkLooped(model.neural) } = {},
 ): string {
   if (model.projection) throw new Error('internal: no adjoint through a projection');
   const rosenbrock = tab.kind === 'rosenbrock';
@@ -70,6 +64,8 @@ export function buildAdjointKernel(
   const T = wgslTarget(N, P);
   const nStages = tab.c.length;
   const TS = tapeStride(N);
+  // With a neural term, the stages and the stage adjoints as loops (see adjointStageLoop).
+  const stageLoop = adjointStageLoop(model);
   const sens = emitSensitivityWgsl(model);
   const spec = model.neural;
   const nOut = spec?.outputs.length ?? 0, nIn = spec?.inputs.length ?? 0;
@@ -152,7 +148,7 @@ ${range(P).map((q) => `  p[${q}] = params[i * P + ${q}u];`).join('\n')}
     attempts += 1u;
     if (attempts > ${REPLAY_ATTEMPTS_PER_STEP}u * n_seg) { break; }
 ${loopHead(T)}
-${stepAttempt(T, tab, { fixedStep, projects: false, onAccept, loopStages: spec ? ONE : undefined })}
+${stepAttempt(T, tab, { fixedStep, projects: false, onAccept, loopStages: stageLoop })}
   }
   if (n < n_seg) {
     // The replay did not retrace the forward pass (it cannot, unless the device is not deterministic).
@@ -179,9 +175,9 @@ ${range(N).map((k) => `    y[${k}] = ${tape('m', k)};`).join('\n')}
 ${tab.kind === 'rosenbrock' ? `    // W's factors, U_s and the points u_s at (t_n, y_n), as the forward step made them.
     t = tn;
     f0 = rhs(t.x, y, p);
-${rosenbrockStages(T, tab, false)}` : spec
-    // With a neural term, k_0 in the stages' loop too (one copy of the network fewer).
-    ? explicitStages(T, tab, 0, nStages, 'hs', 'tn.x', { needK: readByLaterStage(tab), looped: ONE })
+${rosenbrockStages(T, tab, false)}` : stageLoop
+    // Looped, k_0 in the stages' loop too (one copy of the network fewer).
+    ? explicitStages(T, tab, 0, nStages, 'hs', 'tn.x', { needK: readByLaterStage(tab), looped: stageLoop })
     : `    var k0 = rhs(tn.x, y, p);\n${explicitStages(T, tab, 1, nStages, 'hs', 'tn.x', { needK: readByLaterStage(tab) })}`}
     // k̄ from ȳ_{n+1}, plus the dense output's weights for every save inside the step.
 ${adj.initKbar}
@@ -193,7 +189,7 @@ ${range(N).map((k) => `      bar[${k}] = save_t[ob + ${k}u];`).join('\n')}
 ${adj.saveKbar}
     }
     s_hi = s_lo;
-${'reverseLooped' in adj && spec ? adj.reverseLooped(vjp, 'tn.x', ONE) : adj.reverse(vjp, 'tn.x')}
+${'reverseLooped' in adj && stageLoop ? adj.reverseLooped(vjp, 'tn.x', stageLoop) : adj.reverse(vjp, 'tn.x')}
 ${rosenbrock ? `    // J and ∂f/∂t at (t_n, y_n): their second derivatives close the chain.
     {
       let g = jac_contract(tn.x, y, p, Jb);
@@ -230,9 +226,9 @@ function signalStores(nIn: number, nOut: number, nStages: number, s: number | st
 /**
  * The second kernel of each backward dispatch: θ̄_b += Σ_steps Σ_stages (∂g/∂θ)ᵀḡ, redoing the
  * network's VJP from the inputs and output cotangents the sweep left in the scratch for the segment
- * it just swept; the VJP adds g_l ⊗ a_(l−1) and g_l into this trajectory's row of wbar as it goes
- * (src/codegen/neural.ts, nn_vjp_acc: inside the first layer's loop for W1, b1 and W2). One
- * invocation per trajectory, so every sum is private (no atomics) and in a fixed order.
+ * it just swept (src/codegen/neural.ts, nn_vjp_acc adds g_l ⊗ a_(l−1) and g_l into a private θ̄),
+ * then adding that θ̄ to this trajectory's row of wbar once. One invocation per trajectory, so
+ * every sum is private (no atomics) and in a fixed order.
  */
 export function buildWeightGradientKernel(model: Model, nStages: number): string {
   const spec = model.neural!;

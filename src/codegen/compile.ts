@@ -155,7 +155,8 @@ export interface SensitivityF64 {
     jacobianContract: { v: Float64Array; fn: RhsF64 };
     /** With `v` = w (N): the same for Σ_a w_a ∂f_a/∂t. */
     timeDerivativeContract: { v: Float64Array; fn: RhsF64 };
-  };}
+  };
+}
 
 /**
  * The expressions of one VJP of f with the network held fixed, with v as `adj` symbols:

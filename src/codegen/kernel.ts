@@ -31,6 +31,14 @@ export const COUNTER_STRIDE = 6;
 /** f32 slots per checkpoint of the controller state: y, yc, t_hi, t_lo, h, err_prev, flags, save. */
 export const checkpointStride = (N: number) => 2 * N + 6;
 
+/**
+ * The adjoint's kernels (forward with checkpoints, sweep) run the explicit stages as one loop when
+ * the model has a neural term (src/codegen/step.ts, loopedStages: one copy of the network per loop
+ * instead of one per stage), and the replay must retrace the forward pass bit for bit, so both take
+ * it from here. The value is the loop's trip factor, 1u at run time but unknown to the compiler.
+ */
+export const adjointStageLoop = (model: Model) => (model.neural ? 'u32(cfg.one)' : undefined);
+
 /** Constants, shared WGSL and the model's functions: the start of every solver-like kernel. */
 export function kernelHeader(model: Model, method: Method, what: string, withNetworkVjp = false, networkLooped = false): string {
   const { N, P } = wgslSizes(model);
@@ -83,15 +91,13 @@ function storeController(N: number, buf: string, base: string, indent: string): 
 export function buildSolverKernel(
   model: Model, method: Method, fixedStep = false, checkpoints = false,
   // The adjoint's forward pass takes the sweep's form of the network; the plain one is unrolled.
-  { networkLooped = checkpoints && model.neural !== undefined && adjointNetworkLooped(model.neural) } = {},
+  { networkLooped = checkpoints && adjointNetworkLooped(model.neural) } = {},
 ): string {
   const { N, P } = wgslSizes(model);
   const T = wgslTarget(N, P);
   const projects = model.projection !== undefined;
-  // The adjoint's forward pass (with checkpoints) runs the stages as the sweep's replay does: with a
-  // neural term as one loop (src/codegen/step.ts, loopedStages), which the replay must retrace bit
-  // for bit. The plain forward keeps them unrolled, which llvmpipe compiles once per model.
-  const loopStages = checkpoints && model.neural !== undefined ? 'u32(cfg.one)' : undefined;
+  // The adjoint's forward pass runs the stages as its replay does; the plain one keeps them unrolled.
+  const loopStages = checkpoints ? adjointStageLoop(model) : undefined;
   const attempt = stepAttempt(T, method, { fixedStep, projects, onAccept: saveLoop(T, method, projects), loopStages });
   const bindings = wgslBindings(SOLVER_PROGRAM, ['cfg', 'params', 'state', 'counters', 'save_t', 'out', 'n_running',
     ...(model.neural ? ['nn_w' as const] : []), ...(checkpoints ? ['ckpt' as const] : [])]);

@@ -8,16 +8,15 @@
  * activation a1_j is consumed inside the same iteration — it adds its column W2[:, j]·a1_j to the
  * second layer's pre-activations, which stay named scalars (registers). The VJP runs the same loop
  * once more, backwards through unit j: g1_j = σ'(z1_j)·(W2[:, j]·g2), x̄ += W1[j, :]ᵀ g1_j. So the
- * n1 × n2 block between the first two hidden layers costs one loop body, and the straight-line code
+ * n1 × n2 block between the first two hidden layers is one loop body, and the straight-line code
  * grows only with the second layer's width and the layers after it (for 3→16→16→3: 16 accumulators
- * and the 16 × 3 output layer). No private array is indexed by the loop variable, only the weight
- * buffer, so the loop keeps the registers of the unrolled form (WEBGPU.md: loop-indexed private
- * arrays were 3× slower). The θ̄ kernel's outer products (`outer`) are loops over private arrays
- * instead: there, unrolled read-modify-writes of storage were what cost llvmpipe.
+ * and the 16 × 3 output layer).
  *
- * With the stages as loops too (src/codegen/step.ts, loopedStages), this took llvmpipe's cold code
- * generation of the default UDE's adjoint pipelines from 6.5 + 53 + 0.6 s (forward, sweep, θ̄) to
- * 3.7 + 12.6 + 2.4 s (`MESA_SHADER_CACHE_DISABLE=true node bench/adjoint-compile.mjs --neural`).
+ * The same pieces print in three forms (`Dialect`): the units' loop as a loop (compile-light; the
+ * adjoint's kernels above 512 weights, `adjointNetworkLooped`), unrolled (every other kernel: on
+ * llvmpipe a weight read whose index varies in a loop is a per-lane gather), and unrolled with the
+ * weight gradient at constant indices (the θ̄ kernel's private accumulator). Measured figures are in
+ * bench/README.md ("The UDE's GPU adjoint").
  *
  * In WGSL the trip count is written `min(n1, arrayLength(&nn_w))`, which equals n1 but is unknown
  * to the compiler, so that it does not unroll the loop back into straight-line code.
@@ -72,13 +71,15 @@ interface Dialect {
 }
 
 const hidden = (count: number) => `min(${count}u, arrayLength(&nn_w))`;
+/** `Dialect.outer` as straight-line code, every weight index base + a literal (`n` spells it). */
+const unrolledOuter = (n: (k: number) => string): Dialect['outer'] => (acc, base, stride, rows, cols, bias) => rows.flatMap((r, o) => [
+  ...cols.map((c, q) => acc(`${base} + ${n(o * stride + q)}`, `${r} * ${c}`)),
+  ...(bias === undefined ? [] : [acc(n(bias + o), r)]),
+]);
 const JS: Dialect = {
   target: 'js', w: (k) => `w[${k}]`, n: (k) => String(k), let: 'const', var: 'let', zero: '0',
   units: (count, body) => [`  for (let j = 0; j < ${count}; j++) {`, ...body, '  }'],
-  outer: (acc, base, stride, rows, cols, bias) => rows.flatMap((r, o) => [
-    ...cols.map((c, q) => acc(`${base} + ${o * stride + q}`, `${r} * ${c}`)),
-    ...(bias === undefined ? [] : [acc(String(bias + o), r)]),
-  ]),
+  outer: unrolledOuter(String),
 };
 const WGSL: Dialect = {
   target: 'wgsl', w: (k) => `nn_w[${k}]`, n: (k) => `${k}u`, let: 'let', var: 'var', zero: '0.0',
@@ -97,9 +98,7 @@ const WGSL: Dialect = {
 /**
  * WGSL with the units' loop unrolled: each weight is read at a constant index (`let j = …u` folds),
  * which llvmpipe turns into one load per SIMD group, where an index that varies in a loop is a
- * per-lane gather. The loop form ran the UDE's forward 4.5× slower there (9.9 against 44 thousand
- * trajectories per second, `node bench/run.mjs --models ude --sizes 1e5`), so the simulation kernel
- * keeps this form and only the adjoint's kernels, compiled far more often per line, use the loop.
+ * per-lane gather: the loop form ran the UDE's forward 4.5× slower there (bench/README.md).
  */
 const WGSL_UNROLLED: Dialect = {
   ...WGSL,
@@ -110,13 +109,7 @@ const WGSL_UNROLLED: Dialect = {
  * indices must be constants (the θ̄ kernel's private θ̄: a constant index is a plain vector access
  * there, where a varying one is a per-lane gather and scatter).
  */
-const WGSL_UNROLLED_ACC: Dialect = {
-  ...WGSL_UNROLLED,
-  outer: (acc, base, stride, rows, cols, bias) => rows.flatMap((r, o) => [
-    ...cols.map((c, q) => acc(`${base} + ${o * stride + q}u`, `${r} * ${c}`)),
-    ...(bias === undefined ? [] : [acc(`${bias + o}u`, r)]),
-  ]),
-};
+const WGSL_UNROLLED_ACC: Dialect = { ...WGSL_UNROLLED, outer: unrolledOuter(WGSL.n) };
 
 /**
  * The pieces of the network's code for one dialect. Names: z{l}_i and a{l}_i for the layers after the
@@ -159,21 +152,18 @@ function pieces(spec: NeuralSpec, D: Dialect) {
 
   /**
    * Forward pass; `inLoop` adds lines to the first layer's loop body (after z1, a1 and the
-   * second layer's accumulation), `after` follows the loop.
+   * second layer's accumulation).
    */
   const forward = (inLoop: string[] = []): string[] => {
     if (L === 1) return unrolledForward(1);
     const s2 = sizes[2]!;
-    const head = [
+    return [
       ...range(s2).map((i) => `  ${D.var} z2_${i} = ${D.w(D.n(b[1]! + i))};`),
       ...D.units(s1, [
         ...unitHead,
         ...range(s2).map((i) => `    z2_${i} += ${w2(i)} * a1;`),
         ...inLoop,
       ]),
-    ];
-    return [
-      ...head,
       ...(L > 2 ? range(s2).map((i) => `  ${D.let} a2_${i} = ${act(D.target, spec.activation, `z2_${i}`)};`) : []),
       ...unrolledForward(3),
     ];
@@ -270,13 +260,12 @@ function pieces(spec: NeuralSpec, D: Dialect) {
 
 /**
  * Whether the adjoint's kernels take the network's compile-light form (the first layer's units as
- * a loop). Measured on llvmpipe, cold (`bench/adjoint-compile.mjs --neural [--hidden 32,32]
- * [--network looped]`): for the default 3→16→16→3 (387 weights) the unrolled form's adjoint
- * sweep takes 19 s to compile and runs the gradient about twice as fast as the loop (11 s); for
- * 3→32→32→3 (1283 weights) the unrolled sweep did not compile within three minutes, the loop
- * in 32 s. So the loop from more than 512 weights on.
+ * a loop): from more than 512 weights on. Measured on llvmpipe, cold (`bench/adjoint-compile.mjs
+ * --neural [--hidden 32,32] [--network looped|unrolled]`, bench/README.md): for 3→16→16→3 (387
+ * weights) the unrolled sweep compiles in 20.4 s against 12.8 s, and its weight reads are not
+ * per-lane gathers; for 3→32→32→3 (1283 weights) it takes 190 s against 28.5 s.
  */
-export const adjointNetworkLooped = (spec: NeuralSpec) => weightLayout(layerSizes(spec)).total > 512;
+export const adjointNetworkLooped = (spec: NeuralSpec | undefined) => spec !== undefined && weightLayout(layerSizes(spec)).total > 512;
 
 export interface MlpSource {
   /** The functions (see mlpWgsl and mlpJs). */

@@ -391,7 +391,7 @@ function loopedStages(T: StepTarget, tab: ExplicitTableau, from: number, to: num
   const N = T.N;
   const k = range(tab.c.length).map((s) => `k${s}`);
   const stages = range(to - from).map((d) => from + d);
-  const cases = (body: (s: number) => string) => stages.map((s) => `  case ${s}u: {\n${body(s)}\n  }`).join('\n');
+  const cases = (body: (s: number) => string) => switchCases(stages, body);
   return `${stages.map((s) => `${T.vec(`u${s}`)}${declareK ? `\n${T.vec(`k${s}`)}` : ''}`).join('\n')}
 for (var sq = 0u; sq < ${to - from}u * ${one}; sq += 1u) {
   let st = ${from}u + sq;
@@ -407,6 +407,11 @@ ${cases((s) => `    u${s} = pt;\n    k${s} = kk;`)}
   default: {}
   }
 }`;
+}
+
+/** The cases of a WGSL `switch` over stage indices; a stage whose body is empty gets none. */
+function switchCases(stages: number[], body: (s: number) => string): string {
+  return stages.map((s) => [s, body(s)] as const).filter(([, b]) => b).map(([s, b]) => `  case ${s}u: {\n${b}\n  }`).join('\n');
 }
 
 /**
@@ -708,10 +713,13 @@ ${T.for('i', 0, N, (i) => `ybar[${i}] += bar[${i}];`)}`;
   // A stage that neither y₁ nor a later stage reads (dopri5's and tsit5's FSAL stage) has k̄ = 0
   // unless a save falls inside the step: with `savesHere` (an expression), its VJP runs only then.
   const laterStage = readByLaterStage(tab);
+  // Ȳ_s into ȳ_n and, through a_sj, into the earlier stages' k̄_j.
+  const intoY = T.for('i', 0, N, (i) => `ybar[${i}] += yb[${i}];`);
+  const intoEarlier = (s: number) => range(s).map((j) => (tab.a[s]![j] === 0 ? '' : T.for('i', 0, N, (i) => `kb${j}[${i}] += hs * ${T.lit(tab.a[s]![j]!)} * yb[${i}];`))).filter(Boolean).join('\n');
   const reverse = (vjp: (s: number, point: string, t: string, v: string) => string, t: string, savesHere?: string) => range(nStages).reverse().map((s) => {
     const body = `${vjp(s, s === 0 ? 'y' : `u${s}`, `${t} + ${T.lit(tab.c[s]!)} * hs`, `kb${s}`)}
-${T.for('i', 0, N, (i) => `ybar[${i}] += yb[${i}];`)}
-${range(s).map((j) => (tab.a[s]![j] === 0 ? '' : T.for('i', 0, N, (i) => `kb${j}[${i}] += hs * ${T.lit(tab.a[s]![j]!)} * yb[${i}];`))).filter(Boolean).join('\n')}`;
+${intoY}
+${intoEarlier(s)}`;
     return savesHere && b(s) === 0 && !laterStage(s) ? `if (${savesHere}) {\n${body}\n}` : `{\n${body}\n}`;
   }).join('\n');
   /**
@@ -722,8 +730,7 @@ ${range(s).map((j) => (tab.a[s]![j] === 0 ? '' : T.for('i', 0, N, (i) => `kb${j}
    * at run time but unknown to the compiler, which would otherwise unroll the loop again.
    */
   const reverseLooped = (vjp: (s: string, point: string, t: string, v: string) => string, t: string, one: string) => {
-    const cases = (body: (s: number) => string) => range(nStages).map((s) => [s, body(s)] as const).filter(([, b]) => b)
-      .map(([s, b]) => `  case ${s}u: {\n${b}\n  }`).join('\n');
+    const cases = (body: (s: number) => string) => switchCases(range(nStages), body);
     return `for (var sr = 0u; sr < ${nStages}u * ${one}; sr += 1u) {
   let st = ${nStages - 1}u - sr;
   var pt: array<f32, ${N}>;
@@ -734,9 +741,9 @@ ${cases((s) => `    pt = ${s === 0 ? 'y' : `u${s}`};\n    kv = kb${s};\n    cs =
   default: {}
   }
 ${vjp('st', 'pt', `${t} + cs * hs`, 'kv')}
-${T.for('i', 0, N, (i) => `ybar[${i}] += yb[${i}];`)}
+${intoY}
   switch st {
-${cases((s) => range(s).map((j) => (tab.a[s]![j] === 0 ? '' : T.for('i', 0, N, (i) => `    kb${j}[${i}] += hs * ${T.lit(tab.a[s]![j]!)} * yb[${i}];`))).filter(Boolean).join('\n'))}
+${cases(intoEarlier)}
   default: {}
   }
 }`;
