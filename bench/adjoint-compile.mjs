@@ -1,16 +1,19 @@
 // Shader compile cost of the GPU adjoint (issue #4; by hand after `npm run build`:
-// node bench/adjoint-compile.mjs [--neural [--hidden 32,32] [--network looped|unrolled]]). lavapipe/llvmpipe generates machine code at a
+// node bench/adjoint-compile.mjs [--neural [--hidden 32,32] [--network looped|unrolled]] [--replay]).
+// By default the kernels gradientGpu runs for dopri5: forward with the stage tape and the sweep
+// that reads it; --replay: forward with checkpoints and the sweep that replays from them. lavapipe/llvmpipe generates machine code at a
 // pipeline's first dispatch, so each kernel is timed as pipeline creation plus one dispatch over
 // zero trajectories (every invocation returns at once). Prints JSON lines.
 import { acquireGpu, condensateModel, condensateModelSpec, parseModel, releaseGpu } from '../dist/index.js';
 import { computePipeline } from '../dist/gpu/runtime.js';
 import { buildSolverKernel } from '../dist/codegen/kernel.js';
-import { buildAdjointKernel, buildWeightGradientKernel } from '../dist/codegen/adjoint.js';
+import { buildAdjointKernel } from '../dist/codegen/adjoint.js';
 import { methodByName } from '../dist/methods/tableaus.js';
 
 const neural = process.argv.includes('--neural');
 // The network's first layer as a loop (compile-light) instead of unrolled (src/codegen/neural.ts).
 const networkLooped = process.argv.includes('looped') ? true : process.argv.includes('unrolled') ? false : undefined;
+const stageTape = !process.argv.includes('--replay');
 const hiddenAt = process.argv.indexOf('--hidden');
 const hidden = hiddenAt > 0 ? process.argv[hiddenAt + 1].split(',').map(Number) : undefined;
 let model = condensateModel({ neural });
@@ -22,9 +25,8 @@ if (neural && hidden) {
 const method = methodByName('dopri5');
 const { device, info } = await acquireGpu();
 const kernels = [
-  ['forward + checkpoints', buildSolverKernel(model, method, false, true, { networkLooped })],
-  ['adjoint sweep', buildAdjointKernel(model, method, false, { networkLooped })],
-  ...(neural ? [['θ̄', buildWeightGradientKernel(model, method.c.length)]] : []),
+  [stageTape ? 'forward + stage tape' : 'forward + checkpoints', buildSolverKernel(model, method, false, true, { networkLooped, stageTape })],
+  [stageTape ? 'adjoint sweep (stage tape)' : 'adjoint sweep (replay)', buildAdjointKernel(model, method, false, { networkLooped, stageTape })],
 ];
 for (const [name, code] of kernels) {
   const t0 = performance.now();

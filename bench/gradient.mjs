@@ -7,6 +7,7 @@
 // Usage: node bench/gradient.mjs [--batch 1024] [--backend cpu|gpu] [--models condensate,condensate-ude] [--finish K]
 import { condensateModel, makeProblem, solve, linspace, fitCohort, releaseCpuWorkers, releaseGpu, acquireGpu } from '../dist/index.js';
 import { gradientCpu, gradientGpu, gpuAdjointBytes, compileObservable } from '../dist/internals.js';
+import { methodByName } from '../dist/methods/tableaus.js';
 
 const arg = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
 const B = Number(arg('batch', '1024'));
@@ -52,10 +53,12 @@ for (const [name, model] of [['condensate', condensateModel({ rna: false })], ['
     const [fwd, fwdS] = await median3(() => gradientGpu(problem, obs, {}, { ...opts, lossOnly: true }));
     const [grad, gradS] = await median3(() => gradientGpu(problem, obs, {}, opts));
     const steps = grad.steps.reduce((a, v) => a + v, 0) / B;
-    const bytes = gpuAdjointBytes(N, every);
+    const bytes = gpuAdjointBytes(N, every, methodByName('dopri5'));
     print({
       model: name, backend: 'gpu-f32', batch: B, observations_per_traj: 50, steps_per_traj: +steps.toFixed(1),
       forward_s: +fwdS.toFixed(3), gradient_s: +gradS.toFixed(3), gradient_over_forward: +(gradS / fwdS).toFixed(2),
+      // The stage tape (no replay) by default; checkpoints and a segment's tape where it is outrun.
+      bytes_per_traj_per_step: bytes.stageTapePerStep, replayed_chunks: grad.replayedChunks,
       bytes_per_traj_per_checkpoint: bytes.perCheckpoint, bytes_per_traj_segment_tape: bytes.tape, checkpoint_every_steps: every,
       weights: grad.weights.length, loss: +fwd.loss.toFixed(3),
     });

@@ -59,7 +59,7 @@ function udeCohort(B: number, step: number, times: number[]) {
 }
 
 describe('GPU (f32) discrete adjoint vs the f64 adjoint at rtol 1e-6', () => {
-  it('Lotka–Volterra: 64 trajectories with their own parameters and data, dopri5, tsit5, bs3, vern6 and rk4, checkpoints every 4 steps', async (ctx) => {
+  it('Lotka–Volterra: 64 trajectories with their own parameters and data, dopri5, tsit5, bs3, vern6 and rk4, from the stage tape and replayed from checkpoints every 4 steps', async (ctx) => {
     requireGpu(ctx);
     const B = 64;
     const params = new Float64Array(B * 4), initial = new Float64Array(B * 2);
@@ -70,10 +70,14 @@ describe('GPU (f32) discrete adjoint vs the f64 adjoint at rtol 1e-6', () => {
       data: Array.from({ length: B }, (_, traj) => [1.3, 2.7, 4.1, 6.6, 9.9].flatMap((t, i) => [
         { traj, t: t + 0.01 * (traj % 5), observable: 0, value: 1 + 0.1 * i }, { traj, t: t + 0.05, observable: 1, value: 0.8 }])).flat(),
     };
-    await compare('LV dopri5', problem, obs, {}, 'dopri5', { adjoint: { checkpointEvery: 4 } });
-    await compare('LV tsit5', problem, obs, {}, 'tsit5', { adjoint: { checkpointEvery: 4 } });
-    await compare('LV bs3', problem, obs, {}, 'bs3', { adjoint: { checkpointEvery: 4 } });
-    await compare('LV vern6', problem, obs, {}, 'vern6', { adjoint: { checkpointEvery: 4 } });
+    for (const method of ['dopri5', 'tsit5', 'bs3'] as const) {
+      const { gpu: taped } = await compare(`LV ${method}`, problem, obs, {}, method, { adjoint: { checkpointEvery: 4 } });
+      const { gpu: replayed } = await compare(`LV ${method} replayed`, problem, obs, {}, method, { adjoint: { checkpointEvery: 4, stageTapeBytes: 0 } });
+      expect([taped.replayedChunks, replayed.replayedChunks]).toEqual([0, 1]);
+    }
+    // vern6 computes stages for its dense output only: no stage tape, always replayed.
+    const { gpu: vern6 } = await compare('LV vern6', problem, obs, {}, 'vern6', { adjoint: { checkpointEvery: 4 } });
+    expect(vern6.replayedChunks).toBe(1);
     await compare('LV rk4 (dt 0.01)', problem, obs, {}, 'rk4', { dt: 0.01 });
   });
 
@@ -83,18 +87,31 @@ describe('GPU (f32) discrete adjoint vs the f64 adjoint at rtol 1e-6', () => {
       { traj, t, observable: 0, value: 0.04 }, { traj, t, observable: 1, value: 0.008 }, { traj, t, observable: 2, value: 1 }])).flat(),
   });
 
-  it('the condensate model with a prior, 16 trajectories; the loss alone matches; a trajectory that outruns the checkpoints is run again with room', async (ctx) => {
+  it('the condensate model with a prior, 16 trajectories; the loss alone matches; a trajectory that outruns the checkpoints is run again with room, one that outruns the stage tape replays', async (ctx) => {
     requireGpu(ctx);
     const B = 16;
     const problem = makeProblem(condensateModel(), { t1: 600, batch: B });
     const cs = problem.model.params.findIndex((q) => q.name === 'c_sat');
     for (let b = 0; b < B; b++) problem.params[b * problem.model.params.length + cs]! *= 0.8 + 0.025 * b;
     const terms: LossTerms = { priors: { c_sat: { kind: 'lognormal', meanLog: 0, sdLog: 0.5 } } };
-    // A checkpoint every step: over 100 steps need more than the 64 checkpoints planned at first.
-    const { gpu } = await compare('condensate dopri5', problem, condensateObs(B), terms, 'dopri5', { adjoint: { checkpointEvery: 1 } });
+    // Replayed with a checkpoint every step: over 100 steps need more than the 64 checkpoints planned at first.
+    const { gpu } = await compare('condensate dopri5', problem, condensateObs(B), terms, 'dopri5', { adjoint: { checkpointEvery: 1, stageTapeBytes: 0 } });
     const lossOnly = await gradientGpu(problem, condensateObs(B), terms, { method: 'dopri5', rtol: 1e-6, atol: 1e-8, adjoint: { checkpointEvery: 1 }, lossOnly: true });
     expect(lossOnly.loss).toBe(gpu.loss);
     expect(Math.max(...gpu.steps)).toBeGreaterThan(64);
+    // The stage tape gives the replay's numbers to f32 rounding (the replay rebuilds the stage
+    // points, the tape keeps the forward pass's own: the FSAL stage's is the compensated y₁); a
+    // tape of 6400 bytes a trajectory (50 steps of 32 floats: y_n, t, h, save and six stage points
+    // of 4 states) is outrun and the chunk replays, giving the replay's numbers exactly.
+    const opts = { method: 'dopri5' as const, rtol: 1e-6, atol: 1e-8 };
+    const taped = await gradientGpu(problem, condensateObs(B), terms, opts);
+    const outrun = await gradientGpu(problem, condensateObs(B), terms, { ...opts, adjoint: { stageTapeBytes: 6400 } });
+    expect([gpu.replayedChunks, taped.replayedChunks, outrun.replayedChunks]).toEqual([1, 0, 1]);
+    const tapeVsReplay = [normRel(taped.params, gpu.params), normRel(taped.initial, gpu.initial)];
+    console.log(`condensate dopri5: stage tape vs replay norm-relative — ∂p ${tapeVsReplay[0]!.toExponential(1)}, ∂y0 ${tapeVsReplay[1]!.toExponential(1)}`);
+    for (const d of tapeVsReplay) expect(d).toBeLessThan(1e-6);
+    expect(Array.from(outrun.params)).toEqual(Array.from(gpu.params));
+    expect(Array.from(outrun.initial)).toEqual(Array.from(gpu.initial));
   });
 
   // The default network (3→16→16→3), a wider one and one with a single hidden layer: each takes its own
@@ -112,7 +129,7 @@ describe('GPU (f32) discrete adjoint vs the f64 adjoint at rtol 1e-6', () => {
     expect(Array.from(viaGradient.weights)).toEqual(Array.from(gpu.weights));
   });
 
-  it('a non-autonomous UDE (t in an equation and in the network inputs): each looped stage at its own time', async (ctx) => {
+  it('a non-autonomous UDE (t in an equation and in the network inputs): each looped stage at its own time, from the stage tape and replayed (the looped start and FSAL stage retraced)', async (ctx) => {
     requireGpu(ctx);
     const B = 8;
     const params = new Float64Array(B * 3);
@@ -121,7 +138,10 @@ describe('GPU (f32) discrete adjoint vs the f64 adjoint at rtol 1e-6', () => {
       observables: obsOf(['c', 'phi'], 0.05),
       data: Array.from({ length: B }, (_, traj) => [2, 5, 10, 20].flatMap((t) => [{ traj, t, observable: 0, value: 0.9 }, { traj, t, observable: 1, value: 0.2 }])).flat(),
     };
-    await compare('UDE, non-autonomous', makeProblem(Pr.udeNonAutonomous, { t1: 20, params }), obs, {}, 'dopri5');
+    const problem = makeProblem(Pr.udeNonAutonomous, { t1: 20, params });
+    const { gpu: taped } = await compare('UDE, non-autonomous', problem, obs, {}, 'dopri5');
+    const { gpu: replayed } = await compare('UDE, non-autonomous, replayed', problem, obs, {}, 'dopri5', { adjoint: { checkpointEvery: 4, stageTapeBytes: 0 } });
+    expect([taped.replayedChunks, replayed.replayedChunks]).toEqual([0, 1]);
   });
 
   it('a network whose inputs read a parameter (c − csat): p̄ through the inputs on the GPU', async (ctx) => {

@@ -91,13 +91,14 @@ describe('MLP in WGSL (f32) against the f64 twin', () => {
     const gys = Float32Array.from({ length: B * 3 }, () => 2 * rand() - 1);
     // Per input: y (3), J (9), x̄ (3), then the weight gradient (NW), which nn_vjp_acc adds into a zeroed row.
     const R = 15 + NW;
-    const accumulate = { params: 'row: u32', add: (k: string, v: string) => `res[row + 15u + ${k}] += ${v};`, constant: form === 'constant' };
+    const accumulate = { add: (k: string, v: string) => `res[row + 15u + ${k}] += ${v};`, constant: form === 'constant' };
     const code = `
 @group(0) @binding(0) var<storage, read> nn_w: array<f32>;
 @group(0) @binding(1) var<storage, read> xs: array<f32>;
 @group(0) @binding(2) var<storage, read> gys: array<f32>;
 @group(0) @binding(3) var<storage, read_write> res: array<f32>;
-${mlpWgsl(s, { vjp: true, accumulate, looped: form === 'looped' }).code}
+var<private> row: u32;
+${mlpWgsl(s, { accumulate, looped: form === 'looped' }).code}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x;
@@ -106,11 +107,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let gy = array<f32, 3>(gys[3u * i], gys[3u * i + 1u], gys[3u * i + 2u]);
   let y = nn_forward(x);
   let J = nn_jacobian(x);
-  let gx = nn_vjp(x, gy);
+  row = i * ${R}u;
+  let gx = nn_vjp_acc(x, gy);
 ${[0, 1, 2].map((j) => `  res[i * ${R}u + ${j}u] = y[${j}];`).join('\n')}
 ${[...Array(9).keys()].map((j) => `  res[i * ${R}u + ${3 + j}u] = J[${j}];`).join('\n')}
 ${[0, 1, 2].map((j) => `  res[i * ${R}u + ${12 + j}u] = gx[${j}];`).join('\n')}
-  nn_vjp_acc(x, gy, i * ${R}u);
 }`;
     const { device } = await acquireGpu();
     const { pipeline } = await computePipeline(device, `mlp test ${activation} ${JSON.stringify(hidden)} ${form}`, code);

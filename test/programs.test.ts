@@ -6,9 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseModel } from '../src/index.js';
 import { buildSolverKernel } from '../src/codegen/kernel.js';
-import { buildAdjointKernel, buildWeightGradientKernel } from '../src/codegen/adjoint.js';
+import { buildAdjointKernel } from '../src/codegen/adjoint.js';
 import { REDUCE_WGSL } from '../src/gpu/reduce.js';
-import { ADJOINT_PROGRAM, REDUCE_PROGRAM, SOLVER_CONFIG, SOLVER_PROGRAM, WEIGHT_GRADIENT_PROGRAM, uniformBytes, wgslStruct, type ProgramSpec } from '../src/codegen/programs.js';
+import { ADJOINT_PROGRAM, REDUCE_PROGRAM, SOLVER_CONFIG, SOLVER_PROGRAM, uniformBytes, wgslStruct, type ProgramSpec } from '../src/codegen/programs.js';
 import { uniformData } from '../src/gpu/program.js';
 import { DOPRI5, RODAS4 } from '../src/methods/tableaus.js';
 import { MATH_WGSL } from '../src/codegen/kernel.js';
@@ -49,16 +49,17 @@ describe('GPU program descriptors', () => {
   it('the solver kernel declares its descriptor\'s bindings (nn_w with a network, ckpt with checkpoints)', async () => {
     expectFromDescriptor(buildSolverKernel(decay, DOPRI5), SOLVER_PROGRAM, ['cfg', 'params', 'state', 'counters', 'save_t', 'out', 'n_running']);
     expectFromDescriptor(buildSolverKernel(ude, DOPRI5, false, true), SOLVER_PROGRAM, ['cfg', 'params', 'state', 'counters', 'save_t', 'out', 'n_running', 'nn_w', 'ckpt']);
+    expectFromDescriptor(buildSolverKernel(ude, DOPRI5, false, true, { stageTape: true }), SOLVER_PROGRAM, ['cfg', 'params', 'state', 'counters', 'save_t', 'out', 'n_running', 'nn_w', 'ckpt']);
     await expect(golden(buildSolverKernel(decay, DOPRI5))).toMatchFileSnapshot('./golden/solver-decay-dopri5.wgsl');
     await expect(golden(buildSolverKernel(decay, RODAS4))).toMatchFileSnapshot('./golden/solver-decay-rodas4.wgsl');
   });
 
-  it('the adjoint sweep and the θ̄ kernel declare theirs', async () => {
+  it('the adjoint sweep declares its bindings, replayed and from the stage tape', async () => {
     expectFromDescriptor(buildAdjointKernel(decay, DOPRI5, false), ADJOINT_PROGRAM, ['cfg', 'params', 'ckpt', 'adj', 'save_t', 'work', 'n_running']);
-    expectFromDescriptor(buildAdjointKernel(ude, DOPRI5, false), ADJOINT_PROGRAM, ['cfg', 'params', 'ckpt', 'adj', 'save_t', 'work', 'n_running', 'nn_w', 'signals']);
-    expectFromDescriptor(buildWeightGradientKernel(ude, DOPRI5.c.length), WEIGHT_GRADIENT_PROGRAM, ['cfg', 'adj', 'signals', 'nn_w', 'wbar']);
+    expectFromDescriptor(buildAdjointKernel(ude, DOPRI5, false), ADJOINT_PROGRAM, ['cfg', 'params', 'ckpt', 'adj', 'save_t', 'work', 'n_running', 'nn_w', 'wbar']);
+    expectFromDescriptor(buildAdjointKernel(ude, DOPRI5, false, { stageTape: true }), ADJOINT_PROGRAM, ['cfg', 'params', 'ckpt', 'adj', 'save_t', 'work', 'n_running', 'nn_w', 'wbar']);
     await expect(golden(buildAdjointKernel(decay, DOPRI5, false))).toMatchFileSnapshot('./golden/adjoint-decay-dopri5.wgsl');
-    await expect(buildWeightGradientKernel(ude, DOPRI5.c.length)).toMatchFileSnapshot('./golden/weight-gradient-tiny-ude.wgsl');
+    await expect(buildAdjointKernel(ude, DOPRI5, false, { stageTape: true })).toMatchFileSnapshot('./golden/adjoint-stage-tape-tiny-ude.wgsl');
   });
 
   it('the reduction declares its descriptor\'s bindings', async () => {

@@ -12,21 +12,29 @@
  * then for i = s…1 Ȳ_i = J(Y_i)ᵀ k̄_i (the generated vᵀ∂f, network through its VJP), p̄ += (∂f/∂p)ᵀ k̄_i,
  * ȳ_n += Ȳ_i, k̄_j += h a_ij Ȳ_i (Rosenbrock: through W⁻ᵀ, then the model's second derivatives
  * contracted with J̄ and w̄ for W = I/(hγ) − J(y_n) and ∂f/∂t(y_n)). ȳ and p̄ live in registers within a dispatch and in storage
- * between dispatches. θ̄ per trajectory is accumulated in storage with loops (one row per weight,
- * [weight][trajectory], so neighbouring invocations touch neighbouring words) and summed over the
- * batch afterwards by the tree reduction of src/gpu/reduce.ts.
+ * between dispatches. θ̄ of the trajectory is summed by the network's VJP itself into a private
+ * array (nn_vjp_acc, src/codegen/neural.ts: at constant indices for the unrolled form), added once
+ * per dispatch to its row of wbar ([weight][trajectory], so neighbouring invocations touch
+ * neighbouring words) and summed over the batch afterwards by the tree reduction of src/gpu/reduce.ts.
+ * (A separate θ̄ kernel that redid the network's VJP from stored signals cost a third of the UDE
+ * gradient's time: ratio 4.0–4.4 against 2.5 fused, `bench/gradient.mjs --backend gpu`.)
  *
  * Memory per trajectory: the checkpoints (2N + 6 f32 each) plus one segment's tape (K·(N + 4) f32)
  * plus ȳ, p̄ and θ̄ — it grows with the number of checkpoints, not with steps × stages.
+ *
+ * With `stageTape` the forward pass kept every step's stage points instead (src/codegen/kernel.ts,
+ * stageTapePoints) and (1) and the recomputation in (2) go: the kernel calls no f, only its VJPs.
+ * For a UDE that is what keeps the kernel's compile time and run time down (issue 15: about 4 s
+ * to compile on llvmpipe against 20–30 s with the replay, `bench/adjoint-compile.mjs --neural [--replay]`).
  */
 import type { Model } from '../physics/model.js';
 import { layerSizes, weightLayout } from '../physics/neural.js';
 import type { Method } from '../methods/tableaus.js';
 import { emitSecondOrderWgsl, emitSensitivityWgsl, wgslSizes } from './compile.js';
 import { adjointNetworkLooped, mlpWgsl } from './neural.js';
-import { ADJOINT_PROGRAM, SOLVER_CONFIG, WEIGHT_GRADIENT_PROGRAM, wgslBindings, wgslStruct } from './programs.js';
-import { SOLVER_COMMON, WORKGROUP_SIZE, adjointStageLoop, kernelHeader, loadController } from './kernel.js';
-import { explicitStages, formatSource, explicitStepAdjoint, loopHead, luSolveTransposed, range, readByLaterStage, rosenbrockStages, rosenbrockStepAdjoint, stepAttempt, timeUntil, wgslTarget } from './step.js';
+import { ADJOINT_PROGRAM, wgslBindings } from './programs.js';
+import { WORKGROUP_SIZE, adjointStageLoop, kernelHeader, loadController, stageTapePoints, stageTapeStride } from './kernel.js';
+import { explicitStages, formatSource, explicitStepAdjoint, loopHead, luSolveTransposed, range, readByLaterStage, rosenbrockStages, rosenbrockStepAdjoint, startLooped, stepAttempt, timeUntil, wgslTarget } from './step.js';
 
 /** f32 slots per step on the tape: y_n (N), t_hi, t_lo, h, index of the step's first save. */
 export const tapeStride = (N: number) => N + 4;
@@ -48,14 +56,18 @@ const REPLAY_ATTEMPTS_PER_STEP = 64;
  *   work                                 ȳ, p̄: work[k·B + i] (k < N + P); the tape after them:
  *                                        work[(N + P)·B + (m·TS + k)·B + i]
  *   n_running                            trajectories with segments left after this dispatch
- *   nn_w, signals                        the network's weights and per-stage signals (with a neural term)
- *   wbar[w·B + i]                        θ̄ per trajectory (the θ̄ kernel, WEIGHT_GRADIENT_PROGRAM)
+ *   nn_w                                 the network's weights (with a neural term)
+ *   wbar[w·B + i]                        θ̄ per trajectory, added once per dispatch from the private th
  */
 export function buildAdjointKernel(
   model: Model, tab: Method, fixedStep: boolean,
-  { networkLooped = adjointNetworkLooped(model.neural) } = {},
+  { networkLooped = adjointNetworkLooped(model.neural), stageTape = false } = {},
 ): string {
   if (model.projection) throw new Error('internal: no adjoint through a projection');
+  // With the stage tape (src/codegen/kernel.ts, stageTapePoints) the forward pass left every step's
+  // stage points in `ckpt`: no replay, no stage recomputed, no call of f but its VJPs.
+  const points = stageTape ? stageTapePoints(tab) : undefined;
+  if (stageTape && !points) throw new Error(`internal: ${tab.name} has no stage tape`);
   const rosenbrock = tab.kind === 'rosenbrock';
   if (rosenbrock && model.neural) throw new Error('internal: no Rosenbrock adjoint through a neural term (its second derivatives are not generated)');
   const { N, P } = wgslSizes(model);
@@ -66,11 +78,15 @@ export function buildAdjointKernel(
   const TS = tapeStride(N);
   // With a neural term, the stages and the stage adjoints as loops (see adjointStageLoop).
   const stageLoop = adjointStageLoop(model);
+  // As the forward pass: with looped stages, f₀ and the starting step at one call site.
+  const startChosen = stageLoop !== undefined && tab.kind === 'explicit';
   const sens = emitSensitivityWgsl(model);
   const spec = model.neural;
   const nOut = spec?.outputs.length ?? 0, nIn = spec?.inputs.length ?? 0;
   // Slot k of step `step` on the tape, [step][slot][trajectory] so neighbouring invocations touch neighbouring words.
-  const tape = (step: string, k: number) => `work[TAPE0 + (${step} * ${TS}u + ${k}u) * cfg.batch + i]`;
+  const tape = points
+    ? (step: string, k: number) => `ckpt[((c * K + ${step}) * ${stageTapeStride(N, tab)}u + ${k}u) * cfg.batch + i]`
+    : (step: string, k: number) => `work[TAPE0 + (${step} * ${TS}u + ${k}u) * cfg.batch + i]`;
   const [hi, lo] = T.saveTime('save');
 
   // After an accepted replayed step: tape it, then move the save index past the step's saves (the
@@ -99,17 +115,47 @@ ${range(N).map((k) => `      ${tape('n', k)} = y[${k}];`).join('\n')}
     ...range(P0).map((q) => `pbar[${q}] += r[${N + q}];`),
     ...(spec ? [
       `let x_in = array<f32, ${nIn}>(${range(nIn).map((m) => `r[${N + P + nOut + m}]`).join(', ')});`,
-      `let gx = nn_vjp(x_in, array<f32, ${nOut}>(${range(nOut).map((j) => `r[${N + P + j}]`).join(', ')}));`,
-      signalStores(nIn, nOut, nStages, s, N + P),
+      `let gx = nn_vjp_acc(x_in, array<f32, ${nOut}>(${range(nOut).map((j) => `r[${N + P + j}]`).join(', ')}));`,
       `let ri = vjp_u(${t}, ${point}, p, gx);`,
       ...range(N).map((k) => `yb[${k}] += ri[${k}];`),
       ...range(P0).map((q) => `pbar[${q}] += ri[${N + q}];`),
     ] : []),
   ].join('\n');
 
+  // (1) of the checkpointed form: the segment's steps again from its checkpoint, taped in `work`.
+  const replaySegment = () => `  // (1) Replay the segment from its checkpoint.
+${loadController(N, 'ckpt', 'kb0')}
+  var flags = u32(ckpt[kb0 + ${2 * N + 4}u]);
+  var save = u32(ckpt[kb0 + ${2 * N + 5}u]);
+  var p: array<f32, P>;
+${range(P).map((q) => `  p[${q}] = params[i * P + ${q}u];`).join('\n')}
+  var status = STATUS_RUNNING;
+  var steps = c * K;
+  var rejected = 0u;
+  var nfev = 0u;
+  var n = 0u;
+  var attempts = 0u;
+${startChosen ? startLooped(T, tab, fixedStep, stageLoop!) : '  var f0 = rhs(t.x, y, p);'}
+  loop {
+    if (n >= n_seg) { break; }
+    attempts += 1u;
+    if (attempts > ${REPLAY_ATTEMPTS_PER_STEP}u * n_seg) { break; }
+${loopHead(T)}
+${stepAttempt(T, tab, { fixedStep, projects: false, onAccept, loopStages: stageLoop, startChosen })}
+  }
+  if (n < n_seg) {
+    // The replay did not retrace the forward pass (it cannot, unless the device is not deterministic).
+    adj[ab + 3u] = 1u;
+    adj[ab] = 0u;
+    adj[ab + 4u] = 0u;
+    return;
+  }`;
+
   return formatSource(`${kernelHeader(model, tab, ' adjoint', spec !== undefined, networkLooped)}
-${wgslBindings(ADJOINT_PROGRAM, ['cfg', 'params', 'ckpt', 'adj', 'save_t', 'work', 'n_running', ...(spec ? ['nn_w' as const, 'signals' as const] : [])])}
+${wgslBindings(ADJOINT_PROGRAM, ['cfg', 'params', 'ckpt', 'adj', 'save_t', 'work', 'n_running', ...(spec ? ['nn_w' as const, 'wbar' as const] : [])])}
 const TAPE0_PER_TRAJ: u32 = ${N + P}u;
+${spec ? `// θ̄ of this trajectory over the segment, summed by nn_vjp_acc (zero at the start of each invocation).
+var<private> th: array<f32, ${weightLayout(layerSizes(spec)).total}>;` : ''}
 
 ${sens.code}
 ${rosenbrock ? `${emitSecondOrderWgsl(model)}\n${luSolveTransposed(T)}` : ''}
@@ -124,40 +170,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let K = cfg.ckpt_every;
   let total_steps = adj[ab + 1u];
   let n_seg = min(K, total_steps - c * K);
-  let TAPE0 = TAPE0_PER_TRAJ * cfg.batch;
+${points ? `  // The segment ends where the next step's saves start (or at the last save reached).
+  var save_end = adj[ab + 2u];
+  if ((c + 1u) * K < total_steps) { save_end = u32(${tape('K', N + 3)}); }
+  var p: array<f32, P>;
+${range(P).map((q) => `  p[${q}] = params[i * P + ${q}u];`).join('\n')}
+  var y: array<f32, ${N}>;
+` : `  let TAPE0 = TAPE0_PER_TRAJ * cfg.batch;
   let kb0 = (i * cfg.ckpt_capacity + c) * CK;
   // The segment ends where the next checkpoint's saves start (or at the last save reached).
   var save_end = adj[ab + 2u];
   if ((c + 1u) * K < total_steps) { save_end = u32(ckpt[kb0 + CK + ${2 * N + 5}u]); }
-
-  // (1) Replay the segment from its checkpoint.
-${loadController(N, 'ckpt', 'kb0')}
-  var flags = u32(ckpt[kb0 + ${2 * N + 4}u]);
-  var save = u32(ckpt[kb0 + ${2 * N + 5}u]);
-  var p: array<f32, P>;
-${range(P).map((q) => `  p[${q}] = params[i * P + ${q}u];`).join('\n')}
-  var status = STATUS_RUNNING;
-  var steps = c * K;
-  var rejected = 0u;
-  var nfev = 0u;
-  var n = 0u;
-  var attempts = 0u;
-  var f0 = rhs(t.x, y, p);
-  loop {
-    if (n >= n_seg) { break; }
-    attempts += 1u;
-    if (attempts > ${REPLAY_ATTEMPTS_PER_STEP}u * n_seg) { break; }
-${loopHead(T)}
-${stepAttempt(T, tab, { fixedStep, projects: false, onAccept, loopStages: stageLoop })}
-  }
-  if (n < n_seg) {
-    // The replay did not retrace the forward pass (it cannot, unless the device is not deterministic).
-    adj[ab + 3u] = 1u;
-    adj[ab] = 0u;
-    adj[ab + 4u] = 0u;
-    return;
-  }
-
+${replaySegment()}`}
   // (2) Reverse sweep over the taped steps.
   var ybar: array<f32, ${N}>;
 ${range(N).map((k) => `  ybar[${k}] = work[${k}u * cfg.batch + i];`).join('\n')}
@@ -172,7 +196,8 @@ ${range(N).map((k) => `    y[${k}] = ${tape('m', k)};`).join('\n')}
     let tn = vec2<f32>(${tape('m', N)}, ${tape('m', N + 1)});
     let hs = ${tape('m', N + 2)};
     let s_lo = u32(${tape('m', N + 3)});
-${tab.kind === 'rosenbrock' ? `    // W's factors, U_s and the points u_s at (t_n, y_n), as the forward step made them.
+${points ? points.map((u, d) => `    var u${d + 1}: array<f32, ${N}>;\n${range(N).map((k) => `    u${d + 1}[${k}] = ${tape('m', N + 4 + d * N + k)};`).join('\n')}`).join('\n')
+    : tab.kind === 'rosenbrock' ? `    // W's factors, U_s and the points u_s at (t_n, y_n), as the forward step made them.
     t = tn;
     f0 = rhs(t.x, y, p);
 ${rosenbrockStages(T, tab, false)}` : stageLoop
@@ -180,6 +205,7 @@ ${rosenbrockStages(T, tab, false)}` : stageLoop
     ? explicitStages(T, tab, 0, nStages, 'hs', 'tn.x', { needK: readByLaterStage(tab), looped: stageLoop })
     : `    var k0 = rhs(tn.x, y, p);\n${explicitStages(T, tab, 1, nStages, 'hs', 'tn.x', { needK: readByLaterStage(tab) })}`}
     // k̄ from ȳ_{n+1}, plus the dense output's weights for every save inside the step.
+    let saves_in_step = s_hi > s_lo;
 ${adj.initKbar}
     for (var sv = s_lo; sv < s_hi; sv += 1u) {
       let theta = ${timeUntil(T, 'save_t[2u * sv]', 'save_t[2u * sv + 1u]', 'tn.x', 'tn.y')} / hs;
@@ -189,7 +215,9 @@ ${range(N).map((k) => `      bar[${k}] = save_t[ob + ${k}u];`).join('\n')}
 ${adj.saveKbar}
     }
     s_hi = s_lo;
-${'reverseLooped' in adj && stageLoop ? adj.reverseLooped(vjp, 'tn.x', stageLoop) : adj.reverse(vjp, 'tn.x')}
+${'reverseLooped' in adj && stageLoop
+    ? adj.reverseLooped(vjp, 'tn.x', stageLoop, 'saves_in_step')
+    : adj.reverse(vjp, 'tn.x', tab.kind === 'explicit' ? 'saves_in_step' : undefined)}
 ${rosenbrock ? `    // J and ∂f/∂t at (t_n, y_n): their second derivatives close the chain.
     {
       let g = jac_contract(tn.x, y, p, Jb);
@@ -200,67 +228,10 @@ ${range(P0).map((q) => `      pbar[${q}] += g[${N + q}] + gt[${N + q}];`).join('
   }
 ${range(N).map((k) => `  work[${k}u * cfg.batch + i] = ybar[${k}];`).join('\n')}
 ${range(P).map((q) => `  work[${N + q}u * cfg.batch + i] = pbar[${q}];`).join('\n')}
+${spec ? `  for (var k = 0u; k < ${weightLayout(layerSizes(spec)).total}u; k += 1u) { wbar[k * cfg.batch + i] += th[k]; }` : ''}
   adj[ab] = c;
   adj[ab + 4u] = n_seg;
   if (c > 0u) { atomicAdd(&n_running, 1u); }
 }
 `);
-}
-
-/** Scratch floats per trajectory for the network's inputs and output cotangents over one segment (K steps of `stages` stages). */
-export const signalScratch = (nIn: number, nOut: number, stages: number, every: number) => (nIn + nOut) * stages * every;
-
-/**
- * Stores the network's input x and output cotangent ḡ of stage s of step m into the scratch: all
- * the θ̄ kernel needs to redo the network's VJP. (Storing every layer's signals instead, 70 words
- * per stage for the UDE, made llvmpipe's code generation of this kernel take 159 s instead of 17 s.)
- */
-function signalStores(nIn: number, nOut: number, nStages: number, s: number | string, gOffset: number): string {
-  const at = (k: number) => `signals[((m * ${nStages}u + ${typeof s === 'number' ? `${s}u` : s}) * ${nIn + nOut}u + ${k}u) * cfg.batch + i]`;
-  return [
-    ...range(nIn).map((k) => `        ${at(k)} = x_in[${k}];`),
-    ...range(nOut).map((j) => `        ${at(nIn + j)} = r[${gOffset + j}];`),
-  ].join('\n');
-}
-
-/**
- * The second kernel of each backward dispatch: θ̄_b += Σ_steps Σ_stages (∂g/∂θ)ᵀḡ, redoing the
- * network's VJP from the inputs and output cotangents the sweep left in the scratch for the segment
- * it just swept (src/codegen/neural.ts, nn_vjp_acc adds g_l ⊗ a_(l−1) and g_l into a private θ̄),
- * then adding that θ̄ to this trajectory's row of wbar once. One invocation per trajectory, so
- * every sum is private (no atomics) and in a fixed order.
- */
-export function buildWeightGradientKernel(model: Model, nStages: number): string {
-  const spec = model.neural!;
-  const sizes = layerSizes(spec);
-  const nIn = sizes[0]!, nOut = sizes[sizes.length - 1]!;
-  const { total } = weightLayout(sizes);
-  // θ̄ of this trajectory over the segment in a private array, added to wbar once. Unrolled, at
-  // constant indices (a plain vector access on llvmpipe, where a varying index is a per-lane gather
-  // and scatter: this took the default UDE's gradient from 1.6–2.0 s to 0.8–1.1 s at B = 1024);
-  // a network too large to unroll (adjointNetworkLooped) takes the loops.
-  const looped = adjointNetworkLooped(spec);
-  const accumulate = { params: 'traj: u32', add: (k: string, v: string) => `th[${k}] += ${v};`, constant: !looped };
-  return `// θ̄ per trajectory for the adjoint — generated by condensate-twin (src/codegen/adjoint.ts)
-${wgslStruct(SOLVER_CONFIG)}
-${SOLVER_COMMON}
-${wgslBindings(WEIGHT_GRADIENT_PROGRAM, ['cfg', 'adj', 'signals', 'nn_w', 'wbar'])}
-
-var<private> th: array<f32, ${total}>;
-${mlpWgsl(spec, { accumulate, looped }).code}
-
-@compute @workgroup_size(${WORKGROUP_SIZE})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x + gid.y * cfg.row_width;
-  if (i >= cfg.batch) { return; }
-  let steps = adj[i * ${ADJOINT_COUNTER_STRIDE}u + 4u];
-  for (var q = 0u; q < steps * ${nStages}u; q += 1u) {
-    let base = q * ${nIn + nOut}u * cfg.batch + i;
-    let x = array<f32, ${nIn}>(${range(nIn).map((k) => `signals[base + ${k}u * cfg.batch]`).join(', ')});
-    nn_vjp_acc(x, array<f32, ${nOut}>(${range(nOut).map((j) => `signals[base + ${nIn + j}u * cfg.batch]`).join(', ')}), i);
-  }
-  if (steps == 0u) { return; }
-  for (var k = 0u; k < ${total}u; k += 1u) { wbar[k * cfg.batch + i] += th[k]; }
-}
-`;
 }

@@ -122,7 +122,10 @@ export function emitModelWgsl(model: Model, withJacobian: boolean, withNetworkVj
   };
   let src = '';
   if (spec) {
-    src += `${mlpWgsl(spec, { vjp: withNetworkVjp, looped: networkLooped }).code}\n`;
+    // The adjoint sweep's VJP also sums θ̄ into the private `th` (declared by the sweep), at constant
+    // indices unless the network is looped (src/codegen/adjoint.ts).
+    const accumulate = withNetworkVjp ? { add: (k: string, v: string) => `th[${k}] += ${v};`, constant: !networkLooped } : undefined;
+    src += `${mlpWgsl(spec, { looped: networkLooped, accumulate }).code}\n`;
   }
   src += fn('rhs', model.equations, `${model.name}: dy/dt`, false);
   if (withJacobian) {

@@ -16,7 +16,7 @@ import type { Method } from '../methods/tableaus.js';
 import { emitModelWgsl, wgslSizes } from './compile.js';
 import { adjointNetworkLooped } from './neural.js';
 import { SOLVER_CONFIG, SOLVER_PROGRAM, wgslBindings, wgslStruct } from './programs.js';
-import { formatSource, loopHead, range, saveLoop, stepAttempt, stepConstants, stepHelpers, timeUntil, wgslTarget, type StepTarget } from './step.js';
+import { acceptedStageNames, formatSource, loopHead, range, saveLoop, startLooped, stepAttempt, stepConstants, stepHelpers, timeUntil, wgslTarget, type StepTarget } from './step.js';
 
 /** Config, its binding and the helpers every solver-like kernel shares (wgsl/solver_common.wgsl). */
 export const SOLVER_COMMON = SOLVER_COMMON_WGSL;
@@ -30,6 +30,20 @@ export const COUNTER_STRIDE = 6;
 
 /** f32 slots per checkpoint of the controller state: y, yc, t_hi, t_lo, h, err_prev, flags, save. */
 export const checkpointStride = (N: number) => 2 * N + 6;
+
+/**
+ * The adjoint's stage tape on the GPU: per accepted step y_n, t_hi, t_lo, h, the index of the
+ * step's first save, then the stage points u_1 … u_(s−1) (the FSAL stage's is y₁ itself) — all the
+ * backward sweep needs to run the stage adjoints without replaying or recomputing a stage.
+ * Undefined for methods whose step does not have every stage at acceptance (Rosenbrock, stages only
+ * computed for interpolation): those always replay from checkpoints.
+ */
+export function stageTapePoints(method: Method): string[] | undefined {
+  const names = acceptedStageNames(method);
+  return names && names.filter((n) => n.startsWith('u') || n === 'ynew');
+}
+/** f32 slots per step of the GPU stage tape (`stageTapePoints`). */
+export const stageTapeStride = (N: number, method: Method) => N + 4 + N * (stageTapePoints(method)?.length ?? 0);
 
 /**
  * The adjoint's kernels (forward with checkpoints, sweep) run the explicit stages as one loop when
@@ -91,18 +105,24 @@ function storeController(N: number, buf: string, base: string, indent: string): 
 export function buildSolverKernel(
   model: Model, method: Method, fixedStep = false, checkpoints = false,
   // The adjoint's forward pass takes the sweep's form of the network; the plain one is unrolled.
-  { networkLooped = checkpoints && adjointNetworkLooped(model.neural) } = {},
+  // With `stageTape` the adjoint's forward pass writes every accepted step's stage points
+  // (`stageTapePoints`) into the `ckpt` binding instead of checkpoints.
+  { networkLooped = checkpoints && adjointNetworkLooped(model.neural), stageTape = false } = {},
 ): string {
   const { N, P } = wgslSizes(model);
   const T = wgslTarget(N, P);
   const projects = model.projection !== undefined;
   // The adjoint's forward pass runs the stages as its replay does; the plain one keeps them unrolled.
   const loopStages = checkpoints ? adjointStageLoop(model) : undefined;
-  const attempt = stepAttempt(T, method, { fixedStep, projects, onAccept: saveLoop(T, method, projects), loopStages });
+  // …and with them f₀ and the starting step at one call site (startLooped).
+  const startChosen = loopStages !== undefined && method.kind === 'explicit';
+  const start = startChosen ? startLooped(T, method, fixedStep, loopStages) : `var f0 = rhs(t.x, y, p);`;
+  const onAccept = `${checkpoints && stageTape ? writeStageTape(N, method) : ''}\n${saveLoop(T, method, projects)}`;
+  const attempt = stepAttempt(T, method, { fixedStep, projects, onAccept, loopStages, startChosen });
   const bindings = wgslBindings(SOLVER_PROGRAM, ['cfg', 'params', 'state', 'counters', 'save_t', 'out', 'n_running',
     ...(model.neural ? ['nn_w' as const] : []), ...(checkpoints ? ['ckpt' as const] : [])]);
   return formatSource(`${kernelHeader(model, method, '', false, networkLooped)}\n${bindings}
-${prologue(T, P)}${checkpoints ? writeCheckpoint(N) : ''}
+${prologue(T, P, start)}${checkpoints && !stageTape ? writeCheckpoint(N) : ''}
 ${attempt}
 ${epilogue(N)}`);
 }
@@ -123,8 +143,23 @@ ${storeController(N, 'ckpt', 'kb', '      ')}
     }`;
 }
 
+/**
+ * An accepted step's record on the stage tape (`stageTapePoints`), [step][slot][trajectory] so
+ * neighbouring invocations write neighbouring words; steps past `cfg.ckpt_capacity` are counted
+ * (the host reruns with room for them) but not written.
+ */
+function writeStageTape(N: number, method: Method): string {
+  const points = stageTapePoints(method);
+  if (!points) throw new Error(`internal: ${method.name} has no stage tape`);
+  const at = (k: number) => `ckpt[(steps * ${stageTapeStride(N, method)}u + ${k}u) * cfg.batch + i]`;
+  const slots = [...range(N).map((k) => `y[${k}]`), 't.x', 't.y', 'hs', 'f32(save)', ...points.flatMap((u) => range(N).map((k) => `${u}[${k}]`))];
+  return `if (steps < cfg.ckpt_capacity) {
+${slots.map((v, k) => `  ${at(k)} = ${v};`).join('\n')}
+}`;
+}
+
 /** Loads a trajectory's registers; shared prologue of every method. */
-function prologue(T: StepTarget, P: number): string {
+function prologue(T: StepTarget, P: number, start: string): string {
   const N = T.N;
   const [hi, lo] = T.saveTime('save');
   return `
@@ -144,7 +179,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 ${loadController(N, 'state', 'sb')}
   var p: array<f32, P>;
 ${range(P).map((k) => `  p[${k}] = params[i * P + ${k}u];`).join('\n')}
-  var f0 = rhs(t.x, y, p);
+${start}
   nfev += 1u;
   if ((flags & FLAG_STARTED) == 0u) {
     flags = flags | FLAG_STARTED;

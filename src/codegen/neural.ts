@@ -15,7 +15,7 @@
  * The same pieces print in three forms (`Dialect`): the units' loop as a loop (compile-light; the
  * adjoint's kernels above 512 weights, `adjointNetworkLooped`), unrolled (every other kernel: on
  * llvmpipe a weight read whose index varies in a loop is a per-lane gather), and unrolled with the
- * weight gradient at constant indices (the θ̄ kernel's private accumulator). Measured figures are in
+ * weight gradient at constant indices (the adjoint sweep's private θ̄). Measured figures are in
  * bench/README.md ("The UDE's GPU adjoint").
  *
  * In WGSL the trip count is written `min(n1, arrayLength(&nn_w))`, which equals n1 but is unknown
@@ -106,7 +106,7 @@ const WGSL_UNROLLED: Dialect = {
 };
 /**
  * WGSL, unrolled, with the weight gradient's outer products unrolled too, for an accumulator whose
- * indices must be constants (the θ̄ kernel's private θ̄: a constant index is a plain vector access
+ * indices must be constants (the adjoint sweep's private θ̄: a constant index is a plain vector access
  * there, where a varying one is a per-lane gather and scatter).
  */
 const WGSL_UNROLLED_ACC: Dialect = { ...WGSL_UNROLLED, outer: unrolledOuter(WGSL.n) };
@@ -278,14 +278,13 @@ export interface MlpSource {
 export interface MlpWgslOptions {
   /** The first hidden layer's units as a loop (compile-light, the adjoint's kernels) or unrolled (fast on llvmpipe, the default). */
   looped?: boolean;
-  /** Also `fn nn_vjp(x, gy) -> array<f32, NIN>`: x̄ = (∂g/∂u)ᵀȳ. */
-  vjp?: boolean;
   /**
-   * Also `fn nn_vjp_acc(x, gy, <params>)`, which adds the weight gradient (∂g/∂θ)ᵀȳ through
-   * `add(index, value)` (index: a u32 expression of the weight) — for the θ̄ kernel. With
-   * `constant`, every index is a constant expression (the form must not be `looped`).
+   * Also `fn nn_vjp_acc(x, gy) -> array<f32, NIN>`: x̄ = (∂g/∂u)ᵀȳ, and the weight gradient
+   * (∂g/∂θ)ᵀȳ added through `add(index, value)` (index: a u32 expression of the weight) — for the
+   * adjoint sweep's private θ̄. With `constant`, every index is a constant expression (the form
+   * must not be `looped`).
    */
-  accumulate?: { params: string; add: Accumulate; constant?: boolean };
+  accumulate?: { add: Accumulate; constant?: boolean };
 }
 
 /**
@@ -309,14 +308,10 @@ fn nn_jacobian(x: ${arr(s0)}) -> ${arr(outs * s0)} {
 ${P.jacobian().join('\n')}
   return out;
 }
-${options.vjp ? `
-fn nn_vjp(x: ${arr(s0)}, gy: ${arr(outs)}) -> ${arr(s0)} {
-${P.vjp().join('\n')}
-  return ${gx};
-}
-` : ''}${options.accumulate ? `
-fn nn_vjp_acc(x: ${arr(s0)}, gy: ${arr(outs)}, ${options.accumulate.params}) {
+${options.accumulate ? `
+fn nn_vjp_acc(x: ${arr(s0)}, gy: ${arr(outs)}) -> ${arr(s0)} {
 ${P.vjp(options.accumulate.add).join('\n')}
+  return ${gx};
 }
 ` : ''}`;
   return { code, nIn: s0, nOut: outs, weightCount: P.total };

@@ -84,7 +84,7 @@ export const SOLVER_PROGRAM = defineProgram('solver', {
   ckpt: { binding: 8, access: 'read_write', type: 'array<f32>' },
 });
 
-/** The adjoint's backward sweep (src/codegen/adjoint.ts); signals with a neural term. */
+/** The adjoint's backward sweep (src/codegen/adjoint.ts); nn_w and wbar (θ̄ per trajectory) with a neural term. */
 export const ADJOINT_PROGRAM = defineProgram('adjoint sweep', {
   cfg: { binding: 0, access: 'uniform', type: SOLVER_CONFIG.struct },
   params: { binding: 1, access: 'read', type: 'array<f32>' },
@@ -94,15 +94,6 @@ export const ADJOINT_PROGRAM = defineProgram('adjoint sweep', {
   save_t: { binding: 4, access: 'read', type: 'array<f32>' },
   work: { binding: 5, access: 'read_write', type: 'array<f32>' },
   n_running: { binding: 6, access: 'read_write', type: 'atomic<u32>' },
-  nn_w: { binding: 7, access: 'read', type: 'array<f32>' },
-  signals: { binding: 8, access: 'read_write', type: 'array<f32>' },
-});
-
-/** θ̄ per trajectory from the sweep's network signals (src/codegen/adjoint.ts). */
-export const WEIGHT_GRADIENT_PROGRAM = defineProgram('θ̄', {
-  cfg: { binding: 0, access: 'uniform', type: SOLVER_CONFIG.struct },
-  adj: { binding: 3, access: 'read', type: 'array<u32>' },
-  signals: { binding: 5, access: 'read', type: 'array<f32>' },
   nn_w: { binding: 7, access: 'read', type: 'array<f32>' },
   wbar: { binding: 8, access: 'read_write', type: 'array<f32>' },
 });

@@ -248,6 +248,12 @@ export function stepHelpers(T: StepTarget, rosenbrock: boolean): string {
   const N = T.N;
   const sq = (e: string) => `(${e}) * (${e})`;
   const sk = (yv: string, i: Index) => `(${T.cfg('atol')} + ${T.cfg('rtol')} * ${T.abs(`${yv}[${i}]`)})`;
+  // The mean squares of f₀ and y₀ scaled by the tolerances (Hairer's d₁², d₀²).
+  const norms = `  ${T.var('dnf', '0.0')}
+  ${T.var('dny', '0.0')}
+${T.for('i', 0, N, (i) => `  dnf += ${sq(`f0[${i}] / ${sk('y0', i)}`)};\n  dny += ${sq(`y0[${i}] / ${sk('y0', i)}`)};`)}
+  dnf = dnf / ${T.lit(N)};
+  dny = dny / ${T.lit(N)};`;
   return [
     // The whole remaining distance when h would overshoot it or stop a sliver short of it (a sliver
     // being < 1e-6·h, or so close to t that the step underflow test would refuse it).
@@ -257,22 +263,25 @@ export function stepHelpers(T: StepTarget, rosenbrock: boolean): string {
     T.fn('scaled_norm', [['e', 'vec'], ['y', 'vec'], ['ynew', 'vec']], 'f32', `  ${T.var('acc', '0.0')}
 ${T.for('i', 0, N, (i) => `  acc += ${sq(`e[${i}] / (${T.cfg('atol')} + ${T.cfg('rtol')} * ${T.max(T.abs(`y[${i}]`), T.abs(`ynew[${i}]`))})`)};`)}
   return ${T.sqrt(`acc / ${T.lit(N)}`)};`),
+    // The high part of t + h as addTime leaves it: the FSAL stage f(t + h, y₁) is evaluated at this
+    // time, so that it is bit for bit the f₀ that a new dispatch, or the adjoint's replay from a
+    // checkpoint, computes from the stored (t, y) — for non-autonomous models too.
+    T.fn('time_after', [['t_hi', 'f32'], ['t_lo', 'f32'], ['h', 'f32']], 'f32', `  ${T.let('ts_s', T.opaque('t_hi + h'))}
+  ${T.let('ts_bp', T.opaque('ts_s - t_hi'))}
+  ${T.let('ts_e', `(t_hi - ${T.opaque('ts_s - ts_bp')}) + (h - ts_bp)`)}
+  ${T.let('ts_lo', T.opaque('t_lo + ts_e'))}
+  return ${T.opaque('ts_s + ts_lo')};`),
     T.fn('all_finite', [['v', 'vec']], 'bool', `  ${T.var('ok', 'true')}
 ${T.for('i', 0, N, (i) => `  ok = ok && ${T.finite(`v[${i}]`)};`)}
   return ok;`),
-    // Hairer's starting step (HNW I, §II.4, DOPRI5's HINIT): h₀ from ‖y₀‖/‖f₀‖, refined with one
-    // explicit Euler step so that h^(q+1)·max(‖f'‖, ‖f₀‖) ≈ 0.01.
-    T.fn('initial_step', [['t0', 'f32'], ['y0', 'vec'], ['f0', 'vec'], ['p', 'params'], ['order', 'f32'], ['hmax', 'f32']], 'f32', `  ${T.var('dnf', '0.0')}
-  ${T.var('dny', '0.0')}
-${T.for('i', 0, N, (i) => `  dnf += ${sq(`f0[${i}] / ${sk('y0', i)}`)};\n  dny += ${sq(`y0[${i}] / ${sk('y0', i)}`)};`)}
-  dnf = dnf / ${T.lit(N)};
-  dny = dny / ${T.lit(N)};
+    // Hairer's starting step (HNW I, §II.4, DOPRI5's HINIT): h₀ from ‖y₀‖/‖f₀‖ (initial_guess),
+    // refined with one explicit Euler step so that h^(q+1)·max(‖f'‖, ‖f₀‖) ≈ 0.01 (initial_refine
+    // with f₁ = f(t₀ + h₀, y₀ + h₀ f₀)). Split so a kernel can make that call of f at a call site
+    // it shares (`startLooped`).
+    T.fn('initial_guess', [['y0', 'vec'], ['f0', 'vec'], ['hmax', 'f32']], 'f32', `${norms}
   ${T.var('h', T.select(`${T.sqrt('dny / dnf')} * 0.01`, '1e-6', 'dnf <= 1e-10 || dny <= 1e-10'))}
-  h = ${T.min('h', 'hmax')};
-  ${T.vec('hinit_y1')}
-${T.for('i', 0, N, (i) => `  hinit_y1[${i}] = y0[${i}] + h * f0[${i}];`)}
-  ${T.vec('hinit_f1')}
-  ${T.call('hinit_f1', 'rhs', ['t0 + h', 'hinit_y1', 'p'], false)}
+  return ${T.min('h', 'hmax')};`),
+    T.fn('initial_refine', [['y0', 'vec'], ['f0', 'vec'], ['hinit_f1', 'vec'], ['h', 'f32'], ['order', 'f32'], ['hmax', 'f32']], 'f32', `${norms}
   ${T.var('der2', '0.0')}
 ${T.for('i', 0, N, (i) => `  der2 += ${sq(`(hinit_f1[${i}] - f0[${i}]) / ${sk('y0', i)}`)};`)}
   der2 = ${T.sqrt(`der2 / ${T.lit(N)}`)} / h;
@@ -280,6 +289,12 @@ ${T.for('i', 0, N, (i) => `  der2 += ${sq(`(hinit_f1[${i}] - f0[${i}]) / ${sk('y
   ${T.let('h1', T.select(T.pow('0.01 / der12', '1.0 / order'), T.max('1e-6', 'h * 1e-3'), `der12 <= 1e-15 || !${T.finite('der12')}`))}
   ${T.let('hn', T.min(T.min('100.0 * h', 'h1'), 'hmax'))}
   return ${T.select(T.min('1e-6', 'hmax'), 'hn', `${T.finite('hn')} && hn > 0.0`)};`),
+    T.fn('initial_step', [['t0', 'f32'], ['y0', 'vec'], ['f0', 'vec'], ['p', 'params'], ['order', 'f32'], ['hmax', 'f32']], 'f32', `  ${T.let('h', 'initial_guess(y0, f0, hmax)')}
+  ${T.vec('hinit_y1')}
+${T.for('i', 0, N, (i) => `  hinit_y1[${i}] = y0[${i}] + h * f0[${i}];`)}
+  ${T.vec('hinit_f1')}
+  ${T.call('hinit_f1', 'rhs', ['t0 + h', 'hinit_y1', 'p'], false)}
+  return initial_refine(y0, f0, hinit_f1, h, order, hmax);`),
     rosenbrock ? luSolve(T) : '',
   ].filter(Boolean).join('\n\n');
 }
@@ -350,9 +365,8 @@ function controllerExponents(m: Method): { expo: number; beta: number } {
 }
 
 /** y ← y + v with Kahan compensation: ynew = y + (Σ w_j V_j·scale − yc), ycn the new compensation. */
-function compensatedUpdate(T: StepTarget, w: number[], V: string[], scale = ''): string {
-  return `${T.vec('ynew')}
-${T.vec('ycn')}
+function compensatedUpdate(T: StepTarget, w: number[], V: string[], scale = '', declare = true): string {
+  return `${declare ? `${T.vec('ynew')}\n${T.vec('ycn')}` : ''}
 ${T.for('i', 0, T.N, (i) => `{ ${T.let('v', `${scale}(${lincomb(T, w, V, i)}) - yc[${i}]`)} ynew[${i}] = ${T.opaque(`y[${i}] + v`)}; ycn[${i}] = ${T.opaque(`ynew[${i}] - y[${i}]`)} - v; }`)}`;
 }
 
@@ -380,14 +394,15 @@ ${needK(s) ? `${declareK ? T.vec(`k${s}`) : ''}\n${T.call(`k${s}`, 'rhs', [`${t}
 }
 
 /**
- * Stages from … to−1 (from = 0: k_0 = f(t, y) too) as one WGSL loop: a switch builds the stage's point u_s and picks c_s, one call
+ * Stages from … to−1 (from = 0: k_0 = f(t, y) too) as one WGSL loop: a switch builds the stage's point u_s and picks c_s
+ * (with `fsalUpdate`, the last stage's point is y₁ that the update computes into `ynew`), one call
  * of f computes k_s, another switch stores both. With a neural term each call of f inlines the
  * network, and llvmpipe's code generation grew faster than linearly with the copies, so one copy
  * instead of one per stage is what keeps the UDE kernels' compile time down; the mechanistic models'
  * f is cheap and they keep the unrolled form. `one` is 1u at run time, unknown to the compiler,
  * which would otherwise unroll the loop again.
  */
-function loopedStages(T: StepTarget, tab: ExplicitTableau, from: number, to: number, h: string, t: string, one: string, declareK: boolean): string {
+function loopedStages(T: StepTarget, tab: ExplicitTableau, from: number, to: number, h: string, t: string, one: string, declareK: boolean, fsalUpdate?: string): string {
   const N = T.N;
   const k = range(tab.c.length).map((s) => `k${s}`);
   const stages = range(to - from).map((d) => from + d);
@@ -398,10 +413,12 @@ for (var sq = 0u; sq < ${to - from}u * ${one}; sq += 1u) {
   var pt: array<f32, ${N}>;
   var cs = 0.0;
   switch st {
-${cases((s) => `${s === 0 ? '    pt = y;' : T.for('i', 0, N, (i) => `    pt[${i}] = y[${i}] + ${h} * (${lincomb(T, tab.a[s]!, k, i)});`)}\n    cs = ${T.lit(tab.c[s]!)};`)}
+${cases((s) => `${s === 0 ? '    pt = y;' : fsalUpdate && s === to - 1 ? `${fsalUpdate}\n    pt = ynew;` : T.for('i', 0, N, (i) => `    pt[${i}] = y[${i}] + ${h} * (${lincomb(T, tab.a[s]!, k, i)});`)}\n    cs = ${T.lit(tab.c[s]!)};`)}
   default: {}
   }
-  let kk = rhs(${t} + cs * ${h}, pt, p);
+  var te = ${t} + cs * ${h};
+${fsalUpdate ? `  if (st == ${to - 1}u) { te = time_after(${T.tHi}, ${T.tLo}, ${h}); }
+` : ''}  let kk = rhs(te, pt, p);
   switch st {
 ${cases((s) => `    u${s} = pt;\n    k${s} = kk;`)}
   default: {}
@@ -518,6 +535,42 @@ export interface AttemptOptions {
   onAccept: string;
   /** WGSL: the explicit stages as one loop (`loopedStages`), with this expression of value 1u unknown to the compiler. */
   loopStages?: string;
+  /** The starting step was chosen before the attempts (`startLooped`): the attempt does not call initial_step. */
+  startChosen?: boolean;
+}
+
+/** Whether an explicit method runs with error control (else fixed steps of cfg.dt). */
+export const explicitAdaptive = (tab: ExplicitTableau, fixedStep: boolean) => tab.btilde !== undefined && !fixedStep;
+
+/**
+ * WGSL: f₀ = f(t, y) where a dispatch (or a replayed segment) starts and, before a trajectory's
+ * first attempt with no step size yet, Hairer's starting step (initial_guess, f at the Euler
+ * point, initial_refine), with one call of f for both: in the adjoint's kernels that call inlines
+ * the network, and initial_step's own call would be one more copy of it. The same arithmetic as
+ * initial_step, so the same steps. `one` as in `loopedStages`.
+ */
+export function startLooped(T: StepTarget, m: ExplicitTableau, fixedStep: boolean, one: string): string {
+  if (!explicitAdaptive(m, fixedStep)) return `var f0 = rhs(${T.tHi}, y, p);`;
+  const hmax = timeUntil(T, T.cfg('t1_hi'), T.cfg('t1_lo'));
+  return `var f0: array<f32, ${T.N}>;
+let choose_h = steps + rejected == 0u && (flags & FLAG_LAST_REJECTED) == 0u && h == 0.0;
+var h_guess = 0.0;
+for (var e = 0u; e < select(1u, 2u, choose_h) * ${one}; e += 1u) {
+  var pt = y;
+  var te = ${T.tHi};
+  if (e == 1u) {
+${range(T.N).map((i) => `    pt[${i}] = y[${i}] + h_guess * f0[${i}];`).join('\n')}
+    te = ${T.tHi} + h_guess;
+  }
+  let fe = rhs(te, pt, p);
+  if (e == 0u) {
+    f0 = fe;
+    h_guess = initial_guess(y, f0, ${hmax});
+  } else {
+    h = initial_refine(y, f0, fe, h_guess, ${T.lit(m.order)}, ${hmax});
+    nfev += 1u;
+  }
+}`;
 }
 
 /** The loop head shared by every driver: success at t1, max_steps, then `budget` (GPU: attempts per dispatch). */
@@ -540,11 +593,11 @@ export function stepAttempt(T: StepTarget, m: Method, o: AttemptOptions): string
 }
 
 /** First attempt: the starting step; then hs (landing on t1, and on saves without dense output). */
-function stepSize(T: StepTarget, m: Method, adaptive: boolean, order: number): string {
+function stepSize(T: StepTarget, m: Method, adaptive: boolean, order: number, startChosen = false): string {
   const [hi, lo] = T.saveTime('save');
-  return `if (steps + rejected == ${T.u(0)} && (flags & FLAG_LAST_REJECTED) == ${T.u(0)} && h == 0.0) {
+  return `${adaptive && startChosen ? '' : `if (steps + rejected == ${T.u(0)} && (flags & FLAG_LAST_REJECTED) == ${T.u(0)} && h == 0.0) {
   ${adaptive ? `h = initial_step(${T.tHi}, y, f0, p, ${T.lit(order)}, ${timeUntil(T, T.cfg('t1_hi'), T.cfg('t1_lo'))});\n  nfev += ${T.u(1)};` : `h = ${T.cfg('dt')};`}
-}
+}`}
 ${T.var('hs', `land_on(h, remaining, ${T.tHi})`)}
 ${m.dense ? '' : `// Without a dense output the step lands exactly on the next save time.
 if (save < ${T.cfg('n_save')}) { hs = land_on(hs, ${timeUntil(T, hi, lo)}, ${T.tHi}); }`}
@@ -597,16 +650,20 @@ h = hn;`;
 function explicitAttempt(T: StepTarget, tab: ExplicitTableau, o: AttemptOptions): string {
   const N = T.N;
   const nStep = stepStages(tab);
-  const adaptive = tab.btilde !== undefined && !o.fixedStep;
+  const adaptive = explicitAdaptive(tab, o.fixedStep);
   const k = range(tab.c.length).map((s) => `k${s}`);
   const { expo, beta } = controllerExponents(tab);
   const lastK = `k${nStep - 1}`;
-  return `${stepSize(T, tab, adaptive, tab.order)}
+  return `${stepSize(T, tab, adaptive, tab.order, o.startChosen)}
 ${T.alias('k0', 'f0')}
-${explicitStages(T, tab, 1, tab.fsal ? nStep - 1 : nStep, 'hs', T.tHi, { looped: o.loopStages })}
+${tab.fsal && o.loopStages !== undefined ? `// y₁ = y + h Σ b_i k_i, then the FSAL stage f(t + h, y₁) at y₁ itself, in the stages' loop.
+${T.vec('ynew')}
+${T.vec('ycn')}
+${loopedStages(T, tab, 1, nStep, 'hs', T.tHi, o.loopStages, true, compensatedUpdate(T, tab.b.slice(0, nStep), k, 'hs * ', false))}`
+    : `${explicitStages(T, tab, 1, tab.fsal ? nStep - 1 : nStep, 'hs', T.tHi, { looped: o.loopStages })}
 // y₁ = y + h Σ b_i k_i
 ${compensatedUpdate(T, tab.b.slice(0, nStep), k, 'hs * ')}
-${tab.fsal ? `// The FSAL stage is f(t + h, y₁) at y₁ itself (with its compensated sum).\n${T.vec(lastK)}\n${T.call(lastK, 'rhs', [`${T.tHi} + hs`, 'ynew', 'p'], false)}` : ''}
+${tab.fsal ? `// The FSAL stage is f(t + h, y₁) at y₁ itself (with its compensated sum).\n${T.vec(lastK)}\n${T.call(lastK, 'rhs', ['time_after(' + T.tHi + ', ' + T.tLo + ', hs)', 'ynew', 'p'], false)}` : ''}`}
 nfev += ${T.u(nStep - 1)};
 ${adaptive ? `${T.vec('e')}
 ${T.for('i', 0, N, (i) => `e[${i}] = hs * (${lincomb(T, tab.btilde!.slice(0, nStep), k, i)});`)}
@@ -727,12 +784,18 @@ ${intoEarlier(s)}`;
    * c, another adds h a_sj Ȳ_s to the earlier k̄_j, so `vjp` — with a neural term, the network's
    * VJP — is inlined once instead of once per stage (llvmpipe's code generation grew faster than
    * linearly with the copies). `vjp` gets the stage index as the WGSL expression `st`; `one` is 1u
-   * at run time but unknown to the compiler, which would otherwise unroll the loop again.
+   * at run time but unknown to the compiler, which would otherwise unroll the loop again. With
+   * `savesHere`, as in `reverse`, plus `onSkip` run for a skipped stage.
    */
-  const reverseLooped = (vjp: (s: string, point: string, t: string, v: string) => string, t: string, one: string) => {
+  const reverseLooped = (vjp: (s: string, point: string, t: string, v: string) => string, t: string, one: string, savesHere?: string, onSkip = '') => {
     const cases = (body: (s: number) => string) => switchCases(range(nStages), body);
+    const skippable = range(nStages).filter((s) => b(s) === 0 && !laterStage(s));
     return `for (var sr = 0u; sr < ${nStages}u * ${one}; sr += 1u) {
   let st = ${nStages - 1}u - sr;
+${savesHere && skippable.length ? `  if (!(${savesHere}) && (${skippable.map((s) => `st == ${s}u`).join(' || ')})) {
+${onSkip}
+    continue;
+  }` : ''}
   var pt: array<f32, ${N}>;
   var kv: array<f32, ${N}>;
   var cs = 0.0;

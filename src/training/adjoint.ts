@@ -36,7 +36,7 @@ import type { Model } from '../physics/model.js';
 /**
  * How the discrete adjoint trades memory for recomputation (compare diffrax's adjoint strategies
  * and SciMLSensitivity's checkpointing): both backends store the state every `checkpointEvery`
- * accepted steps and replay one segment at a time in the backward sweep; the CPU keeps every step's
+ * accepted steps and replay one segment at a time in the backward sweep, or keep every step's
  * stages instead while they fit in `stageTapeBytes`.
  */
 export interface AdjointStrategy {
@@ -48,10 +48,12 @@ export interface AdjointStrategy {
    */
   memoryBudgetBytes?: number;
   /**
-   * CPU: the bytes per trajectory for keeping every accepted step's state and stages as the forward
+   * The bytes per trajectory for keeping every accepted step's state and stages as the forward
    * pass computed them, so the backward sweep needs no replay (explicit methods whose stages are
-   * all step stages). A trajectory that needs more replays from the checkpoints; 0 always replays.
-   * Default 32 MiB (about 100 000 steps of a 3-state dopri5 model).
+   * all step stages). A trajectory that needs more replays from the checkpoints (on the GPU, its
+   * chunk does; there the tape also takes no more than one storage binding and
+   * `memoryBudgetBytes` leave); 0 always replays. Default 32 MiB (about 100 000 steps of a
+   * 3-state dopri5 model).
    */
   stageTapeBytes?: number;
 }
@@ -89,6 +91,15 @@ export interface GradientResult {
   stepSizes?: Float64Array[];
   /** GPU: how many chunks the batch was split into (device limits, `adjoint.memoryBudgetBytes`). */
   chunks?: number;
+  /** GPU: how many of the chunks replayed from checkpoints (no stage tape for the method, or their steps outran it). */
+  replayedChunks?: number;
+}
+
+/** `adjoint.stageTapeBytes`, checked (default 32 MiB per trajectory); both backends read it. */
+export function stageTapeBytes(options: GradientOptions): number {
+  const bytes = options.adjoint?.stageTapeBytes ?? 32 * 1024 * 1024;
+  if (!(bytes >= 0)) throw new ProblemError(`adjoint.stageTapeBytes must be a number of bytes ≥ 0 (got ${bytes})`);
+  return bytes;
 }
 
 /** The checkpoint interval of `options.adjoint` (default 32), checked. */
@@ -237,8 +248,7 @@ export function gradientCpu(problem: EnsembleProblem, obs: Observations, terms: 
   // interpolation-only stages), it keeps them with y_n up to `stageTapeBytes` per trajectory, and
   // the sweep needs no replay: one forward pass's worth of f less (the replay was most of the
   // difference between the gradient/forward ratio and its goal, issue 15).
-  const tapeBytes = options.adjoint?.stageTapeBytes ?? 32 * 1024 * 1024;
-  if (!(tapeBytes >= 0)) throw new ProblemError(`adjoint.stageTapeBytes must be a number of bytes ≥ 0 (got ${tapeBytes})`);
+  const tapeBytes = stageTapeBytes(options);
   const tape = acceptedStageNames(method) && !options.lossOnly && tapeBytes > 0 ? new StageTape(N + stepper.record.size, tapeBytes) : undefined;
 
   for (let b = 0; b < B; b++) {

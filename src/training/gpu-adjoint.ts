@@ -3,42 +3,56 @@
  * for every method (explicit Runge–Kutta and Rosenbrock), with the forward and backward sweeps as
  * WGSL kernels over the batch.
  *
- *  1. Forward: the ordinary solver kernel, also storing the controller state every K accepted steps
- *     (src/codegen/kernel.ts, writeCheckpoint).
+ *  1. Forward: the ordinary solver kernel, also storing every accepted step's stage points (the
+ *     stage tape, src/codegen/kernel.ts, stageTapePoints: explicit methods whose stages are all
+ *     step stages, while they fit) or else the controller state every K accepted steps
+ *     (writeCheckpoint).
  *  2. Host (f64): the loss at the saves and its cotangents ȳ_s, ∂L/∂p of the observation model and
  *     priors (gradientSetup — the same code as the CPU path); O(data), not O(steps).
- *  3. Backward: one segment between checkpoints per trajectory per dispatch, last first: replay,
- *     then the stage-wise reverse sweep (src/codegen/adjoint.ts).
+ *  3. Backward: one segment of K steps per trajectory per dispatch, last first: the stage adjoints
+ *     straight from the tape, or after replaying the segment from its checkpoint
+ *     (src/codegen/adjoint.ts).
  *  4. θ̄ = Σ_b θ̄_b by the deterministic tree reduction (src/gpu/reduce.ts).
  *
- * Memory per trajectory: (2N + 6)·4 bytes per checkpoint, one segment's tape K·(N + 4)·4 bytes, and
- * ȳ, p̄, θ̄ — independent of the number of steps except through the number of checkpoints.
+ * Memory per trajectory: with the tape, (N·s + 4)·4 bytes per accepted step (s stages; up to
+ * `adjoint.stageTapeBytes`, one binding and `adjoint.memoryBudgetBytes`); replayed, (2N + 6)·4
+ * bytes per checkpoint and one segment's tape K·(N + 4)·4 bytes; and ȳ, p̄, θ̄.
  */
 import { acquireGpu, bufferPool, checked, computePipeline, failIfLost, readBuffer } from '../gpu/runtime.js';
 import { bindGroupFor } from '../gpu/program.js';
-import { ADJOINT_PROGRAM, WEIGHT_GRADIENT_PROGRAM } from '../codegen/programs.js';
+import { ADJOINT_PROGRAM } from '../codegen/programs.js';
 import { sumRowsOnGpu } from '../gpu/reduce.js';
-import { ADJOINT_COUNTER_STRIDE, buildAdjointKernel, buildWeightGradientKernel, signalScratch, tapeStride } from '../codegen/adjoint.js';
-import { COUNTER_STRIDE, WORKGROUP_SIZE, buildSolverKernel, checkpointStride, stateStride } from '../codegen/kernel.js';
+import { ADJOINT_COUNTER_STRIDE, buildAdjointKernel, tapeStride } from '../codegen/adjoint.js';
+import { COUNTER_STRIDE, WORKGROUP_SIZE, buildSolverKernel, checkpointStride, stageTapePoints, stageTapeStride, stateStride } from '../codegen/kernel.js';
 import { CONFIG_BYTES, dispatchGrid, dispatchUntilDone, forwardChunk, hiLo, packParams, solverConfig, storageUsage, type Pass } from '../gpu/dispatch.js';
 import { STATUS } from '../methods/status.js';
 import { ProblemError, remake, type EnsembleProblem } from '../solvers/problem.js';
+import type { Method } from '../methods/tableaus.js';
 import { f32ToleranceProblem, resolveOptions } from '../solvers/options.js';
-import { checkpointInterval, emptyResult, finishResult, gradientSetup, type GradientOptions, type GradientResult } from './adjoint.js';
+import { checkpointInterval, emptyResult, finishResult, gradientSetup, stageTapeBytes, type GradientOptions, type GradientResult } from './adjoint.js';
 import type { LossTerms, Observations } from './loss.js';
 
 /** Checkpoints per trajectory planned for at first; a trajectory that needs more makes the chunk run again with room for them. */
 const INITIAL_CAPACITY = 64;
+/**
+ * Accepted steps per trajectory the stage tape is planned for when the batch is split into chunks;
+ * each chunk's tape then takes all the room its binding and the memory budget leave.
+ */
+const PLANNED_TAPE_STEPS = 256;
 /** Upper bound on the bytes of one storage binding we plan for (as the forward solver). */
 const MAX_BINDING_BYTES = 256 * 1024 * 1024;
 
 /**
- * Bytes of GPU memory the adjoint keeps per trajectory (for bench/ and docs): per checkpoint of the
- * controller state, and for the tape of one segment of `every` steps. (Besides: ȳ and p̄, and with
- * a network θ̄ and `signalScratch` floats.)
+ * Bytes of GPU memory the adjoint keeps per trajectory (for bench/ and docs): per accepted step on
+ * the stage tape (undefined for a method without one), or, replayed, per checkpoint of the
+ * controller state and for the tape of one segment of `every` steps. (Besides: ȳ and p̄, and with
+ * a network θ̄.)
  */
-export function gpuAdjointBytes(N: number, every: number) {
-  return { perCheckpoint: checkpointStride(N) * 4, tape: every * tapeStride(N) * 4 };
+export function gpuAdjointBytes(N: number, every: number, method: Method) {
+  return {
+    stageTapePerStep: stageTapePoints(method) ? stageTapeStride(N, method) * 4 : undefined,
+    perCheckpoint: checkpointStride(N) * 4, tape: every * tapeStride(N) * 4,
+  };
 }
 
 export async function gradientGpu(problem: EnsembleProblem, obs: Observations, terms: LossTerms = {}, options: GradientOptions = {}): Promise<GradientResult> {
@@ -50,16 +64,21 @@ export async function gradientGpu(problem: EnsembleProblem, obs: Observations, t
   const { model, N0, N, P, B, saveat } = setup;
   const S = saveat.length, Pw = Math.max(P, 1), W = problem.weights.length, TS = tapeStride(N), CK = checkpointStride(N);
   const every = checkpointInterval(options);
-  const scratch = model.neural ? signalScratch(model.neural.inputs.length, model.neural.outputs.length, method.c.length, every) : 0;
   const result = emptyResult(B, N0, P, W, obs);
   const { device } = await acquireGpu();
   return failIfLost(device, `the GPU gradient of ${model.name}`, async () => {
   const label = `${model.name}/${method.name}`;
-  const [fwd, bwd, wgrad] = await Promise.all([
-    computePipeline(device, `${label} forward + checkpoints`, buildSolverKernel(model, method, opts.fixedStep, true)),
-    options.lossOnly ? undefined : computePipeline(device, `${label} adjoint`, buildAdjointKernel(model, method, opts.fixedStep)),
-    options.lossOnly || !model.neural ? undefined : computePipeline(device, `${label} θ̄`, buildWeightGradientKernel(model, method.c.length)),
+  // The stage tape (no replay) where the method has one and a step fits the per-trajectory
+  // budget; a chunk whose steps outrun its tape replays from checkpoints instead (kernels built
+  // only then). The loss alone runs the same forward kernel, so it gives the same numbers.
+  const RS = stageTapeStride(N, method);
+  const tapeBytes = stageTapeBytes(options);
+  const taped = stageTapePoints(method) !== undefined && tapeBytes >= RS * 4;
+  const kernels = (stageTape: boolean) => Promise.all([
+    computePipeline(device, `${label} forward + ${stageTape ? 'stage tape' : 'checkpoints'}`, buildSolverKernel(model, method, opts.fixedStep, true, { stageTape })),
+    options.lossOnly ? undefined : computePipeline(device, `${label} adjoint${stageTape ? ' (stage tape)' : ''}`, buildAdjointKernel(model, method, opts.fixedStep, { stageTape })),
   ]);
+  const [tapeFwd, tapeBwd] = await kernels(taped);
 
   // Every trajectory's y₀ (with tracking states) as one problem for the forward kernel.
   const y0 = new Float64Array(B * N);
@@ -68,34 +87,50 @@ export async function gradientGpu(problem: EnsembleProblem, obs: Observations, t
 
   const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize, MAX_BINDING_BYTES);
   // The largest per-trajectory binding bounds a chunk by the binding limit; the sum of them by the memory budget.
-  const perTraj = Math.max(INITIAL_CAPACITY * CK, N + Pw + every * TS, scratch, W, S * N + 2) * 4;
-  const perTrajTotal = (INITIAL_CAPACITY * CK + N + Pw + every * TS + scratch + W + 2 * S * N + stateStride(N) + COUNTER_STRIDE + ADJOINT_COUNTER_STRIDE + Pw) * 4;
+  const stored = taped ? PLANNED_TAPE_STEPS * RS : INITIAL_CAPACITY * CK;
+  const perTraj = Math.max(stored, N + Pw + every * TS, W, S * N + 2) * 4;
+  // All but the checkpoints or tape (for the room a chunk's tape may take, below).
+  const perTrajOther = (N + Pw + every * TS + W + 2 * S * N + stateStride(N) + COUNTER_STRIDE + ADJOINT_COUNTER_STRIDE + Pw) * 4;
+  const perTrajTotal = stored * 4 + perTrajOther;
+  // The least that works: the checkpoints planned at first (a tape with less room falls back to them).
+  const perTrajLeast = INITIAL_CAPACITY * CK * 4 + perTrajOther;
   const budget = options.adjoint?.memoryBudgetBytes;
-  if (budget !== undefined && !(budget >= perTrajTotal)) {
-    throw new ProblemError(`adjoint.memoryBudgetBytes ${budget} is less than one trajectory needs on the GPU (${perTrajTotal} bytes with checkpointEvery ${every})`);
+  if (budget !== undefined && !(budget >= perTrajLeast)) {
+    throw new ProblemError(`adjoint.memoryBudgetBytes ${budget} is less than one trajectory needs on the GPU (${perTrajLeast} bytes with checkpointEvery ${every})`);
   }
   const maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
   const chunk = Math.max(1, Math.min(B, Math.floor(limit / perTraj), maxGroups * maxGroups * WORKGROUP_SIZE, budget ? Math.floor(budget / perTrajTotal) : Infinity));
   const pool = bufferPool(device);
   const STORAGE = storageUsage();
 
+  let replayedChunks = taped ? 0 : Math.ceil(B / chunk);
   for (let start = 0; start < B; start += chunk) {
     const count = Math.min(chunk, B - start);
-    // 1. Forward with checkpoints; again with more room if some trajectory outran them. The loss
-    // alone needs none (capacity 0: the same kernel, so the same numbers, writing nothing).
-    let capacity = options.lossOnly ? 0 : INITIAL_CAPACITY;
-    let ckpt = pool.acquire(device, Math.max(4, count * capacity * CK * 4), STORAGE, `${label} checkpoints`);
+    // 1. Forward with the stage tape, as many steps as the room allows; or with checkpoints, again
+    // with more room if some trajectory outran them. The loss alone stores nothing (capacity 0:
+    // the same kernel, so the same numbers, writing nothing).
+    let stageTape = taped;
+    let [fwd, bwd] = [tapeFwd, tapeBwd];
+    const tapeRoom = Math.max(0, Math.min(Math.floor(tapeBytes / (RS * 4)), Math.floor(limit / (count * RS * 4)),
+      budget ? Math.floor((budget / count - perTrajOther) / (RS * 4)) : Infinity));
+    let capacity = options.lossOnly ? 0 : stageTape ? tapeRoom : INITIAL_CAPACITY;
+    const storedBytes = () => Math.max(4, count * capacity * (stageTape ? RS : CK) * 4);
+    let ckpt = pool.acquire(device, storedBytes(), STORAGE, `${label} ${stageTape ? 'stage tape' : 'checkpoints'}`);
     try {
       let run = await forwardChunk(device, fwd.pipeline, `${label} forward`, integrated, opts, start, count, { every, capacity, buffer: ckpt });
       let most = 0;
       for (let b = 0; b < count; b++) most = Math.max(most, run.counters[b * COUNTER_STRIDE + 1]!);
-      if (!options.lossOnly && most > every * capacity) {
+      if (!options.lossOnly && most > (stageTape ? capacity : every * capacity)) {
         pool.release(ckpt);
+        if (stageTape) {
+          [stageTape, [fwd, bwd]] = [false, await kernels(false)];
+          replayedChunks += 1;
+        }
         capacity = Math.ceil(most / every);
         if (count * capacity * CK * 4 > limit) {
           throw new ProblemError(`${most} steps need ${capacity} checkpoints per trajectory, more than one storage binding holds for ${count} trajectories; raise adjoint.checkpointEvery (now ${every}) or lower adjoint.memoryBudgetBytes`);
         }
-        ckpt = pool.acquire(device, count * capacity * CK * 4, STORAGE, `${label} checkpoints`);
+        ckpt = pool.acquire(device, storedBytes(), STORAGE, `${label} checkpoints`);
         run = await forwardChunk(device, fwd.pipeline, `${label} forward`, integrated, opts, start, count, { every, capacity, buffer: ckpt });
       }
 
@@ -117,13 +152,14 @@ export async function gradientGpu(problem: EnsembleProblem, obs: Observations, t
         adjCounters.set([Math.ceil(steps / every), steps, run.counters[c + 4]!, 0, 0], b * ADJOINT_COUNTER_STRIDE);
       }
       if (options.lossOnly || !bwd) continue;
+      const sweepPipeline = bwd.pipeline;
 
       // 3. Backward sweep, one segment per dispatch.
       const { gx, gy } = dispatchGrid(device, count);
       const cfgBytes = solverConfig({
         t1: problem.t1, opts, batch: count, nSave: S, rowWidth: gx * WORKGROUP_SIZE, checkpoints: { every, capacity },
       });
-      const workFloats = (N + Pw + every * TS) * count;
+      const workFloats = (N + Pw + (stageTape ? 0 : every * TS)) * count;
       const buf = {
         cfg: pool.acquire(device, CONFIG_BYTES, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, `${label} adjoint config`),
         params: pool.acquire(device, count * Pw * 4, STORAGE, `${label} adjoint params`),
@@ -134,7 +170,6 @@ export async function gradientGpu(problem: EnsembleProblem, obs: Observations, t
         ...(W ? {
           weights: pool.acquire(device, W * 4, STORAGE, `${label} neural weights`),
           wbar: pool.acquire(device, count * W * 4, STORAGE, `${label} θ̄ per trajectory`),
-          signals: pool.acquire(device, count * scratch * 4, STORAGE, `${label} network inputs and cotangents`),
         } : {}),
       };
       try {
@@ -150,19 +185,13 @@ export async function gradientGpu(problem: EnsembleProblem, obs: Observations, t
           device.queue.submit([enc.finish()]);
           if (buf.weights) device.queue.writeBuffer(buf.weights, 0, Float32Array.from(problem.weights));
           const sweep: Pass = {
-            pipeline: bwd.pipeline, gx, gy,
-            bindGroup: bindGroupFor(device, bwd.pipeline, ADJOINT_PROGRAM, {
+            pipeline: sweepPipeline, gx, gy,
+            bindGroup: bindGroupFor(device, sweepPipeline, ADJOINT_PROGRAM, {
               cfg: buf.cfg, params: buf.params, ckpt, adj: buf.adj, save_t: buf.adjIn, work: buf.work, n_running: buf.active,
-              nn_w: buf.weights, signals: buf.signals,
+              nn_w: buf.weights, wbar: buf.wbar,
             }, `${label} adjoint`),
           };
-          if (!wgrad || !buf.wbar) return [sweep];
-          return [sweep, {
-            pipeline: wgrad.pipeline, gx, gy,
-            bindGroup: bindGroupFor(device, wgrad.pipeline, WEIGHT_GRADIENT_PROGRAM, {
-              cfg: buf.cfg, adj: buf.adj, signals: buf.signals, nn_w: buf.weights, wbar: buf.wbar,
-            }, `${label} θ̄`),
-          }];
+          return [sweep];
         });
         await dispatchUntilDone(device, passes, buf.active, `${label} adjoint`);
         const [cot, counters] = await Promise.all([
@@ -192,6 +221,7 @@ export async function gradientGpu(problem: EnsembleProblem, obs: Observations, t
     }
   }
   result.chunks = Math.ceil(B / chunk);
+  result.replayedChunks = replayedChunks;
   return finishResult(result, problem.weights, terms);
   });
 }

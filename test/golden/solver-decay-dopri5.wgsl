@@ -63,12 +63,19 @@ fn scaled_norm(e: array<f32, 1>, y: array<f32, 1>, ynew: array<f32, 1>) -> f32 {
   acc += (e[0] / (cfg.atol + cfg.rtol * max(abs(y[0]), abs(ynew[0])))) * (e[0] / (cfg.atol + cfg.rtol * max(abs(y[0]), abs(ynew[0]))));
   return sqrt(acc / 1.0);
 }
+fn time_after(t_hi: f32, t_lo: f32, h: f32) -> f32 {
+  let ts_s = opaque(t_hi + h);
+  let ts_bp = opaque(ts_s - t_hi);
+  let ts_e = (t_hi - opaque(ts_s - ts_bp)) + (h - ts_bp);
+  let ts_lo = opaque(t_lo + ts_e);
+  return opaque(ts_s + ts_lo);
+}
 fn all_finite(v: array<f32, 1>) -> bool {
   var ok = true;
   ok = ok && finite(v[0]);
   return ok;
 }
-fn initial_step(t0: f32, y0: array<f32, 1>, f0: array<f32, 1>, p: array<f32, 1>, order: f32, hmax: f32) -> f32 {
+fn initial_guess(y0: array<f32, 1>, f0: array<f32, 1>, hmax: f32) -> f32 {
   var dnf = 0.0;
   var dny = 0.0;
   dnf += (f0[0] / (cfg.atol + cfg.rtol * abs(y0[0]))) * (f0[0] / (cfg.atol + cfg.rtol * abs(y0[0])));
@@ -76,11 +83,15 @@ fn initial_step(t0: f32, y0: array<f32, 1>, f0: array<f32, 1>, p: array<f32, 1>,
   dnf = dnf / 1.0;
   dny = dny / 1.0;
   var h = select(sqrt(dny / dnf) * 0.01, 1e-6, dnf <= 1e-10 || dny <= 1e-10);
-  h = min(h, hmax);
-  var hinit_y1: array<f32, 1>;
-  hinit_y1[0] = y0[0] + h * f0[0];
-  var hinit_f1: array<f32, 1>;
-  hinit_f1 = rhs(t0 + h, hinit_y1, p);
+  return min(h, hmax);
+}
+fn initial_refine(y0: array<f32, 1>, f0: array<f32, 1>, hinit_f1: array<f32, 1>, h: f32, order: f32, hmax: f32) -> f32 {
+  var dnf = 0.0;
+  var dny = 0.0;
+  dnf += (f0[0] / (cfg.atol + cfg.rtol * abs(y0[0]))) * (f0[0] / (cfg.atol + cfg.rtol * abs(y0[0])));
+  dny += (y0[0] / (cfg.atol + cfg.rtol * abs(y0[0]))) * (y0[0] / (cfg.atol + cfg.rtol * abs(y0[0])));
+  dnf = dnf / 1.0;
+  dny = dny / 1.0;
   var der2 = 0.0;
   der2 += ((hinit_f1[0] - f0[0]) / (cfg.atol + cfg.rtol * abs(y0[0]))) * ((hinit_f1[0] - f0[0]) / (cfg.atol + cfg.rtol * abs(y0[0])));
   der2 = sqrt(der2 / 1.0) / h;
@@ -88,6 +99,14 @@ fn initial_step(t0: f32, y0: array<f32, 1>, f0: array<f32, 1>, p: array<f32, 1>,
   let h1 = select(pow(0.01 / der12, 1.0 / order), max(1e-6, h * 1e-3), der12 <= 1e-15 || !finite(der12));
   let hn = min(min(100.0 * h, h1), hmax);
   return select(min(1e-6, hmax), hn, finite(hn) && hn > 0.0);
+}
+fn initial_step(t0: f32, y0: array<f32, 1>, f0: array<f32, 1>, p: array<f32, 1>, order: f32, hmax: f32) -> f32 {
+  let h = initial_guess(y0, f0, hmax);
+  var hinit_y1: array<f32, 1>;
+  hinit_y1[0] = y0[0] + h * f0[0];
+  var hinit_f1: array<f32, 1>;
+  hinit_f1 = rhs(t0 + h, hinit_y1, p);
+  return initial_refine(y0, f0, hinit_f1, h, order, hmax);
 }
 @group(0) @binding(0) var<uniform> cfg: Config;
 @group(0) @binding(1) var<storage, read> params: array<f32>;
@@ -176,7 +195,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     { let v = hs * (0.091145836 * k0[0] + 0.4492363 * k2[0] + 0.6510417 * k3[0] + (-0.3223762) * k4[0] + 0.13095239 * k5[0]) - yc[0]; ynew[0] = opaque(y[0] + v); ycn[0] = opaque(ynew[0] - y[0]) - v; }
     // The FSAL stage is f(t + h, y₁) at y₁ itself (with its compensated sum).
     var k6: array<f32, 1>;
-    k6 = rhs(t.x + hs, ynew, p);
+    k6 = rhs(time_after(t.x, t.y, hs), ynew, p);
     nfev += 6u;
     var e: array<f32, 1>;
     e[0] = hs * (0.0012326388 * k0[0] + (-0.0042527704) * k2[0] + 0.036979165 * k3[0] + (-0.0508638) * k4[0] + 0.041904762 * k5[0] + (-0.025) * k6[0]);

@@ -75,12 +75,19 @@ fn scaled_norm(e: array<f32, 1>, y: array<f32, 1>, ynew: array<f32, 1>) -> f32 {
   acc += (e[0] / (cfg.atol + cfg.rtol * max(abs(y[0]), abs(ynew[0])))) * (e[0] / (cfg.atol + cfg.rtol * max(abs(y[0]), abs(ynew[0]))));
   return sqrt(acc / 1.0);
 }
+fn time_after(t_hi: f32, t_lo: f32, h: f32) -> f32 {
+  let ts_s = opaque(t_hi + h);
+  let ts_bp = opaque(ts_s - t_hi);
+  let ts_e = (t_hi - opaque(ts_s - ts_bp)) + (h - ts_bp);
+  let ts_lo = opaque(t_lo + ts_e);
+  return opaque(ts_s + ts_lo);
+}
 fn all_finite(v: array<f32, 1>) -> bool {
   var ok = true;
   ok = ok && finite(v[0]);
   return ok;
 }
-fn initial_step(t0: f32, y0: array<f32, 1>, f0: array<f32, 1>, p: array<f32, 1>, order: f32, hmax: f32) -> f32 {
+fn initial_guess(y0: array<f32, 1>, f0: array<f32, 1>, hmax: f32) -> f32 {
   var dnf = 0.0;
   var dny = 0.0;
   dnf += (f0[0] / (cfg.atol + cfg.rtol * abs(y0[0]))) * (f0[0] / (cfg.atol + cfg.rtol * abs(y0[0])));
@@ -88,11 +95,15 @@ fn initial_step(t0: f32, y0: array<f32, 1>, f0: array<f32, 1>, p: array<f32, 1>,
   dnf = dnf / 1.0;
   dny = dny / 1.0;
   var h = select(sqrt(dny / dnf) * 0.01, 1e-6, dnf <= 1e-10 || dny <= 1e-10);
-  h = min(h, hmax);
-  var hinit_y1: array<f32, 1>;
-  hinit_y1[0] = y0[0] + h * f0[0];
-  var hinit_f1: array<f32, 1>;
-  hinit_f1 = rhs(t0 + h, hinit_y1, p);
+  return min(h, hmax);
+}
+fn initial_refine(y0: array<f32, 1>, f0: array<f32, 1>, hinit_f1: array<f32, 1>, h: f32, order: f32, hmax: f32) -> f32 {
+  var dnf = 0.0;
+  var dny = 0.0;
+  dnf += (f0[0] / (cfg.atol + cfg.rtol * abs(y0[0]))) * (f0[0] / (cfg.atol + cfg.rtol * abs(y0[0])));
+  dny += (y0[0] / (cfg.atol + cfg.rtol * abs(y0[0]))) * (y0[0] / (cfg.atol + cfg.rtol * abs(y0[0])));
+  dnf = dnf / 1.0;
+  dny = dny / 1.0;
   var der2 = 0.0;
   der2 += ((hinit_f1[0] - f0[0]) / (cfg.atol + cfg.rtol * abs(y0[0]))) * ((hinit_f1[0] - f0[0]) / (cfg.atol + cfg.rtol * abs(y0[0])));
   der2 = sqrt(der2 / 1.0) / h;
@@ -100,6 +111,14 @@ fn initial_step(t0: f32, y0: array<f32, 1>, f0: array<f32, 1>, p: array<f32, 1>,
   let h1 = select(pow(0.01 / der12, 1.0 / order), max(1e-6, h * 1e-3), der12 <= 1e-15 || !finite(der12));
   let hn = min(min(100.0 * h, h1), hmax);
   return select(min(1e-6, hmax), hn, finite(hn) && hn > 0.0);
+}
+fn initial_step(t0: f32, y0: array<f32, 1>, f0: array<f32, 1>, p: array<f32, 1>, order: f32, hmax: f32) -> f32 {
+  let h = initial_guess(y0, f0, hmax);
+  var hinit_y1: array<f32, 1>;
+  hinit_y1[0] = y0[0] + h * f0[0];
+  var hinit_f1: array<f32, 1>;
+  hinit_f1 = rhs(t0 + h, hinit_y1, p);
+  return initial_refine(y0, f0, hinit_f1, h, order, hmax);
 }
 fn lu_solve(W: array<f32, 1>, piv: array<u32, 1>, b: array<f32, 1>) -> array<f32, 1> {
   var x = b;
