@@ -34,7 +34,7 @@ import { emitSecondOrderWgsl, emitSensitivityWgsl, wgslSizes } from './compile.j
 import { adjointNetworkLooped, mlpWgsl } from './neural.js';
 import { ADJOINT_PROGRAM, wgslBindings } from './programs.js';
 import { WORKGROUP_SIZE, adjointStageLoop, kernelHeader, loadController, stageTapePoints, stageTapeStride } from './kernel.js';
-import { explicitStages, formatSource, explicitStepAdjoint, loopHead, luSolveTransposed, range, readByLaterStage, rosenbrockStages, rosenbrockStepAdjoint, startLooped, stepAttempt, timeUntil, wgslTarget } from './step.js';
+import { explicitStages, formatSource, explicitStepAdjoint, loopHead, luSolveTransposed, range, readByLaterStage, rosenbrockStages, rosenbrockStepAdjoint, driverStart, stepAttempt, timeUntil, wgslTarget } from './step.js';
 
 /** f32 slots per step on the tape: y_n (N), t_hi, t_lo, h, index of the step's first save. */
 export const tapeStride = (N: number) => N + 4;
@@ -78,8 +78,8 @@ export function buildAdjointKernel(
   const TS = tapeStride(N);
   // With a neural term, the stages and the stage adjoints as loops (see adjointStageLoop).
   const stageLoop = adjointStageLoop(model);
-  // As the forward pass: with looped stages, f₀ and the starting step at one call site.
-  const startChosen = stageLoop !== undefined && tab.kind === 'explicit';
+  // The forward pass's start (driverStart), so the replay takes its steps.
+  const { start, startChosen } = driverStart(T, tab, fixedStep, stageLoop);
   const sens = emitSensitivityWgsl(model);
   const spec = model.neural;
   const nOut = spec?.outputs.length ?? 0, nIn = spec?.inputs.length ?? 0;
@@ -135,7 +135,7 @@ ${range(P).map((q) => `  p[${q}] = params[i * P + ${q}u];`).join('\n')}
   var nfev = 0u;
   var n = 0u;
   var attempts = 0u;
-${startChosen ? startLooped(T, tab, fixedStep, stageLoop!) : '  var f0 = rhs(t.x, y, p);'}
+${start}
   loop {
     if (n >= n_seg) { break; }
     attempts += 1u;

@@ -16,7 +16,7 @@ import type { Method } from '../methods/tableaus.js';
 import { emitModelWgsl, wgslSizes } from './compile.js';
 import { adjointNetworkLooped } from './neural.js';
 import { SOLVER_CONFIG, SOLVER_PROGRAM, wgslBindings, wgslStruct } from './programs.js';
-import { acceptedStageNames, formatSource, loopHead, range, saveLoop, startLooped, stepAttempt, stepConstants, stepHelpers, timeUntil, wgslTarget, type StepTarget } from './step.js';
+import { acceptedStageNames, formatSource, loopHead, range, saveLoop, driverStart, stepAttempt, stepConstants, stepHelpers, timeUntil, wgslTarget, type StepTarget } from './step.js';
 
 /** Config, its binding and the helpers every solver-like kernel shares (wgsl/solver_common.wgsl). */
 export const SOLVER_COMMON = SOLVER_COMMON_WGSL;
@@ -114,9 +114,8 @@ export function buildSolverKernel(
   const projects = model.projection !== undefined;
   // The adjoint's forward pass runs the stages as its replay does; the plain one keeps them unrolled.
   const loopStages = checkpoints ? adjointStageLoop(model) : undefined;
-  // …and with them f₀ and the starting step at one call site (startLooped).
-  const startChosen = loopStages !== undefined && method.kind === 'explicit';
-  const start = startChosen ? startLooped(T, method, fixedStep, loopStages) : `var f0 = rhs(t.x, y, p);`;
+  // …and starts as the replay does (driverStart).
+  const { start, startChosen } = driverStart(T, method, fixedStep, loopStages);
   const onAccept = `${checkpoints && stageTape ? writeStageTape(N, method) : ''}\n${saveLoop(T, method, projects)}`;
   const attempt = stepAttempt(T, method, { fixedStep, projects, onAccept, loopStages, startChosen });
   const bindings = wgslBindings(SOLVER_PROGRAM, ['cfg', 'params', 'state', 'counters', 'save_t', 'out', 'n_running',

@@ -197,16 +197,17 @@ function pieces(spec: NeuralSpec, D: Dialect) {
   };
 
   /**
-   * Reverse mode: x̄ into gx_m (named), and with `acc` the weight gradient, ∂(ȳ·g)/∂W_l = g_l ⊗ a_(l−1)
-   * (a_0 = x), ∂(ȳ·g)/∂b_l = g_l, where g_l = ∂(ȳ·g)/∂z_l.
+   * Reverse mode: x̄ into gx_m (named), and through `acc` the weight gradient, ∂(ȳ·g)/∂W_l = g_l ⊗ a_(l−1)
+   * (a_0 = x), ∂(ȳ·g)/∂b_l = g_l, where g_l = ∂(ȳ·g)/∂z_l. Every caller wants both (the adjoint sums
+   * θ̄ where it computes x̄), so `acc` is required.
    */
-  const vjp = (acc?: Accumulate): string[] => {
+  const vjp = (acc: Accumulate): string[] => {
     const lines = forward();
     const outs = sizes[L]!;
     lines.push(...range(outs).map((i) => `  ${D.let} g${L}_${i} = gy[${i}];`));
     if (L === 1) {
       lines.push(...range(s0).map((m) => `  ${D.let} gx_${m} = ${sum(range(outs).map((i) => `${wc(1, i, m)} * g1_${i}`))};`));
-      if (acc) for (let i = 0; i < outs; i++) {
+      for (let i = 0; i < outs; i++) {
         lines.push(...range(s0).map((m) => `  ${acc(D.n(W[0]! + i * s0 + m), `g1_${i} * ${x(m)}`)}`), `  ${acc(D.n(b[0]! + i), `g1_${i}`)}`);
       }
       return lines;
@@ -219,18 +220,16 @@ function pieces(spec: NeuralSpec, D: Dialect) {
       }
     }
     const names = (prefix: string, n: number) => range(n).map((i) => `${prefix}_${i}`);
-    if (acc) {
-      for (let l = 3; l <= L; l++) {
-        lines.push(...D.outer(acc, D.n(W[l - 1]!), sizes[l - 1]!, names(`g${l}`, sizes[l]!), names(`a${l - 1}`, sizes[l - 1]!), b[l - 1]!).map((x) => `  ${x}`));
-      }
-      lines.push(...D.outer(acc, D.n(b[1]!), 1, names('g2', sizes[2]!), [D.target === 'js' ? '1' : '1.0']).map((x) => `  ${x}`));
+    for (let l = 3; l <= L; l++) {
+      lines.push(...D.outer(acc, D.n(W[l - 1]!), sizes[l - 1]!, names(`g${l}`, sizes[l]!), names(`a${l - 1}`, sizes[l - 1]!), b[l - 1]!).map((x) => `  ${x}`));
     }
+    lines.push(...D.outer(acc, D.n(b[1]!), 1, names('g2', sizes[2]!), [D.target === 'js' ? '1' : '1.0']).map((x) => `  ${x}`));
     // The first layer's loop once more, backwards through unit j. JS adds unit j's share of the
     // weight gradient in the loop; WGSL keeps g1_j and a1_j in private arrays and adds the outer
     // products after it, in `outer`'s loops (read-modify-writes of storage in every unit were what
     // cost llvmpipe's code generation).
     const s2 = sizes[2]!;
-    const wgslAcc = acc && D.target === 'wgsl';
+    const wgslAcc = D.target === 'wgsl';
     lines.push(
       ...range(s0).map((m) => `  ${D.var} gx_${m} = ${D.zero};`),
       ...(wgslAcc ? [`  var g1v: array<f32, ${s1}>;`, `  var a1v: array<f32, ${s1}>;`] : []),
@@ -238,11 +237,11 @@ function pieces(spec: NeuralSpec, D: Dialect) {
         ...unitHead,
         `    ${D.let} g1 = ${dAct('z1', 'a1')} * (${sum(range(s2).map((i) => `${w2(i)} * g2_${i}`))});`,
         ...range(s0).map((m) => `    gx_${m} += ${D.w(`r1 + ${D.n(m)}`)} * g1;`),
-        ...(wgslAcc ? ['    g1v[j] = g1;', '    a1v[j] = a1;'] : acc ? [
+        ...(wgslAcc ? ['    g1v[j] = g1;', '    a1v[j] = a1;'] : [
           ...range(s0).map((m) => `    ${acc(`r1 + ${D.n(m)}`, `g1 * ${x(m)}`)}`),
           `    ${acc(`${b[0]} + j`, 'g1')}`,
           ...D.outer(acc, `${W[1]} + j`, s1, names('g2', s2), ['a1']).map((x) => `    ${x}`),
-        ] : []),
+        ]),
       ]),
     );
     if (wgslAcc) {

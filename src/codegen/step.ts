@@ -549,7 +549,7 @@ export const explicitAdaptive = (tab: ExplicitTableau, fixedStep: boolean) => ta
  * the network, and initial_step's own call would be one more copy of it. The same arithmetic as
  * initial_step, so the same steps. `one` as in `loopedStages`.
  */
-export function startLooped(T: StepTarget, m: ExplicitTableau, fixedStep: boolean, one: string): string {
+function startLooped(T: StepTarget, m: ExplicitTableau, fixedStep: boolean, one: string): string {
   if (!explicitAdaptive(m, fixedStep)) return `var f0 = rhs(${T.tHi}, y, p);`;
   const hmax = timeUntil(T, T.cfg('t1_hi'), T.cfg('t1_lo'));
   return `var f0: array<f32, ${T.N}>;
@@ -571,6 +571,17 @@ ${range(T.N).map((i) => `    pt[${i}] = y[${i}] + h_guess * f0[${i}];`).join('\n
     nfev += 1u;
   }
 }`;
+}
+
+/**
+ * How a driver starts before its step loop: f₀ = f(t, y), and with looped stages (`one` as in
+ * `loopedStages`) f₀ and the starting step at one call site (`startLooped`). The forward kernel and
+ * the GPU adjoint's replay both start here, so that the replay retraces the forward pass's steps bit
+ * for bit; `startChosen` goes to `stepAttempt` with them.
+ */
+export function driverStart(T: StepTarget, m: Method, fixedStep: boolean, loopStages?: string): { start: string; startChosen: boolean } {
+  if (loopStages !== undefined && m.kind === 'explicit') return { startChosen: true, start: startLooped(T, m, fixedStep, loopStages) };
+  return { startChosen: false, start: `var f0 = rhs(${T.tHi}, y, p);` };
 }
 
 /** The loop head shared by every driver: success at t1, max_steps, then `budget` (GPU: attempts per dispatch). */
