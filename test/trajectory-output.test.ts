@@ -33,13 +33,38 @@ describe('writeF32: the CSV digits of an f32', () => {
     const values: number[] = [0, -0, 1, -1, 0.1, 1e21, 1e20, 123456789, 1e-6, 1e-7, 9.99999944e-7, 0.5, 1e9, 3.4e38, -3.4e38, 1.17549435e-38, 1.4e-45, NaN, Infinity, -Infinity, 0.000123, 99999.9961];
     for (let i = 0; i < 200_000; i++) { bits[0] = (next() >>> 16) | (next() & 0xffff0000); values.push(f32[0]!); }
     for (let i = 0; i < 200_000; i++) values.push((next() / 2 ** 32) * 10 ** ((next() % 24) - 12));
+    // Each power of ten an f32 can hold, and its f32 neighbours (where the decimal exponent changes).
+    for (let k = -45; k <= 38; k++) {
+      f32[0] = 10 ** k;
+      const b = bits[0]!;
+      for (let d = -2; d <= 2; d++) { bits[0] = b + d; values.push(f32[0]!); }
+    }
     let mismatches = 0;
+    const one = new Float64Array(1);
     for (const v of values) {
       const x = Math.fround(v);
-      const got = dec.decode(buf.subarray(0, writeF32(buf, 0, x)));
+      one[0] = x;
+      const got = dec.decode(buf.subarray(0, writeF32(buf, 0, one, 0)));
       const want = String(Number(x.toPrecision(9)));
       if (got !== want) { mismatches++; if (mismatches < 5) console.log(`${x}: ${got} ≠ ${want}`); }
       if (Number.isFinite(x)) expect(Math.fround(Number(got)) === x, got).toBe(true);
+    }
+    expect(mismatches).toBe(0);
+  });
+
+  it('prints any double as toPrecision(9) would, subnormals and f64 extremes included', () => {
+    const buf = new Uint8Array(64), dec = new TextDecoder(), one = new Float64Array(1);
+    const words = new Uint32Array(one.buffer);
+    let seed = 11;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    const values = [5e-324, -5e-324, 2.2250738585072014e-308, 1e-320, 1.7976931348623157e308, 1e308, 1e300, 1e-300, 0.1, 1 / 3, 123456789.5, 99999999950, 1e21, 9.999999995e20];
+    for (let i = 0; i < 100_000; i++) { words[0] = next(); words[1] = next(); if (Number.isFinite(one[0]!)) values.push(one[0]!); }
+    let mismatches = 0;
+    for (const x of values) {
+      one[0] = x;
+      const got = dec.decode(buf.subarray(0, writeF32(buf, 0, one, 0)));
+      const want = String(Number(x.toPrecision(9)));
+      if (got !== want) { mismatches++; if (mismatches < 5) console.log(`${x}: ${got} ≠ ${want}`); }
     }
     expect(mismatches).toBe(0);
   });

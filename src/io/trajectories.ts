@@ -101,12 +101,18 @@ function csvSink(tmp: string, names: string[], saveat: ArrayLike<number>, precis
   let open = true;
   const N = names.length, S = saveat.length;
   const enc = new TextEncoder();
-  const times = Array.from(saveat, (t) => enc.encode(`,${String(t)}`));
+  // Each save time's text (",t") once, all in one byte array: row s's are timeText[timeAt[s] … timeAt[s + 1]).
+  const timeParts = Array.from(saveat, (t) => enc.encode(`,${String(t)}`));
+  const timeAt = new Int32Array(S + 1);
+  timeParts.forEach((part, s) => { timeAt[s + 1] = timeAt[s]! + part.length; });
+  const timeText = new Uint8Array(timeAt[S]!);
+  timeParts.forEach((part, s) => timeText.set(part, timeAt[s]!));
+  const trajText = new Uint8Array(24);
   const buffers = [new Uint8Array(CSV_BUFFER), new Uint8Array(CSV_BUFFER)];
   let current = 0, buf = buffers[0]!;
   let writing: Promise<void> = Promise.resolve();
-  // A row's worst case: traj, t and N numbers of ≤ 24 bytes each.
-  const rowMax = 24 * (N + 2) + 2;
+  // A row's worst case: traj (≤ 16 digits), its save time's text, and N commas and numbers of ≤ 24 bytes each, '\n'.
+  const rowMax = 16 + Math.max(0, ...timeParts.map((part) => part.length)) + 25 * N + 1;
   // The header through the encoder: state names may be any Unicode identifier.
   const header = enc.encode(`traj,t,${names.join(',')}\n`);
   buf.set(header);
@@ -121,21 +127,23 @@ function csvSink(tmp: string, names: string[], saveat: ArrayLike<number>, precis
   };
   return {
     async write({ start, count, y }) {
+      // Byte copies by hand below: TypedArray.set costs more than the few bytes it would copy.
+      let out = buf, at = pos;
       for (let b = 0; b < count; b++) {
+        const trajLength = writeUint(trajText, 0, start + b);
         for (let s = 0; s < S; s++) {
-          if (pos + rowMax > buf.length) await flush();
-          pos = writeUint(buf, pos, start + b);
-          buf.set(times[s]!, pos);
-          pos += times[s]!.length;
+          if (at + rowMax > out.length) { pos = at; await flush(); out = buf; at = pos; }
+          for (let i = 0; i < trajLength; i++) out[at++] = trajText[i]!;
+          for (let i = timeAt[s]!, end = timeAt[s + 1]!; i < end; i++) out[at++] = timeText[i]!;
           const o = (b * S + s) * N;
           for (let k = 0; k < N; k++) {
-            buf[pos++] = 44; // ','
-            const v = y[o + k]!;
-            pos = precision === 'f32' ? writeF32(buf, pos, v) : writeAscii(buf, pos, String(v));
+            out[at++] = 44; // ','
+            at = precision === 'f32' ? writeF32(out, at, y, o + k) : writeAscii(out, at, String(y[o + k]!));
           }
-          buf[pos++] = 10; // '\n'
+          out[at++] = 10; // '\n'
         }
       }
+      pos = at;
     },
     async close() { await flush(); await writing; fsyncSync(fd); closeSync(fd); open = false; },
     abort() { if (open) { closeSync(fd); open = false; } },

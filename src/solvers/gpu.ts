@@ -59,7 +59,9 @@ async function solveOnDevice(
       result.tEnd[g] = final[ts]! + final[ts + 1]!;
       const reached = c[b * COUNTER_STRIDE + 4]! * N; // save times never reached stay NaN
       const src = b * S * N, dst = g * S * N;
-      for (let k = 0; k < S * N; k++) result.y[dst + k] = k < reached ? y32[src + k]! : NaN;
+      // Widened by TypedArray.set (a native loop: this ran on the main thread at ~8 ns per value).
+      result.y.set(y32.subarray(src, src + reached), dst);
+      result.y.fill(NaN, dst + reached, dst + S * N);
     }
     if (result.status.subarray(start, start + count).some((s) => s === STATUS.running)) {
       throw new Error('internal: a trajectory finished the GPU loop still running');
