@@ -8,7 +8,7 @@
 // machine's theoretical f32/f64 peak.
 // Usage: node bench/run.mjs [--sizes 1e3,1e4,1e5,1e6] [--cpu-max 1e5] [--models lorenz,condensate,ude]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseModel, makeProblem, solve, releaseGpu, releaseCpuWorkers, acquireGpu, condensateModel } from '../dist/index.js';
@@ -54,9 +54,23 @@ function mlpFlops(model) {
  * vector width llvmpipe generates code for (256-bit: 8 f32 or 4 f64 lanes; AVX-512 would double it).
  */
 function peak() {
-  const ghz = Number(/@ ([\d.]+)GHz/.exec(cpus()[0].model)?.[1] ?? cpus()[0].speed / 1000);
   const cores = cpus().length;
+  const ghz = clockGHz();
+  if (!ghz) return { cores, ghz: null, f32_gflops: null, f64_gflops: null, note: 'no clock rate found: fractions of peak left out' };
   return { cores, ghz, f32_gflops: cores * ghz * 2 * 2 * 8, f64_gflops: cores * ghz * 2 * 2 * 4 };
+}
+/**
+ * The clock: the "@ x.xxGHz" of Intel's model names, else the kernel's "cpu MHz" (virtual machines
+ * whose model name has no clock, where os.cpus() reports speed 0), else os.cpus()'s speed.
+ */
+function clockGHz() {
+  const named = /@ ([\d.]+)GHz/.exec(cpus()[0].model)?.[1];
+  if (named) return Number(named);
+  try {
+    const mhz = /^cpu MHz\s*:\s*([\d.]+)/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1];
+    if (mhz && Number(mhz) > 0) return +(Number(mhz) / 1000).toFixed(3);
+  } catch { /* not Linux */ }
+  return cpus()[0].speed > 0 ? cpus()[0].speed / 1000 : null;
 }
 
 const print = (o) => console.log(JSON.stringify(o));
@@ -92,7 +106,7 @@ for (const name of models) {
       if (!native[B] || line.traj_per_s > native[B].traj_per_s) native[B] = line;
       if (flops) {
         line.mlp_gflop_per_s = +((line.rhs_evals * flops) / line.seconds / 1e9).toFixed(3);
-        line[`fraction_of_${precision}_peak`] = +(line.mlp_gflop_per_s / machine[`${precision}_gflops`]).toFixed(4);
+        if (machine.ghz) line[`fraction_of_${precision}_peak`] = +(line.mlp_gflop_per_s / machine[`${precision}_gflops`]).toFixed(4);
       }
       print({ ...line, y0: undefined });
     }
@@ -117,7 +131,7 @@ for (const name of models) {
       }
       if (flops) {
         out.mlp_gflop_per_s = +((sum(Array.from(sol.stats.rhsEvals)) * flops) / seconds / 1e9).toFixed(3);
-        out[`fraction_of_${backend === 'gpu' ? 'f32' : 'f64'}_peak`] = +(out.mlp_gflop_per_s / (backend === 'gpu' ? machine.f32_gflops : machine.f64_gflops)).toFixed(4);
+        if (machine.ghz) out[`fraction_of_${backend === 'gpu' ? 'f32' : 'f64'}_peak`] = +(out.mlp_gflop_per_s / (backend === 'gpu' ? machine.f32_gflops : machine.f64_gflops)).toFixed(4);
       }
       print(out);
     }

@@ -7,6 +7,8 @@ import { parseModel, initialWeights, makeProblem, solve, type NeuralSpec, type A
 import { compileF64, compileMlpF64, layerSizes, referenceForward, referenceVjp, mlpWgsl } from '../src/internals.js';
 import { acquireGpu, releaseGpu, checked, computePipeline, readBuffer } from '../src/gpu/runtime.js';
 import { requireGpu } from './helpers/gpu.js';
+import { evalWgsl } from './helpers/wgsl-eval.js';
+import { NN_TANH_WGSL } from '../src/codegen/neural.js';
 
 afterAll(releaseGpu);
 
@@ -70,6 +72,27 @@ describe.each([
       wp[k]! += h; wm[k]! -= h;
       const fd = (dot(wp) - dot(wm)) / (2 * h);
       expect(Math.abs(gw[k]! - fd)).toBeLessThan(1e-8 * Math.max(1, Math.abs(fd)));
+    }
+  });
+});
+
+describe("the network's tanh in WGSL (a rational, src/codegen/neural.ts)", () => {
+  it('is within 4e-7 of tanh on [−12, 12], 3e-7 relative near 0, odd, and never past ±1', async (ctx) => {
+    requireGpu(ctx);
+    const n = 40_001;
+    const xs = Float32Array.from({ length: n }, (_, i) => -12 + (24 * i) / (n - 1));
+    const near0 = Float32Array.from({ length: 2001 }, (_, i) => 1e-3 * (i - 1000) / 1000);
+    const [ys, ys0] = [await evalWgsl('nn_tanh(x)', xs, NN_TANH_WGSL), await evalWgsl('nn_tanh(x)', near0, NN_TANH_WGSL)];
+    let worst = 0, worstRel = 0;
+    xs.forEach((x, i) => { worst = Math.max(worst, Math.abs(ys[i]! - Math.tanh(x))); });
+    near0.forEach((x, i) => { if (x !== 0) worstRel = Math.max(worstRel, Math.abs(ys0[i]! - Math.tanh(x)) / Math.abs(Math.tanh(x))); });
+    console.log(`nn_tanh: worst absolute error ${worst.toExponential(2)} on [−12, 12], worst relative ${worstRel.toExponential(2)} on [−1e-3, 1e-3]`);
+    expect(worst).toBeLessThan(4e-7);
+    expect(worstRel).toBeLessThan(3e-7);
+    expect(ys0[1000]).toBe(0);
+    for (let i = 0; i < n; i++) {
+      expect(Math.abs(ys[i]!)).toBeLessThanOrEqual(1);
+      expect(ys[n - 1 - i] === -ys[i]!, `odd at x = ${xs[i]}`).toBe(true);
     }
   });
 });

@@ -24,11 +24,29 @@
 import { layerSizes, weightLayout, type Activation, type NeuralSpec } from '../physics/neural.js';
 import type { Target } from './emit.js';
 
+/**
+ * WGSL: the network's tanh, a rational x·P(x²)/Q(x²) of degree 9/8 on |x| ≤ 9 (beyond, tanh 9 is
+ * 1 to within 3e-8), fitted by scripts/fit-nn-tanh.py (Lawson's reweighted least squares), which
+ * also prints its f32 error: 3.6e-7 absolute on [−12, 12] (test/neural.test.ts checks it on the
+ * GPU). Why not the builtin: llvmpipe evaluates tanh as (e^2x − 1)/(e^2x + 1) with a polynomial
+ * exp2, and that was 36 % of the UDE forward solve's time; this form is 9 FMAs and a division.
+ * Exactly odd (u = x² is the same for ±x), and clamped to [−1, 1] (the quotient can round one ulp
+ * past it), so σ'(z) = 1 − a² stays ≥ 0. σ' is the exact tanh's at the rational's value: it differs
+ * from the rational's own derivative by < 1e-6.
+ */
+export const NN_TANH_WGSL = `fn nn_tanh(z: f32) -> f32 {
+  let x = clamp(z, -9.0, 9.0);
+  let u = x * x;
+  let num = x * (0.9999999076270334 + u * (0.13374796836574096 + u * (0.0034884349880586417 + u * (2.0500261001474025e-05 + u * 1.3219408512288311e-08))));
+  let den = 1.0 + u * (0.46708095143091144 + u * (0.025849151316805114 + u * (0.0003274329263215833 + u * 7.717971392644241e-07)));
+  return clamp(num / den, -1.0, 1.0);
+}
+`;
+
 function act(target: Target, a: Activation, z: string): string {
   const js = target === 'js';
   switch (a) {
-    // Some WGSL tanh implementations return NaN for |z| > ~44; tanh(±15) is ±1 in f32.
-    case 'tanh': return js ? `Math.tanh(${z})` : `tanh(clamp(${z}, -15.0, 15.0))`;
+    case 'tanh': return js ? `Math.tanh(${z})` : `nn_tanh(${z})`;
     case 'sigmoid': return js ? `1 / (1 + Math.exp(-${z}))` : `1.0 / (1.0 + exp(-${z}))`;
     case 'softplus': return js ? `Math.max(${z}, 0) + Math.log1p(Math.exp(-Math.abs(${z})))` : `max(${z}, 0.0) + log(1.0 + exp(-abs(${z})))`;
     case 'relu': return js ? `Math.max(${z}, 0)` : `max(${z}, 0.0)`;
@@ -297,7 +315,7 @@ export function mlpWgsl(spec: NeuralSpec, options: MlpWgslOptions = {}): MlpSour
   const { L, s0, outs } = P;
   const gx = `${arr(s0)}(${Array.from({ length: s0 }, (_, m) => `gx_${m}`).join(', ')})`;
   const code = `// MLP ${P.sizes.join('→')} (${spec.activation}), ${P.total} weights (src/codegen/neural.ts)
-fn nn_forward(x: ${arr(s0)}) -> ${arr(outs)} {
+${spec.activation === 'tanh' ? NN_TANH_WGSL : ''}fn nn_forward(x: ${arr(s0)}) -> ${arr(outs)} {
 ${P.forward().join('\n')}
   return ${arr(outs)}(${Array.from({ length: outs }, (_, j) => `z${L}_${j}`).join(', ')});
 }

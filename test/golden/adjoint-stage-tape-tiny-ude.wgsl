@@ -153,27 +153,34 @@ fn ct_pow(x: f32, y: f32) -> f32 {
   return select(r, -r, fract(y * 0.5) != 0.0);
 }
 // MLP 2→3→1 (tanh), 13 weights (src/codegen/neural.ts)
+fn nn_tanh(z: f32) -> f32 {
+  let x = clamp(z, -9.0, 9.0);
+  let u = x * x;
+  let num = x * (0.9999999076270334 + u * (0.13374796836574096 + u * (0.0034884349880586417 + u * (2.0500261001474025e-05 + u * 1.3219408512288311e-08))));
+  let den = 1.0 + u * (0.46708095143091144 + u * (0.025849151316805114 + u * (0.0003274329263215833 + u * 7.717971392644241e-07)));
+  return clamp(num / den, -1.0, 1.0);
+}
 fn nn_forward(x: array<f32, 2>) -> array<f32, 1> {
   var z2_0 = nn_w[12u];
   {
     let j = 0u;
     let r1 = 0u + j * 2u;
     let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
-    let a1 = tanh(clamp(z1, -15.0, 15.0));
+    let a1 = nn_tanh(z1);
     z2_0 += nn_w[9u + j] * a1;
   }
   {
     let j = 1u;
     let r1 = 0u + j * 2u;
     let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
-    let a1 = tanh(clamp(z1, -15.0, 15.0));
+    let a1 = nn_tanh(z1);
     z2_0 += nn_w[9u + j] * a1;
   }
   {
     let j = 2u;
     let r1 = 0u + j * 2u;
     let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
-    let a1 = tanh(clamp(z1, -15.0, 15.0));
+    let a1 = nn_tanh(z1);
     z2_0 += nn_w[9u + j] * a1;
   }
   return array<f32, 1>(z2_0);
@@ -187,7 +194,7 @@ fn nn_jacobian(x: array<f32, 2>) -> array<f32, 2> {
     let j = 0u;
     let r1 = 0u + j * 2u;
     let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
-    let a1 = tanh(clamp(z1, -15.0, 15.0));
+    let a1 = nn_tanh(z1);
     z2_0 += nn_w[9u + j] * a1;
     let d1 = (1.0 - a1 * a1);
     let v0 = d1 * nn_w[r1 + 0u];
@@ -199,7 +206,7 @@ fn nn_jacobian(x: array<f32, 2>) -> array<f32, 2> {
     let j = 1u;
     let r1 = 0u + j * 2u;
     let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
-    let a1 = tanh(clamp(z1, -15.0, 15.0));
+    let a1 = nn_tanh(z1);
     z2_0 += nn_w[9u + j] * a1;
     let d1 = (1.0 - a1 * a1);
     let v0 = d1 * nn_w[r1 + 0u];
@@ -211,7 +218,7 @@ fn nn_jacobian(x: array<f32, 2>) -> array<f32, 2> {
     let j = 2u;
     let r1 = 0u + j * 2u;
     let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
-    let a1 = tanh(clamp(z1, -15.0, 15.0));
+    let a1 = nn_tanh(z1);
     z2_0 += nn_w[9u + j] * a1;
     let d1 = (1.0 - a1 * a1);
     let v0 = d1 * nn_w[r1 + 0u];
@@ -233,21 +240,21 @@ fn nn_vjp_acc(x: array<f32, 2>, gy: array<f32, 1>) -> array<f32, 2> {
     let j = 0u;
     let r1 = 0u + j * 2u;
     let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
-    let a1 = tanh(clamp(z1, -15.0, 15.0));
+    let a1 = nn_tanh(z1);
     z2_0 += nn_w[9u + j] * a1;
   }
   {
     let j = 1u;
     let r1 = 0u + j * 2u;
     let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
-    let a1 = tanh(clamp(z1, -15.0, 15.0));
+    let a1 = nn_tanh(z1);
     z2_0 += nn_w[9u + j] * a1;
   }
   {
     let j = 2u;
     let r1 = 0u + j * 2u;
     let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
-    let a1 = tanh(clamp(z1, -15.0, 15.0));
+    let a1 = nn_tanh(z1);
     z2_0 += nn_w[9u + j] * a1;
   }
   let g2_0 = gy[0];
@@ -260,7 +267,7 @@ fn nn_vjp_acc(x: array<f32, 2>, gy: array<f32, 1>) -> array<f32, 2> {
     let j = 0u;
     let r1 = 0u + j * 2u;
     let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
-    let a1 = tanh(clamp(z1, -15.0, 15.0));
+    let a1 = nn_tanh(z1);
     let g1 = (1.0 - a1 * a1) * (nn_w[9u + j] * g2_0);
     gx_0 += nn_w[r1 + 0u] * g1;
     gx_1 += nn_w[r1 + 1u] * g1;
@@ -271,7 +278,7 @@ fn nn_vjp_acc(x: array<f32, 2>, gy: array<f32, 1>) -> array<f32, 2> {
     let j = 1u;
     let r1 = 0u + j * 2u;
     let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
-    let a1 = tanh(clamp(z1, -15.0, 15.0));
+    let a1 = nn_tanh(z1);
     let g1 = (1.0 - a1 * a1) * (nn_w[9u + j] * g2_0);
     gx_0 += nn_w[r1 + 0u] * g1;
     gx_1 += nn_w[r1 + 1u] * g1;
@@ -282,7 +289,7 @@ fn nn_vjp_acc(x: array<f32, 2>, gy: array<f32, 1>) -> array<f32, 2> {
     let j = 2u;
     let r1 = 0u + j * 2u;
     let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
-    let a1 = tanh(clamp(z1, -15.0, 15.0));
+    let a1 = nn_tanh(z1);
     let g1 = (1.0 - a1 * a1) * (nn_w[9u + j] * g2_0);
     gx_0 += nn_w[r1 + 0u] * g1;
     gx_1 += nn_w[r1 + 1u] * g1;
