@@ -33,7 +33,7 @@ import type { Method } from '../methods/tableaus.js';
 import { emitSecondOrderWgsl, emitSensitivityWgsl, wgslSizes } from './compile.js';
 import { adjointNetworkLooped, mlpWgsl } from './neural.js';
 import { ADJOINT_PROGRAM, wgslBindings } from './programs.js';
-import { WORKGROUP_SIZE, adjointStageLoop, kernelHeader, loadController, stageTapePoints, stageTapeStride } from './kernel.js';
+import { WORKGROUP_SIZE, adjointStageLoop, checkpointFlagsSlot, checkpointSaveSlot, kernelHeader, loadController, stageTapePoints, stageTapeStride } from './kernel.js';
 import { explicitStages, formatSource, explicitStepAdjoint, loopHead, luSolveTransposed, range, readByLaterStage, rosenbrockStages, rosenbrockStepAdjoint, driverStart, stepAttempt, timeUntil, wgslTarget } from './step.js';
 
 /** f32 slots per step on the tape: y_n (N), t_hi, t_lo, h, index of the step's first save. */
@@ -49,7 +49,7 @@ const REPLAY_ATTEMPTS_PER_STEP = 64;
 /**
  * Buffer layouts (the bindings themselves: ADJOINT_PROGRAM in src/codegen/programs.ts):
  *   params[i·P + q]
- *   ckpt[(i·capacity + c)·CK + …]        controller state (y, yc, t_hi, t_lo, h, err_prev, flags, save)
+ *   ckpt[(i·capacity + c)·CK + …]        controller state (y, yc, t_hi, t_lo, h, err_prev, rho, flags, save)
  *   adj[i·4 + …]                         segments left, accepted steps, saves reached, replay error
  *   save_t[0 .. 2S) then ȳ_s             save times as (hi, lo), then ∂L/∂y at each save:
  *                                        save_t[2S + (i·S + s)·N + k]
@@ -125,8 +125,8 @@ ${range(N).map((k) => `      ${tape('n', k)} = y[${k}];`).join('\n')}
   // (1) of the checkpointed form: the segment's steps again from its checkpoint, taped in `work`.
   const replaySegment = () => `  // (1) Replay the segment from its checkpoint.
 ${loadController(N, 'ckpt', 'kb0')}
-  var flags = u32(ckpt[kb0 + ${2 * N + 4}u]);
-  var save = u32(ckpt[kb0 + ${2 * N + 5}u]);
+  var flags = u32(ckpt[kb0 + ${checkpointFlagsSlot(N)}u]);
+  var save = u32(ckpt[kb0 + ${checkpointSaveSlot(N)}u]);
   var p: array<f32, P>;
 ${range(P).map((q) => `  p[${q}] = params[i * P + ${q}u];`).join('\n')}
   var status = STATUS_RUNNING;
@@ -180,7 +180,7 @@ ${range(P).map((q) => `  p[${q}] = params[i * P + ${q}u];`).join('\n')}
   let kb0 = (i * cfg.ckpt_capacity + c) * CK;
   // The segment ends where the next checkpoint's saves start (or at the last save reached).
   var save_end = adj[ab + 2u];
-  if ((c + 1u) * K < total_steps) { save_end = u32(ckpt[kb0 + CK + ${2 * N + 5}u]); }
+  if ((c + 1u) * K < total_steps) { save_end = u32(ckpt[kb0 + CK + ${checkpointSaveSlot(N)}u]); }
 ${replaySegment()}`}
   // (2) Reverse sweep over the taped steps.
   var ybar: array<f32, ${N}>;

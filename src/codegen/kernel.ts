@@ -24,12 +24,15 @@ export const SOLVER_COMMON = SOLVER_COMMON_WGSL;
 export { MATH_WGSL };
 
 export const WORKGROUP_SIZE = 64;
-/** f32 slots per trajectory in the state buffer: y, yc, t_hi, t_lo, h, err_prev. */
-export const stateStride = (N: number) => 2 * N + 4;
+/** f32 slots per trajectory in the state buffer: y, yc, t_hi, t_lo, h, err_prev, rho (`controllerSlots`). */
+export const stateStride = (N: number) => 2 * N + 5;
 export const COUNTER_STRIDE = 6;
 
-/** f32 slots per checkpoint of the controller state: y, yc, t_hi, t_lo, h, err_prev, flags, save. */
-export const checkpointStride = (N: number) => 2 * N + 6;
+/** f32 slots per checkpoint of the controller state: y, yc, t_hi, t_lo, h, err_prev, rho, flags, save. */
+export const checkpointStride = (N: number) => 2 * N + 7;
+/** Where a checkpoint holds `flags` and `save` (after the controller's registers). */
+export const checkpointFlagsSlot = (N: number) => stateStride(N);
+export const checkpointSaveSlot = (N: number) => stateStride(N) + 1;
 
 /**
  * The adjoint's stage tape on the GPU: per accepted step y_n, t_hi, t_lo, h, the index of the
@@ -75,15 +78,18 @@ export function kernelHeader(model: Model, method: Method, what: string, withNet
 
 /**
  * Layout per trajectory i:
- *   state[i*SS ..]   : y[N], yc[N] (Kahan compensation), t_hi, t_lo, h, err_prev
+ *   state[i*SS ..]   : y[N], yc[N] (Kahan compensation), t_hi, t_lo, h, err_prev, rho (stiffness estimate)
  *   counters[i*CS ..]: status, accepted steps, rejected steps, rhs evaluations, next save index, flags
  *   out[(i*n_save + s)*N ..] : y at save time s
  *   ckpt[(i*capacity + c)*CK ..] (with `checkpoints`): the controller state before accepted step c·K
  * (bindings: SOLVER_PROGRAM in src/codegen/programs.ts)
  */
 
-/** The controller's registers in the order `state` and checkpoints hold them: y, yc, t_hi, t_lo, h, err_prev. */
-const controllerSlots = (N: number) => [...range(N).map((k) => `y[${k}]`), ...range(N).map((k) => `yc[${k}]`), 't.x', 't.y', 'h', 'err_prev'];
+/**
+ * The controller's registers in the order `state` and checkpoints hold them: y, yc, t_hi, t_lo, h,
+ * err_prev (PI memory) and rho (the stiffness estimate behind the stability cap, src/methods/controller.ts).
+ */
+const controllerSlots = (N: number) => [...range(N).map((k) => `y[${k}]`), ...range(N).map((k) => `yc[${k}]`), 't.x', 't.y', 'h', 'err_prev', 'rho'];
 
 /** Declares the controller's registers and loads them from `buf[base + …]` (layout of `controllerSlots`). */
 export function loadController(N: number, buf: string, base: string): string {
@@ -93,7 +99,8 @@ export function loadController(N: number, buf: string, base: string): string {
 ${range(2 * N).map((j) => `  ${controllerSlots(N)[j]} = ${at(j)};`).join('\n')}
   var t = vec2<f32>(${at(2 * N)}, ${at(2 * N + 1)});
   var h = ${at(2 * N + 2)};
-  var err_prev = ${at(2 * N + 3)};`;
+  var err_prev = ${at(2 * N + 3)};
+  var rho = ${at(2 * N + 4)};`;
 }
 
 /** Stores the controller's registers into `buf[base + …]` (layout of `controllerSlots`). */
@@ -137,8 +144,8 @@ function writeCheckpoint(N: number): string {
     if (steps % cfg.ckpt_every == 0u && steps / cfg.ckpt_every < cfg.ckpt_capacity) {
       let kb = (i * cfg.ckpt_capacity + steps / cfg.ckpt_every) * CK;
 ${storeController(N, 'ckpt', 'kb', '      ')}
-      ckpt[kb + ${2 * N + 4}u] = f32(flags);
-      ckpt[kb + ${2 * N + 5}u] = f32(save);
+      ckpt[kb + ${checkpointFlagsSlot(N)}u] = f32(flags);
+      ckpt[kb + ${checkpointSaveSlot(N)}u] = f32(save);
     }`;
 }
 

@@ -17,7 +17,7 @@
  * save, flags, remaining (distance to t1).
  */
 import type { ExplicitTableau, Method, RosenbrockTableau } from '../methods/tableaus.js';
-import { CONTROLLER } from '../methods/controller.js';
+import { CONTROLLER, stiffnessProbe } from '../methods/controller.js';
 import { FLAGS, STATUS } from '../methods/status.js';
 import { f32Literal, f64Literal } from './emit.js';
 
@@ -686,7 +686,38 @@ flags = flags & ~FLAG_LAST_NONFINITE;
 ${adaptive ? `${T.let('fac11', T.pow('err', T.lit(expo)))}\n${rejection(T, true)}` : ''}
 ${o.onAccept}
 ${advance(T, tab.fsal, o.projects, lastK)}
-${adaptive ? `${nextStep(T, beta, true)}\nflags = flags & ~FLAG_LAST_REJECTED;` : ''}`;
+${adaptive ? `${nextStep(T, beta, true)}\n${stabilityCap(T, tab)}\nflags = flags & ~FLAG_LAST_REJECTED;` : ''}`;
+}
+
+/**
+ * After an accepted explicit step: ρ ≈ ‖f(ĝ) − f(g)‖ / ‖ĝ − g‖ from two stages at the same time
+ * (updated only where ĝ − g is more than rounding), and h ≤ stabilitySafety·β/ρ. Why the error
+ * estimate alone is not enough: src/methods/controller.ts, `stiffnessProbe`.
+ */
+function stabilityCap(T: StepTarget, tab: ExplicitTableau): string {
+  const nStep = stepStages(tab);
+  const probe = stiffnessProbe(tab, nStep);
+  if (!probe) return '';
+  const [i, j] = probe.stages;
+  // The FSAL stage's point is y₁ itself (the unrolled step has no separate u for it).
+  const point = (s: number) => (tab.fsal && s === nStep - 1 ? 'ynew' : `u${s}`);
+  const d = (v: (s: number) => string, q: Index) => `(${v(j)}[${q}] - ${v(i)}[${q}])`;
+  const sq = (x: string) => `${x} * ${x}`;
+  const floor = CONTROLLER.stiffnessUlps;
+  return `{
+  // Stability cap (HNW II §IV.2, DOPRI5's stiffness detection): stages ${i} and ${j} are both at t + ${tab.c[j]}h.
+  ${T.var('dg2', '0.0')}
+  ${T.var('dk2', '0.0')}
+  ${T.var('yy', '0.0')}
+  ${T.for('i', 0, T.N, (q) => `dg2 += ${sq(d(point, q))};
+dk2 += ${sq(d((s) => `k${s}`, q))};
+yy += ynew[${q}] * ynew[${q}];`)}
+  if (dg2 > ${T.lit(floor * floor)} * EPS * EPS * yy && dg2 > 0.0) {
+    ${T.let('rho_new', T.sqrt('dk2 / dg2'))}
+    if (${T.finite('rho_new')}) { rho = rho_new; }
+  }
+  if (rho > 0.0) { h = ${T.min('h', `${T.lit(CONTROLLER.stabilitySafety * probe.boundary)} / rho`)}; }
+}`;
 }
 
 /**

@@ -48,6 +48,7 @@ export async function forwardChunk(
     state[o + 2 * N + 1] = t0lo;
     state[o + 2 * N + 2] = 0; // h = 0: the kernel picks the first step (or cfg.dt for rk4)
     state[o + 2 * N + 3] = 1e-4; // err_prev
+    state[o + 2 * N + 4] = 0; // rho: no stiffness estimate yet, no stability cap
   }
   const params = packParams(problem, start, count);
   const { gx, gy } = dispatchGrid(device, count);

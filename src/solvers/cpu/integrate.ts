@@ -111,7 +111,7 @@ return function integrate(y0, p, t0, t1, saveat, out, outOffset, rtolIn, atolIn,
   out.fill(NaN, outOffset, outOffset + nSave * N);
   y.set(y0);
   yc.fill(0);
-  let tx = t0, ty = 0, h = 0, err_prev = 1e-4;
+  let tx = t0, ty = 0, h = 0, err_prev = 1e-4, rho = 0;
   let status = STATUS_RUNNING, steps = 0, rejected = 0, nfev = 0, save = 0, flags = FLAG_STARTED;
   // Save times at t0 take the initial state.
   while (save < nSave && saveat[save] <= t0) { for (let i = 0; i < N; i++) out[outOffset + save * N + i] = y[i]; save++; }
