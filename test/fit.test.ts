@@ -1,7 +1,8 @@
 /** Fitting: parameter recovery with an identifiability report, transforms, determinism. */
 import { describe, expect, it } from 'vitest';
 import { condensateModel, makeProblem, solve } from '../src/index.js';
-import { fit, transformFor } from '../src/training/optimize.js';
+import { backtrack, fit, transformFor } from '../src/training/optimize.js';
+import { pooledSize } from '../src/gpu/runtime.js';
 import { fisherInformation } from '../src/training/identifiability.js';
 import { compileObservable, type Observations } from '../src/training/loss.js';
 
@@ -63,5 +64,28 @@ describe('fitting', () => {
     const h = 1e-6, x = 0.3;
     expect(t.dpdx(x)).toBeCloseTo((t.toP(x + h) - t.toP(x - h)) / (2 * h), 6);
     expect(() => transformFor({ name: 'q', scale: 'log', min: 0, max: 1 })).toThrow(/log scale but its min is 0/);
+  });
+
+  it('the line search interpolates: the exact minimiser of a quadratic (from one trial) and of a cubic (from two), kept in [0.1α, 0.5α]', () => {
+    // φ(α) = 10 − 2α + 4α²: minimiser 0.25, a quarter of the failed trial α = 1.
+    const quad = (a: number) => 10 - 2 * a + 4 * a * a;
+    expect(backtrack(10, -2, 1, quad(1), 0, 0)).toBeCloseTo(0.25, 14);
+    // φ(α) = 5 − 3α + α² + 8α³: φ'(α) = −3 + 2α + 24α² = 0 at α = (−2 + √292)/48 ≈ 0.31434, from trials 1 and 0.7.
+    const cubic = (a: number) => 5 - 3 * a + a * a + 8 * a ** 3;
+    expect(backtrack(5, -3, 0.7, cubic(0.7), 1, cubic(1))).toBeCloseTo((-2 + Math.sqrt(292)) / 48, 12);
+    // Safeguards: a minimiser far below the trial is raised to 0.1α; a flat loss (φ(α) ≈ φ(0) + α·φ'(0)) lowered to 0.5α.
+    expect(backtrack(10, -1, 1, 1e6, 0, 0)).toBe(0.1);
+    expect(backtrack(10, -1, 1, 10 - 1 + 1e-12, 0, 0)).toBe(0.5);
+  });
+
+  it('the GPU buffer pool rounds a size up by at most 25 %, to one of four sizes per octave', () => {
+    for (const size of [1, 255, 4096, 4097, 5000, 65_536, 1_000_001, 2 ** 28 - 3]) {
+      const p = pooledSize(size);
+      expect(p).toBeGreaterThanOrEqual(size);
+      expect(p % 256).toBe(0);
+      if (size > 4096) expect(p / size).toBeLessThanOrEqual(1.25);
+    }
+    // Neighbouring batch sizes share a buffer.
+    expect(pooledSize(950_000)).toBe(pooledSize(1_000_000));
   });
 });

@@ -3,7 +3,7 @@
  * has a final status (src/gpu/dispatch.ts), the batch split so no binding exceeds the device's limits.
  */
 import { acquireGpu, computePipeline, failIfLost } from '../gpu/runtime.js';
-import { COUNTER_STRIDE, WORKGROUP_SIZE, buildSolverKernel, stateStride } from '../codegen/kernel.js';
+import { COUNTER_STRIDE, WORKGROUP_SIZE, buildSolverKernel, cachedKernel, stateStride } from '../codegen/kernel.js';
 import { forwardChunk } from '../gpu/dispatch.js';
 import { STATUS } from '../methods/status.js';
 import type { EnsembleProblem, ResolvedOptions } from './problem.js';
@@ -31,7 +31,7 @@ async function solveOnDevice(
   const { model, batch: B, saveat } = problem;
   const N = model.states.length, P = model.params.length, S = saveat.length;
   const method = opts.method;
-  const code = buildSolverKernel(model, method, opts.fixedStep);
+  const code = cachedKernel(model, method, `solve ${opts.fixedStep}`, () => buildSolverKernel(model, method, opts.fixedStep));
   const label = `${model.name}/${method.name}`;
   const { pipeline, compileMs } = await computePipeline(device, label, code);
 

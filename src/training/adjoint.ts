@@ -65,7 +65,7 @@ export interface GradientOptions extends SolveOptions {
   adjoint?: AdjointStrategy;
   /** Return each trajectory's accepted step sizes (for finite-difference checks at frozen steps). */
   recordSteps?: boolean;
-  /** Compute the loss only (no backward sweep), e.g. for line searches and finite differences. */
+  /** Compute the loss only (no backward sweep; the gradient fields stay 0), e.g. for line searches and finite differences. */
   lossOnly?: boolean;
 }
 
@@ -120,10 +120,16 @@ export function emptyResult(B: number, N: number, P: number, W: number, obs: Obs
 
 /** The solve's save times: every measurement time (sorted, unique), and t1 when a penalty is read there. */
 function saveTimes(obs: Observations, t0: number, t1: number, needEnd: boolean): Float64Array {
-  const times = new Set<number>(obs.data.map((d) => d.t));
-  for (const t of times) if (t < t0 || t > t1) throw new ProblemError(`a measurement at t = ${t} lies outside [t0, t1] = [${t0}, ${t1}]`);
-  if (needEnd) times.add(t1);
-  return Float64Array.from([...times].sort((a, b) => a - b));
+  const all = new Float64Array(obs.data.length + (needEnd ? 1 : 0));
+  obs.data.forEach((d, i) => {
+    if (!(d.t >= t0 && d.t <= t1)) throw new ProblemError(`a measurement at t = ${d.t} lies outside [t0, t1] = [${t0}, ${t1}]`);
+    all[i] = d.t;
+  });
+  if (needEnd) all[obs.data.length] = t1;
+  all.sort();
+  let n = 0;
+  for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[n - 1]) all[n++] = all[i]!;
+  return all.slice(0, n);
 }
 
 /**
@@ -147,7 +153,8 @@ export interface GradientSetup {
   lossAt(b: number, out: Float64Array, ybarSaves: Float64Array, pbar: Float64Array, result: Pick<GradientResult, 'observation' | 'sigma'>): number;
 }
 
-export function gradientSetup(problem: EnsembleProblem, obs: Observations, terms: LossTerms, method: Method): GradientSetup & { compiled: Compiled } {
+/** With `lossOnly`, `lossAt` returns the loss alone and leaves the cotangents and observation gradients at 0 (line searches ask for many losses). */
+export function gradientSetup(problem: EnsembleProblem, obs: Observations, terms: LossTerms, method: Method, lossOnly = false): GradientSetup & { compiled: Compiled } {
   const base = problem.model;
   if (base.projection) throw new ProblemError('gradients through a projection are not supported; fit without `project`');
   if (method.kind === 'rosenbrock' && base.neural) {
@@ -191,6 +198,7 @@ export function gradientSetup(problem: EnsembleProblem, obs: Observations, terms
         const scale = d.scale ?? o.scale, offset = d.offset ?? o.offset;
         const [l, dz] = residualLoss(d.sigma === undefined ? o : { noise: o.noise, sigma: d.sigma }, scale * hv + offset, d.value);
         loss += l;
+        if (lossOnly) continue;
         // l = ½r² with r ∝ 1/σ: ∂l/∂σ = −2l/σ.
         if (d.sigma !== undefined) sigma[i] = (-2 * l) / d.sigma;
         const g = observation[d.observable]!;
@@ -206,7 +214,7 @@ export function gradientSetup(problem: EnsembleProblem, obs: Observations, terms
       for (const { q, prior } of priors) {
         const [l, dl] = priorLoss(prior, p[q]!);
         loss += l;
-        pbar[q]! += dl;
+        if (!lossOnly) pbar[q]! += dl;
       }
       return loss;
     },
@@ -228,7 +236,7 @@ export function finishResult(result: GradientResult, weights: Float64Array, term
 export function gradientCpu(problem: EnsembleProblem, obs: Observations, terms: LossTerms = {}, options: GradientOptions = {}): GradientResult {
   const opts = resolveOptions(options.method, options);
   const method = opts.method;
-  const setup = gradientSetup(problem, obs, terms, method);
+  const setup = gradientSetup(problem, obs, terms, method, options.lossOnly);
   const { model, compiled: { fns, sens, mlp }, N0, N, P, B, saveat } = setup;
   const S = saveat.length;
 

@@ -23,7 +23,7 @@ import { bindGroupFor } from '../gpu/program.js';
 import { ADJOINT_PROGRAM } from '../codegen/programs.js';
 import { sumRowsOnGpu } from '../gpu/reduce.js';
 import { ADJOINT_COUNTER_STRIDE, buildAdjointKernel, tapeStride } from '../codegen/adjoint.js';
-import { COUNTER_STRIDE, WORKGROUP_SIZE, buildSolverKernel, checkpointStride, stageTapePoints, stageTapeStride, stateStride } from '../codegen/kernel.js';
+import { COUNTER_STRIDE, WORKGROUP_SIZE, buildSolverKernel, cachedKernel, checkpointStride, stageTapePoints, stageTapeStride, stateStride } from '../codegen/kernel.js';
 import { CONFIG_BYTES, dispatchGrid, dispatchUntilDone, forwardChunk, hiLo, packParams, solverConfig, storageUsage, type Pass } from '../gpu/dispatch.js';
 import { STATUS } from '../methods/status.js';
 import { ProblemError, remake, type EnsembleProblem } from '../solvers/problem.js';
@@ -60,7 +60,7 @@ export async function gradientGpu(problem: EnsembleProblem, obs: Observations, t
   const method = opts.method;
   const f32Problem = f32ToleranceProblem(opts);
   if (f32Problem) throw new ProblemError(`${f32Problem}: compute these gradients on the CPU (backend "cpu", f64), or raise rtol`);
-  const setup = gradientSetup(problem, obs, terms, method);
+  const setup = gradientSetup(problem, obs, terms, method, options.lossOnly);
   const { model, N0, N, P, B, saveat } = setup;
   const S = saveat.length, Pw = Math.max(P, 1), W = problem.weights.length, TS = tapeStride(N), CK = checkpointStride(N);
   const every = checkpointInterval(options);
@@ -75,8 +75,10 @@ export async function gradientGpu(problem: EnsembleProblem, obs: Observations, t
   const tapeBytes = stageTapeBytes(options);
   const taped = stageTapePoints(method) !== undefined && tapeBytes >= RS * 4;
   const kernels = (stageTape: boolean) => Promise.all([
-    computePipeline(device, `${label} forward + ${stageTape ? 'stage tape' : 'checkpoints'}`, buildSolverKernel(model, method, opts.fixedStep, true, { stageTape })),
-    options.lossOnly ? undefined : computePipeline(device, `${label} adjoint${stageTape ? ' (stage tape)' : ''}`, buildAdjointKernel(model, method, opts.fixedStep, { stageTape })),
+    computePipeline(device, `${label} forward + ${stageTape ? 'stage tape' : 'checkpoints'}`,
+      cachedKernel(model, method, `forward ${opts.fixedStep} ${stageTape}`, () => buildSolverKernel(model, method, opts.fixedStep, true, { stageTape }))),
+    options.lossOnly ? undefined : computePipeline(device, `${label} adjoint${stageTape ? ' (stage tape)' : ''}`,
+      cachedKernel(model, method, `adjoint ${opts.fixedStep} ${stageTape}`, () => buildAdjointKernel(model, method, opts.fixedStep, { stageTape }))),
   ]);
   const [tapeFwd, tapeBwd] = await kernels(taped);
 

@@ -11,6 +11,8 @@ import { gradientGpu } from './gpu-adjoint.js';
 import type { LossTerms, Observations } from './loss.js';
 import type { GradientWorkerApi } from './worker.js';
 
+let coreCount: number | undefined;
+
 
 /**
  * The gradient on the backend `options.backend` names: 'gpu' runs the f32 adjoint of
@@ -22,7 +24,7 @@ import type { GradientWorkerApi } from './worker.js';
  * const g = await gradient(problem, observations, { l2Weights: 1e-3 }, { method: 'dopri5', backend: 'gpu' });
  * g.loss; g.params; // batch × P
  */
-export async function gradient(problem: EnsembleProblem, obs: Observations, terms: LossTerms = {}, options: GradientOptions = {}, workers = cpus().length): Promise<GradientResult> {
+export async function gradient(problem: EnsembleProblem, obs: Observations, terms: LossTerms = {}, options: GradientOptions = {}, workers?: number): Promise<GradientResult> {
   // The f32 GPU adjoint only when asked for: the f64 CPU path is the reference, and it also covers
   // the Rosenbrock methods.
   if (options.backend === 'gpu') return gradientGpu(problem, obs, terms, options);
@@ -30,7 +32,8 @@ export async function gradient(problem: EnsembleProblem, obs: Observations, term
   if (options.steps) return gradientCpu(problem, obs, terms, options);
   const { onProgress: _p, ...plain } = options;
   const N = problem.model.states.length, P = problem.model.params.length;
-  const fanned = await fanOut<GradientWorkerApi, GradientResult>(workerScript(import.meta.url, 'worker.js'), B, workers, (api, start, end) => {
+  // os.cpus() reads /proc on every call (0.1 ms): a fit's line search calls this a thousand times.
+  const fanned = await fanOut<GradientWorkerApi, GradientResult>(workerScript(import.meta.url, 'worker.js'), B, workers ?? (coreCount ??= cpus().length), (api, start, end) => {
     const sub = remake(problem, { batch: end - start, params: problem.params.slice(start * P, end * P), initial: problem.initial.slice(start * N, end * N) });
     const data = obs.data.filter((d) => d.traj >= start && d.traj < end).map((d) => ({ ...d, traj: d.traj - start }));
     return api.gradient(sub, { observables: obs.observables, data }, { ...terms, l2Weights: 0 }, plain);

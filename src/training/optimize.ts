@@ -214,25 +214,32 @@ async function optimizeBatch(problem: EnsembleProblem, data: Observations, idx: 
     for (let b = 0; b < B; b++) idx.forEach((i, k) => { p[b * P + i] = tf[k]!.toP(xs[b * K + k]!); });
     return p;
   };
+  // Each row's data, copied once: a subset's call renumbers their `traj` in place rather than
+  // copying 50 objects a row per call (the copies were most of a GPU fit's garbage collection).
   const byTraj: Array<typeof data.data> = Array.from({ length: B }, () => []);
-  for (const d of data.data) byTraj[d.traj]?.push(d);
+  for (const d of data.data) byTraj[d.traj]?.push({ ...d });
+  // Only the rows asked for are solved: a line search rarely needs all of them, and rows that
+  // finished need no more gradients. Rows not asked for get NaN.
   const objective: BatchObjective = async (xs, which, withGradient) => {
-    if (withGradient || !which) {
-      const g = await gradient(remake(problem, { params: paramsAt(xs) }), data, options.terms ?? {}, { ...options.solver, lossOnly: !withGradient });
-      const gx = new Float64Array(B * K);
-      if (withGradient) for (let b = 0; b < B; b++) idx.forEach((i, k) => { gx[b * K + k] = g.params[b * P + i]! * tf[k]!.dpdx(xs[b * K + k]!); });
-      return { loss: g.lossPerTrajectory, gx };
+    const rows = which ? Array.from(which.keys()).filter((b) => which[b]) : undefined;
+    const loss = new Float64Array(B).fill(NaN), gx = new Float64Array(withGradient ? B * K : 0).fill(NaN);
+    if (rows?.length === 0) return { loss, gx };
+    const all = paramsAt(xs);
+    let sub: EnsembleProblem, subData: Observations;
+    if (rows === undefined) { sub = remake(problem, { params: all }); subData = data; } else {
+      const params = new Float64Array(rows.length * P), initial = new Float64Array(rows.length * N);
+      rows.forEach((b, r) => { params.set(all.subarray(b * P, (b + 1) * P), r * P); initial.set(problem.initial.subarray(b * N, (b + 1) * N), r * N); });
+      sub = remake(problem, { batch: rows.length, params, initial });
+      const subset: typeof data.data = [];
+      rows.forEach((b, r) => { for (const d of byTraj[b]!) { d.traj = r; subset.push(d); } });
+      subData = { observables: data.observables, data: subset };
     }
-    // The loss of the trajectories in `which` only (a line search rarely needs all of them).
-    const rows = Array.from(which.keys()).filter((b) => which[b]);
-    const out = new Float64Array(B).fill(NaN);
-    if (rows.length === 0) return { loss: out, gx: new Float64Array(0) };
-    const all = paramsAt(xs), params = new Float64Array(rows.length * P), initial = new Float64Array(rows.length * N);
-    rows.forEach((b, r) => { params.set(all.subarray(b * P, (b + 1) * P), r * P); initial.set(problem.initial.subarray(b * N, (b + 1) * N), r * N); });
-    const sub: Observations = { observables: data.observables, data: rows.flatMap((b, r) => byTraj[b]!.map((d) => ({ ...d, traj: r }))) };
-    const g = await gradient(remake(problem, { batch: rows.length, params, initial }), sub, options.terms ?? {}, { ...options.solver, lossOnly: true });
-    rows.forEach((b, r) => { out[b] = g.lossPerTrajectory[r]!; });
-    return { loss: out, gx: new Float64Array(0) };
+    const g = await gradient(sub, subData, options.terms ?? {}, { ...options.solver, lossOnly: !withGradient });
+    (rows ?? Array.from({ length: B }, (_, b) => b)).forEach((b, r) => {
+      loss[b] = g.lossPerTrajectory[r]!;
+      if (withGradient) idx.forEach((i, k) => { gx[b * K + k] = g.params[r * P + i]! * tf[k]!.dpdx(xs[b * K + k]!); });
+    });
+    return { loss, gx };
   };
   const r = await minimizeBatch(x, B, K, objective, options);
   const finalParams = paramsAt(r.x);
@@ -272,11 +279,31 @@ function adam(S: number, K: number, lr: number): StepFn {
   };
 }
 
-/** L-BFGS with memory 10 and a batched backtracking Armijo line search (c₁ = 1e-4). */
+/** The line search's limits: at most this many trial steps, none shorter than MIN_STEP (x is O(1) in the unconstrained space). */
+const MAX_LINE_SEARCH_TRIES = 30, MIN_STEP = 1e-10;
+
+/**
+ * The next trial step after α failed the Armijo test: the minimiser of the quadratic through φ(0),
+ * φ'(0) = slope < 0 and φ(α) (N&W eq. 3.57), or, with a previous trial (α₀, φ(α₀)), of the cubic
+ * through all four (eq. 3.58); safeguarded to [0.1α, 0.5α].
+ */
+export function backtrack(phi0: number, slope: number, a: number, phi: number, a0: number, phi0Prev: number): number {
+  let next: number;
+  if (!(a0 > 0)) next = (-slope * a * a) / (2 * (phi - phi0 - slope * a));
+  else {
+    const r1 = phi - phi0 - slope * a, r0 = phi0Prev - phi0 - slope * a0;
+    const den = a0 * a0 * a * a * (a - a0);
+    const ca = (a0 * a0 * r1 - a * a * r0) / den, cb = (-a0 * a0 * a0 * r1 + a * a * a * r0) / den;
+    next = Math.abs(ca) < 1e-300 ? -slope / (2 * cb) : (-cb + Math.sqrt(Math.max(cb * cb - 3 * ca * slope, 0))) / (3 * ca);
+  }
+  return Number.isFinite(next) ? Math.min(Math.max(next, 0.1 * a), 0.5 * a) : 0.5 * a;
+}
+
+/** L-BFGS with memory 10 and a batched backtracking Armijo line search (c₁ = 1e-4, interpolating: `backtrack`). */
 function lbfgs(S: number, K: number, memory = 10): StepFn {
   const sHist: Float64Array[][] = Array.from({ length: S }, () => []), yHist: Float64Array[][] = Array.from({ length: S }, () => []);
   const prevX: Array<Float64Array | undefined> = new Array(S), prevG: Array<Float64Array | undefined> = new Array(S);
-  const dot = (a: Float64Array, b: Float64Array) => a.reduce((acc, v, i) => acc + v * b[i]!, 0);
+  const dot = (a: Float64Array, b: Float64Array) => { let acc = 0; for (let i = 0; i < a.length; i++) acc += a[i]! * b[i]!; return acc; };
   return async (x, loss, gx, active, lossAt) => {
     const dirs: Float64Array[] = [];
     const stuck = new Uint8Array(S);
@@ -308,24 +335,36 @@ function lbfgs(S: number, K: number, memory = 10): StepFn {
       if (!(dot(d, g) < 0)) { d = g.map((v) => -v); sHist[s] = []; yHist[s] = []; } // not a descent direction: restart
       dirs.push(d);
     }
-    // Backtracking for all active starts at once.
-    const step = new Float64Array(S).fill(1), done = new Uint8Array(S);
+    // Backtracking for all active starts at once, each trial step from the interpolant of what the
+    // row has seen (N&W §3.5): φ(0), φ'(0) and φ(α) give a quadratic (eq. 3.57), and with the
+    // previous trial a cubic (eq. 3.58); its minimiser is kept in [0.1α, 0.5α] (0.1α after a
+    // non-finite trial). Halving alone took up to 30 sequential calls a row where the loss is flat
+    // to rounding near the optimum; a row gives up when α < MIN_STEP or after MAX_LINE_SEARCH_TRIES.
+    const step = new Float64Array(S).fill(1), done = new Uint8Array(S), accepted = new Uint8Array(S);
+    const prevStep = new Float64Array(S), prevLoss = new Float64Array(S);
+    const slopes = new Float64Array(S);
+    for (let s = 0; s < S; s++) slopes[s] = dot(dirs[s]!, gx.subarray(s * K, (s + 1) * K));
     const out = Float64Array.from(x);
     for (let s = 0; s < S; s++) if (!active[s]) done[s] = 1;
-    for (let tries = 0; tries < 30 && done.some((v) => !v); tries++) {
+    for (let tries = 0; tries < MAX_LINE_SEARCH_TRIES && done.some((v) => !v); tries++) {
       const trial = Float64Array.from(x);
       for (let s = 0; s < S; s++) if (!done[s]) for (let k = 0; k < K; k++) trial[s * K + k] = x[s * K + k]! + step[s]! * dirs[s]![k]!;
       const lt = await lossAt(trial, Uint8Array.from(done, (v) => (v ? 0 : 1)));
       for (let s = 0; s < S; s++) {
         if (done[s]) continue;
-        const slope = dot(dirs[s]!, gx.subarray(s * K, (s + 1) * K));
-        if (Number.isFinite(lt[s]!) && lt[s]! <= loss[s]! + 1e-4 * step[s]! * slope) {
-          done[s] = 1;
+        const a = step[s]!, phi = lt[s]!, phi0 = loss[s]!, slope = slopes[s]!;
+        if (Number.isFinite(phi) && phi <= phi0 + 1e-4 * a * slope) {
+          done[s] = accepted[s] = 1;
           out.set(trial.subarray(s * K, (s + 1) * K), s * K);
-        } else step[s]! *= 0.5;
+          continue;
+        }
+        const finite = Number.isFinite(phi);
+        step[s] = finite ? backtrack(phi0, slope, a, phi, prevStep[s]!, prevLoss[s]!) : 0.1 * a;
+        prevStep[s] = finite ? a : 0; prevLoss[s] = phi;
+        if (step[s]! < MIN_STEP) done[s] = 1;
       }
     }
-    for (let s = 0; s < S; s++) if (!done[s]) stuck[s] = 1; // no decrease found: the caller decides why (FitStatus)
+    for (let s = 0; s < S; s++) if (active[s] && !accepted[s]) stuck[s] = 1; // no decrease found: the caller decides why (FitStatus)
     return { x: out, stuck };
   };
 }
