@@ -13,6 +13,7 @@
 import { MATH_WGSL, SOLVER_COMMON_WGSL } from './wgsl-sources.generated.js';
 import type { Model } from '../physics/model.js';
 import type { Method } from '../methods/tableaus.js';
+import { CONTROLLER_REGISTERS } from '../methods/controller.js';
 import { emitModelWgsl, wgslSizes } from './compile.js';
 import { adjointNetworkLooped } from './neural.js';
 import { SOLVER_CONFIG, SOLVER_PROGRAM, wgslBindings, wgslStruct } from './programs.js';
@@ -24,12 +25,12 @@ export const SOLVER_COMMON = SOLVER_COMMON_WGSL;
 export { MATH_WGSL };
 
 export const WORKGROUP_SIZE = 64;
-/** f32 slots per trajectory in the state buffer: y, yc, t_hi, t_lo, h, err_prev, rho (`controllerSlots`). */
-export const stateStride = (N: number) => 2 * N + 5;
+/** f32 slots per trajectory in the state buffer: y, yc, t_hi, t_lo, then CONTROLLER_REGISTERS (`controllerSlots`). */
+export const stateStride = (N: number) => 2 * N + 2 + CONTROLLER_REGISTERS.length;
 export const COUNTER_STRIDE = 6;
 
-/** f32 slots per checkpoint of the controller state: y, yc, t_hi, t_lo, h, err_prev, rho, flags, save. */
-export const checkpointStride = (N: number) => 2 * N + 7;
+/** f32 slots per checkpoint of the controller state: the state buffer's slots, then flags and save. */
+export const checkpointStride = (N: number) => stateStride(N) + 2;
 /** Where a checkpoint holds `flags` and `save` (after the controller's registers). */
 export const checkpointFlagsSlot = (N: number) => stateStride(N);
 export const checkpointSaveSlot = (N: number) => stateStride(N) + 1;
@@ -78,18 +79,15 @@ export function kernelHeader(model: Model, method: Method, what: string, withNet
 
 /**
  * Layout per trajectory i:
- *   state[i*SS ..]   : y[N], yc[N] (Kahan compensation), t_hi, t_lo, h, err_prev, rho (stiffness estimate)
+ *   state[i*SS ..]   : y[N], yc[N] (Kahan compensation), t_hi, t_lo, h, err_prev, rho (CONTROLLER_REGISTERS)
  *   counters[i*CS ..]: status, accepted steps, rejected steps, rhs evaluations, next save index, flags
  *   out[(i*n_save + s)*N ..] : y at save time s
  *   ckpt[(i*capacity + c)*CK ..] (with `checkpoints`): the controller state before accepted step c·K
  * (bindings: SOLVER_PROGRAM in src/codegen/programs.ts)
  */
 
-/**
- * The controller's registers in the order `state` and checkpoints hold them: y, yc, t_hi, t_lo, h,
- * err_prev (PI memory) and rho (the stiffness estimate behind the stability cap, src/methods/controller.ts).
- */
-const controllerSlots = (N: number) => [...range(N).map((k) => `y[${k}]`), ...range(N).map((k) => `yc[${k}]`), 't.x', 't.y', 'h', 'err_prev', 'rho'];
+/** The controller's registers in the order `state` and checkpoints hold them: y, yc, t_hi, t_lo, CONTROLLER_REGISTERS. */
+const controllerSlots = (N: number) => [...range(N).map((k) => `y[${k}]`), ...range(N).map((k) => `yc[${k}]`), 't.x', 't.y', ...CONTROLLER_REGISTERS.map((r) => r.name)];
 
 /** Declares the controller's registers and loads them from `buf[base + …]` (layout of `controllerSlots`). */
 export function loadController(N: number, buf: string, base: string): string {
@@ -98,9 +96,7 @@ export function loadController(N: number, buf: string, base: string): string {
   var yc: array<f32, ${N}>;
 ${range(2 * N).map((j) => `  ${controllerSlots(N)[j]} = ${at(j)};`).join('\n')}
   var t = vec2<f32>(${at(2 * N)}, ${at(2 * N + 1)});
-  var h = ${at(2 * N + 2)};
-  var err_prev = ${at(2 * N + 3)};
-  var rho = ${at(2 * N + 4)};`;
+${CONTROLLER_REGISTERS.map((r, j) => `  var ${r.name} = ${at(2 * N + 2 + j)};`).join('\n')}`;
 }
 
 /** Stores the controller's registers into `buf[base + …]` (layout of `controllerSlots`). */

@@ -712,7 +712,7 @@ function stabilityCap(T: StepTarget, tab: ExplicitTableau): string {
   ${T.for('i', 0, T.N, (q) => `dg2 += ${sq(d(point, q))};
 dk2 += ${sq(d((s) => `k${s}`, q))};
 yy += ynew[${q}] * ynew[${q}];`)}
-  if (dg2 > ${T.lit(floor * floor)} * EPS * EPS * yy && dg2 > 0.0) {
+  if (dg2 > ${T.lit(floor * floor)} * EPS * EPS * yy) {
     ${T.let('rho_new', T.sqrt('dk2 / dg2'))}
     if (${T.finite('rho_new')}) { rho = rho_new; }
   }

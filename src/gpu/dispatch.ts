@@ -7,6 +7,7 @@
  */
 import { bufferPool, checked, readBuffer } from './runtime.js';
 import { COUNTER_STRIDE, WORKGROUP_SIZE, stateStride } from '../codegen/kernel.js';
+import { CONTROLLER_REGISTERS } from '../methods/controller.js';
 import { SOLVER_CONFIG, SOLVER_PROGRAM, uniformBytes } from '../codegen/programs.js';
 import { bindGroupFor, uniformData } from './program.js';
 import type { EnsembleProblem, ResolvedOptions } from '../solvers/problem.js';
@@ -46,9 +47,7 @@ export async function forwardChunk(
     for (let k = 0; k < N; k++) state[o + k] = problem.initial[(start + b) * N + k]!;
     state[o + 2 * N] = t0hi;
     state[o + 2 * N + 1] = t0lo;
-    state[o + 2 * N + 2] = 0; // h = 0: the kernel picks the first step (or cfg.dt for rk4)
-    state[o + 2 * N + 3] = 1e-4; // err_prev
-    state[o + 2 * N + 4] = 0; // rho: no stiffness estimate yet, no stability cap
+    CONTROLLER_REGISTERS.forEach((r, j) => { state[o + 2 * N + 2 + j] = r.initial; });
   }
   const params = packParams(problem, start, count);
   const { gx, gy } = dispatchGrid(device, count);

@@ -215,18 +215,20 @@ export async function computePipeline(
  * checkpoints anew, which made GPU gradients 3× slower than at a fixed batch (issue 15).
  */
 export function pooledSize(size: number): number {
-  if (size <= 4096) return Math.max(16, Math.ceil(size / 256) * 256);
+  if (size <= 4096) return exactSize(size);
   const quarter = 2 ** (Math.floor(Math.log2(size)) - 2);
   return Math.ceil(size / quarter) * quarter;
 }
+/** The size asked for, padded to 256 bytes (at least 16). */
+const exactSize = (size: number) => Math.max(16, Math.ceil(size / 256) * 256);
 
 /** Free buffers by (size, usage), reused across solves on the same device (tfjs BufferManager). */
 class BufferPool {
   private free = new Map<string, GPUBuffer[]>();
   acquire(device: GPUDevice, size: number, usage: GPUBufferUsageFlags, label: string): GPUBuffer {
-    // Never past a limit the exact size would have kept to.
-    const bucket = pooledSize(size), limit = Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize);
-    const padded = bucket <= limit || size > limit ? bucket : Math.max(16, Math.ceil(size / 256) * 256);
+    // Never past a device limit the exact size keeps to.
+    const bucket = pooledSize(size);
+    const padded = bucket <= Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize) ? bucket : exactSize(size);
     const list = this.free.get(`${padded}:${usage}`);
     const buffer = list?.pop();
     if (buffer) { buffer.label = label; return buffer; }

@@ -30,6 +30,20 @@ export const CONTROLLER = {
 };
 
 /**
+ * The controller's scalar registers, kept per trajectory between attempts (after y, its
+ * compensation and t), with the values a trajectory starts from; both backends declare them from
+ * here, and the GPU's state buffer and checkpoints hold them in this order.
+ */
+export const CONTROLLER_REGISTERS = [
+  /** The next step; 0: the first attempt picks it (or takes the fixed dt). */
+  { name: 'h', initial: 0 },
+  /** The PI controller's memory of the last accepted error. */
+  { name: 'err_prev', initial: 1e-4 },
+  /** The stiffness estimate behind the stability cap; 0: none yet, no cap. */
+  { name: 'rho', initial: 0 },
+] as const;
+
+/**
  * Why explicit steps need a stability cap besides the error estimate. Near a stable equilibrium
  * the stages agree to rounding, so the embedded error estimate is ~0 and the controller grows h
  * tenfold per step, far past the stability limit |hλ| ≤ β. The forward solution does not notice

@@ -11,8 +11,8 @@ import { gradientGpu } from './gpu-adjoint.js';
 import type { LossTerms, Observations } from './loss.js';
 import type { GradientWorkerApi } from './worker.js';
 
+/** os.cpus().length, read once (it reads /proc on every call, and a fit's line search calls `gradient` a thousand times). */
 let coreCount: number | undefined;
-
 
 /**
  * The gradient on the backend `options.backend` names: 'gpu' runs the f32 adjoint of
@@ -32,7 +32,6 @@ export async function gradient(problem: EnsembleProblem, obs: Observations, term
   if (options.steps) return gradientCpu(problem, obs, terms, options);
   const { onProgress: _p, ...plain } = options;
   const N = problem.model.states.length, P = problem.model.params.length;
-  // os.cpus() reads /proc on every call (0.1 ms): a fit's line search calls this a thousand times.
   const fanned = await fanOut<GradientWorkerApi, GradientResult>(workerScript(import.meta.url, 'worker.js'), B, workers ?? (coreCount ??= cpus().length), (api, start, end) => {
     const sub = remake(problem, { batch: end - start, params: problem.params.slice(start * P, end * P), initial: problem.initial.slice(start * N, end * N) });
     const data = obs.data.filter((d) => d.traj >= start && d.traj < end).map((d) => ({ ...d, traj: d.traj - start }));

@@ -287,11 +287,11 @@ const MAX_LINE_SEARCH_TRIES = 30, MIN_STEP = 1e-10;
  * φ'(0) = slope < 0 and φ(α) (N&W eq. 3.57), or, with a previous trial (α₀, φ(α₀)), of the cubic
  * through all four (eq. 3.58); safeguarded to [0.1α, 0.5α].
  */
-export function backtrack(phi0: number, slope: number, a: number, phi: number, a0: number, phi0Prev: number): number {
+export function backtrack(phi0: number, slope: number, a: number, phi: number, a0: number, phiA0: number): number {
   let next: number;
   if (!(a0 > 0)) next = (-slope * a * a) / (2 * (phi - phi0 - slope * a));
   else {
-    const r1 = phi - phi0 - slope * a, r0 = phi0Prev - phi0 - slope * a0;
+    const r1 = phi - phi0 - slope * a, r0 = phiA0 - phi0 - slope * a0;
     const den = a0 * a0 * a * a * (a - a0);
     const ca = (a0 * a0 * r1 - a * a * r0) / den, cb = (-a0 * a0 * a0 * r1 + a * a * a * r0) / den;
     next = Math.abs(ca) < 1e-300 ? -slope / (2 * cb) : (-cb + Math.sqrt(Math.max(cb * cb - 3 * ca * slope, 0))) / (3 * ca);
@@ -352,13 +352,12 @@ function lbfgs(S: number, K: number, memory = 10): StepFn {
       const lt = await lossAt(trial, Uint8Array.from(done, (v) => (v ? 0 : 1)));
       for (let s = 0; s < S; s++) {
         if (done[s]) continue;
-        const a = step[s]!, phi = lt[s]!, phi0 = loss[s]!, slope = slopes[s]!;
-        if (Number.isFinite(phi) && phi <= phi0 + 1e-4 * a * slope) {
+        const a = step[s]!, phi = lt[s]!, phi0 = loss[s]!, slope = slopes[s]!, finite = Number.isFinite(phi);
+        if (finite && phi <= phi0 + 1e-4 * a * slope) {
           done[s] = accepted[s] = 1;
           out.set(trial.subarray(s * K, (s + 1) * K), s * K);
           continue;
         }
-        const finite = Number.isFinite(phi);
         step[s] = finite ? backtrack(phi0, slope, a, phi, prevStep[s]!, prevLoss[s]!) : 0.1 * a;
         prevStep[s] = finite ? a : 0; prevLoss[s] = phi;
         if (step[s]! < MIN_STEP) done[s] = 1;

@@ -260,7 +260,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       dg2 += (ynew[0] - u5[0]) * (ynew[0] - u5[0]);
       dk2 += (k6[0] - k5[0]) * (k6[0] - k5[0]);
       yy += ynew[0] * ynew[0];
-      if (dg2 > 1024.0 * EPS * EPS * yy && dg2 > 0.0) {
+      if (dg2 > 1024.0 * EPS * EPS * yy) {
         let rho_new = sqrt(dk2 / dg2);
         if (finite(rho_new)) { rho = rho_new; }
       }

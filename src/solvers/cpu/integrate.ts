@@ -7,6 +7,7 @@
 import type { ModelF64 } from '../../codegen/compile.js';
 import type { Method } from '../../methods/tableaus.js';
 import { STATUS } from '../../methods/status.js';
+import { CONTROLLER_REGISTERS } from '../../methods/controller.js';
 import { acceptedStageNames, compileJs, jsTarget, loopHead, saveLoop, stepAttempt, stepConstants, stepHelpers } from '../../codegen/step.js';
 import type { ResolvedOptions } from '../problem.js';
 
@@ -111,7 +112,7 @@ return function integrate(y0, p, t0, t1, saveat, out, outOffset, rtolIn, atolIn,
   out.fill(NaN, outOffset, outOffset + nSave * N);
   y.set(y0);
   yc.fill(0);
-  let tx = t0, ty = 0, h = 0, err_prev = 1e-4, rho = 0;
+  let tx = t0, ty = 0, ${CONTROLLER_REGISTERS.map((r) => `${r.name} = ${r.initial}`).join(', ')};
   let status = STATUS_RUNNING, steps = 0, rejected = 0, nfev = 0, save = 0, flags = FLAG_STARTED;
   // Save times at t0 take the initial state.
   while (save < nSave && saveat[save] <= t0) { for (let i = 0; i < N; i++) out[outOffset + save * N + i] = y[i]; save++; }
