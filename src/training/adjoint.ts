@@ -30,7 +30,7 @@ import { ProblemError, type EnsembleProblem, type SolveOptions } from '../solver
 import { resolveOptions } from '../solvers/options.js';
 import { StageTape, StepTrace, integrateTrajectory } from '../solvers/cpu/integrate.js';
 import { acceptedStageNames, compileJs, explicitRecordNames, explicitStages, explicitStepAdjoint, jsTarget, lincomb, luSolve, luSolveTransposed, range, readByLaterStage, rosenbrockStages, rosenbrockStepAdjoint } from '../codegen/step.js';
-import { compileObservable, priorLoss, residualLoss, type LossTerms, type Observations } from './loss.js';
+import { compileObservable, priorLoss, residualLossInto, type LossTerms, type Observations } from './loss.js';
 import type { Model } from '../physics/model.js';
 
 /**
@@ -118,18 +118,34 @@ export function emptyResult(B: number, N: number, P: number, W: number, obs: Obs
   };
 }
 
-/** The solve's save times: every measurement time (sorted, unique), and t1 when a penalty is read there. */
-function saveTimes(obs: Observations, t0: number, t1: number, needEnd: boolean): Float64Array {
-  const all = new Float64Array(obs.data.length + (needEnd ? 1 : 0));
+/**
+ * The solve's save times (every measurement time, sorted and unique, and t1 when a penalty is read
+ * there) and each datum's index among them. Data come grouped by time far more often than not, so
+ * the distinct times are collected first (a map, the last time remembered) and only those sorted:
+ * sorting every datum's time took 7 ms of a 1024 × 50 loss (issue 15).
+ */
+function saveTimes(obs: Observations, t0: number, t1: number, needEnd: boolean): { saveat: Float64Array; saveOf: Int32Array } {
+  const seen = new Map<number, number>(), distinct: number[] = [];
+  const saveOf = new Int32Array(obs.data.length);
+  const indexOf = (t: number) => {
+    let j = seen.get(t);
+    if (j === undefined) { j = distinct.length; seen.set(t, j); distinct.push(t); }
+    return j;
+  };
+  let lastT = NaN, last = -1;
   obs.data.forEach((d, i) => {
-    if (!(d.t >= t0 && d.t <= t1)) throw new ProblemError(`a measurement at t = ${d.t} lies outside [t0, t1] = [${t0}, ${t1}]`);
-    all[i] = d.t;
+    if (d.t !== lastT) {
+      if (!(d.t >= t0 && d.t <= t1)) throw new ProblemError(`a measurement at t = ${d.t} lies outside [t0, t1] = [${t0}, ${t1}]`);
+      lastT = d.t; last = indexOf(d.t);
+    }
+    saveOf[i] = last;
   });
-  if (needEnd) all[obs.data.length] = t1;
-  all.sort();
-  let n = 0;
-  for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[n - 1]) all[n++] = all[i]!;
-  return all.slice(0, n);
+  if (needEnd) indexOf(t1);
+  const order = distinct.map((_, j) => j).sort((a, b) => distinct[a]! - distinct[b]!);
+  const rank = new Int32Array(distinct.length);
+  order.forEach((j, r) => { rank[j] = r; });
+  for (let i = 0; i < saveOf.length; i++) saveOf[i] = rank[saveOf[i]!]!;
+  return { saveat: Float64Array.from(order, (j) => distinct[j]!), saveOf };
 }
 
 /**
@@ -164,21 +180,30 @@ export function gradientSetup(problem: EnsembleProblem, obs: Observations, terms
   const { model, tracking, observable, quantityOf } = compiled;
   if (method.kind === 'rosenbrock' && !compiled.sens.secondOrder) throw new ProblemError(`${method.name} gradients need second derivatives of the model, which are unavailable`);
   const N0 = base.states.length, N = model.states.length, P = base.params.length, B = problem.batch;
-  const saveat = saveTimes(obs, problem.t0, problem.t1, tracking !== undefined);
+  const { saveat, saveOf } = saveTimes(obs, problem.t0, problem.t1, tracking !== undefined);
   const S = saveat.length;
-  const saveIndex = new Map(Array.from(saveat, (t, s) => [t, s]));
   const observables = obs.observables.map((o) => observable(o.name));
+  // The derivatives of h that are not identically 0 (an observable reads few of the states and parameters).
+  const dyUsed = observables.map((h) => h.dyNonzero), dpUsed = observables.map((h) => h.dpNonzero);
+  // One datum's saved state, copied (a subarray view per datum was most of the host's loss time).
+  const y = new Float64Array(N0);
   const quantity = tracking?.tracked.map((t) => quantityOf(t.law.name));
   const priors = Object.entries(terms.priors ?? {}).map(([name, prior]) => {
     const q = base.params.findIndex((x) => x.name === name);
     if (q < 0) throw new ProblemError(`a prior names "${name}", which is not a parameter of the model`);
     return { q, prior };
   });
-  const byTraj: number[][] = Array.from({ length: B }, () => []);
-  obs.data.forEach((d, i) => {
+  // Each trajectory's data (indices into obs.data), as one array in trajectory order: trajectory b's
+  // are order[first[b] … first[b + 1]) (a counting sort; an array per trajectory was garbage per call).
+  const first = new Int32Array(B + 1), order = new Int32Array(obs.data.length);
+  obs.data.forEach((d) => {
     if (d.traj >= B) throw new ProblemError(`a measurement refers to trajectory ${d.traj}, but the batch has ${B}`);
-    byTraj[d.traj]!.push(i);
+    first[d.traj + 1]!++;
   });
+  for (let b = 0; b < B; b++) first[b + 1]! += first[b]!;
+  const next = first.slice(0, B);
+  obs.data.forEach((d, i) => { order[next[d.traj]!++] = i; });
+  const slope = new Float64Array(1);
   const param = (b: number) => problem.params.subarray(b * P, (b + 1) * P);
   return {
     compiled, model, N0, N, P, B, saveat,
@@ -190,13 +215,13 @@ export function gradientSetup(problem: EnsembleProblem, obs: Observations, terms
     lossAt(b, out, ybarSaves, pbar, { observation, sigma }) {
       const p = param(b);
       let loss = 0;
-      for (const i of byTraj[b]!) {
-        const d = obs.data[i]!, o = obs.observables[d.observable]!, h = observables[d.observable]!;
-        const s = saveIndex.get(d.t)!;
-        const y = out.subarray(s * N, s * N + N0);
+      for (let j = first[b]!; j < first[b + 1]!; j++) {
+        const i = order[j]!, d = obs.data[i]!, o = obs.observables[d.observable]!, h = observables[d.observable]!;
+        const s = saveOf[i]!;
+        for (let k = 0; k < N0; k++) y[k] = out[s * N + k]!;
         const hv = h.value(d.t, y, p);
         const scale = d.scale ?? o.scale, offset = d.offset ?? o.offset;
-        const [l, dz] = residualLoss(d.sigma === undefined ? o : { noise: o.noise, sigma: d.sigma }, scale * hv + offset, d.value);
+        const l = residualLossInto(o.noise, d.sigma ?? o.sigma, scale * hv + offset, d.value, slope), dz = slope[0]!;
         loss += l;
         if (lossOnly) continue;
         // l = ½r² with r ∝ 1/σ: ∂l/∂σ = −2l/σ.
@@ -204,8 +229,8 @@ export function gradientSetup(problem: EnsembleProblem, obs: Observations, terms
         const g = observation[d.observable]!;
         if (d.scale === undefined) g.scale += dz * hv;
         if (d.offset === undefined) g.offset += dz;
-        for (let k = 0; k < N0; k++) ybarSaves[s * N + k]! += dz * scale * h.dy[k]!(d.t, y, p);
-        for (let q = 0; q < P; q++) pbar[q]! += dz * scale * h.dp[q]!(d.t, y, p);
+        for (const k of dyUsed[d.observable]!) ybarSaves[s * N + k]! += dz * scale * h.dy[k]!(d.t, y, p);
+        for (const q of dpUsed[d.observable]!) pbar[q]! += dz * scale * h.dp[q]!(d.t, y, p);
       }
       for (const t of tracking?.tracked ?? []) {
         loss += out[(S - 1) * N + t.penaltyIndex]!;
@@ -305,7 +330,7 @@ const CACHE_LIMIT = 16;
  * from one array that each call overwrites.
  */
 function compiledFor(base: Model, lambda: number, weights: Float64Array, secondOrder: boolean): Compiled {
-  const key = `${lambda}|${JSON.stringify(base)}`;
+  const key = `${lambda}|${contentKey(base)}`;
   let entry = compiledCache.get(key);
   if (!entry) {
     if (compiledCache.size >= CACHE_LIMIT) compiledCache.delete(compiledCache.keys().next().value!);
@@ -329,6 +354,18 @@ function compiledFor(base: Model, lambda: number, weights: Float64Array, secondO
   c.weights.set(weights);
   return c;
 }
+
+/**
+ * A model's content as a cache key, serialised once per model object (a fit asks for it on every
+ * call, and serialising the expression trees each time took 0.2 ms a call); like the kernel cache
+ * (src/codegen/kernel.ts, cachedKernel) this takes a model object as never changed in place.
+ */
+function contentKey(model: Model): string {
+  let key = contentKeys.get(model);
+  if (key === undefined) contentKeys.set(model, (key = JSON.stringify(model)));
+  return key;
+}
+const contentKeys = new WeakMap<Model, string>();
 
 /** Reverse sweep over the trajectory's steps; returns ȳ₀ and accumulates p̄ and θ̄. */
 function backward(
