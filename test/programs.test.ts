@@ -46,10 +46,10 @@ function expectFromDescriptor(code: string, program: ProgramSpec, names: string[
 }
 
 describe('GPU program descriptors', () => {
-  it('the solver kernel declares its descriptor\'s bindings (nn_w with a network, ckpt with checkpoints)', async () => {
+  it('the solver kernel declares its descriptor\'s bindings (nn_w with a network, ckpt with checkpoints, tape with the stage tape)', async () => {
     expectFromDescriptor(buildSolverKernel(decay, DOPRI5), SOLVER_PROGRAM, ['cfg', 'params', 'state', 'counters', 'save_t', 'out', 'n_running']);
     expectFromDescriptor(buildSolverKernel(ude, DOPRI5, false, true), SOLVER_PROGRAM, ['cfg', 'params', 'state', 'counters', 'save_t', 'out', 'n_running', 'nn_w', 'ckpt']);
-    expectFromDescriptor(buildSolverKernel(ude, DOPRI5, false, true, { stageTape: true }), SOLVER_PROGRAM, ['cfg', 'params', 'state', 'counters', 'save_t', 'out', 'n_running', 'nn_w', 'ckpt']);
+    expectFromDescriptor(buildSolverKernel(ude, DOPRI5, false, true, { stageTape: true }), SOLVER_PROGRAM, ['cfg', 'params', 'state', 'counters', 'save_t', 'out', 'n_running', 'nn_w', 'tape']);
     await expect(golden(buildSolverKernel(decay, DOPRI5))).toMatchFileSnapshot('./golden/solver-decay-dopri5.wgsl');
     await expect(golden(buildSolverKernel(decay, RODAS4))).toMatchFileSnapshot('./golden/solver-decay-rodas4.wgsl');
   });
@@ -57,7 +57,7 @@ describe('GPU program descriptors', () => {
   it('the adjoint sweep declares its bindings, replayed and from the stage tape', async () => {
     expectFromDescriptor(buildAdjointKernel(decay, DOPRI5, false), ADJOINT_PROGRAM, ['cfg', 'params', 'ckpt', 'adj', 'save_t', 'work', 'n_running']);
     expectFromDescriptor(buildAdjointKernel(ude, DOPRI5, false), ADJOINT_PROGRAM, ['cfg', 'params', 'ckpt', 'adj', 'save_t', 'work', 'n_running', 'nn_w', 'wbar']);
-    expectFromDescriptor(buildAdjointKernel(ude, DOPRI5, false, { stageTape: true }), ADJOINT_PROGRAM, ['cfg', 'params', 'ckpt', 'adj', 'save_t', 'work', 'n_running', 'nn_w', 'wbar']);
+    expectFromDescriptor(buildAdjointKernel(ude, DOPRI5, false, { stageTape: true }), ADJOINT_PROGRAM, ['cfg', 'params', 'tape', 'adj', 'save_t', 'work', 'n_running', 'nn_w', 'wbar']);
     await expect(golden(buildAdjointKernel(decay, DOPRI5, false))).toMatchFileSnapshot('./golden/adjoint-decay-dopri5.wgsl');
     await expect(buildAdjointKernel(ude, DOPRI5, false, { stageTape: true })).toMatchFileSnapshot('./golden/adjoint-stage-tape-tiny-ude.wgsl');
   });

@@ -33,7 +33,7 @@ import type { Method } from '../methods/tableaus.js';
 import { emitSecondOrderWgsl, emitSensitivityWgsl, wgslSizes } from './compile.js';
 import { adjointNetworkLooped, mlpWgsl } from './neural.js';
 import { ADJOINT_PROGRAM, wgslBindings } from './programs.js';
-import { WORKGROUP_SIZE, adjointStageLoop, checkpointFlagsSlot, checkpointSaveSlot, kernelHeader, loadController, stageTapePoints, stageTapeStride } from './kernel.js';
+import { WORKGROUP_SIZE, adjointStageLoop, checkpointFlagsSlot, checkpointSaveSlot, kernelHeader, loadController, stageTapePoints, stageTapeValue, stageTapeWords } from './kernel.js';
 import { explicitStages, formatSource, explicitStepAdjoint, loopHead, luSolveTransposed, range, readByLaterStage, rosenbrockStages, rosenbrockStepAdjoint, driverStart, stepAttempt, timeUntil, wgslTarget } from './step.js';
 
 /** f32 slots per step on the tape: y_n (N), t_hi, t_lo, h, index of the step's first save. */
@@ -83,10 +83,14 @@ export function buildAdjointKernel(
   const sens = emitSensitivityWgsl(model);
   const spec = model.neural;
   const nOut = spec?.outputs.length ?? 0, nIn = spec?.inputs.length ?? 0;
-  // Slot k of step `step` on the tape, [step][slot][trajectory] so neighbouring invocations touch neighbouring words.
-  const tape = points
-    ? (step: string, k: number) => `ckpt[((c * K + ${step}) * ${stageTapeStride(N, tab)}u + ${k}u) * cfg.batch + i]`
-    : (step: string, k: number) => `work[TAPE0 + (${step} * ${TS}u + ${k}u) * cfg.batch + i]`;
+  // Slot k of step `step` on the segment's tape in `work` (the replayed form), [step][slot][trajectory]
+  // so neighbouring invocations touch neighbouring words.
+  const tape = (step: string, k: number) => `work[TAPE0 + (${step} * ${TS}u + ${k}u) * cfg.batch + i]`;
+  // The stage tape: word q of step `step`, [step][word][trajectory] (src/codegen/kernel.ts, stageTapeWords).
+  const Q = points ? stageTapeWords(N, tab) : 0;
+  const tapeWord = (step: string, q: number) => `tape[((c * K + ${step}) * ${Q}u + ${q}u) * cfg.batch + i]`;
+  // Value k of step m: from the words loaded once per step (r0, r1, …), or from the replay's tape.
+  const stepValue = (k: number) => (points ? stageTapeValue('r', k) : tape('m', k));
   const [hi, lo] = T.saveTime('save');
 
   // After an accepted replayed step: tape it, then move the save index past the step's saves (the
@@ -152,7 +156,7 @@ ${stepAttempt(T, tab, { fixedStep, projects: false, onAccept, loopStages: stageL
   }`;
 
   return formatSource(`${kernelHeader(model, tab, ' adjoint', spec !== undefined, networkLooped)}
-${wgslBindings(ADJOINT_PROGRAM, ['cfg', 'params', 'ckpt', 'adj', 'save_t', 'work', 'n_running', ...(spec ? ['nn_w' as const, 'wbar' as const] : [])])}
+${wgslBindings(ADJOINT_PROGRAM, ['cfg', 'params', points ? 'tape' : 'ckpt', 'adj', 'save_t', 'work', 'n_running', ...(spec ? ['nn_w' as const, 'wbar' as const] : [])])}
 const TAPE0_PER_TRAJ: u32 = ${N + P}u;
 ${spec ? `// θ̄ of this trajectory over the segment, summed by nn_vjp_acc (zero at the start of each invocation).
 var<private> th: array<f32, ${weightLayout(layerSizes(spec)).total}>;` : ''}
@@ -172,7 +176,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n_seg = min(K, total_steps - c * K);
 ${points ? `  // The segment ends where the next step's saves start (or at the last save reached).
   var save_end = adj[ab + 2u];
-  if ((c + 1u) * K < total_steps) { save_end = u32(${tape('K', N + 3)}); }
+  if ((c + 1u) * K < total_steps) { save_end = u32(${tapeWord('K', (N + 3) >> 2)}.${'xyzw'[(N + 3) & 3]}); }
   var p: array<f32, P>;
 ${range(P).map((q) => `  p[${q}] = params[i * P + ${q}u];`).join('\n')}
   var y: array<f32, ${N}>;
@@ -192,11 +196,12 @@ ${range(P).map((q) => `  pbar[${q}] = work[${N + q}u * cfg.batch + i];`).join('\
   loop {
     if (m == 0u) { break; }
     m -= 1u;
-${range(N).map((k) => `    y[${k}] = ${tape('m', k)};`).join('\n')}
-    let tn = vec2<f32>(${tape('m', N)}, ${tape('m', N + 1)});
-    let hs = ${tape('m', N + 2)};
-    let s_lo = u32(${tape('m', N + 3)});
-${points ? points.map((u, d) => `    var u${d + 1}: array<f32, ${N}>;\n${range(N).map((k) => `    u${d + 1}[${k}] = ${tape('m', N + 4 + d * N + k)};`).join('\n')}`).join('\n')
+${points ? range(Q).map((q) => `    let r${q} = ${tapeWord('m', q)};`).join('\n') : ''}
+${range(N).map((k) => `    y[${k}] = ${stepValue(k)};`).join('\n')}
+    let tn = vec2<f32>(${stepValue(N)}, ${stepValue(N + 1)});
+    let hs = ${stepValue(N + 2)};
+    let s_lo = u32(${stepValue(N + 3)});
+${points ? points.map((u, d) => `    var u${d + 1}: array<f32, ${N}>;\n${range(N).map((k) => `    u${d + 1}[${k}] = ${stepValue(N + 4 + d * N + k)};`).join('\n')}`).join('\n')
     : tab.kind === 'rosenbrock' ? `    // W's factors, U_s and the points u_s at (t_n, y_n), as the forward step made them.
     t = tn;
     f0 = rhs(t.x, y, p);

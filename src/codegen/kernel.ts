@@ -46,8 +46,19 @@ export function stageTapePoints(method: Method): string[] | undefined {
   const names = acceptedStageNames(method);
   return names && names.filter((n) => n.startsWith('u') || n === 'ynew');
 }
-/** f32 slots per step of the GPU stage tape (`stageTapePoints`). */
-export const stageTapeStride = (N: number, method: Method) => N + 4 + N * (stageTapePoints(method)?.length ?? 0);
+/** f32 values per step of the GPU stage tape (`stageTapePoints`). */
+export const stageTapeValues = (N: number, method: Method) => N + 4 + N * (stageTapePoints(method)?.length ?? 0);
+/**
+ * vec4 words per step of the GPU stage tape: its values four to a word (the last padded with
+ * zeros). A lane's four values go in one 16-byte store: llvmpipe writes and reads a storage buffer
+ * lane by lane, and with one f32 per access the forward pass with the tape took 3× the time of the
+ * forward pass alone at B = 1024 (issue 15); a GPU coalesces 16-byte accesses as well as 4-byte ones.
+ */
+export const stageTapeWords = (N: number, method: Method) => Math.ceil(stageTapeValues(N, method) / 4);
+/** f32 slots per step of the GPU stage tape (`stageTapeWords`, padded): what it takes in memory. */
+export const stageTapeStride = (N: number, method: Method) => 4 * stageTapeWords(N, method);
+/** Value k of a stage-tape record held in vec4 words named `${prefix}0`, `${prefix}1`, …. */
+export const stageTapeValue = (prefix: string, k: number) => `${prefix}${k >> 2}.${'xyzw'[k & 3]}`;
 
 /**
  * The adjoint's kernels (forward with checkpoints, sweep) run the explicit stages as one loop when
@@ -124,7 +135,7 @@ export function buildSolverKernel(
   model: Model, method: Method, fixedStep = false, checkpoints = false,
   // The adjoint's forward pass takes the sweep's form of the network; the plain one is unrolled.
   // With `stageTape` the adjoint's forward pass writes every accepted step's stage points
-  // (`stageTapePoints`) into the `ckpt` binding instead of checkpoints.
+  // (`stageTapePoints`) into the `tape` binding instead of checkpoints into `ckpt`.
   { networkLooped = checkpoints && adjointNetworkLooped(model.neural), stageTape = false } = {},
 ): string {
   const { N, P } = wgslSizes(model);
@@ -137,7 +148,7 @@ export function buildSolverKernel(
   const onAccept = `${checkpoints && stageTape ? writeStageTape(N, method) : ''}\n${saveLoop(T, method, projects)}`;
   const attempt = stepAttempt(T, method, { fixedStep, projects, onAccept, loopStages, startChosen });
   const bindings = wgslBindings(SOLVER_PROGRAM, ['cfg', 'params', 'state', 'counters', 'save_t', 'out', 'n_running',
-    ...(model.neural ? ['nn_w' as const] : []), ...(checkpoints ? ['ckpt' as const] : [])]);
+    ...(model.neural ? ['nn_w' as const] : []), ...(checkpoints ? [stageTape ? 'tape' as const : 'ckpt' as const] : [])]);
   return formatSource(`${kernelHeader(model, method, '', false, networkLooped)}\n${bindings}
 ${prologue(T, P, start)}${checkpoints && !stageTape ? writeCheckpoint(N) : ''}
 ${attempt}
@@ -161,17 +172,18 @@ ${storeController(N, 'ckpt', 'kb', '      ')}
 }
 
 /**
- * An accepted step's record on the stage tape (`stageTapePoints`), [step][slot][trajectory] so
- * neighbouring invocations write neighbouring words; steps past `cfg.ckpt_capacity` are counted
- * (the host reruns with room for them) but not written.
+ * An accepted step's record on the stage tape (`stageTapePoints`) in vec4 words (`stageTapeWords`),
+ * [step][word][trajectory] so neighbouring invocations write neighbouring words; steps past
+ * `cfg.ckpt_capacity` are counted (the host reruns with room for them) but not written.
  */
 function writeStageTape(N: number, method: Method): string {
   const points = stageTapePoints(method);
   if (!points) throw new Error(`internal: ${method.name} has no stage tape`);
-  const at = (k: number) => `ckpt[(steps * ${stageTapeStride(N, method)}u + ${k}u) * cfg.batch + i]`;
-  const slots = [...range(N).map((k) => `y[${k}]`), 't.x', 't.y', 'hs', 'f32(save)', ...points.flatMap((u) => range(N).map((k) => `${u}[${k}]`))];
+  const Q = stageTapeWords(N, method);
+  const values = [...range(N).map((k) => `y[${k}]`), 't.x', 't.y', 'hs', 'f32(save)', ...points.flatMap((u) => range(N).map((k) => `${u}[${k}]`))];
+  while (values.length < 4 * Q) values.push('0.0');
   return `if (steps < cfg.ckpt_capacity) {
-${slots.map((v, k) => `  ${at(k)} = ${v};`).join('\n')}
+${range(Q).map((q) => `  tape[(steps * ${Q}u + ${q}u) * cfg.batch + i] = vec4<f32>(${values.slice(4 * q, 4 * q + 4).join(', ')});`).join('\n')}
 }`;
 }
 

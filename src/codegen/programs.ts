@@ -82,6 +82,8 @@ export const SOLVER_PROGRAM = defineProgram('solver', {
   n_running: { binding: 6, access: 'read_write', type: 'atomic<u32>' },
   nn_w: { binding: 7, access: 'read', type: 'array<f32>' },
   ckpt: { binding: 8, access: 'read_write', type: 'array<f32>' },
+  /** The stage tape (src/codegen/kernel.ts, stageTapeWords), in place of ckpt. */
+  tape: { binding: 9, access: 'read_write', type: 'array<vec4<f32>>' },
 });
 
 /** The adjoint's backward sweep (src/codegen/adjoint.ts); nn_w and wbar (θ̄ per trajectory) with a neural term. */
@@ -96,6 +98,8 @@ export const ADJOINT_PROGRAM = defineProgram('adjoint sweep', {
   n_running: { binding: 6, access: 'read_write', type: 'atomic<u32>' },
   nn_w: { binding: 7, access: 'read', type: 'array<f32>' },
   wbar: { binding: 8, access: 'read_write', type: 'array<f32>' },
+  /** The stage tape the forward pass wrote, in place of ckpt. */
+  tape: { binding: 9, access: 'read', type: 'array<vec4<f32>>' },
 });
 
 /** The column-sum tree reduction (src/gpu/reduce.ts). */

@@ -5,7 +5,7 @@
  * invocation has a final status. Each dispatch lets an invocation take at most STEP_BUDGET step
  * attempts, so a stiff straggler costs its own time only and the host can report progress.
  */
-import { bufferPool, checked, readBuffer } from './runtime.js';
+import { afterGpuWork, bufferPool, checked, readBuffer } from './runtime.js';
 import { COUNTER_STRIDE, WORKGROUP_SIZE, stateStride } from '../codegen/kernel.js';
 import { CONTROLLER_REGISTERS } from '../methods/controller.js';
 import { SOLVER_CONFIG, SOLVER_PROGRAM, uniformBytes } from '../codegen/programs.js';
@@ -20,8 +20,12 @@ const DISPATCHES_PER_ROUND = 4;
 /** x as an unevaluated f32 sum hi + lo (time on the GPU is carried this way). */
 export const hiLo = (x: number): [number, number] => { const hi = Math.fround(x); return [hi, Math.fround(x - hi)]; };
 
-/** Checkpoints of the controller state for the adjoint: every `every` accepted steps, at most `capacity` per trajectory. */
-export interface CheckpointPlan { every: number; capacity: number; buffer: GPUBuffer }
+/**
+ * What the adjoint's forward pass stores in `buffer`: checkpoints of the controller state every
+ * `every` accepted steps, at most `capacity` per trajectory; or, with `stageTape`, every accepted
+ * step's stage points for the first `capacity` steps (bound as `tape`, not `ckpt`).
+ */
+export interface CheckpointPlan { every: number; capacity: number; buffer: GPUBuffer; stageTape?: boolean }
 
 /** What one chunk of trajectories left: saves (count × S × N, f32), the six counters and the final controller state of each. */
 export interface ForwardChunk { out: Float32Array; counters: Uint32Array; state: Float32Array }
@@ -76,7 +80,7 @@ export async function forwardChunk(
       if (buf.weights) device.queue.writeBuffer(buf.weights, 0, Float32Array.from(problem.weights));
       return bindGroupFor(device, pipeline, SOLVER_PROGRAM, {
         cfg: buf.cfg, params: buf.params, state: buf.state, counters: buf.counters, save_t: buf.saveT, out: buf.out,
-        n_running: buf.active, nn_w: buf.weights, ckpt: checkpoints?.buffer,
+        n_running: buf.active, nn_w: buf.weights, [checkpoints?.stageTape ? 'tape' : 'ckpt']: checkpoints?.buffer,
       }, label);
     });
     await dispatchUntilDone(device, [{ pipeline, bindGroup, gx, gy }], buf.active, label, (active) => onProgress?.(count - active));
@@ -153,7 +157,9 @@ export async function dispatchUntilDone(device: GPUDevice, passes: Pass[], activ
       }
       device.queue.submit([enc.finish()]);
     });
-    const n = new Uint32Array(await readBuffer(device, active, 4, `${label} active count`))[0]!;
+    // The first round does most of the work; the work is known by its label, grid and round.
+    const work = `${label} ${passes.map((p) => p.gx * p.gy).join(',')} ${Math.min(round, 1)}`;
+    const n = new Uint32Array(await afterGpuWork(device, work, () => readBuffer(device, active, 4, `${label} active count`)))[0]!;
     onRound?.(n);
     if (n === 0) return;
   }

@@ -87,6 +87,7 @@ export function acquireGpu(): Promise<GpuContext> {
       if (current === device) context = undefined; // the next acquireGpu() makes a new device; the instance stays alive
     });
     current = device;
+    if ((adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter) softwareDevices.add(device);
     device.onuncapturederror = (ev) => {
       console.error(`condensate-twin: uncaptured WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`);
     };
@@ -109,6 +110,33 @@ function guessBackend(description: string): string {
 }
 
 let current: GPUDevice | undefined;
+/** Devices of a fallback adapter (a software rasteriser such as lavapipe): they run on the host's own cores. */
+const softwareDevices = new WeakSet<GPUDevice>();
+
+/**
+ * Waits for the GPU work just submitted by sleeping, on a software device, for most of the time the
+ * same work (`key`) took last time, and only then lets `settle` map a buffer. Why: Dawn's Node
+ * binding waits for a mapping by polling its event loop without pause, which on a software device
+ * takes a core from the device's own threads: on the 2-core machine a 1024-trajectory gradient took
+ * 150 ms polling and 123–129 ms sleeping first (issue 15). A real GPU is left to the poll (it needs
+ * no host core, and a timer would only add latency). An estimate that runs long costs one wait; the
+ * next is measured from the submission and is no longer than the work, so the estimate corrects itself.
+ */
+export async function afterGpuWork<T>(device: GPUDevice, key: string, settle: () => Promise<T>): Promise<T> {
+  if (!softwareDevices.has(device)) return settle();
+  const start = performance.now();
+  const expected = workTimes.get(key);
+  if (expected !== undefined && expected >= MIN_SLEEP_MS / SLEEP_FRACTION) {
+    await new Promise((resolve) => setTimeout(resolve, SLEEP_FRACTION * expected));
+  }
+  const result = await settle();
+  if (workTimes.size >= MAX_WORK_KEYS) workTimes.clear();
+  workTimes.set(key, performance.now() - start);
+  return result;
+}
+/** The fraction of the expected time slept, the least sleep worth a timer, and how many kinds of work are remembered. */
+const SLEEP_FRACTION = 0.8, MIN_SLEEP_MS = 2, MAX_WORK_KEYS = 1024;
+const workTimes = new Map<string, number>();
 
 /**
  * Why `device` was lost, or undefined if it is alive. An operation on a lost device fails before

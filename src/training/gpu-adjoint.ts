@@ -116,10 +116,10 @@ export async function gradientGpu(problem: EnsembleProblem, obs: Observations, t
     const tapeRoom = Math.max(0, Math.min(Math.floor(tapeBytes / (RS * 4)), Math.floor(limit / (count * RS * 4)),
       budget ? Math.floor((budget / count - perTrajOther) / (RS * 4)) : Infinity));
     let capacity = options.lossOnly ? 0 : stageTape ? tapeRoom : INITIAL_CAPACITY;
-    const storedBytes = () => Math.max(4, count * capacity * (stageTape ? RS : CK) * 4);
+    const storedBytes = () => Math.max(16, count * capacity * (stageTape ? RS : CK) * 4);
     let ckpt = pool.acquire(device, storedBytes(), STORAGE, `${label} ${stageTape ? 'stage tape' : 'checkpoints'}`);
     try {
-      let run = await forwardChunk(device, fwd.pipeline, `${label} forward`, integrated, opts, start, count, { every, capacity, buffer: ckpt });
+      let run = await forwardChunk(device, fwd.pipeline, `${label} forward`, integrated, opts, start, count, { every, capacity, buffer: ckpt, stageTape });
       let most = 0;
       for (let b = 0; b < count; b++) most = Math.max(most, run.counters[b * COUNTER_STRIDE + 1]!);
       if (!options.lossOnly && most > (stageTape ? capacity : every * capacity)) {
@@ -133,7 +133,7 @@ export async function gradientGpu(problem: EnsembleProblem, obs: Observations, t
           throw new ProblemError(`${most} steps need ${capacity} checkpoints per trajectory, more than one storage binding holds for ${count} trajectories; raise adjoint.checkpointEvery (now ${every}) or lower adjoint.memoryBudgetBytes`);
         }
         ckpt = pool.acquire(device, storedBytes(), STORAGE, `${label} checkpoints`);
-        run = await forwardChunk(device, fwd.pipeline, `${label} forward`, integrated, opts, start, count, { every, capacity, buffer: ckpt });
+        run = await forwardChunk(device, fwd.pipeline, `${label} forward`, integrated, opts, start, count, { every, capacity, buffer: ckpt, stageTape });
       }
 
       // 2. The loss at the saves (f64, host) and the cotangents ȳ_s the backward sweep reads.
@@ -189,7 +189,7 @@ export async function gradientGpu(problem: EnsembleProblem, obs: Observations, t
           const sweep: Pass = {
             pipeline: sweepPipeline, gx, gy,
             bindGroup: bindGroupFor(device, sweepPipeline, ADJOINT_PROGRAM, {
-              cfg: buf.cfg, params: buf.params, ckpt, adj: buf.adj, save_t: buf.adjIn, work: buf.work, n_running: buf.active,
+              cfg: buf.cfg, params: buf.params, [stageTape ? 'tape' : 'ckpt']: ckpt, adj: buf.adj, save_t: buf.adjIn, work: buf.work, n_running: buf.active,
               nn_w: buf.weights, wbar: buf.wbar,
             }, `${label} adjoint`),
           };

@@ -382,13 +382,13 @@ fn initial_step(t0: f32, y0: array<f32, 2>, f0: array<f32, 2>, p: array<f32, 1>,
 }
 @group(0) @binding(0) var<uniform> cfg: Config;
 @group(0) @binding(1) var<storage, read> params: array<f32>;
-@group(0) @binding(2) var<storage, read> ckpt: array<f32>;
 @group(0) @binding(3) var<storage, read_write> adj: array<u32>;
 @group(0) @binding(4) var<storage, read> save_t: array<f32>;
 @group(0) @binding(5) var<storage, read_write> work: array<f32>;
 @group(0) @binding(6) var<storage, read_write> n_running: atomic<u32>;
 @group(0) @binding(7) var<storage, read> nn_w: array<f32>;
 @group(0) @binding(8) var<storage, read_write> wbar: array<f32>;
+@group(0) @binding(9) var<storage, read> tape: array<vec4<f32>>;
 const TAPE0_PER_TRAJ: u32 = 3u;
 // θ̄ of this trajectory over the segment, summed by nn_vjp_acc (zero at the start of each invocation).
 var<private> th: array<f32, 13>;
@@ -424,7 +424,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n_seg = min(K, total_steps - c * K);
   // The segment ends where the next step's saves start (or at the last save reached).
   var save_end = adj[ab + 2u];
-  if ((c + 1u) * K < total_steps) { save_end = u32(ckpt[((c * K + K) * 18u + 5u) * cfg.batch + i]); }
+  if ((c + 1u) * K < total_steps) { save_end = u32(tape[((c * K + K) * 5u + 1u) * cfg.batch + i].y); }
   var p: array<f32, P>;
   p[0] = params[i * P + 0u];
   var y: array<f32, 2>;
@@ -439,29 +439,34 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   loop {
     if (m == 0u) { break; }
     m -= 1u;
-    y[0] = ckpt[((c * K + m) * 18u + 0u) * cfg.batch + i];
-    y[1] = ckpt[((c * K + m) * 18u + 1u) * cfg.batch + i];
-    let tn = vec2<f32>(ckpt[((c * K + m) * 18u + 2u) * cfg.batch + i], ckpt[((c * K + m) * 18u + 3u) * cfg.batch + i]);
-    let hs = ckpt[((c * K + m) * 18u + 4u) * cfg.batch + i];
-    let s_lo = u32(ckpt[((c * K + m) * 18u + 5u) * cfg.batch + i]);
+    let r0 = tape[((c * K + m) * 5u + 0u) * cfg.batch + i];
+    let r1 = tape[((c * K + m) * 5u + 1u) * cfg.batch + i];
+    let r2 = tape[((c * K + m) * 5u + 2u) * cfg.batch + i];
+    let r3 = tape[((c * K + m) * 5u + 3u) * cfg.batch + i];
+    let r4 = tape[((c * K + m) * 5u + 4u) * cfg.batch + i];
+    y[0] = r0.x;
+    y[1] = r0.y;
+    let tn = vec2<f32>(r0.z, r0.w);
+    let hs = r1.x;
+    let s_lo = u32(r1.y);
     var u1: array<f32, 2>;
-    u1[0] = ckpt[((c * K + m) * 18u + 6u) * cfg.batch + i];
-    u1[1] = ckpt[((c * K + m) * 18u + 7u) * cfg.batch + i];
+    u1[0] = r1.z;
+    u1[1] = r1.w;
     var u2: array<f32, 2>;
-    u2[0] = ckpt[((c * K + m) * 18u + 8u) * cfg.batch + i];
-    u2[1] = ckpt[((c * K + m) * 18u + 9u) * cfg.batch + i];
+    u2[0] = r2.x;
+    u2[1] = r2.y;
     var u3: array<f32, 2>;
-    u3[0] = ckpt[((c * K + m) * 18u + 10u) * cfg.batch + i];
-    u3[1] = ckpt[((c * K + m) * 18u + 11u) * cfg.batch + i];
+    u3[0] = r2.z;
+    u3[1] = r2.w;
     var u4: array<f32, 2>;
-    u4[0] = ckpt[((c * K + m) * 18u + 12u) * cfg.batch + i];
-    u4[1] = ckpt[((c * K + m) * 18u + 13u) * cfg.batch + i];
+    u4[0] = r3.x;
+    u4[1] = r3.y;
     var u5: array<f32, 2>;
-    u5[0] = ckpt[((c * K + m) * 18u + 14u) * cfg.batch + i];
-    u5[1] = ckpt[((c * K + m) * 18u + 15u) * cfg.batch + i];
+    u5[0] = r3.z;
+    u5[1] = r3.w;
     var u6: array<f32, 2>;
-    u6[0] = ckpt[((c * K + m) * 18u + 16u) * cfg.batch + i];
-    u6[1] = ckpt[((c * K + m) * 18u + 17u) * cfg.batch + i];
+    u6[0] = r4.x;
+    u6[1] = r4.y;
     // k̄ from ȳ_{n+1}, plus the dense output's weights for every save inside the step.
     let saves_in_step = s_hi > s_lo;
     var kb0: array<f32, 2>;
