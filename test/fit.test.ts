@@ -1,7 +1,7 @@
 /** Fitting: parameter recovery with an identifiability report, transforms, determinism. */
 import { describe, expect, it } from 'vitest';
 import { condensateModel, makeProblem, solve } from '../src/index.js';
-import { backtrack, fit, transformFor } from '../src/training/optimize.js';
+import { backtrack, finishInF64, fit, minimizeBatch, transformFor, type BatchObjective } from '../src/training/optimize.js';
 import { pooledSize } from '../src/gpu/runtime.js';
 import { fisherInformation } from '../src/training/identifiability.js';
 import { compileObservable, type Observations } from '../src/training/loss.js';
@@ -76,6 +76,64 @@ describe('fitting', () => {
     // Safeguards: a minimiser far below the trial is raised to 0.1α; a flat loss (φ(α) ≈ φ(0) + α·φ'(0)) lowered to 0.5α.
     expect(backtrack(10, -1, 1, 1e6, 0, 0)).toBe(0.1);
     expect(backtrack(10, -1, 1, 10 - 1 + 1e-12, 0, 0)).toBe(0.5);
+  });
+
+  it('a line search stops at a trial whose loss is φ(0) exactly; a failed one restarts once from steepest descent', async () => {
+    // A flat loss with a gradient: every trial returns φ(0). One trial per line search, then the
+    // restart's, then the row fails (halving to MIN_STEP took 20-odd calls a search).
+    let trials = 0;
+    const flat: BatchObjective = async (_x, _which, withGradient) => {
+      if (!withGradient) trials++;
+      return { loss: new Float64Array([1]), gx: new Float64Array(withGradient ? [1, 0] : []) };
+    };
+    const r = await minimizeBatch(new Float64Array([0.3, -0.2]), 1, 2, flat, { maxIterations: 10 });
+    expect(r.status[0]).toBe('line_search_failed');
+    expect(trials).toBe(2);
+    expect(r.iterations[0]).toBe(2);
+    // ½|x|², whose first gradient comes back with the wrong sign: its search fails (no step downhill
+    // decreases the loss); the restart gets the true gradient and converges.
+    let calls = 0;
+    const bowl: BatchObjective = async (x, _which, withGradient) => {
+      const wrong = withGradient && calls++ === 0 ? -1 : 1;
+      return { loss: new Float64Array([0.5 * (x[0]! ** 2 + x[1]! ** 2)]), gx: new Float64Array(withGradient ? [wrong * x[0]!, wrong * x[1]!] : []) };
+    };
+    const b = await minimizeBatch(new Float64Array([0.3, -0.2]), 1, 2, bowl, { maxIterations: 50 });
+    expect(b.status[0]).toBe('converged');
+    expect(Math.hypot(b.x[0]!, b.x[1]!)).toBeLessThan(1e-6);
+  });
+
+  it('mixed precision: only rows an f32 search left with a large gradient are finished in f64', async () => {
+    // ½·100·|x − c|² per row, exact (the f64 objective). Row 0 stopped with ‖g‖∞ = 50 > L = 25,
+    // row 1 with ‖g‖∞ = 0.01 < 1, row 2 converged: only row 0 moves, to its minimum.
+    const c = [1, 2, -1, 0.5, 3, -2];
+    const exact: BatchObjective = async (x, which, withGradient) => {
+      const loss = new Float64Array(3).fill(NaN), gx = new Float64Array(withGradient ? 6 : 0).fill(NaN);
+      for (let b = 0; b < 3; b++) {
+        if (which && !which[b]) continue;
+        loss[b] = 50 * ((x[2 * b]! - c[2 * b]!) ** 2 + (x[2 * b + 1]! - c[2 * b + 1]!) ** 2);
+        if (withGradient) for (let k = 0; k < 2; k++) gx[2 * b + k] = 100 * (x[2 * b + k]! - c[2 * b + k]!);
+      }
+      return { loss, gx };
+    };
+    const x = new Float64Array([0.5, 1.5, -1.0001, 0.5, 0, 0]);
+    const start = await exact(x, undefined, true);
+    const r = {
+      x: Float64Array.from(x), loss: start.loss, gx: start.gx, iterations: new Uint32Array([7, 7, 7]),
+      status: ['line_search_failed', 'line_search_failed', 'converged'] as Array<'line_search_failed' | 'converged'>, history: [1],
+    };
+    await finishInF64(r, 3, 2, exact, { finishIterations: 30 });
+    expect(r.x[0]).toBeCloseTo(1, 6);
+    expect(r.x[1]).toBeCloseTo(2, 6);
+    expect(r.status[0]).toBe('converged');
+    expect(r.iterations[0]).toBeGreaterThan(7);
+    expect(Array.from(r.x.subarray(2))).toEqual([-1.0001, 0.5, 0, 0]);
+    expect([r.status[1], r.status[2], r.iterations[1], r.iterations[2]]).toEqual(['line_search_failed', 'converged', 7, 7]);
+    // finishIterations 0: nothing moves.
+    const untouched = { ...r, x: Float64Array.from(x), iterations: new Uint32Array([7, 7, 7]), status: [...r.status] as typeof r.status };
+    untouched.status[0] = 'line_search_failed';
+    untouched.loss = start.loss; untouched.gx = start.gx;
+    await finishInF64(untouched, 3, 2, exact, { finishIterations: 0 });
+    expect(Array.from(untouched.x)).toEqual(Array.from(x));
   });
 
   it('the GPU buffer pool rounds a size up by at most 25 %, to one of four sizes per octave', () => {

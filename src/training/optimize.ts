@@ -32,6 +32,11 @@ export interface FitOptions {
   solver?: GradientOptions;
   terms?: LossTerms;
   onIteration?: (iteration: number, bestLoss: number) => void;
+  /**
+   * With `solver.backend: 'gpu'` (an f32 search): at most this many L-BFGS iterations more on the
+   * f64 CPU adjoint for the rows the search left far from a stationary point (default 30; 0: none).
+   */
+  finishIterations?: number;
 }
 
 /**
@@ -172,8 +177,14 @@ export async function minimizeBatch(x0: Float64Array, B: number, K: number, obje
   const gradientSmall = (b: number) => gx.subarray(b * K, (b + 1) * K).every((g) => Math.abs(g) <= 1e-6 * Math.max(1, Math.abs(loss[b]!)));
   for (let b = 0; b < B; b++) if (!finiteAt(b)) { status[b] = 'non_finite'; active[b] = 0; }
   const stepAll = options.optimizer === 'adam' ? adam(B, K, options.learningRate ?? 0.05) : lbfgs(B, K);
+  // Rows whose line search failed once: they start again from steepest descent (`restart`, the
+  // L-BFGS memory dropped), and fail only if that fails too. On a loss made rugged by the solver's
+  // step control (near the condensation threshold, where φ is tiny) a stale curvature pair can point
+  // where no step decreases it; 3 % of the bench cohort's rows stopped there, 10–30 % off (issue 15).
+  const restart = new Uint8Array(B), restarted = new Uint8Array(B);
   for (let it = 0; it < maxIter && active.some((a) => a); it++) {
-    const next = await stepAll(x, loss, gx, active, async (xs, which) => (await objective(xs, which, false)).loss);
+    const next = await stepAll(x, loss, gx, active, async (xs, which) => (await objective(xs, which, false)).loss, restart);
+    restart.fill(0);
     // Only the rows still optimising: finished rows keep their point, so their loss is not needed.
     const e = await objective(next.x, active.every((a) => a) ? undefined : Uint8Array.from(active), true);
     const stalled = new Uint8Array(B);
@@ -195,7 +206,10 @@ export async function minimizeBatch(x0: Float64Array, B: number, K: number, obje
       if (!active[b]) continue;
       if (!finiteAt(b)) status[b] = 'non_finite';
       else if (stalled[b]) status[b] = 'converged';
-      else if (next.stuck[b]) status[b] = gradientSmall(b) ? 'converged' : 'line_search_failed';
+      else if (!next.stuck[b]) restarted[b] = 0;
+      else if (gradientSmall(b)) status[b] = 'converged';
+      else if (restarted[b]) status[b] = 'line_search_failed';
+      else restart[b] = restarted[b] = 1;
       if (status[b]) active[b] = 0;
     }
     let best = Infinity;
@@ -220,8 +234,9 @@ async function optimizeBatch(problem: EnsembleProblem, data: Observations, idx: 
   for (const d of data.data) byTraj[d.traj]?.push({ ...d });
   // Only the rows asked for are solved: a line search rarely needs all of them, and rows that
   // finished need no more gradients. Rows not asked for get NaN.
-  const objective: BatchObjective = async (xs, which, withGradient) => {
-    const rows = which ? Array.from(which.keys()).filter((b) => which[b]) : undefined;
+  const objectiveOn = (solver: GradientOptions | undefined): BatchObjective => async (xs, which, withGradient) => {
+    let rows: number[] | undefined;
+    if (which) { rows = []; for (let b = 0; b < B; b++) if (which[b]) rows.push(b); }
     const loss = new Float64Array(B).fill(NaN), gx = new Float64Array(withGradient ? B * K : 0).fill(NaN);
     if (rows?.length === 0) return { loss, gx };
     const all = paramsAt(xs);
@@ -230,18 +245,22 @@ async function optimizeBatch(problem: EnsembleProblem, data: Observations, idx: 
       const params = new Float64Array(rows.length * P), initial = new Float64Array(rows.length * N);
       rows.forEach((b, r) => { params.set(all.subarray(b * P, (b + 1) * P), r * P); initial.set(problem.initial.subarray(b * N, (b + 1) * N), r * N); });
       sub = remake(problem, { batch: rows.length, params, initial });
-      const subset: typeof data.data = [];
-      rows.forEach((b, r) => { for (const d of byTraj[b]!) { d.traj = r; subset.push(d); } });
+      let size = 0;
+      for (const b of rows) size += byTraj[b]!.length;
+      const subset: typeof data.data = new Array(size);
+      let j = 0;
+      rows.forEach((b, r) => { for (const d of byTraj[b]!) { d.traj = r; subset[j++] = d; } });
       subData = { observables: data.observables, data: subset };
     }
-    const g = await gradient(sub, subData, options.terms ?? {}, { ...options.solver, lossOnly: !withGradient });
+    const g = await gradient(sub, subData, options.terms ?? {}, { ...solver, lossOnly: !withGradient });
     (rows ?? Array.from({ length: B }, (_, b) => b)).forEach((b, r) => {
       loss[b] = g.lossPerTrajectory[r]!;
       if (withGradient) idx.forEach((i, k) => { gx[b * K + k] = g.params[r * P + i]! * tf[k]!.dpdx(xs[b * K + k]!); });
     });
     return { loss, gx };
   };
-  const r = await minimizeBatch(x, B, K, objective, options);
+  const r = await minimizeBatch(x, B, K, objectiveOn(options.solver), options);
+  if (options.solver?.backend === 'gpu') await finishInF64(r, B, K, objectiveOn({ ...options.solver, backend: 'cpu' }), options);
   const finalParams = paramsAt(r.x);
   const starts: StartResult[] = Array.from({ length: B }, (_, b) => {
     const st = r.status[b]!;
@@ -250,13 +269,61 @@ async function optimizeBatch(problem: EnsembleProblem, data: Observations, idx: 
   return { starts, history: r.history };
 }
 
+/**
+ * Mixed precision: the rows an f32 (GPU) search left far from a stationary point get up to
+ * `finishIterations` L-BFGS iterations more on the f64 CPU adjoint, from fresh L-BFGS memory.
+ * "Far": the line search failed while ‖∂L/∂x‖∞ > max(1, |L|), a gradient that a unit step in x
+ * would turn into a decrease as large as the loss itself. Such rows sit in narrow curved valleys
+ * where the f32 gradient's error across the valley outweighs its component along it: in the bench
+ * cohort 13 of 1024 rows stopped 25–30 % off (loss 4–25 above the f64 fit's) with ‖g‖ ≥ 96, while
+ * the f32 gradient of 99 % of the others was below 50 (issue 15).
+ */
+export async function finishInF64(r: Awaited<ReturnType<typeof minimizeBatch>>, B: number, K: number, f64: BatchObjective, options: FitOptions) {
+  const iterations = options.finishIterations ?? 30;
+  const far = (b: number) => {
+    let g = 0;
+    for (let k = 0; k < K; k++) g = Math.max(g, Math.abs(r.gx[b * K + k]!));
+    return g > Math.max(1, Math.abs(r.loss[b]!));
+  };
+  const rows: number[] = [];
+  for (let b = 0; b < B; b++) if (r.status[b] === 'line_search_failed' && far(b)) rows.push(b);
+  if (iterations <= 0 || rows.length === 0) return;
+  const R = rows.length;
+  const gather = (from: Float64Array, width: number) => {
+    const out = new Float64Array(R * width);
+    rows.forEach((b, j) => out.set(from.subarray(b * width, (b + 1) * width), j * width));
+    return out;
+  };
+  // The f64 objective on these rows alone: their unknowns placed back in a full batch's rows.
+  const onRows: BatchObjective = async (xs, which, withGradient) => {
+    const full = Float64Array.from(r.x), ask = new Uint8Array(B);
+    rows.forEach((b, j) => { if (!which || which[j]) { ask[b] = 1; full.set(xs.subarray(j * K, (j + 1) * K), b * K); } });
+    const e = await f64(full, ask, withGradient);
+    return { loss: gather(e.loss, 1), gx: withGradient ? gather(e.gx, K) : new Float64Array(0) };
+  };
+  const f = await minimizeBatch(gather(r.x, K), R, K, onRows, { ...options, maxIterations: iterations, onIteration: undefined });
+  rows.forEach((b, j) => {
+    r.x.set(f.x.subarray(j * K, (j + 1) * K), b * K);
+    r.gx.set(f.gx.subarray(j * K, (j + 1) * K), b * K);
+    r.loss[b] = f.loss[j]!;
+    r.status[b] = f.status[j]!;
+    r.iterations[b]! += f.iterations[j]!;
+  });
+  const finished = new Uint8Array(B);
+  for (const b of rows) finished[b] = 1;
+  let others = Infinity;
+  for (let b = 0; b < B; b++) if (!finished[b] && r.loss[b]! < others) others = r.loss[b]!;
+  for (const best of f.history) r.history.push(Math.min(best, others));
+}
+
 /** A value of q drawn at the unit fraction u of its range (log-uniform on a log scale). */
 export function fromUnit(q: { scale?: 'linear' | 'log'; min?: number; max?: number }, u: number): number {
   const [a, b] = [q.min!, q.max!];
   return q.scale === 'log' ? Math.exp(Math.log(a) + u * (Math.log(b) - Math.log(a))) : a + u * (b - a);
 }
 
-type StepFn = (x: Float64Array, loss: Float64Array, gx: Float64Array, active: Uint8Array, lossAt: (xs: Float64Array, which: Uint8Array) => Promise<Float64Array>) =>
+/** One step for every active row; rows flagged in `restart` start afresh (L-BFGS: its memory dropped). */
+type StepFn = (x: Float64Array, loss: Float64Array, gx: Float64Array, active: Uint8Array, lossAt: (xs: Float64Array, which: Uint8Array) => Promise<Float64Array>, restart?: Uint8Array) =>
   Promise<{ x: Float64Array; stuck: Uint8Array }>;
 
 /** Adam, per start (Kingma & Ba 2015, β₁ = 0.9, β₂ = 0.999, ε = 1e-8). */
@@ -304,11 +371,12 @@ function lbfgs(S: number, K: number, memory = 10): StepFn {
   const sHist: Float64Array[][] = Array.from({ length: S }, () => []), yHist: Float64Array[][] = Array.from({ length: S }, () => []);
   const prevX: Array<Float64Array | undefined> = new Array(S), prevG: Array<Float64Array | undefined> = new Array(S);
   const dot = (a: Float64Array, b: Float64Array) => { let acc = 0; for (let i = 0; i < a.length; i++) acc += a[i]! * b[i]!; return acc; };
-  return async (x, loss, gx, active, lossAt) => {
+  return async (x, loss, gx, active, lossAt, restart) => {
     const dirs: Float64Array[] = [];
     const stuck = new Uint8Array(S);
     for (let s = 0; s < S; s++) {
       const xs = x.slice(s * K, (s + 1) * K), g = gx.slice(s * K, (s + 1) * K);
+      if (restart?.[s]) { sHist[s] = []; yHist[s] = []; prevX[s] = undefined; }
       if (prevX[s] && active[s]) {
         const sv = xs.map((v, k) => v - prevX[s]![k]!), yv = g.map((v, k) => v - prevG[s]![k]!);
         if (dot(sv, yv) > 1e-12 * Math.sqrt(dot(sv, sv) * dot(yv, yv))) {
@@ -339,7 +407,8 @@ function lbfgs(S: number, K: number, memory = 10): StepFn {
     // row has seen (N&W §3.5): φ(0), φ'(0) and φ(α) give a quadratic (eq. 3.57), and with the
     // previous trial a cubic (eq. 3.58); its minimiser is kept in [0.1α, 0.5α] (0.1α after a
     // non-finite trial). Halving alone took up to 30 sequential calls a row where the loss is flat
-    // to rounding near the optimum; a row gives up when α < MIN_STEP or after MAX_LINE_SEARCH_TRIES.
+    // to rounding near the optimum; a row gives up when α < MIN_STEP, when a trial's loss is φ(0)
+    // exactly, or after MAX_LINE_SEARCH_TRIES.
     const step = new Float64Array(S).fill(1), done = new Uint8Array(S), accepted = new Uint8Array(S);
     const prevStep = new Float64Array(S), prevLoss = new Float64Array(S);
     const slopes = new Float64Array(S);
@@ -360,7 +429,10 @@ function lbfgs(S: number, K: number, memory = 10): StepFn {
         }
         step[s] = finite ? backtrack(phi0, slope, a, phi, prevStep[s]!, prevLoss[s]!) : 0.1 * a;
         prevStep[s] = finite ? a : 0; prevLoss[s] = phi;
-        if (step[s]! < MIN_STEP) done[s] = 1;
+        // A trial at exactly φ(0) moved nothing the loss resolves (on the GPU, a step below the
+        // rounding of the f32 parameters): no shorter one will, so the row stops here rather than
+        // halving on to MIN_STEP, 20-odd sequential calls (issue 15).
+        if (step[s]! < MIN_STEP || phi === phi0) done[s] = 1;
       }
     }
     for (let s = 0; s < S; s++) if (active[s] && !accepted[s]) stuck[s] = 1; // no decrease found: the caller decides why (FitStatus)
