@@ -83,7 +83,9 @@ export async function forwardChunk(
         n_running: buf.active, nn_w: buf.weights, [checkpoints?.stageTape ? 'tape' : 'ckpt']: checkpoints?.buffer,
       }, label);
     });
-    await dispatchUntilDone(device, [{ pipeline, bindGroup, gx, gy }], buf.active, label, (active) => onProgress?.(count - active));
+    // Storing a tape or checkpoints is other work than the loss alone (afterGpuWork's estimate).
+    const work = checkpoints?.capacity ? `${label} (${checkpoints.stageTape ? 'stage tape' : 'checkpoints'})` : label;
+    await dispatchUntilDone(device, [{ pipeline, bindGroup, gx, gy }], buf.active, work, (active) => onProgress?.(count - active));
     const [out, counters, final] = await Promise.all([
       readBuffer(device, buf.out, count * S * N * 4, `${label} output`),
       readBuffer(device, buf.counters, count * COUNTER_STRIDE * 4, `${label} counters`),
