@@ -118,24 +118,33 @@ const softwareDevices = new WeakSet<GPUDevice>();
  * same work (`key`) took last time, and only then lets `settle` map a buffer. Why: Dawn's Node
  * binding waits for a mapping by polling its event loop without pause, which on a software device
  * takes a core from the device's own threads: on the 2-core machine a 1024-trajectory gradient took
- * 150 ms polling and 123–129 ms sleeping first (issue 15). A real GPU is left to the poll (it needs
- * no host core, and a timer would only add latency). An estimate that runs long costs one wait; the
- * next is measured from the submission and is no longer than the work, so the estimate corrects itself.
+ * 150 ms polling and 96–111 ms sleeping first (issue 15). A real GPU is left to the poll (it needs
+ * no host core, and a timer would only add latency).
+ * The estimate must not run away: a wait stretched by anything else (a pause of the process or of
+ * the machine) would make the next sleep as long, and a time measured after sleeping is never
+ * shorter than the sleep. So a sleep is at most MAX_SLEEP_MS, a wait that still had to poll after
+ * it is measured as it was, and one that did not (the work was done before the host woke) halves
+ * the estimate.
  */
 export async function afterGpuWork<T>(device: GPUDevice, key: string, settle: () => Promise<T>): Promise<T> {
   if (!softwareDevices.has(device)) return settle();
   const start = performance.now();
   const expected = workTimes.get(key);
-  if (expected !== undefined && expected >= MIN_SLEEP_MS / SLEEP_FRACTION) {
-    await new Promise((resolve) => setTimeout(resolve, SLEEP_FRACTION * expected));
-  }
+  const sleep = expected === undefined ? 0 : Math.min(SLEEP_FRACTION * expected, MAX_SLEEP_MS);
+  if (sleep >= MIN_SLEEP_MS) await new Promise((resolve) => setTimeout(resolve, sleep));
+  const woke = performance.now();
   const result = await settle();
+  const end = performance.now();
   if (workTimes.size >= MAX_WORK_KEYS) workTimes.clear();
-  workTimes.set(key, performance.now() - start);
+  workTimes.set(key, sleep >= MIN_SLEEP_MS && end - woke < OVERSLEPT_MS ? expected! / 2 : end - start);
   return result;
 }
-/** The fraction of the expected time slept, the least sleep worth a timer, and how many kinds of work are remembered. */
-const SLEEP_FRACTION = 0.8, MIN_SLEEP_MS = 2, MAX_WORK_KEYS = 1024;
+/**
+ * The fraction of the expected time slept; the least sleep worth a timer and the most slept (longer
+ * work polls for the rest); a wait after waking shorter than OVERSLEPT_MS means the work was already
+ * done (a mapping of finished work settles in ~0.1–0.5 ms); how many kinds of work are remembered.
+ */
+const SLEEP_FRACTION = 0.8, MIN_SLEEP_MS = 2, MAX_SLEEP_MS = 250, OVERSLEPT_MS = 1, MAX_WORK_KEYS = 1024;
 const workTimes = new Map<string, number>();
 
 /**
