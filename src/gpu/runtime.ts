@@ -123,8 +123,9 @@ const softwareDevices = new WeakSet<GPUDevice>();
  * The estimate must not run away: a wait stretched by anything else (a pause of the process or of
  * the machine) would make the next sleep as long, and a time measured after sleeping is never
  * shorter than the sleep. So a sleep is at most MAX_SLEEP_MS, a wait that still had to poll after
- * it is measured as it was, and one that did not (the work was done before the host woke) halves
- * the estimate.
+ * it is measured as it was, and one that did not (the work was done before the host woke) sets the
+ * estimate to half the sleep: an estimate blown up by a pause costs one sleep of at most
+ * MAX_SLEEP_MS, once.
  */
 export async function afterGpuWork<T>(device: GPUDevice, key: string, settle: () => Promise<T>): Promise<T> {
   if (!softwareDevices.has(device)) return settle();
@@ -136,7 +137,7 @@ export async function afterGpuWork<T>(device: GPUDevice, key: string, settle: ()
   const result = await settle();
   const end = performance.now();
   if (workTimes.size >= MAX_WORK_KEYS) workTimes.clear();
-  workTimes.set(key, sleep >= MIN_SLEEP_MS && end - woke < OVERSLEPT_MS ? expected! / 2 : end - start);
+  workTimes.set(key, sleep >= MIN_SLEEP_MS && end - woke < OVERSLEPT_MS ? sleep / 2 : end - start);
   return result;
 }
 /**
@@ -144,7 +145,7 @@ export async function afterGpuWork<T>(device: GPUDevice, key: string, settle: ()
  * work polls for the rest); a wait after waking shorter than OVERSLEPT_MS means the work was already
  * done (a mapping of finished work settles in ~0.1–0.5 ms); how many kinds of work are remembered.
  */
-const SLEEP_FRACTION = 0.8, MIN_SLEEP_MS = 2, MAX_SLEEP_MS = 250, OVERSLEPT_MS = 1, MAX_WORK_KEYS = 1024;
+const SLEEP_FRACTION = 0.8, MIN_SLEEP_MS = 2, MAX_SLEEP_MS = 1000, OVERSLEPT_MS = 1, MAX_WORK_KEYS = 1024;
 const workTimes = new Map<string, number>();
 
 /**
