@@ -33,7 +33,7 @@ import type { Method } from '../methods/tableaus.js';
 import { emitSecondOrderWgsl, emitSensitivityWgsl, wgslSizes } from './compile.js';
 import { adjointNetworkLooped, mlpWgsl } from './neural.js';
 import { ADJOINT_PROGRAM, wgslBindings } from './programs.js';
-import { WORKGROUP_SIZE, adjointStageLoop, checkpointFlagsSlot, checkpointSaveSlot, kernelHeader, loadController, stageTapePoints, stageTapeValue, stageTapeWords } from './kernel.js';
+import { WORKGROUP_SIZE, adjointStageLoop, checkpointFlagsSlot, checkpointSaveSlot, kernelHeader, loadController, stageTapePoints, stageTapeSlot, stageTapeWords } from './kernel.js';
 import { explicitStages, formatSource, explicitStepAdjoint, loopHead, luSolveTransposed, range, readByLaterStage, rosenbrockStages, rosenbrockStepAdjoint, driverStart, stepAttempt, timeUntil, wgslTarget } from './step.js';
 
 /** f32 slots per step on the tape: y_n (N), t_hi, t_lo, h, index of the step's first save. */
@@ -89,8 +89,9 @@ export function buildAdjointKernel(
   // The stage tape: word q of step `step`, [step][word][trajectory] (src/codegen/kernel.ts, stageTapeWords).
   const Q = points ? stageTapeWords(N, tab) : 0;
   const tapeWord = (step: string, q: number) => `tape[((c * K + ${step}) * ${Q}u + ${q}u) * cfg.batch + i]`;
+  const tapeValue = (step: string, k: number) => { const { word, component } = stageTapeSlot(k); return `${tapeWord(step, word)}.${component}`; };
   // Value k of step m: from the words loaded once per step (r0, r1, …), or from the replay's tape.
-  const stepValue = (k: number) => (points ? stageTapeValue('r', k) : tape('m', k));
+  const stepValue = (k: number) => { const { word, component } = stageTapeSlot(k); return points ? `r${word}.${component}` : tape('m', k); };
   const [hi, lo] = T.saveTime('save');
 
   // After an accepted replayed step: tape it, then move the save index past the step's saves (the
@@ -176,7 +177,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n_seg = min(K, total_steps - c * K);
 ${points ? `  // The segment ends where the next step's saves start (or at the last save reached).
   var save_end = adj[ab + 2u];
-  if ((c + 1u) * K < total_steps) { save_end = u32(${tapeWord('K', (N + 3) >> 2)}.${'xyzw'[(N + 3) & 3]}); }
+  if ((c + 1u) * K < total_steps) { save_end = u32(${tapeValue('K', N + 3)}); }
   var p: array<f32, P>;
 ${range(P).map((q) => `  p[${q}] = params[i * P + ${q}u];`).join('\n')}
   var y: array<f32, ${N}>;

@@ -51,14 +51,15 @@ export const stageTapeValues = (N: number, method: Method) => N + 4 + N * (stage
 /**
  * vec4 words per step of the GPU stage tape: its values four to a word (the last padded with
  * zeros). A lane's four values go in one 16-byte store: llvmpipe writes and reads a storage buffer
- * lane by lane, and with one f32 per access the forward pass with the tape took 3× the time of the
- * forward pass alone at B = 1024 (issue 15); a GPU coalesces 16-byte accesses as well as 4-byte ones.
+ * lane by lane, and with one f32 per access the forward pass with the tape took 3–4× the time of the
+ * forward pass alone at B = 1024 (65–83 ms against 21 ms; issue 15); a GPU coalesces 16-byte
+ * accesses as well as 4-byte ones.
  */
 export const stageTapeWords = (N: number, method: Method) => Math.ceil(stageTapeValues(N, method) / 4);
 /** f32 slots per step of the GPU stage tape (`stageTapeWords`, padded): what it takes in memory. */
 export const stageTapeStride = (N: number, method: Method) => 4 * stageTapeWords(N, method);
-/** Value k of a stage-tape record held in vec4 words named `${prefix}0`, `${prefix}1`, …. */
-export const stageTapeValue = (prefix: string, k: number) => `${prefix}${k >> 2}.${'xyzw'[k & 3]}`;
+/** Where value k of a stage-tape record lies: its vec4 word and the component within it. */
+export const stageTapeSlot = (k: number) => ({ word: k >> 2, component: 'xyzw'[k & 3]! });
 
 /**
  * The adjoint's kernels (forward with checkpoints, sweep) run the explicit stages as one loop when

@@ -185,7 +185,7 @@ export function gradientSetup(problem: EnsembleProblem, obs: Observations, terms
   const observables = obs.observables.map((o) => observable(o.name));
   // The derivatives of h that are not identically 0 (an observable reads few of the states and parameters).
   const dyUsed = observables.map((h) => h.dyNonzero), dpUsed = observables.map((h) => h.dpNonzero);
-  // One datum's saved state, copied (a subarray view per datum was most of the host's loss time).
+  // One datum's saved state, copied into this array (not a subarray view allocated per datum).
   const y = new Float64Array(N0);
   const quantity = tracking?.tracked.map((t) => quantityOf(t.law.name));
   const priors = Object.entries(terms.priors ?? {}).map(([name, prior]) => {
