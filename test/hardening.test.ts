@@ -3,7 +3,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { fit, makeProblem, parseModel, solve, statusName, ProblemError, type MethodName, type Observations } from '../src/index.js';
-import { acquireGpu, GpuDeviceLostError, releaseGpu } from '../src/gpu/runtime.js';
+import { acquireGpu, GpuDeviceLostError, readBuffer, releaseGpu, withdrawnMappingCount } from '../src/gpu/runtime.js';
 import { gradientGpu } from '../src/training/gpu-adjoint.js';
 import { F32_MIN_RTOL } from '../src/solvers/solve.js';
 import { itOnBackends, requireGpu } from './helpers/gpu.js';
@@ -100,5 +100,41 @@ describe('the GPU device lost mid-run (defect 10)', () => {
     await expect(solve(problem, 'dopri5', { backend: 'gpu', onProgress: await destroyOnFirstProgress() })).rejects.toThrow(GpuDeviceLostError);
     const again = await solve(makeProblem(decay, { t1: 1, saveat: [1] }), 'dopri5', { backend: 'gpu' });
     expect(again.status[0]).toBe(1);
+  });
+});
+
+describe('reading back long GPU work without polling (issue 15)', () => {
+  it('returns the finished results; on a software device after mappings were withdrawn while the work ran', async (ctx) => {
+    requireGpu(ctx);
+    const { device, adapter } = await acquireGpu();
+    // a ← 0.99·a + 0.02 converges to 2 from any start: 20 000 dependent FMAs per invocation
+    // (~0.1 s on llvmpipe), so the first mapping is asked for long before the work is done.
+    const code = `@group(0) @binding(0) var<storage, read_write> o: array<f32>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3<u32>) {
+  var a = f32(g.x) * 1e-3;
+  for (var k = 0u; k < 20000u; k++) { a = fma(a, 0.99, 0.02); }
+  o[g.x] = a;
+}`;
+    const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
+    const n = 65536;
+    const out = device.createBuffer({ size: n * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+    try {
+      const enc = device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: out } }] }));
+      pass.dispatchWorkgroups(n / 64);
+      pass.end();
+      const before = withdrawnMappingCount();
+      device.queue.submit([enc.finish()]);
+      const got = new Float32Array(await readBuffer(device, out, n * 4, 'long work'));
+      // f32 rounding leaves a band of fixed points: |a − 2| ≲ ulp(2)/(1 − 0.99) ≈ 2.4e-5.
+      expect(got.every((a) => Math.abs(a - 2) < 1e-4)).toBe(true);
+      const software = (adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+      if (software) expect(withdrawnMappingCount()).toBeGreaterThan(before);
+      else expect(withdrawnMappingCount()).toBe(before);
+    } finally {
+      out.destroy();
+    }
   });
 });

@@ -87,7 +87,7 @@ export function acquireGpu(): Promise<GpuContext> {
       if (current === device) context = undefined; // the next acquireGpu() makes a new device; the instance stays alive
     });
     current = device;
-    if ((adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter) softwareDevices.add(device);
+    if (NODE_BINDING && (adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter) softwareDevices.add(device);
     device.onuncapturederror = (ev) => {
       console.error(`condensate-twin: uncaptured WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`);
     };
@@ -110,16 +110,25 @@ function guessBackend(description: string): string {
 }
 
 let current: GPUDevice | undefined;
-/** Devices of a fallback adapter (a software rasteriser such as lavapipe): they run on the host's own cores. */
+/**
+ * Devices of a fallback adapter (a software rasteriser such as lavapipe) under Node: they run on the
+ * host's own cores, and Dawn's Node binding polls for mappings (afterGpuWork, mapForRead). A
+ * browser waits for a mapping without taking the page's thread, and a worker there has no
+ * setImmediate; it keeps the plain wait.
+ */
 const softwareDevices = new WeakSet<GPUDevice>();
+const NODE_BINDING = typeof process !== 'undefined' && typeof process.versions?.node === 'string' && typeof setImmediate === 'function';
 
 /**
  * Waits for the GPU work just submitted by sleeping, on a software device, for most of the time the
  * same work (`key`) took last time, and only then lets `settle` map a buffer. Why: Dawn's Node
  * binding waits for a mapping by polling its event loop without pause, which on a software device
  * takes a core from the device's own threads: on the 2-core machine a 1024-trajectory gradient took
- * 150 ms polling and 96–111 ms sleeping first (issue 15). A real GPU is left to the poll (it needs
- * no host core, and a timer would only add latency).
+ * 150 ms polling and 96–111 ms sleeping first (issue 15). `readBuffer` no longer polls there either
+ * (`mapForRead` withdraws a mapping that has not settled and asks again later); sleeping first
+ * spares those tries on work whose time is known: a try costs the host ~0.3 ms, and a 40 ms loss
+ * call would otherwise take ~30 of them. A real GPU is left to the poll (it needs no host core,
+ * and a timer would only add latency).
  * The estimate must not run away: a wait stretched by anything else (a pause of the process or of
  * the machine) would make the next sleep as long, and a time measured after sleeping is never
  * shorter than the sleep. So a sleep is at most MAX_SLEEP_MS, a wait that still had to poll after
@@ -291,7 +300,7 @@ export function bufferPool(device: GPUDevice): BufferPool {
   return pool;
 }
 
-/** Copies `src` to a mappable buffer and returns its bytes. */
+/** Copies `src` to a mappable buffer and returns its bytes (on a software device without polling: `mapForRead`). */
 export async function readBuffer(device: GPUDevice, src: GPUBuffer, size: number, label: string): Promise<ArrayBuffer> {
   const pool = bufferPool(device);
   const staging = pool.acquire(device, size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, `${label} (readback)`);
@@ -300,9 +309,50 @@ export async function readBuffer(device: GPUDevice, src: GPUBuffer, size: number
     enc.copyBufferToBuffer(src, 0, staging, 0, Math.ceil(size / 4) * 4);
     device.queue.submit([enc.finish()]);
   });
-  await staging.mapAsync(GPUMapMode.READ, 0, Math.ceil(size / 4) * 4);
+  await mapForRead(device, staging, Math.ceil(size / 4) * 4);
   const bytes = staging.getMappedRange(0, Math.ceil(size / 4) * 4).slice(0);
   staging.unmap();
   pool.release(staging);
   return bytes;
 }
+
+/**
+ * Maps `staging` for reading once the work queued before it is done. A real GPU is left to Dawn's
+ * own wait. On a software device that wait (the Node binding calls its event pump through
+ * setImmediate until the mapping settles) takes a host core from the device's own threads for as
+ * long as the work runs: a 100 000-trajectory UDE solve took 5.6 s with the main thread busy 3.5 s
+ * of it (issue 15, bench/README). So here the mapping is asked for and, if it has not settled after
+ * PROBE_TICKS turns of the event loop, withdrawn: `unmap()` on a pending mapping rejects it with an
+ * AbortError (WebGPU § GPUBuffer.unmap), which ends the binding's polling. The next try comes after
+ * a sleep of PROBE_FRACTION of the time waited so far (at least PROBE_MIN_MS), so the wait overshoots
+ * the work by at most that fraction, and the host sleeps in between.
+ */
+async function mapForRead(device: GPUDevice, staging: GPUBuffer, bytes: number): Promise<void> {
+  if (!softwareDevices.has(device)) return staging.mapAsync(GPUMapMode.READ, 0, bytes);
+  const start = performance.now();
+  for (;;) {
+    let settled = false, error: unknown, withdrawn = false;
+    const mapping = staging.mapAsync(GPUMapMode.READ, 0, bytes).then(
+      () => { settled = true; },
+      (err: unknown) => { settled = true; error = err; },
+    );
+    for (let tick = 0; tick < PROBE_TICKS && !settled; tick++) await new Promise((resolve) => setImmediate(resolve));
+    if (!settled) {
+      withdrawn = true;
+      withdrawnMappings += 1;
+      staging.unmap();
+    }
+    await mapping;
+    if (error === undefined && !withdrawn) return;
+    // A rejection we did not cause (a lost device, a destroyed buffer) is the caller's to see.
+    if (error !== undefined && !(withdrawn && (error as Error).name === 'AbortError')) throw error;
+    // Mapped between the last tick and unmap(): unmap() undid it; the next try settles at once.
+    const waited = performance.now() - start;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(PROBE_MIN_MS, PROBE_FRACTION * waited)));
+  }
+}
+/** Event-loop turns a mapping gets to settle (a finished copy maps within one); the sleep between tries. */
+const PROBE_TICKS = 2, PROBE_MIN_MS = 1, PROBE_FRACTION = 0.04;
+let withdrawnMappings = 0;
+/** How many mappings `mapForRead` has withdrawn in this process (tests check that the path ran). */
+export const withdrawnMappingCount = (): number => withdrawnMappings;
