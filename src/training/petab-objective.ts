@@ -20,7 +20,8 @@
  * Not yet: pre-equilibration and Laplace noise in gradients (refused with a message), measurements
  * at t = inf.
  */
-import { derivative as mathDerivative, parse, type MathNode } from 'mathjs';
+import type { MathNode } from 'mathjs';
+import { mathjs } from '../physics/mathjs.js';
 import { derivative, evaluateExpr, type Expr } from '../physics/expr.js';
 import { parseModel, type Model } from '../physics/model.js';
 import { makeProblem } from '../solvers/problem.js';
@@ -56,7 +57,7 @@ const dLinear = (s: Scale, v: number) => (s === 'lin' ? 1 : s === 'log' ? v : v 
 
 /** Replaces symbols of a formula: placeholders by their values, SBML ids by model names, time by t. */
 function rewrite(text: string, replace: (name: string) => MathNode | undefined): string {
-  return parse(text).transform((node) => {
+  return mathjs.parse(text).transform((node) => {
     if (!('isSymbolNode' in node) || !node.isSymbolNode) return node;
     return replace((node as unknown as { name: string }).name) ?? node;
   }).toString();
@@ -77,8 +78,8 @@ export function petabObjective(problem: PetabProblem, options: PetabObjectiveOpt
   const isModelParam = (id: string) => base.params.some((q) => q.name === problem.modelName(id));
   // PEtab-only parameters (observable and noise parameters) join the model as parameters.
   for (const p of problem.parameters) if (!isModelParam(p.id)) spec.params![p.id] = Number.isFinite(p.nominal) ? p.nominal : 1;
-  const symbolFor = (v: string): MathNode => (Number.isNaN(Number(v)) ? parse(isModelParam(v) ? problem.modelName(v) : v) : parse(`(${Number(v)})`));
-  const renameModelSymbols = (name: string) => (name === 'time' ? parse('t') : problem.modelName(name) !== name ? parse(problem.modelName(name)) : undefined);
+  const symbolFor = (v: string): MathNode => (Number.isNaN(Number(v)) ? mathjs.parse(isModelParam(v) ? problem.modelName(v) : v) : mathjs.parse(`(${Number(v)})`));
+  const renameModelSymbols = (name: string) => (name === 'time' ? mathjs.parse('t') : problem.modelName(name) !== name ? mathjs.parse(problem.modelName(name)) : undefined);
 
   // One model observable per (observable, observableParameters) pair.
   const obsKey = new Map<string, number>();
@@ -134,14 +135,14 @@ export function petabObjective(problem: PetabProblem, options: PetabObjectiveOpt
     const placeholder = new RegExp(`^noiseParameter(\\d+)_${o.id}$`);
     const text = rewrite(o.noiseFormula, (name) => {
       const ph = placeholder.exec(name);
-      if (ph) { const v = m.noiseParameters[Number(ph[1]) - 1]!; return Number.isNaN(Number(v)) ? parse(v) : parse(`(${Number(v)})`); }
+      if (ph) { const v = m.noiseParameters[Number(ph[1]) - 1]!; return Number.isNaN(Number(v)) ? mathjs.parse(v) : mathjs.parse(`(${Number(v)})`); }
       if (model.states.some((q) => q.name === problem.modelName(name))) throw new InputError(`${problem.files.observables}:${o.line}: the noise formula of "${o.id}" depends on the model's state "${name}": not supported for fitting yet`);
       return undefined;
     });
-    const node = parse(text), f = node.compile();
+    const node = mathjs.parse(text), f = node.compile();
     const symbols = new Set<string>();
     node.traverse((n) => { if ('isSymbolNode' in n && n.isSymbolNode) symbols.add((n as unknown as { name: string }).name); });
-    const grads = [...symbols].filter((s) => column.has(s)).map((s) => [column.get(s)!, mathDerivative(text, s).compile()] as const);
+    const grads = [...symbols].filter((s) => column.has(s)).map((s) => [column.get(s)!, mathjs.derivative(text, s).compile()] as const);
     return { f, grads, transformation: o.transformation };
   });
   const observed: Observations['observables'] = [...obsKey.keys()].map((key, k) => {

@@ -16,7 +16,7 @@
  * parameters (the model's `initial` section). Switches in time (piecewise in t, e.g. a stimulus
  * that stops at t_end) are integrated as separate segments, so the solver never steps across one.
  */
-import { compile } from 'mathjs';
+import { mathjs } from '../physics/mathjs.js';
 import { derivative, evaluateExpr, substitute, type Expr, type SymbolRef } from '../physics/expr.js';
 import type { Model } from '../physics/model.js';
 import { makeProblem } from '../solvers/problem.js';
@@ -241,7 +241,7 @@ export async function petabLikelihood(problem: PetabProblem, options: PetabOptio
 
   // Observables: formulas of the model's symbols (by SBML id), the PEtab parameters and the row's placeholders.
   const renamed = Object.entries((problem.spec.sbml as { renamed: Record<string, string> }).renamed);
-  const formulas = new Map(problem.observables.map((o) => [o.id, { h: compile(o.formula), sigma: compile(o.noiseFormula) }]));
+  const formulas = new Map(problem.observables.map((o) => [o.id, { h: mathjs.compile(o.formula), sigma: mathjs.compile(o.noiseFormula) }]));
   let llh = 0, chi2 = 0;
   problem.measurements.forEach((m, k) => {
     const o = problem.observables.find((x) => x.id === m.observable)!;

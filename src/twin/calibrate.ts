@@ -15,7 +15,7 @@
  *   with a fresh L-BFGS memory each, so a checkpoint at a round boundary resumes bit for bit.
  * - Held-out cells keep the patient's parameters; only their observation parameters are fitted.
  */
-import { compile as mathCompile, derivative as mathDerivative } from 'mathjs';
+import { mathjs } from '../physics/mathjs.js';
 import { parseModel, type Model } from '../physics/model.js';
 import { splitmix32 } from '../physics/neural.js';
 import { makeProblem } from '../solvers/problem.js';
@@ -252,9 +252,9 @@ export function prepareCalibration(records: LongRecord[], options: CalibrateOpti
   const initialRules = model.states.map((s) => {
     const rule = pre.initial[s.name];
     if (rule === undefined) return { value: () => s.value, grad: [] as Array<[number, (scope: Scope) => number]> };
-    const text = String(rule), f = mathCompile(text);
+    const text = String(rule), f = mathjs.compile(text);
     const grad = model.params.map((q, i) => [i, q.name] as const).filter(([, n]) => new RegExp(`\\b${n}\\b`).test(text))
-      .map(([i, n]): [number, (scope: Scope) => number] => { const d = mathDerivative(text, n).compile(); return [i, (scope) => d.evaluate(scope) as number]; });
+      .map(([i, n]): [number, (scope: Scope) => number] => { const d = mathjs.derivative(text, n).compile(); return [i, (scope) => d.evaluate(scope) as number]; });
     return { value: (scope: Scope) => f.evaluate(scope) as number, grad };
   });
   const times = [...new Set([...patients.flatMap((p) => p.cells.flatMap((c) => [...c.series.values()].flatMap((s) => [...s.t]))), ...(withFrap ? [0] : [])])].sort((a, b) => a - b);

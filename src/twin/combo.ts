@@ -21,7 +21,7 @@
  * (the range over which its PD was set; doses outside it are refused). A drug named twice in a
  * combination is the sham combination: the two doses add (a drug with itself).
  */
-import { compile as mathCompile } from 'mathjs';
+import { mathjs } from '../physics/mathjs.js';
 import { parseModel, type Model } from '../physics/model.js';
 import { splitmix32 } from '../physics/neural.js';
 import { makeProblem } from '../solvers/problem.js';
@@ -243,7 +243,7 @@ export function preequilibration(spec: Record<string, unknown>, model: Model) {
   const rules = model.states.map((s) => {
     const rule = pre.initial[s.name];
     if (rule === undefined) return () => s.value;
-    const f = mathCompile(String(rule));
+    const f = mathjs.compile(String(rule));
     return (scope: Record<string, number>) => f.evaluate(scope) as number;
   });
   return {

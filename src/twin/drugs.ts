@@ -17,7 +17,8 @@
  * (concentration addition: a dose-additive pair by construction).
  */
 import { z } from 'zod';
-import { parse as parseMath, type MathNode } from 'mathjs';
+import type { MathNode } from 'mathjs';
+import { mathjs } from '../physics/mathjs.js';
 import { readFileSync } from 'node:fs';
 import bundled from './drugs.json' with { type: 'json' };
 import { InputError } from '../io/csv.js';
@@ -170,8 +171,8 @@ function concentration(id: string, drug: Drug, schedules: Schedule[]): string {
 
 /** Renames every use of `from` in a mathjs expression string to `to`. */
 function renameSymbol(text: string, from: string, to: string): string {
-  const node = parseMath(text).transform((n: MathNode, path: string) => (
-    (n as { isSymbolNode?: boolean }).isSymbolNode && (n as unknown as { name: string }).name === from && path !== 'fn' ? parseMath(to) : n));
+  const node = mathjs.parse(text).transform((n: MathNode, path: string) => (
+    (n as { isSymbolNode?: boolean }).isSymbolNode && (n as unknown as { name: string }).name === from && path !== 'fn' ? mathjs.parse(to) : n));
   return node.toString();
 }
 

@@ -10,7 +10,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { parse as parseMath, type MathNode } from 'mathjs';
+import type { MathNode } from 'mathjs';
+import { mathjs } from '../../physics/mathjs.js';
 import { InputError } from '../csv.js';
 import { readTable, type RawTable } from '../table.js';
 import { importSbml } from '../sbml/sbml.js';
@@ -176,7 +177,7 @@ export async function lintPetab(yamlPath: string): Promise<{ problem?: PetabProb
     // Every symbol a formula names must be known: the model, a PEtab parameter, or this observable's placeholders.
     for (const [col, text, prefix] of [['observableFormula', formula, 'observableParameter'], ['noiseFormula', noiseFormula, 'noiseParameter']] as const) {
       let node: MathNode;
-      try { node = parseMath(text); } catch (err) { issues.push({ file: F.observables, line: r.line, column: r.column(col), message: `${col} "${text}" is not a formula (${(err as Error).message})` }); continue; }
+      try { node = mathjs.parse(text); } catch (err) { issues.push({ file: F.observables, line: r.line, column: r.column(col), message: `${col} "${text}" is not a formula (${(err as Error).message})` }); continue; }
       const placeholder = new RegExp(`^${prefix}\\d+_${id}$`);
       node.traverse((n) => {
         if (!('isSymbolNode' in n) || !n.isSymbolNode) return;

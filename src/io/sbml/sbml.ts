@@ -18,7 +18,8 @@
  * Ids that clash with the model language's names (t, e, pi, null, true, …) are renamed with a
  * trailing `_`; the `sbml` section keeps the map (PEtab tables name SBML ids).
  */
-import { evaluate, parse, type MathNode } from 'mathjs';
+import type { MathNode } from 'mathjs';
+import { mathjs } from '../../physics/mathjs.js';
 import { InputError } from '../csv.js';
 import { cnValue, mathToText, type MathContext } from './mathml.js';
 import { childNamed, childrenNamed, listOf, parseXml, type XmlElement } from './xml.js';
@@ -27,7 +28,7 @@ import { childNamed, childrenNamed, listOf, parseXml, type XmlElement } from './
 const CLASHING = new Set(['t', 'e', 'pi', 'nn', 'null', 'true', 'false', 'Infinity', 'NaN', 'not', 'and', 'or', 'xor', 'mod', 'to', 'in', 'end', 'undefined']);
 
 /** An expression as mathjs prints it with only the parentheses it needs (readable model files). */
-const tidy = (text: string) => parse(text).toString({ parenthesis: 'auto', implicit: 'show' });
+const tidy = (text: string) => mathjs.parse(text).toString({ parenthesis: 'auto', implicit: 'show' });
 
 export interface SbmlImport {
   /** Our model JSON (parseModel accepts it). */
@@ -296,21 +297,21 @@ export function importSbml(text: string, file = 'model.xml'): SbmlImport {
     resolving.add(name);
     try {
       if (initial[name] !== undefined) return resolveT0(initial[name]!);
-      if (name in states) return parse(String(states[name]));
+      if (name in states) return mathjs.parse(String(states[name]));
       return resolveT0(expressions[name]!);
     } finally { resolving.delete(name); }
   };
-  const resolveT0 = (text: string): MathNode => parse(text).transform((node) => {
+  const resolveT0 = (text: string): MathNode => mathjs.parse(text).transform((node) => {
     if (!('isSymbolNode' in node) || !node.isSymbolNode) return node;
     const n = (node as unknown as { name: string }).name;
-    if (n === 't') return parse('0');
-    if (n in states || n in expressions) return parse(`(${atT0(n).toString()})`);
+    if (n === 't') return mathjs.parse('0');
+    if (n in states || n in expressions) return mathjs.parse(`(${atT0(n).toString()})`);
     return node;
   });
   for (const n of Object.keys(initial)) initial[n] = tidy(resolveT0(initial[n]!).toString());
   for (const [n, text] of Object.entries(initial)) {
     let v: unknown;
-    try { v = evaluate(text, { ...params, pi: Math.PI, e: Math.E }); } catch (err) { throw new InputError(`${file}: the initial value of "${n}" cannot be evaluated from the parameters (${(err as Error).message})`); }
+    try { v = mathjs.evaluate(text, { ...params, pi: Math.PI, e: Math.E }); } catch (err) { throw new InputError(`${file}: the initial value of "${n}" cannot be evaluated from the parameters (${(err as Error).message})`); }
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError(`${file}: the initial value of "${n}" is ${String(v)}, not a finite number`);
     states[n] = v;
   }
