@@ -6,7 +6,9 @@
 // For the UDE (issue #3: the condensate model + a 3→16→16→3 tanh MLP) it also prints the MLP's
 // FLOP rate (2·MACs + bias adds per right-hand-side evaluation; tanh not counted) against the
 // machine's theoretical f32/f64 peak.
-// Usage: node bench/run.mjs [--sizes 1e3,1e4,1e5,1e6] [--cpu-max 1e5] [--models lorenz,condensate,ude]
+// Each figure is the median of --repeat runs (default 3; native C and ours alike); ours also prints
+// the first run's time (`first_seconds`), which pays for allocating the batch's buffers.
+// Usage: node bench/run.mjs [--sizes 1e3,1e4,1e5,1e6] [--cpu-max 1e5] [--models lorenz,condensate,ude] [--repeat 3]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -18,6 +20,14 @@ const arg = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); retur
 const sizes = arg('sizes', '1e3,1e4,1e5,1e6').split(',').map(Number);
 const cpuMax = Number(arg('cpu-max', '1e5'));
 const models = arg('models', 'lorenz,condensate,ude').split(',');
+const repeat = Math.max(1, Number(arg('repeat', '3')));
+/** The run of median time among `repeat` runs of `run` (each returns { seconds, … }). */
+async function medianRun(run) {
+  const runs = [];
+  for (let r = 0; r < repeat; r++) runs.push(await run());
+  const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
+  return { median: sorted[Math.floor((sorted.length - 1) / 2)], first: runs[0] };
+}
 
 // The problems of issue #2: Lorenz (σ=10, ρ=28, β=8/3, u0=(1,0,0), t∈[0,10]) and a 3-state
 // condensate-like model (the same equations as the C reference), dopri5, rtol 1e-6, atol 1e-8.
@@ -102,13 +112,13 @@ for (const name of models) {
   const native = {};
   for (const B of sizes.filter((b) => b >= 1e4)) {
     for (const [precision, exe] of Object.entries(exes)) {
-      const line = JSON.parse(execFileSync(exe, [name, String(B), ...extra], { encoding: 'utf8' }));
+      const { median: line } = await medianRun(async () => JSON.parse(execFileSync(exe, [name, String(B), ...extra], { encoding: 'utf8' })));
       if (!native[B] || line.traj_per_s > native[B].traj_per_s) native[B] = line;
       if (flops) {
         line.mlp_gflop_per_s = +((line.rhs_evals * flops) / line.seconds / 1e9).toFixed(3);
         if (machine.ghz) line[`fraction_of_${precision}_peak`] = +(line.mlp_gflop_per_s / machine[`${precision}_gflops`]).toFixed(4);
       }
-      print({ ...line, y0: undefined });
+      print({ ...line, runs: repeat, y0: undefined });
     }
   }
   for (const backend of gpuInfo ? ['gpu', 'cpu'] : ['cpu']) {
@@ -116,12 +126,15 @@ for (const name of models) {
       if (backend === 'cpu' && B > cpuMax) continue;
       const problem = makeProblem(model, { t1, batch: B, saveat: [t1] });
       if (backend === 'gpu') await solve(makeProblem(model, { t1, batch: 64, saveat: [t1] }), 'dopri5', { backend }); // compile outside the timing
-      const start = performance.now();
-      const sol = await solve(problem, 'dopri5', { backend, rtol: 1e-6, atol: 1e-8 });
-      const seconds = (performance.now() - start) / 1000;
+      const { median, first } = await medianRun(async () => {
+        const start = performance.now();
+        const sol = await solve(problem, 'dopri5', { backend, rtol: 1e-6, atol: 1e-8 });
+        return { sol, seconds: (performance.now() - start) / 1000 };
+      });
+      const { sol, seconds } = median;
       const steps = sum(Array.from(sol.stats.steps));
       const out = {
-        model: name, backend, batch: B, seconds: +seconds.toFixed(4), traj_per_s: +(B / seconds).toFixed(1),
+        model: name, backend, batch: B, runs: repeat, seconds: +seconds.toFixed(4), first_seconds: +first.seconds.toFixed(4), traj_per_s: +(B / seconds).toFixed(1),
         traj_steps_per_s: +(steps / seconds).toFixed(1), steps_per_traj: +(steps / B).toFixed(1),
         failed: Array.from(sol.status).filter((s) => s !== 1).length,
       };
