@@ -1,0 +1,84 @@
+// The f32 FMA rate a WGSL compute shader actually reaches on this adapter (run by hand after
+// `npm run build`: node bench/fma-ceiling.mjs [--runs 5]). bench/run.mjs reports the UDE's MLP
+// FLOP rate against the CPU's theoretical peak (cores × clock × 2 FMA units × 2 × 8 lanes); this
+// measures what the same hardware gives through Dawn and llvmpipe when the shader does nothing but
+// independent FMAs, so the UDE's fraction can also be read against an attainable ceiling.
+//
+// Two shapes, 16 independent FMA chains per invocation (enough to hide the FMA latency):
+//   straight — 16 × 256 FMAs as straight-line code (`let` chains), no control flow;
+//   loop     — 16 FMAs per iteration of a 256-trip loop on `var`s (the shape of an integrator's
+//              step loop, where llvmpipe carries every variable under the lanes' execution mask).
+// Each prints the median GFLOP/s over --runs dispatches of 2^20 invocations and its fraction of
+// the theoretical peak. The result is read back with the engine's own readBuffer (no polling).
+import { cpus } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { acquireGpu, releaseGpu } from '../dist/index.js';
+import { readBuffer } from '../dist/gpu/runtime.js';
+
+const arg = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
+const runs = Number(arg('runs', '5'));
+const CHAINS = 16, DEPTH = 256, INVOCATIONS = 1 << 20;
+
+/** The clock as bench/run.mjs reads it: the model name's "@ x GHz", else /proc/cpuinfo's "cpu MHz". */
+function clockGHz() {
+  const named = /@ ([\d.]+)GHz/.exec(cpus()[0].model)?.[1];
+  if (named) return Number(named);
+  try {
+    const mhz = /^cpu MHz\s*:\s*([\d.]+)/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1];
+    if (mhz && Number(mhz) > 0) return Number(mhz) / 1000;
+  } catch { /* not Linux */ }
+  return cpus()[0].speed > 0 ? cpus()[0].speed / 1000 : null;
+}
+
+const init = Array.from({ length: CHAINS }, (_, c) => `x + ${c}.0`);
+const SHAPES = {
+  straight: () => {
+    const lines = init.map((v, c) => `let a${c}_0 = ${v};`);
+    for (let d = 1; d <= DEPTH; d++) for (let c = 0; c < CHAINS; c++) lines.push(`let a${c}_${d} = fma(a${c}_${d - 1}, 0.9999, x);`);
+    return { body: lines.join('\n  '), result: init.map((_, c) => `a${c}_${DEPTH}`).join(' + ') };
+  },
+  loop: () => ({
+    body: [...init.map((v, c) => `var a${c} = ${v};`),
+      `for (var i = 0u; i < ${DEPTH}u; i++) {`, ...init.map((_, c) => `  a${c} = fma(a${c}, 0.9999, x);`), '}'].join('\n  '),
+    result: init.map((_, c) => `a${c}`).join(' + '),
+  }),
+};
+
+const { device, info } = await acquireGpu();
+const ghz = clockGHz();
+const peak = ghz ? cpus().length * ghz * 2 * 2 * 8 : null;
+console.log(JSON.stringify({ gpu: info.description, cores: cpus().length, ghz, f32_peak_gflops: peak }));
+const out = device.createBuffer({ size: INVOCATIONS * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+const groups = INVOCATIONS / 64, gx = Math.min(groups, device.limits.maxComputeWorkgroupsPerDimension);
+for (const [shape, make] of Object.entries(SHAPES)) {
+  const { body, result } = make();
+  const code = `@group(0) @binding(0) var<storage, read_write> o: array<f32>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3<u32>) {
+  let i = g.x + g.y * ${gx * 64}u;
+  let x = f32(i) * 1e-9;
+  ${body}
+  o[i] = ${result};
+}`;
+  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
+  const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: out } }] });
+  const rates = [];
+  for (let r = 0; r <= runs; r++) {
+    const start = performance.now();
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(gx, Math.ceil(groups / gx));
+    pass.end();
+    device.queue.submit([enc.finish()]);
+    await readBuffer(device, out, 4, 'fma ceiling');
+    const seconds = (performance.now() - start) / 1000;
+    if (r > 0) rates.push((2 * CHAINS * DEPTH * INVOCATIONS) / seconds / 1e9); // run 0 warms up (page faults)
+  }
+  rates.sort((a, b) => a - b);
+  const gflops = rates[Math.floor((rates.length - 1) / 2)];
+  console.log(JSON.stringify({ shape, fmas_per_invocation: CHAINS * DEPTH, runs, median_gflop_per_s: +gflops.toFixed(1),
+    min: +rates[0].toFixed(1), max: +rates.at(-1).toFixed(1), fraction_of_f32_peak: peak ? +(gflops / peak).toFixed(3) : null }));
+}
+out.destroy();
+await releaseGpu();
