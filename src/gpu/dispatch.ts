@@ -5,7 +5,7 @@
  * invocation has a final status. Each dispatch lets an invocation take at most STEP_BUDGET step
  * attempts, so a stiff straggler costs its own time only and the host can report progress.
  */
-import { afterGpuWork, bufferPool, checked, readBuffer } from './runtime.js';
+import { bufferPool, checked, readBuffer } from './runtime.js';
 import { COUNTER_STRIDE, WORKGROUP_SIZE, stateStride } from '../codegen/kernel.js';
 import { CONTROLLER_REGISTERS } from '../methods/controller.js';
 import { SOLVER_CONFIG, SOLVER_PROGRAM, uniformBytes } from '../codegen/programs.js';
@@ -83,9 +83,7 @@ export async function forwardChunk(
         n_running: buf.active, nn_w: buf.weights, [checkpoints?.stageTape ? 'tape' : 'ckpt']: checkpoints?.buffer,
       }, label);
     });
-    // Storing a tape or checkpoints is other work than the loss alone (afterGpuWork's estimate).
-    const work = checkpoints?.capacity ? `${label} (${checkpoints.stageTape ? 'stage tape' : 'checkpoints'})` : label;
-    await dispatchUntilDone(device, [{ pipeline, bindGroup, gx, gy }], buf.active, work, (active) => onProgress?.(count - active));
+    await dispatchUntilDone(device, [{ pipeline, bindGroup, gx, gy }], buf.active, label, (active) => onProgress?.(count - active));
     const [out, counters, final] = await Promise.all([
       readBuffer(device, buf.out, count * S * N * 4, `${label} output`),
       readBuffer(device, buf.counters, count * COUNTER_STRIDE * 4, `${label} counters`),
@@ -159,9 +157,7 @@ export async function dispatchUntilDone(device: GPUDevice, passes: Pass[], activ
       }
       device.queue.submit([enc.finish()]);
     });
-    // The first round does most of the work; the work is known by its label, grid and round.
-    const work = `${label} ${passes.map((p) => p.gx * p.gy).join(',')} ${Math.min(round, 1)}`;
-    const n = new Uint32Array(await afterGpuWork(device, work, () => readBuffer(device, active, 4, `${label} active count`)))[0]!;
+    const n = new Uint32Array(await readBuffer(device, active, 4, `${label} active count`))[0]!;
     onRound?.(n);
     if (n === 0) return;
   }

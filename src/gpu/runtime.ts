@@ -112,50 +112,12 @@ function guessBackend(description: string): string {
 let current: GPUDevice | undefined;
 /**
  * Devices of a fallback adapter (a software rasteriser such as lavapipe) under Node: they run on the
- * host's own cores, and Dawn's Node binding polls for mappings (afterGpuWork, mapForRead). A
+ * host's own cores, and Dawn's Node binding polls for mappings (see mapForRead). A
  * browser waits for a mapping without taking the page's thread, and a worker there has no
  * setImmediate; it keeps the plain wait.
  */
 const softwareDevices = new WeakSet<GPUDevice>();
 const NODE_BINDING = typeof process !== 'undefined' && typeof process.versions?.node === 'string' && typeof setImmediate === 'function';
-
-/**
- * Waits for the GPU work just submitted by sleeping, on a software device, for most of the time the
- * same work (`key`) took last time, and only then lets `settle` map a buffer. Why: Dawn's Node
- * binding waits for a mapping by polling its event loop without pause, which on a software device
- * takes a core from the device's own threads: on the 2-core machine a 1024-trajectory gradient took
- * 150 ms polling and 96–111 ms sleeping first (issue 15). `readBuffer` no longer polls there either
- * (`mapForRead` withdraws a mapping that has not settled and asks again later); sleeping first
- * spares those tries on work whose time is known: a try costs the host ~0.3 ms, and a 40 ms loss
- * call would otherwise take ~30 of them. A real GPU is left to the poll (it needs no host core,
- * and a timer would only add latency).
- * The estimate must not run away: a wait stretched by anything else (a pause of the process or of
- * the machine) would make the next sleep as long, and a time measured after sleeping is never
- * shorter than the sleep. So a sleep is at most MAX_SLEEP_MS, a wait that still had to poll after
- * it is measured as it was, and one that did not (the work was done before the host woke) sets the
- * estimate to half the sleep: an estimate blown up by a pause costs one sleep of at most
- * MAX_SLEEP_MS, once.
- */
-export async function afterGpuWork<T>(device: GPUDevice, key: string, settle: () => Promise<T>): Promise<T> {
-  if (!softwareDevices.has(device)) return settle();
-  const start = performance.now();
-  const expected = workTimes.get(key);
-  const sleep = expected === undefined ? 0 : Math.min(SLEEP_FRACTION * expected, MAX_SLEEP_MS);
-  if (sleep >= MIN_SLEEP_MS) await new Promise((resolve) => setTimeout(resolve, sleep));
-  const woke = performance.now();
-  const result = await settle();
-  const end = performance.now();
-  if (workTimes.size >= MAX_WORK_KEYS) workTimes.clear();
-  workTimes.set(key, sleep >= MIN_SLEEP_MS && end - woke < OVERSLEPT_MS ? sleep / 2 : end - start);
-  return result;
-}
-/**
- * The fraction of the expected time slept; the least sleep worth a timer and the most slept (longer
- * work polls for the rest); a wait after waking shorter than OVERSLEPT_MS means the work was already
- * done (a mapping of finished work settles in ~0.1–0.5 ms); how many kinds of work are remembered.
- */
-const SLEEP_FRACTION = 0.8, MIN_SLEEP_MS = 2, MAX_SLEEP_MS = 1000, OVERSLEPT_MS = 1, MAX_WORK_KEYS = 1024;
-const workTimes = new Map<string, number>();
 
 /**
  * Why `device` was lost, or undefined if it is alive. An operation on a lost device fails before
