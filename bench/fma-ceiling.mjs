@@ -10,25 +10,13 @@
 //              step loop, where llvmpipe carries every variable under the lanes' execution mask).
 // Each prints the median GFLOP/s over --runs dispatches of 2^20 invocations and its fraction of
 // the theoretical peak. The result is read back with the engine's own readBuffer (no polling).
-import { cpus } from 'node:os';
-import { readFileSync } from 'node:fs';
 import { acquireGpu, releaseGpu } from '../dist/index.js';
 import { readBuffer } from '../dist/gpu/runtime.js';
+import { peak } from './machine.mjs';
 
 const arg = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
 const runs = Number(arg('runs', '5'));
 const CHAINS = 16, DEPTH = 256, INVOCATIONS = 1 << 20;
-
-/** The clock as bench/run.mjs reads it: the model name's "@ x GHz", else /proc/cpuinfo's "cpu MHz". */
-function clockGHz() {
-  const named = /@ ([\d.]+)GHz/.exec(cpus()[0].model)?.[1];
-  if (named) return Number(named);
-  try {
-    const mhz = /^cpu MHz\s*:\s*([\d.]+)/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1];
-    if (mhz && Number(mhz) > 0) return Number(mhz) / 1000;
-  } catch { /* not Linux */ }
-  return cpus()[0].speed > 0 ? cpus()[0].speed / 1000 : null;
-}
 
 const init = Array.from({ length: CHAINS }, (_, c) => `x + ${c}.0`);
 const SHAPES = {
@@ -45,9 +33,8 @@ const SHAPES = {
 };
 
 const { device, info } = await acquireGpu();
-const ghz = clockGHz();
-const peak = ghz ? cpus().length * ghz * 2 * 2 * 8 : null;
-console.log(JSON.stringify({ gpu: info.description, cores: cpus().length, ghz, f32_peak_gflops: peak }));
+const machine = peak();
+console.log(JSON.stringify({ gpu: info.description, machine }));
 const out = device.createBuffer({ size: INVOCATIONS * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
 const groups = INVOCATIONS / 64, gx = Math.min(groups, device.limits.maxComputeWorkgroupsPerDimension);
 for (const [shape, make] of Object.entries(SHAPES)) {
@@ -78,7 +65,7 @@ for (const [shape, make] of Object.entries(SHAPES)) {
   rates.sort((a, b) => a - b);
   const gflops = rates[Math.floor((rates.length - 1) / 2)];
   console.log(JSON.stringify({ shape, fmas_per_invocation: CHAINS * DEPTH, runs, median_gflop_per_s: +gflops.toFixed(1),
-    min: +rates[0].toFixed(1), max: +rates.at(-1).toFixed(1), fraction_of_f32_peak: peak ? +(gflops / peak).toFixed(3) : null }));
+    min: +rates[0].toFixed(1), max: +rates.at(-1).toFixed(1), fraction_of_f32_peak: machine.f32_gflops ? +(gflops / machine.f32_gflops).toFixed(3) : null }));
 }
 out.destroy();
 await releaseGpu();

@@ -10,9 +10,9 @@
 // the first run's time (`first_seconds`), which pays for allocating the batch's buffers.
 // Usage: node bench/run.mjs [--sizes 1e3,1e4,1e5,1e6] [--cpu-max 1e5] [--models lorenz,condensate,ude] [--repeat 3]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { peak } from './machine.mjs';
 import { parseModel, makeProblem, solve, releaseGpu, releaseCpuWorkers, acquireGpu, condensateModel } from '../dist/index.js';
 import { defaultWeights, layerSizes } from '../dist/internals.js';
 
@@ -59,30 +59,6 @@ function mlpFlops(model) {
   for (let l = 0; l + 1 < sizes.length; l++) f += 2 * sizes[l] * sizes[l + 1] + sizes[l + 1];
   return f;
 }
-/**
- * Theoretical peak of this CPU: cores × clock × FLOP/cycle, with 2 FMA units per core and the
- * vector width llvmpipe generates code for (256-bit: 8 f32 or 4 f64 lanes; AVX-512 would double it).
- */
-function peak() {
-  const cores = cpus().length;
-  const ghz = clockGHz();
-  if (!ghz) return { cores, ghz: null, f32_gflops: null, f64_gflops: null, note: 'no clock rate found: fractions of peak left out' };
-  return { cores, ghz, f32_gflops: cores * ghz * 2 * 2 * 8, f64_gflops: cores * ghz * 2 * 2 * 4 };
-}
-/**
- * The clock: the "@ x.xxGHz" of Intel's model names, else the kernel's "cpu MHz" (virtual machines
- * whose model name has no clock, where os.cpus() reports speed 0), else os.cpus()'s speed.
- */
-function clockGHz() {
-  const named = /@ ([\d.]+)GHz/.exec(cpus()[0].model)?.[1];
-  if (named) return Number(named);
-  try {
-    const mhz = /^cpu MHz\s*:\s*([\d.]+)/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1];
-    if (mhz && Number(mhz) > 0) return +(Number(mhz) / 1000).toFixed(3);
-  } catch { /* not Linux */ }
-  return cpus()[0].speed > 0 ? cpus()[0].speed / 1000 : null;
-}
-
 const print = (o) => console.log(JSON.stringify(o));
 const sum = (a) => a.reduce((s, x) => s + x, 0);
 
