@@ -8,7 +8,9 @@
 // machine's theoretical f32/f64 peak.
 // Each figure is the median of --repeat runs (default 3; native C and ours alike); ours also prints
 // the first run's time (`first_seconds`), which pays for allocating the batch's buffers.
-// Usage: node bench/run.mjs [--sizes 1e3,1e4,1e5,1e6] [--cpu-max 1e5] [--models lorenz,condensate,ude] [--repeat 3]
+// --bake on|off sets SolveOptions.bakeWeights for the GPU solves (the UDE's weights compiled into the
+// kernel); left out, the solver's default applies (on for llvmpipe from 4096 trajectories).
+// Usage: node bench/run.mjs [--sizes 1e3,1e4,1e5,1e6] [--cpu-max 1e5] [--models lorenz,condensate,ude] [--repeat 3] [--bake on|off]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +23,9 @@ const sizes = arg('sizes', '1e3,1e4,1e5,1e6').split(',').map(Number);
 const cpuMax = Number(arg('cpu-max', '1e5'));
 const models = arg('models', 'lorenz,condensate,ude').split(',');
 const repeat = Math.max(1, Number(arg('repeat', '3')));
+const bakeArg = arg('bake', undefined);
+if (bakeArg !== undefined && bakeArg !== 'on' && bakeArg !== 'off') throw new Error(`--bake takes on or off (got ${bakeArg})`);
+const bakeWeights = bakeArg === undefined ? {} : { bakeWeights: bakeArg === 'on' };
 /** The run of median time among `repeat` runs of `run` (each returns { seconds, … }). */
 async function medianRun(run) {
   const runs = [];
@@ -74,7 +79,7 @@ execFileSync(process.env.CC ?? 'cc', [...cflags, '-o', exes.f64]);
 execFileSync(process.env.CC ?? 'cc', [...cflags, '-DREAL=float', '-fsingle-precision-constant', '-o', exes.f32]);
 
 const machine = peak();
-print({ machine });
+print({ machine, bake: bakeArg ?? 'default' });
 
 for (const name of models) {
   const { model, t1 } = PROBLEMS[name];
@@ -101,10 +106,12 @@ for (const name of models) {
     for (const B of sizes) {
       if (backend === 'cpu' && B > cpuMax) continue;
       const problem = makeProblem(model, { t1, batch: B, saveat: [t1] });
-      if (backend === 'gpu') await solve(makeProblem(model, { t1, batch: 64, saveat: [t1] }), 'dopri5', { backend }); // compile outside the timing
+      if (backend === 'gpu') { // compile outside the timing, both forms of a neural kernel (the timed solve takes one)
+        for (const bake of model.neural ? [true, false] : [false]) await solve(makeProblem(model, { t1, batch: 64, saveat: [t1] }), 'dopri5', { backend, bakeWeights: bake });
+      }
       const { median, first } = await medianRun(async () => {
         const start = performance.now();
-        const sol = await solve(problem, 'dopri5', { backend, rtol: 1e-6, atol: 1e-8 });
+        const sol = await solve(problem, 'dopri5', { backend, rtol: 1e-6, atol: 1e-8, ...(backend === 'gpu' ? bakeWeights : {}) });
         return { sol, seconds: (performance.now() - start) / 1000 };
       });
       const { sol, seconds } = median;

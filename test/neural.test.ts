@@ -9,6 +9,8 @@ import { acquireGpu, releaseGpu, checked, computePipeline, readBuffer } from '..
 import { requireGpu } from './helpers/gpu.js';
 import { evalWgsl } from './helpers/wgsl-eval.js';
 import { NN_TANH_WGSL } from '../src/codegen/neural.js';
+import { buildSolverKernel, withWeightsCompiledIn } from '../src/codegen/kernel.js';
+import { resolveMethod } from '../src/methods/tableaus.js';
 
 afterAll(releaseGpu);
 
@@ -212,5 +214,60 @@ describe('a UDE: mechanistic terms plus the network', () => {
     const err = relErr(gpu.y, cpu.y);
     console.log(`UDE ${method}: GPU vs CPU norm-relative difference ${err.toExponential(2)} over ${B} trajectories`);
     expect(err).toBeLessThan(1.5e-6); // measured 1.4e-7 (dopri5), 1.1e-7 (rodas4)
+  });
+
+  // bakeWeights: the network's weights as a constant of the kernel (withWeightsCompiledIn), a
+  // pipeline per weight set. Two weight sets in turn: a pipeline cached under the wrong key would
+  // give the first set's answer for the second.
+  it.for(['dopri5', 'rodas4'] as const)('%s: with the weights compiled into the kernel, as with the weight buffer, for each weight set', async (method, ctx) => {
+    requireGpu(ctx);
+    const params = udeParams.subarray(0, 128 * 4);
+    const one = makeProblem(ude, { t1: 20, saveat: [5, 10, 20], params });
+    const other = makeProblem(ude, { t1: 20, saveat: [5, 10, 20], params, weights: one.weights.map((w, k) => w * (k % 2 ? 1.5 : -0.5)) });
+    for (const p of [one, other]) {
+      const cpu = await solve(p, method, { backend: 'cpu', rtol: 1e-10, atol: 1e-12 });
+      const baked = await solve(p, method, { backend: 'gpu', bakeWeights: true });
+      const plain = await solve(p, method, { backend: 'gpu', bakeWeights: false });
+      expect(baked.status.every((s) => s === 1)).toBe(true);
+      expect(relErr(baked.y, cpu.y)).toBeLessThan(1.5e-6);
+      // The same f32 arithmetic on the same f32 weights: identical on llvmpipe; a GPU compiler may fuse differently.
+      expect(relErr(baked.y, plain.y)).toBeLessThan(1e-6);
+    }
+  });
+});
+
+describe('withWeightsCompiledIn', () => {
+  const ude = parseModel({
+    name: 'ude', states: { c: 1, phi: 0.1, P: 0 }, params: { k: 0.5 },
+    equations: { c: '-k*c', phi: '0', P: '0' },
+    neural: { inputs: ['c', 'phi', 'P'], outputs: [{ state: 'c', scale: 0.05 }], hidden: [4], seed: 3 },
+  }, 'ude.json');
+  const plain = buildSolverKernel(ude, resolveMethod('dopri5'));
+  const n = initialWeights(ude.neural!).length;
+
+  it("replaces the weight binding with a constant holding each weight's f32 bit pattern", () => {
+    const w = new Float64Array(n).fill(0.5);
+    w[0] = 0.1; w[1] = -0; w[n - 1] = 3e-39; // f32(0.1) = 0x3dcccccd; −0; a subnormal f32
+    const code = withWeightsCompiledIn(plain, w)!;
+    expect(plain).toMatch(/var<storage, read> nn_w: array<f32>;/);
+    expect(code).not.toMatch(/var<storage, read> nn_w/);
+    const literals = [...code.matchAll(/bitcast<f32>\(0x([0-9a-f]{8})u\)/g)].map((m) => parseInt(m[1]!, 16));
+    expect(literals).toHaveLength(n);
+    expect(literals.slice(0, 2)).toEqual([0x3dcccccd, 0x80000000]);
+    expect(literals[n - 1]).toBe(new Uint32Array(Float32Array.of(3e-39).buffer)[0]);
+    expect(code).toContain(`const nn_w = array<f32, ${n}>(`);
+  });
+
+  it('leaves the binding where a weight is not finite (a WGSL constant cannot be)', () => {
+    for (const bad of [NaN, Infinity, 1e39]) { // 1e39 overflows f32
+      const w = new Float64Array(n).fill(0.5);
+      w[2] = bad;
+      expect(withWeightsCompiledIn(plain, w)).toBeUndefined();
+    }
+  });
+
+  it('bakeWeights must be a boolean', async () => {
+    const p = makeProblem(ude, { t1: 5, saveat: [5] });
+    await expect(solve(p, 'dopri5', { backend: 'cpu', bakeWeights: 'yes' as unknown as boolean })).rejects.toThrow(/bakeWeights must be true or false/);
   });
 });

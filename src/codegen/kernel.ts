@@ -157,6 +157,33 @@ ${epilogue(N)}`);
 }
 
 /**
+ * The forward solver's kernel (buildSolverKernel) with the network's weights compiled in: the `nn_w`
+ * binding becomes a module-scope constant of the same name, so the network's code is unchanged.
+ * Why: llvmpipe bounds-checks every read of a storage or uniform buffer and branches on it, one
+ * weight at a time (its generated x86 shows a compare and a jump per weight), where a constant index
+ * into a constant is a broadcast operand. For the UDE at B = 1e5 that took the solve's CPU time from
+ * 8.2–8.8 s to 6.5–6.8 s, and Mesa's cold compile of the kernel from 10.5–11.8 s to 2.6–3.1 s
+ * (bench/README.md, "Weights compiled into the kernel"). The price is a pipeline per weight set.
+ * Each weight is written as its f32 bit pattern, so the kernel computes with exactly the weights the
+ * buffer would hold. undefined when a weight is not finite (a WGSL constant cannot be NaN or
+ * infinite) or the kernel reads the binding's length: the caller keeps the binding.
+ */
+export function withWeightsCompiledIn(code: string, weights: ArrayLike<number>): string | undefined {
+  const binding = wgslBindings(SOLVER_PROGRAM, ['nn_w']);
+  if (!code.includes(binding)) throw new Error('internal: the kernel has no nn_w binding to compile the weights into');
+  if (code.includes('arrayLength(&nn_w)')) return undefined;
+  const f32 = Float32Array.from(weights);
+  if (f32.length === 0 || !f32.every(Number.isFinite)) return undefined;
+  const bits = new Uint32Array(f32.buffer);
+  const rows = Array.from({ length: Math.ceil(bits.length / 6) }, (_, r) =>
+    `  ${Array.from(bits.subarray(6 * r, 6 * r + 6), (b) => `bitcast<f32>(0x${b.toString(16).padStart(8, '0')}u)`).join(', ')},`);
+  return code.replace(binding, `// The network's weights θ, compiled in (withWeightsCompiledIn in src/codegen/kernel.ts).
+const nn_w = array<f32, ${bits.length}>(
+${rows.join('\n')}
+);`);
+}
+
+/**
  * The controller state before an attempt at accepted step c·K (rewritten by rejected attempts, so
  * the last write is the state the accepted attempt started from): replaying from it with the same
  * code takes the same steps. Integers are stored as f32 values (exact below 2²⁴), not bit casts,

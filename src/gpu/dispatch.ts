@@ -34,10 +34,13 @@ export interface ForwardChunk { out: Float32Array; counters: Uint32Array; state:
  * Integrates trajectories [start, start + count) of the problem with a compiled solver pipeline:
  * uploads, dispatches rounds until none is running, reads back. With `checkpoints` the pipeline
  * must be built with them (buildSolverKernel(…, true)) and writes them into `checkpoints.buffer`.
+ * With `weightsCompiledIn` the pipeline holds the network's weights (withWeightsCompiledIn) and
+ * binds no weight buffer.
  */
 export async function forwardChunk(
   device: GPUDevice, pipeline: GPUComputePipeline, label: string, problem: EnsembleProblem, opts: ResolvedOptions,
   start: number, count: number, checkpoints?: CheckpointPlan, onProgress?: (finishedInChunk: number) => void,
+  weightsCompiledIn = false,
 ): Promise<ForwardChunk> {
   const { model, saveat } = problem;
   const N = model.states.length, S = saveat.length;
@@ -67,8 +70,8 @@ export async function forwardChunk(
     saveT: pool.acquire(device, Math.max(4, saveT.byteLength), STORAGE, `${label} save times`),
     out: pool.acquire(device, Math.max(4, count * S * N * 4), STORAGE, `${label} output`),
     active: pool.acquire(device, 4, STORAGE, `${label} active count`),
-    // Neural weights θ, shared by every trajectory.
-    ...(model.neural ? { weights: pool.acquire(device, Math.max(4, problem.weights.length * 4), STORAGE, `${label} neural weights`) } : {}),
+    // Neural weights θ, shared by every trajectory (unless the kernel has them as a constant: withWeightsCompiledIn).
+    ...(model.neural && !weightsCompiledIn ? { weights: pool.acquire(device, Math.max(4, problem.weights.length * 4), STORAGE, `${label} neural weights`) } : {}),
   };
   try {
     const bindGroup = await checked(device, `bind group ${label}`, () => {

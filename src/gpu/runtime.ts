@@ -87,7 +87,7 @@ export function acquireGpu(): Promise<GpuContext> {
       if (current === device) context = undefined; // the next acquireGpu() makes a new device; the instance stays alive
     });
     current = device;
-    if (NODE_BINDING && (adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter) softwareDevices.add(device);
+    if ((adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter) softwareDevices.add(device);
     device.onuncapturederror = (ev) => {
       console.error(`condensate-twin: uncaptured WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`);
     };
@@ -111,12 +111,15 @@ function guessBackend(description: string): string {
 
 let current: GPUDevice | undefined;
 /**
- * Devices of a fallback adapter (a software rasteriser such as lavapipe) under Node: they run on the
- * host's own cores, and Dawn's Node binding polls for mappings (see mapForRead). A
- * browser waits for a mapping without taking the page's thread, and a worker there has no
- * setImmediate; it keeps the plain wait.
+ * Devices of a fallback adapter (a software rasteriser such as lavapipe): they run on the host's own
+ * cores. Under Node, Dawn's binding polls for mappings there (see mapForRead); a browser waits for a
+ * mapping without taking the page's thread, and a worker there has no setImmediate, so it keeps the
+ * plain wait. The solver also compiles a network's weights into its kernel there (solveOnGpu).
  */
 const softwareDevices = new WeakSet<GPUDevice>();
+
+/** Whether `device` comes from a fallback (software) adapter, such as lavapipe. */
+export const isSoftwareDevice = (device: GPUDevice): boolean => softwareDevices.has(device);
 const NODE_BINDING = typeof process !== 'undefined' && typeof process.versions?.node === 'string' && typeof setImmediate === 'function';
 
 /**
@@ -180,6 +183,11 @@ export async function checked<T>(device: GPUDevice, label: string, fn: () => T):
 }
 
 const pipelines = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
+/**
+ * Pipelines kept per device, least recently used dropped first: a kernel with a network's weights
+ * compiled in (solveOnGpu) is one pipeline per weight set, so the cache must not grow with them.
+ */
+const MAX_PIPELINES = 64;
 
 /**
  * A compute pipeline for `code`, cached per device by the generated source (the only thing the
@@ -191,7 +199,12 @@ export async function computePipeline(
   let cache = pipelines.get(device);
   if (!cache) pipelines.set(device, (cache = new Map()));
   const hit = cache.get(code);
-  if (hit) return { pipeline: await hit, compileMs: 0 };
+  if (hit) {
+    cache.delete(code);
+    cache.set(code, hit); // now the most recently used
+    return { pipeline: await hit, compileMs: 0 };
+  }
+  if (cache.size >= MAX_PIPELINES) cache.delete(cache.keys().next().value!);
   const start = performance.now();
   if (typeof process !== 'undefined' && process.env?.CTWIN_PRINT_WGSL) console.error(`// ---- ${label} ----\n${code}`);
   const promise = (async () => {
@@ -290,7 +303,7 @@ export async function readBuffer(device: GPUDevice, src: GPUBuffer, size: number
  * the work by at most that fraction, and the host sleeps in between.
  */
 async function mapForRead(device: GPUDevice, staging: GPUBuffer, bytes: number): Promise<void> {
-  if (!softwareDevices.has(device)) return staging.mapAsync(GPUMapMode.READ, 0, bytes);
+  if (!NODE_BINDING || !softwareDevices.has(device)) return staging.mapAsync(GPUMapMode.READ, 0, bytes);
   const start = performance.now();
   for (;;) {
     let settled = false, error: unknown, withdrawn = false;

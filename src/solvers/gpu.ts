@@ -2,8 +2,8 @@
  * GPU backend (f32): one invocation per trajectory, re-dispatched in rounds until every trajectory
  * has a final status (src/gpu/dispatch.ts), the batch split so no binding exceeds the device's limits.
  */
-import { acquireGpu, computePipeline, failIfLost } from '../gpu/runtime.js';
-import { COUNTER_STRIDE, WORKGROUP_SIZE, buildSolverKernel, cachedKernel, stateStride } from '../codegen/kernel.js';
+import { acquireGpu, computePipeline, failIfLost, isSoftwareDevice } from '../gpu/runtime.js';
+import { COUNTER_STRIDE, WORKGROUP_SIZE, buildSolverKernel, cachedKernel, stateStride, withWeightsCompiledIn } from '../codegen/kernel.js';
 import { forwardChunk } from '../gpu/dispatch.js';
 import { STATUS } from '../methods/status.js';
 import type { EnsembleProblem, ResolvedOptions } from './problem.js';
@@ -16,7 +16,13 @@ export interface GpuSolveResult extends ChunkOutput {
   compileMs: number;
 }
 
-
+/**
+ * The smallest batch whose solve compiles the network's weights into the kernel by default, on a
+ * software adapter (SolveOptions.bakeWeights): below it a caller that changes the weights between
+ * solves (a hand-written fit) would pay a pipeline compile per call (1–3 s on llvmpipe) for a solve
+ * of well under a second.
+ */
+export const BAKE_WEIGHTS_MIN_BATCH = 4096;
 
 export async function solveOnGpu(
   problem: EnsembleProblem, opts: ResolvedOptions, onProgress?: (finished: number, total: number) => void,
@@ -31,7 +37,10 @@ async function solveOnDevice(
   const { model, batch: B, saveat } = problem;
   const N = model.states.length, P = model.params.length, S = saveat.length;
   const method = opts.method;
-  const code = cachedKernel(model, method, `solve ${opts.fixedStep}`, () => buildSolverKernel(model, method, opts.fixedStep));
+  const plain = cachedKernel(model, method, `solve ${opts.fixedStep}`, () => buildSolverKernel(model, method, opts.fixedStep));
+  const bake = model.neural !== undefined && (opts.bakeWeights ?? (isSoftwareDevice(device) && B >= BAKE_WEIGHTS_MIN_BATCH));
+  const baked = bake ? withWeightsCompiledIn(plain, problem.weights) : undefined;
+  const code = baked ?? plain;
   const label = `${model.name}/${method.name}`;
   const { pipeline, compileMs } = await computePipeline(device, label, code);
 
@@ -48,7 +57,7 @@ async function solveOnDevice(
   for (let start = 0; start < B; start += chunk) {
     const count = Math.min(chunk, B - start);
     const { out: y32, counters: c, state: final } = await forwardChunk(device, pipeline, label, problem, opts, start, count, undefined,
-      (done) => onProgress?.(start + done, B));
+      (done) => onProgress?.(start + done, B), baked !== undefined);
     for (let b = 0; b < count; b++) {
       const g = start + b;
       result.status[g] = c[b * COUNTER_STRIDE]!;

@@ -20,7 +20,8 @@ export function resolveOptions(methodIn: MethodName | Method | undefined, o: Sol
   if (fixedStep && o.dt === undefined && !steps) throw new ProblemError(`${method.name} with fixed steps needs dt (--dt)`);
   const dt = o.dt ?? steps?.[0] ?? 0;
   if (o.dt !== undefined && !(dt > 0 && Number.isFinite(dt))) throw new ProblemError(`dt must be a positive number (got ${o.dt})`);
-  return { method, rtol, atol, dt, maxSteps, fixedStep, steps };
+  if (o.bakeWeights !== undefined && typeof o.bakeWeights !== 'boolean') throw new ProblemError(`bakeWeights must be true or false (got ${String(o.bakeWeights)})`);
+  return { method, rtol, atol, dt, maxSteps, fixedStep, steps, ...(o.bakeWeights !== undefined ? { bakeWeights: o.bakeWeights } : {}) };
 }
 
 /**

@@ -163,6 +163,13 @@ export interface SolveOptions {
    * `recordSteps`), with no step control: derivative checks by finite differences at frozen steps.
    */
   steps?: ArrayLike<number>;
+  /**
+   * GPU backend, a model with a neural term: compile the network's weights into the solver's kernel
+   * as constants instead of reading them from a buffer. Faster on llvmpipe (bench/README.md,
+   * "Weights compiled into the kernel"), at one pipeline compile per weight set. Default: on a
+   * software adapter for batches of at least 4096 trajectories, otherwise off.
+   */
+  bakeWeights?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -176,6 +183,8 @@ export interface ResolvedOptions {
   fixedStep: boolean;
   /** A step sequence to replay (see SolveOptions.steps). */
   steps?: Float64Array;
+  /** See SolveOptions.bakeWeights; undefined: the default. */
+  bakeWeights?: boolean;
 }
 
 export { statusName } from '../methods/status.js';
