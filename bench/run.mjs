@@ -9,7 +9,7 @@
 // Each figure is the median of --repeat runs (default 3; native C and ours alike); ours also prints
 // the first run's time (`first_seconds`), which pays for allocating the batch's buffers.
 // --bake on|off sets SolveOptions.bakeWeights for the GPU solves (the UDE's weights compiled into the
-// kernel); left out, the solver's default applies (on for llvmpipe from 4096 trajectories).
+// kernel); left out, the solver's default applies (off for a single solve).
 // Usage: node bench/run.mjs [--sizes 1e3,1e4,1e5,1e6] [--cpu-max 1e5] [--models lorenz,condensate,ude] [--repeat 3] [--bake on|off]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -3,7 +3,7 @@
  * and finite differences, the WGSL version against the f64 one, and a UDE solved on both backends.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseModel, initialWeights, makeProblem, solve, type NeuralSpec, type Activation } from '../src/index.js';
+import { parseModel, initialWeights, makeProblem, solve, solveInChunks, type NeuralSpec, type Activation } from '../src/index.js';
 import { compileF64, compileMlpF64, layerSizes, referenceForward, referenceVjp, mlpWgsl } from '../src/internals.js';
 import { acquireGpu, releaseGpu, checked, computePipeline, readBuffer } from '../src/gpu/runtime.js';
 import { requireGpu } from './helpers/gpu.js';
@@ -240,7 +240,7 @@ describe('withWeightsCompiledIn', () => {
   const ude = parseModel({
     name: 'ude', states: { c: 1, phi: 0.1, P: 0 }, params: { k: 0.5 },
     equations: { c: '-k*c', phi: '0', P: '0' },
-    neural: { inputs: ['c', 'phi', 'P'], outputs: [{ state: 'c', scale: 0.05 }], hidden: [4], seed: 3 },
+    neural: { inputs: ['c', 'phi', 'P'], outputs: [{ state: 'c', scale: 1 }], hidden: [4], seed: 3 },
   }, 'ude.json');
   const plain = buildSolverKernel(ude, resolveMethod('dopri5'));
   const n = initialWeights(ude.neural!).length;
@@ -264,6 +264,17 @@ describe('withWeightsCompiledIn', () => {
       w[2] = bad;
       expect(withWeightsCompiledIn(plain, w)).toBeUndefined();
     }
+  });
+
+  it('solveInChunks compiles the weights in over several chunks and gives the states of one whole solve', async (ctx) => {
+    requireGpu(ctx);
+    const p = makeProblem(ude, { t1: 5, saveat: [1, 5], params: Float64Array.from({ length: 96 }, (_, b) => 0.2 + 0.01 * b) });
+    const whole = await solve(p, 'dopri5', { backend: 'gpu' });
+    const y = new Float64Array(whole.y.length);
+    const summary = await solveInChunks(p, 'dopri5', { backend: 'gpu' }, 40, (sol, start) => { y.set(sol.y, start * 2 * 3); });
+    expect(summary.chunks).toBe(3);
+    expect(relErr(y, whole.y)).toBeLessThan(1e-6);
+    expect(relErr(y, (await solve(p, 'dopri5', { backend: 'cpu', rtol: 1e-10, atol: 1e-12 })).y)).toBeLessThan(1.5e-6);
   });
 
   it('bakeWeights must be a boolean', async () => {

@@ -87,7 +87,7 @@ export function acquireGpu(): Promise<GpuContext> {
       if (current === device) context = undefined; // the next acquireGpu() makes a new device; the instance stays alive
     });
     current = device;
-    if ((adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter) softwareDevices.add(device);
+    if (NODE_BINDING && (adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter) softwareDevices.add(device);
     device.onuncapturederror = (ev) => {
       console.error(`condensate-twin: uncaptured WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`);
     };
@@ -111,15 +111,12 @@ function guessBackend(description: string): string {
 
 let current: GPUDevice | undefined;
 /**
- * Devices of a fallback adapter (a software rasteriser such as lavapipe): they run on the host's own
- * cores. Under Node, Dawn's binding polls for mappings there (see mapForRead); a browser waits for a
- * mapping without taking the page's thread, and a worker there has no setImmediate, so it keeps the
- * plain wait. The solver also compiles a network's weights into its kernel there (solveOnGpu).
+ * Devices of a fallback adapter (a software rasteriser such as lavapipe) under Node: they run on the
+ * host's own cores, and Dawn's Node binding polls for mappings (see mapForRead). A
+ * browser waits for a mapping without taking the page's thread, and a worker there has no
+ * setImmediate; it keeps the plain wait.
  */
 const softwareDevices = new WeakSet<GPUDevice>();
-
-/** Whether `device` comes from a fallback (software) adapter, such as lavapipe. */
-export const isSoftwareDevice = (device: GPUDevice): boolean => softwareDevices.has(device);
 const NODE_BINDING = typeof process !== 'undefined' && typeof process.versions?.node === 'string' && typeof setImmediate === 'function';
 
 /**
@@ -303,7 +300,7 @@ export async function readBuffer(device: GPUDevice, src: GPUBuffer, size: number
  * the work by at most that fraction, and the host sleeps in between.
  */
 async function mapForRead(device: GPUDevice, staging: GPUBuffer, bytes: number): Promise<void> {
-  if (!NODE_BINDING || !softwareDevices.has(device)) return staging.mapAsync(GPUMapMode.READ, 0, bytes);
+  if (!softwareDevices.has(device)) return staging.mapAsync(GPUMapMode.READ, 0, bytes);
   const start = performance.now();
   for (;;) {
     let settled = false, error: unknown, withdrawn = false;

@@ -2,7 +2,7 @@
  * GPU backend (f32): one invocation per trajectory, re-dispatched in rounds until every trajectory
  * has a final status (src/gpu/dispatch.ts), the batch split so no binding exceeds the device's limits.
  */
-import { acquireGpu, computePipeline, failIfLost, isSoftwareDevice } from '../gpu/runtime.js';
+import { acquireGpu, computePipeline, failIfLost } from '../gpu/runtime.js';
 import { COUNTER_STRIDE, WORKGROUP_SIZE, buildSolverKernel, cachedKernel, stateStride, withWeightsCompiledIn } from '../codegen/kernel.js';
 import { forwardChunk } from '../gpu/dispatch.js';
 import { STATUS } from '../methods/status.js';
@@ -15,14 +15,6 @@ const MAX_CHUNK_BYTES = 256 * 1024 * 1024;
 export interface GpuSolveResult extends ChunkOutput {
   compileMs: number;
 }
-
-/**
- * The smallest batch whose solve compiles the network's weights into the kernel by default, on a
- * software adapter (SolveOptions.bakeWeights): below it a caller that changes the weights between
- * solves (a hand-written fit) would pay a pipeline compile per call (1–3 s on llvmpipe) for a solve
- * of well under a second.
- */
-export const BAKE_WEIGHTS_MIN_BATCH = 4096;
 
 export async function solveOnGpu(
   problem: EnsembleProblem, opts: ResolvedOptions, onProgress?: (finished: number, total: number) => void,
@@ -38,8 +30,7 @@ async function solveOnDevice(
   const N = model.states.length, P = model.params.length, S = saveat.length;
   const method = opts.method;
   const plain = cachedKernel(model, method, `solve ${opts.fixedStep}`, () => buildSolverKernel(model, method, opts.fixedStep));
-  const bake = model.neural !== undefined && (opts.bakeWeights ?? (isSoftwareDevice(device) && B >= BAKE_WEIGHTS_MIN_BATCH));
-  const baked = bake ? withWeightsCompiledIn(plain, problem.weights) : undefined;
+  const baked = model.neural !== undefined && opts.bakeWeights ? withWeightsCompiledIn(plain, problem.weights) : undefined;
   const code = baked ?? plain;
   const label = `${model.name}/${method.name}`;
   const { pipeline, compileMs } = await computePipeline(device, label, code);

@@ -71,7 +71,9 @@ export interface ChunkedSolveSummary {
  * Integrates `problem` in chunks of `chunk` trajectories and hands each chunk's Solution to
  * `onChunk` (with the index of its first trajectory) while the next chunk integrates: memory is
  * bounded by two chunks, not by the batch, and writing overlaps the solve. The backend the first
- * chunk ran on is kept for the rest (so every chunk has the same precision).
+ * chunk ran on is kept for the rest (so every chunk has the same precision). With a neural term
+ * and more than one chunk, the GPU backend compiles the weights into its kernel unless
+ * `options.bakeWeights` says otherwise.
  * @example
  * const sink = openTrajectories('traj.parquet', model, problem.saveat, 'f32');
  * await solveInChunks(problem, 'tsit5', { backend: 'gpu' }, 65536, (sol, start) => sink.write({ start, count: sol.batch, y: sol.y }));
@@ -85,13 +87,16 @@ export async function solveInChunks(
   const start0 = performance.now();
   const B = problem.batch, N = problem.model.states.length, P = problem.model.params.length;
   let backend = options.backend;
+  // Every chunk solves with the same weights: compiled into the kernel once, they pay for their
+  // pipeline over the chunks that follow (SolveOptions.bakeWeights).
+  const bakeWeights = options.bakeWeights ?? (problem.model.neural !== undefined && B > chunk);
   const run = (start: number) => {
     const count = Math.min(chunk, B - start);
     const part = count === B ? problem : remake(problem, {
       batch: count, params: problem.params.slice(start * P, (start + count) * P), initial: problem.initial.slice(start * N, (start + count) * N),
     });
     const onProgress = options.onProgress && ((done: number) => options.onProgress!(start + done, B));
-    return solve(part, method, { ...options, backend, onProgress });
+    return solve(part, method, { ...options, backend, onProgress, bakeWeights });
   };
   let sol = await run(0);
   backend = sol.backend;
