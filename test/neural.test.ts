@@ -97,6 +97,14 @@ describe("the network's tanh in WGSL (a rational, src/codegen/neural.ts)", () =>
       expect(ys[n - 1 - i] === -ys[i]!, `odd at x = ${xs[i]}`).toBe(true);
     }
   });
+
+  it('is ±1 far out, up to the largest f32 and infinity (the argument is limited through x², not x)', async (ctx) => {
+    requireGpu(ctx);
+    const far = [9.0001, 9.5, 12.5, 20, 100, 1e4, 1e10, 1e19, 3.4e38, Infinity];
+    const xs = Float32Array.from([...far, ...far.map((x) => -x)]);
+    const ys = await evalWgsl('nn_tanh(x)', xs, NN_TANH_WGSL);
+    xs.forEach((x, i) => expect(ys[i], `nn_tanh(${x})`).toBe(Math.sign(x)));
+  });
 });
 
 describe('MLP in WGSL (f32) against the f64 twin', () => {

@@ -29,17 +29,23 @@ import type { Target } from './emit.js';
  * 1 to within 3e-8), fitted by scripts/fit-nn-tanh.py (Lawson's reweighted least squares), which
  * also prints its f32 error: 3.6e-7 absolute on [−12, 12] (test/neural.test.ts checks it on the
  * GPU). Why not the builtin: llvmpipe evaluates tanh as (e^2x − 1)/(e^2x + 1) with a polynomial
- * exp2, and that was 36 % of the UDE forward solve's time; this form is 8 FMAs, two
+ * exp2, and that was 36 % of the UDE forward solve's time; this form is 8 FMAs, three
  * multiplications and a division.
- * Exactly odd (u = x² is the same for ±x), and clamped to [−1, 1] (the quotient can round one ulp
+ * Written for latency, since llvmpipe runs a network's tanh as chains that wait on each other: the
+ * argument is limited through u = min(x², 81) rather than by clamping x (one operation fewer on the
+ * path; beyond |x| = 9 the quotient is x/9 times the rational at 9, past ±1, and the clamp below
+ * gives ±1), and P, Q are evaluated in Estrin's form (depth 3 instead of Horner's 4). Same
+ * coefficients, same f32 error (3.3e-7 on |x| ≤ 20, computed with f32 rounding); the UDE forward
+ * solve's CPU time at B = 1e5 on llvmpipe fell by ~8 % (bench/README.md, "tanh for latency").
+ * Exactly odd (u is the same for ±x), and clamped to [−1, 1] (the quotient can round one ulp
  * past it), so σ'(z) = 1 − a² stays ≥ 0. σ' is the exact tanh's at the rational's value: it differs
  * from the rational's own derivative by at most 2.9e-7 on |x| ≤ 9 (computed in f64 from the coefficients).
  */
-export const NN_TANH_WGSL = `fn nn_tanh(z: f32) -> f32 {
-  let x = clamp(z, -9.0, 9.0);
-  let u = x * x;
-  let num = x * (0.9999999076270334 + u * (0.13374796836574096 + u * (0.0034884349880586417 + u * (2.0500261001474025e-05 + u * 1.3219408512288311e-08))));
-  let den = 1.0 + u * (0.46708095143091144 + u * (0.025849151316805114 + u * (0.0003274329263215833 + u * 7.717971392644241e-07)));
+export const NN_TANH_WGSL = `fn nn_tanh(x: f32) -> f32 {
+  let u = min(x * x, 81.0);
+  let u2 = u * u;
+  let num = x * ((0.9999999076270334 + u * 0.13374796836574096) + u2 * ((0.0034884349880586417 + u * 2.0500261001474025e-05) + u2 * 1.3219408512288311e-08));
+  let den = (1.0 + u * 0.46708095143091144) + u2 * ((0.025849151316805114 + u * 0.0003274329263215833) + u2 * 7.717971392644241e-07);
   return clamp(num / den, -1.0, 1.0);
 }
 `;
