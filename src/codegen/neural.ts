@@ -27,16 +27,16 @@ import type { Target } from './emit.js';
 /**
  * WGSL: the network's tanh, a rational x·P(x²)/Q(x²) of degree 9/8 on |x| ≤ 9 (beyond, tanh 9 is
  * 1 to within 3e-8), fitted by scripts/fit-nn-tanh.py (Lawson's reweighted least squares), which
- * also prints its f32 error: 3.6e-7 absolute on [−12, 12] (test/neural.test.ts checks it on the
- * GPU). Why not the builtin: llvmpipe evaluates tanh as (e^2x − 1)/(e^2x + 1) with a polynomial
+ * also prints its f32 error in the form below: 3.3e-7 absolute on [−20, 20] (test/neural.test.ts
+ * checks it on the GPU: 2.7e-7 on [−12, 12] on llvmpipe). Why not the builtin: llvmpipe evaluates tanh as (e^2x − 1)/(e^2x + 1) with a polynomial
  * exp2, and that was 36 % of the UDE forward solve's time; this form is 8 FMAs, three
  * multiplications and a division.
  * Written for latency, since llvmpipe runs a network's tanh as chains that wait on each other: the
  * argument is limited through u = min(x², 81) rather than by clamping x (one operation fewer on the
  * path; beyond |x| = 9 the quotient is x/9 times the rational at 9, past ±1, and the clamp below
  * gives ±1), and P, Q are evaluated in Estrin's form (depth 3 instead of Horner's 4). Same
- * coefficients, same f32 error (3.3e-7 on |x| ≤ 20, computed with f32 rounding); the UDE forward
- * solve's CPU time at B = 1e5 on llvmpipe fell by ~8 % (bench/README.md, "tanh for latency").
+ * coefficients; the UDE forward solve's CPU time at B = 1e5 on llvmpipe fell by 4–11 %
+ * (bench/README.md, "tanh for latency").
  * Exactly odd (u is the same for ±x), and clamped to [−1, 1] (the quotient can round one ulp
  * past it), so σ'(z) = 1 − a² stays ≥ 0. σ' is the exact tanh's at the rational's value: it differs
  * from the rational's own derivative by at most 2.9e-7 on |x| ≤ 9 (computed in f64 from the coefficients).
