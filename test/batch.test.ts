@@ -45,11 +45,15 @@ describe('batches', () => {
     expect(bad.size).toBe(B / 100);
     const run = (params: Float64Array) => solve(makeProblem(lorenz, { t1: 2, saveat: [0.5, 1, 2], params }), 'dopri5', { backend, rtol: 1e-6, atol: 1e-8, maxSteps: 20_000 });
     const a = await run(clean), b = await run(poisoned);
+    const S = 3 * 3;
     for (const [i, kind] of bad) {
       expect(b.status[i], `trajectory ${i} (${kind})`).not.toBe(STATUS.success);
       if (kind === 'nan') expect(b.status[i]).toBe(STATUS.non_finite);
+      // Save times a trajectory never reached are NaN: none for a NaN parameter (stopped at t0),
+      // at least the last (t1) for one that did not succeed.
+      const unreached = kind === 'nan' ? S : 3;
+      for (let k = S - unreached; k < S; k++) expect(b.y[i * S + k], `trajectory ${i} (${kind}), value ${k}`).toBeNaN();
     }
-    const S = 3 * 3;
     for (let i = 0; i < B; i++) {
       if (bad.has(i)) continue;
       expect(b.status[i]).toBe(a.status[i]);

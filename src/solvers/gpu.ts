@@ -49,19 +49,20 @@ async function solveOnDevice(
     const count = Math.min(chunk, B - start);
     const { out: y32, counters: c, state: final } = await forwardChunk(device, pipeline, label, problem, opts, start, count, undefined,
       (done) => onProgress?.(start + done, B), baked !== undefined);
+    // The chunk's saves widened in one TypedArray.set (a native loop; value by value this ran on
+    // the main thread at ~8 ns per value), then the save times a trajectory never reached set to NaN.
+    result.y.set(y32.subarray(0, count * S * N), start * S * N);
+    const SS = stateStride(N);
     for (let b = 0; b < count; b++) {
-      const g = start + b;
-      result.status[g] = c[b * COUNTER_STRIDE]!;
-      result.steps[g] = c[b * COUNTER_STRIDE + 1]!;
-      result.rejected[g] = c[b * COUNTER_STRIDE + 2]!;
-      result.rhsEvals[g] = c[b * COUNTER_STRIDE + 3]!;
-      const ts = b * stateStride(N) + 2 * N; // t as hi + lo
+      const g = start + b, cb = b * COUNTER_STRIDE;
+      result.status[g] = c[cb]!;
+      result.steps[g] = c[cb + 1]!;
+      result.rejected[g] = c[cb + 2]!;
+      result.rhsEvals[g] = c[cb + 3]!;
+      const ts = b * SS + 2 * N; // t as hi + lo
       result.tEnd[g] = final[ts]! + final[ts + 1]!;
-      const reached = c[b * COUNTER_STRIDE + 4]! * N; // save times never reached stay NaN
-      const src = b * S * N, dst = g * S * N;
-      // Widened by TypedArray.set (a native loop: this ran on the main thread at ~8 ns per value).
-      result.y.set(y32.subarray(src, src + reached), dst);
-      result.y.fill(NaN, dst + reached, dst + S * N);
+      const reached = c[cb + 4]! * N;
+      if (reached < S * N) result.y.fill(NaN, g * S * N + reached, (g + 1) * S * N);
     }
     if (result.status.subarray(start, start + count).some((s) => s === STATUS.running)) {
       throw new Error('internal: a trajectory finished the GPU loop still running');
