@@ -494,9 +494,9 @@ ${explicitStages(T, tab, first, tab.c.length, 'hs', T.tHi, { declareK: false })}
  * The forward solvers' `onAccept`: writes the saves in (t, t + hs] from the dense output (or y₁
  * for a method without one).
  */
-export function saveLoop(T: StepTarget, m: Method, projects: boolean): string {
+export function saveLoop(T: StepTarget, m: Method, projects: boolean, next?: NextSave): string {
   const N = T.N, nStages = m.c.length;
-  const [hi, lo] = T.saveTime('save');
+  const [hi, lo] = next ? [next.hi, next.lo] : T.saveTime('save');
   const explicit = m.kind === 'explicit';
   const V = range(nStages).map((j) => (explicit ? `k${j}` : `U${j}`));
   let dense = '';
@@ -519,9 +519,17 @@ ${T.vec('ys')}
 ${m.dense ? `if (theta >= 1.0) {\n${T.copy('ys', 'ynew')}\n} else {\n${dense}\n}` : T.copy('ys', 'ynew')}
 ${projects ? `// Saved states lie on the projection manifold too.\n${T.call('ys', 'project', [`${T.tHi} + dist`, 'ys', 'p'], false)}` : ''}
 ${T.for('i', 0, N, (i) => `out[ob + ${T.u(i)}] = ys[${i}];`)}
-save += ${T.u(1)};`)}
+save += ${T.u(1)};${next ? `\n${next.reload}` : ''}`)}
 }`;
 }
+
+/**
+ * The time of save `save` as a driver keeps it in registers (WGSL forward kernels): its hi and lo
+ * parts, and the statement that reloads them after `save` moves. Why: llvmpipe reads a storage
+ * buffer lane by lane, each read bounds-checked, and the save loop's test read save_t[save] at
+ * every accepted step (bench/README.md, "The next save time in registers").
+ */
+export interface NextSave { hi: string; lo: string; reload: string }
 
 export interface AttemptOptions {
   /** Fixed steps of dt (no error control). */
@@ -537,6 +545,8 @@ export interface AttemptOptions {
   loopStages?: string;
   /** The starting step was chosen before the attempts (`startLooped`): the attempt does not call initial_step. */
   startChosen?: boolean;
+  /** The driver keeps save `save`'s time in registers (`NextSave`); onAccept must reload it. */
+  nextSave?: NextSave;
 }
 
 /** Whether an explicit method runs with error control (else fixed steps of cfg.dt). */
@@ -604,8 +614,8 @@ export function stepAttempt(T: StepTarget, m: Method, o: AttemptOptions): string
 }
 
 /** First attempt: the starting step; then hs (landing on t1, and on saves without dense output). */
-function stepSize(T: StepTarget, m: Method, adaptive: boolean, order: number, startChosen = false): string {
-  const [hi, lo] = T.saveTime('save');
+function stepSize(T: StepTarget, m: Method, adaptive: boolean, order: number, startChosen = false, next?: NextSave): string {
+  const [hi, lo] = next ? [next.hi, next.lo] : T.saveTime('save');
   return `${adaptive && startChosen ? '' : `if (steps + rejected == ${T.u(0)} && (flags & FLAG_LAST_REJECTED) == ${T.u(0)} && h == 0.0) {
   ${adaptive ? `h = initial_step(${T.tHi}, y, f0, p, ${T.lit(order)}, ${timeUntil(T, T.cfg('t1_hi'), T.cfg('t1_lo'))});\n  nfev += ${T.u(1)};` : `h = ${T.cfg('dt')};`}
 }`}
@@ -665,7 +675,7 @@ function explicitAttempt(T: StepTarget, tab: ExplicitTableau, o: AttemptOptions)
   const k = range(tab.c.length).map((s) => `k${s}`);
   const { expo, beta } = controllerExponents(tab);
   const lastK = `k${nStep - 1}`;
-  return `${stepSize(T, tab, adaptive, tab.order, o.startChosen)}
+  return `${stepSize(T, tab, adaptive, tab.order, o.startChosen, o.nextSave)}
 ${T.alias('k0', 'f0')}
 ${tab.fsal && o.loopStages !== undefined ? `// y₁ = y + h Σ b_i k_i, then the FSAL stage f(t + h, y₁) at y₁ itself, in the stages' loop.
 ${T.vec('ynew')}
@@ -766,7 +776,7 @@ function rosenbrockAttempt(T: StepTarget, tab: RosenbrockTableau, o: AttemptOpti
   const N = T.N, nStages = tab.c.length;
   const { expo } = controllerExponents(tab);
   const U = range(nStages).map((s) => `U${s}`);
-  return `${stepSize(T, tab, !o.fixedStep, tab.errorOrder)}
+  return `${stepSize(T, tab, !o.fixedStep, tab.errorOrder, false, o.nextSave)}
 ${rosenbrockStages(T, tab, true)}
 nfev += ${T.u(nStages - 1)};
 ${tab.fsal ? '' : compensatedUpdate(T, tab.m, U)}

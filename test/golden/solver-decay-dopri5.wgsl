@@ -152,6 +152,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     if (!all_finite(y) || !all_finite(f0) || !pfin) { status = STATUS_NON_FINITE; }
   }
+  // The next save's time (NEXT_SAVE); past the last save it is never read.
+  var sv = vec2<f32>(save_t[2u * save], save_t[2u * save + 1u]);
   var budget = cfg.step_budget;
   loop {
     if (status != STATUS_RUNNING) { break; }
@@ -218,7 +220,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     {
       loop {
         if (save >= cfg.n_save) { break; }
-        let dist = ((save_t[2u * save] - t.x) + (save_t[2u * save + 1u] - t.y));
+        let dist = ((sv.x - t.x) + (sv.y - t.y));
         if (dist > hs * (1.0 + 4.0 * EPS)) { break; }
         let theta = dist / hs;
         let ob = (i * cfg.n_save + save) * N;
@@ -236,6 +238,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         }
         out[ob + 0u] = ys[0];
         save += 1u;
+        sv = vec2<f32>(save_t[2u * save], save_t[2u * save + 1u]);
       }
     }
     {

@@ -169,6 +169,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     if (!all_finite(y) || !all_finite(f0) || !pfin) { status = STATUS_NON_FINITE; }
   }
+  // The next save's time (NEXT_SAVE); past the last save it is never read.
+  var sv = vec2<f32>(save_t[2u * save], save_t[2u * save + 1u]);
   var budget = cfg.step_budget;
   loop {
     if (status != STATUS_RUNNING) { break; }
@@ -183,7 +185,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     var hs = land_on(h, remaining, t.x);
     // Without a dense output the step lands exactly on the next save time.
-    if (save < cfg.n_save) { hs = land_on(hs, ((save_t[2u * save] - t.x) + (save_t[2u * save + 1u] - t.y)), t.x); }
+    if (save < cfg.n_save) { hs = land_on(hs, ((sv.x - t.x) + (sv.y - t.y)), t.x); }
     if (!(hs > EPS * abs(t.x)) || !(hs > 0.0)) {
       status = select(STATUS_DT_UNDERFLOW, STATUS_NON_FINITE, (flags & FLAG_LAST_NONFINITE) != 0u);
       break;
@@ -273,7 +275,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     {
       loop {
         if (save >= cfg.n_save) { break; }
-        let dist = ((save_t[2u * save] - t.x) + (save_t[2u * save + 1u] - t.y));
+        let dist = ((sv.x - t.x) + (sv.y - t.y));
         if (dist > hs * (1.0 + 4.0 * EPS)) { break; }
         let theta = dist / hs;
         let ob = (i * cfg.n_save + save) * N;
@@ -281,6 +283,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         ys = ynew;
         out[ob + 0u] = ys[0];
         save += 1u;
+        sv = vec2<f32>(save_t[2u * save], save_t[2u * save + 1u]);
       }
     }
     {
