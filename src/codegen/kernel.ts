@@ -146,8 +146,8 @@ export function buildSolverKernel(
   const loopStages = checkpoints ? adjointStageLoop(model) : undefined;
   // …and starts as the replay does (driverStart).
   const { start, startChosen } = driverStart(T, method, fixedStep, loopStages);
-  const onAccept = `${checkpoints && stageTape ? writeStageTape(N, method) : ''}\n${saveLoop(T, method, projects, NEXT_SAVE)}`;
-  const attempt = stepAttempt(T, method, { fixedStep, projects, onAccept, loopStages, startChosen, nextSave: NEXT_SAVE });
+  const onAccept = `${checkpoints && stageTape ? writeStageTape(N, method) : ''}\n${saveLoop(T, method, projects, nextSave(T))}`;
+  const attempt = stepAttempt(T, method, { fixedStep, projects, onAccept, loopStages, startChosen, nextSave: nextSave(T) });
   const bindings = wgslBindings(SOLVER_PROGRAM, ['cfg', 'params', 'state', 'counters', 'save_t', 'out', 'n_running',
     ...(model.neural ? ['nn_w' as const] : []), ...(checkpoints ? [stageTape ? 'tape' as const : 'ckpt' as const] : [])]);
   return formatSource(`${kernelHeader(model, method, '', false, networkLooped)}\n${bindings}
@@ -215,8 +215,11 @@ ${range(Q).map((q) => `  tape[(steps * ${Q}u + ${q}u) * cfg.batch + i] = vec4<f3
 }`;
 }
 
-/** Save `save`'s time in registers (`NextSave`): `sv`, declared by the prologue. */
-const NEXT_SAVE: NextSave = { hi: 'sv.x', lo: 'sv.y', reload: 'sv = vec2<f32>(save_t[2u * save], save_t[2u * save + 1u]);' };
+/** Save `save`'s time in the register `sv` (`NextSave`), which the prologue declares. */
+function nextSave(T: StepTarget): NextSave {
+  const [hi, lo] = T.saveTime('save');
+  return { hi: 'sv.x', lo: 'sv.y', reload: `sv = vec2<f32>(${hi}, ${lo});` };
+}
 
 /** Loads a trajectory's registers; shared prologue of every method. */
 function prologue(T: StepTarget, P: number, start: string): string {
@@ -253,8 +256,8 @@ ${range(N).map((k) => `      out[(i * cfg.n_save + save) * N + ${k}u] = y[${k}];
     }
     if (!all_finite(y) || !all_finite(f0) || !pfin) { status = STATUS_NON_FINITE; }
   }
-  // The next save's time (NEXT_SAVE); past the last save it is never read.
-  var sv = vec2<f32>(save_t[2u * save], save_t[2u * save + 1u]);
+  // The next save's time (nextSave); past the last save it is never read.
+  var sv = vec2<f32>(${hi}, ${lo});
   var budget = cfg.step_budget;
   loop {
 ${loopHead(T, 'if (budget == 0u) { break; }\nbudget -= 1u;')}`;

@@ -28,9 +28,9 @@ import type { Target } from './emit.js';
  * WGSL: the network's tanh, a rational x·P(x²)/Q(x²) of degree 9/8 on |x| ≤ 9 (beyond, tanh 9 is
  * 1 to within 3e-8), fitted by scripts/fit-nn-tanh.py (Lawson's reweighted least squares), which
  * also prints its f32 error in the form below: 3.3e-7 absolute on [−20, 20] (test/neural.test.ts
- * checks it on the GPU: 2.7e-7 on [−12, 12] on llvmpipe). Why not the builtin: llvmpipe evaluates tanh as (e^2x − 1)/(e^2x + 1) with a polynomial
- * exp2, and that was 36 % of the UDE forward solve's time; this form is 8 FMAs, three
- * multiplications and a division.
+ * checks it on the GPU: 2.7e-7 on [−12, 12] on llvmpipe). Why not the builtin: llvmpipe evaluates
+ * tanh as (e^2x − 1)/(e^2x + 1) with a polynomial exp2, and that was 36 % of the UDE forward
+ * solve's time; this form is 8 FMAs, three multiplications and a division.
  * Written for latency, since llvmpipe runs a network's tanh as chains that wait on each other: the
  * argument is limited through u = min(x², 81) rather than by clamping x (one operation fewer on the
  * path; beyond |x| = 9 the quotient is x/9 times the rational at 9, past ±1, and the clamp below

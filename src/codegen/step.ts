@@ -496,7 +496,7 @@ ${explicitStages(T, tab, first, tab.c.length, 'hs', T.tHi, { declareK: false })}
  */
 export function saveLoop(T: StepTarget, m: Method, projects: boolean, next?: NextSave): string {
   const N = T.N, nStages = m.c.length;
-  const [hi, lo] = next ? [next.hi, next.lo] : T.saveTime('save');
+  const [hi, lo] = nextSaveTime(T, next);
   const explicit = m.kind === 'explicit';
   const V = range(nStages).map((j) => (explicit ? `k${j}` : `U${j}`));
   let dense = '';
@@ -530,6 +530,9 @@ save += ${T.u(1)};${next ? `\n${next.reload}` : ''}`)}
  * every accepted step (bench/README.md, "The next save time in registers").
  */
 export interface NextSave { hi: string; lo: string; reload: string }
+
+/** Save `save`'s time as (hi, lo): from the driver's registers if it keeps them, else from the array. */
+const nextSaveTime = (T: StepTarget, next?: NextSave): [string, string] => (next ? [next.hi, next.lo] : T.saveTime('save'));
 
 export interface AttemptOptions {
   /** Fixed steps of dt (no error control). */
@@ -615,7 +618,7 @@ export function stepAttempt(T: StepTarget, m: Method, o: AttemptOptions): string
 
 /** First attempt: the starting step; then hs (landing on t1, and on saves without dense output). */
 function stepSize(T: StepTarget, m: Method, adaptive: boolean, order: number, startChosen = false, next?: NextSave): string {
-  const [hi, lo] = next ? [next.hi, next.lo] : T.saveTime('save');
+  const [hi, lo] = nextSaveTime(T, next);
   return `${adaptive && startChosen ? '' : `if (steps + rejected == ${T.u(0)} && (flags & FLAG_LAST_REJECTED) == ${T.u(0)} && h == 0.0) {
   ${adaptive ? `h = initial_step(${T.tHi}, y, f0, p, ${T.lit(order)}, ${timeUntil(T, T.cfg('t1_hi'), T.cfg('t1_lo'))});\n  nfev += ${T.u(1)};` : `h = ${T.cfg('dt')};`}
 }`}

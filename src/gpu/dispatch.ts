@@ -46,8 +46,7 @@ export async function forwardChunk(
   const N = model.states.length, S = saveat.length;
   const saveT = new Float32Array(2 * S);
   saveat.forEach((s, j) => { const [hi, lo] = hiLo(s); saveT[2 * j] = hi; saveT[2 * j + 1] = lo; });
-  const [t0hi, t0lo] = hiLo(problem.t0);
-  const state = initialState(problem, start, count, t0hi, t0lo);
+  const state = initialState(problem, start, count);
   const params = packParams(problem, start, count);
   const { gx, gy } = dispatchGrid(device, count);
   const cfg = solverConfig({ t1: problem.t1, opts, batch: count, nSave: S, rowWidth: gx * WORKGROUP_SIZE, checkpoints });
@@ -110,12 +109,11 @@ export function packParams(problem: EnsembleProblem, start: number, count: numbe
  * is written once and copied by doubling (copyWithin), the initial states in one loop: at
  * B = 1e5 the row-by-row version took ~25 ms of the main thread per solve.
  */
-export function initialState(problem: EnsembleProblem, start: number, count: number, t0hi: number, t0lo: number): Float32Array {
+function initialState(problem: EnsembleProblem, start: number, count: number): Float32Array {
   const N = problem.model.states.length, SS = stateStride(N);
   const state = new Float32Array(count * SS);
   if (count === 0) return state;
-  state[2 * N] = t0hi;
-  state[2 * N + 1] = t0lo;
+  [state[2 * N], state[2 * N + 1]] = hiLo(problem.t0);
   CONTROLLER_REGISTERS.forEach((r, j) => { state[2 * N + 2 + j] = r.initial; });
   for (let filled = SS; filled < state.length; filled *= 2) state.copyWithin(filled, 0, Math.min(filled, state.length - filled));
   const y0 = problem.initial;

@@ -152,7 +152,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     if (!all_finite(y) || !all_finite(f0) || !pfin) { status = STATUS_NON_FINITE; }
   }
-  // The next save's time (NEXT_SAVE); past the last save it is never read.
+  // The next save's time (nextSave); past the last save it is never read.
   var sv = vec2<f32>(save_t[2u * save], save_t[2u * save + 1u]);
   var budget = cfg.step_budget;
   loop {
