@@ -10,7 +10,7 @@ export { ExpressionError, print as printExpr, type Expr, type SymbolRef } from '
 export { conservationResidual, quantityRate, withConservationTracking, type TrackingOptions, type TrackedLaw } from './physics/conservation.js';
 export { compileF64, compileExprF64, emitModelWgsl, defaultWeights, neuralWeightCount, type ModelF64 } from './codegen/compile.js';
 export { mlpWgsl, mlpJs, compileMlpF64, type MlpF64 } from './codegen/neural.js';
-export { buildSolverKernel } from './codegen/kernel.js';
+export { buildSolverKernel, weightsConstant } from './codegen/kernel.js';
 export { resolveOptions, f32ToleranceProblem } from './solvers/options.js';
 export { gradientCpu } from './training/adjoint.js';
 export { gradientGpu, gpuAdjointBytes } from './training/gpu-adjoint.js';

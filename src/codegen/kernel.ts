@@ -172,15 +172,25 @@ export function withWeightsCompiledIn(code: string, weights: ArrayLike<number>):
   const binding = wgslBindings(SOLVER_PROGRAM, ['nn_w']);
   if (!code.includes(binding)) throw new Error('internal: the kernel has no nn_w binding to compile the weights into');
   if (code.includes('arrayLength(&nn_w)')) return undefined;
+  const constant = weightsConstant(weights);
+  return constant === undefined ? undefined : code.replace(binding, constant);
+}
+
+/**
+ * The WGSL declaration `const nn_w = array<f32, n>(…)` of the weights θ, each as its f32 bit
+ * pattern; undefined when a weight is not finite. withWeightsCompiledIn puts it in place of the
+ * binding; bench/fma-ceiling.mjs measures the network alone with it.
+ */
+export function weightsConstant(weights: ArrayLike<number>): string | undefined {
   const f32 = Float32Array.from(weights);
   if (f32.length === 0 || !f32.every(Number.isFinite)) return undefined;
   const bits = new Uint32Array(f32.buffer);
   const rows = Array.from({ length: Math.ceil(bits.length / 6) }, (_, r) =>
     `  ${Array.from(bits.subarray(6 * r, 6 * r + 6), (b) => `bitcast<f32>(0x${b.toString(16).padStart(8, '0')}u)`).join(', ')},`);
-  return code.replace(binding, `// The network's weights θ, compiled in (withWeightsCompiledIn in src/codegen/kernel.ts).
+  return `// The network's weights θ, compiled in (weightsConstant in src/codegen/kernel.ts).
 const nn_w = array<f32, ${bits.length}>(
 ${rows.join('\n')}
-);`);
+);`;
 }
 
 /**
