@@ -24,8 +24,8 @@
 import { acquireGpu, releaseGpu, condensateModel } from '../dist/index.js';
 import { readBuffer } from '../dist/gpu/runtime.js';
 import { NN_TANH_WGSL } from '../dist/codegen/neural.js';
-import { mlpWgsl, defaultWeights, layerSizes, weightsConstant } from '../dist/internals.js';
-import { peak } from './machine.mjs';
+import { mlpWgsl, defaultWeights, weightsConstant } from '../dist/internals.js';
+import { peak, mlpFlops } from './machine.mjs';
 
 const arg = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
 const runs = Number(arg('runs', '5'));
@@ -35,13 +35,9 @@ const MLP_EVALS = 48, MLP_INVOCATIONS = 1 << 16;
 /** The default UDE's network as the forward solver compiles it (weights compiled in), evaluated MLP_EVALS times. */
 function network(clampOnly) {
   const model = condensateModel({ rna: false, neural: true });
-  const sizes = layerSizes(model.neural);
-  let flops = 0;
-  for (let l = 0; l + 1 < sizes.length; l++) flops += 2 * sizes[l] * sizes[l + 1] + sizes[l + 1];
-  let code = mlpWgsl(model.neural).code;
-  code = code.slice(0, code.indexOf('fn nn_jacobian'));
-  if (clampOnly) code = code.replace(NN_TANH_WGSL, 'fn nn_tanh(x: f32) -> f32 { return clamp(x, -1.0, 1.0); }\n');
-  const nIn = sizes[0];
+  const { code: mlp, nIn } = mlpWgsl(model.neural);
+  if (!mlp.includes(NN_TANH_WGSL)) throw new Error('the default network no longer calls nn_tanh: update this bench');
+  const code = clampOnly ? mlp.replace(NN_TANH_WGSL, 'fn nn_tanh(x: f32) -> f32 { return clamp(x, -1.0, 1.0); }\n') : mlp;
   const step = Array.from({ length: nIn }, (_, m) => `u[${m}] = u[${m}] + 1e-3 * g[${m}];`).join(' ');
   return {
     prelude: `${weightsConstant(defaultWeights(model))}\n${code}`,
@@ -49,7 +45,7 @@ function network(clampOnly) {
   for (var m = 0u; m < ${nIn}u; m++) { u[m] = x + 0.1 * f32(m); }
   for (var e = 0u; e < ${MLP_EVALS}u; e++) { let g = nn_forward(u); ${step} }`,
     result: Array.from({ length: nIn }, (_, m) => `u[${m}]`).join(' + '),
-    ops: MLP_EVALS, flopsPerOp: flops, invocations: MLP_INVOCATIONS, unit: 'network evaluation',
+    ops: MLP_EVALS, flopsPerOp: mlpFlops(model.neural), invocations: MLP_INVOCATIONS, unit: 'network evaluation',
   };
 }
 

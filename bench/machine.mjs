@@ -2,6 +2,7 @@
 // (bench/run.mjs, bench/fma-ceiling.mjs).
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { layerSizes } from '../dist/internals.js';
 
 /**
  * Theoretical peak of this CPU: cores × clock × FLOP/cycle, with 2 FMA units per core and the
@@ -26,4 +27,12 @@ function clockGHz() {
     if (mhz && Number(mhz) > 0) return +(Number(mhz) / 1000).toFixed(3);
   } catch { /* not Linux */ }
   return cpus()[0].speed > 0 ? cpus()[0].speed / 1000 : null;
+}
+
+/** FLOPs of one evaluation of the network `spec`: 2 per multiply–add plus one per bias (the activation not counted). */
+export function mlpFlops(spec) {
+  const sizes = layerSizes(spec);
+  let f = 0;
+  for (let l = 0; l + 1 < sizes.length; l++) f += 2 * sizes[l] * sizes[l + 1] + sizes[l + 1];
+  return f;
 }

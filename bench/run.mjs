@@ -14,9 +14,9 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { peak } from './machine.mjs';
+import { peak, mlpFlops } from './machine.mjs';
 import { parseModel, makeProblem, solve, releaseGpu, releaseCpuWorkers, acquireGpu, condensateModel } from '../dist/index.js';
-import { defaultWeights, layerSizes } from '../dist/internals.js';
+import { defaultWeights } from '../dist/internals.js';
 
 const arg = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
 const sizes = arg('sizes', '1e3,1e4,1e5,1e6').split(',').map(Number);
@@ -57,13 +57,6 @@ const PROBLEMS = {
   ude: { t1: 600, model: condensateModel({ rna: false, neural: true }) },
 };
 
-/** FLOPs of one MLP evaluation: 2 per multiply–add plus one per bias (tanh not counted). */
-function mlpFlops(model) {
-  const sizes = layerSizes(model.neural);
-  let f = 0;
-  for (let l = 0; l + 1 < sizes.length; l++) f += 2 * sizes[l] * sizes[l + 1] + sizes[l + 1];
-  return f;
-}
 const print = (o) => console.log(JSON.stringify(o));
 const sum = (a) => a.reduce((s, x) => s + x, 0);
 
@@ -83,7 +76,7 @@ print({ machine, bake: bakeArg ?? 'default' });
 
 for (const name of models) {
   const { model, t1 } = PROBLEMS[name];
-  const flops = model.neural ? mlpFlops(model) : 0;
+  const flops = model.neural ? mlpFlops(model.neural) : 0;
   const extra = [];
   if (model.neural) {
     const file = join('bench', 'out', `${name}-weights.txt`);

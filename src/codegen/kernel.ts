@@ -146,12 +146,13 @@ export function buildSolverKernel(
   const loopStages = checkpoints ? adjointStageLoop(model) : undefined;
   // …and starts as the replay does (driverStart).
   const { start, startChosen } = driverStart(T, method, fixedStep, loopStages);
-  const onAccept = `${checkpoints && stageTape ? writeStageTape(N, method) : ''}\n${saveLoop(T, method, projects, nextSave(T))}`;
-  const attempt = stepAttempt(T, method, { fixedStep, projects, onAccept, loopStages, startChosen, nextSave: nextSave(T) });
+  const next = nextSave(T);
+  const onAccept = `${checkpoints && stageTape ? writeStageTape(N, method) : ''}\n${saveLoop(T, method, projects, next)}`;
+  const attempt = stepAttempt(T, method, { fixedStep, projects, onAccept, loopStages, startChosen, nextSave: next });
   const bindings = wgslBindings(SOLVER_PROGRAM, ['cfg', 'params', 'state', 'counters', 'save_t', 'out', 'n_running',
     ...(model.neural ? ['nn_w' as const] : []), ...(checkpoints ? [stageTape ? 'tape' as const : 'ckpt' as const] : [])]);
   return formatSource(`${kernelHeader(model, method, '', false, networkLooped)}\n${bindings}
-${prologue(T, P, start)}${checkpoints && !stageTape ? writeCheckpoint(N) : ''}
+${prologue(T, P, start, next.declare)}${checkpoints && !stageTape ? writeCheckpoint(N) : ''}
 ${attempt}
 ${epilogue(N)}`);
 }
@@ -225,14 +226,15 @@ ${range(Q).map((q) => `  tape[(steps * ${Q}u + ${q}u) * cfg.batch + i] = vec4<f3
 }`;
 }
 
-/** Save `save`'s time in the register `sv` (`NextSave`), which the prologue declares. */
-function nextSave(T: StepTarget): NextSave {
+/** Save `save`'s time in the register `sv` (`NextSave`): the prologue declares it, onAccept reloads it. */
+function nextSave(T: StepTarget): NextSave & { declare: string } {
   const [hi, lo] = T.saveTime('save');
-  return { hi: 'sv.x', lo: 'sv.y', reload: `sv = vec2<f32>(${hi}, ${lo});` };
+  const load = `vec2<f32>(${hi}, ${lo})`;
+  return { hi: 'sv.x', lo: 'sv.y', reload: `sv = ${load};`, declare: `var sv = ${load};` };
 }
 
-/** Loads a trajectory's registers; shared prologue of every method. */
-function prologue(T: StepTarget, P: number, start: string): string {
+/** Loads a trajectory's registers; shared prologue of every method. `declareNextSave`: nextSave's declaration. */
+function prologue(T: StepTarget, P: number, start: string, declareNextSave: string): string {
   const N = T.N;
   const [hi, lo] = T.saveTime('save');
   return `
@@ -267,7 +269,7 @@ ${range(N).map((k) => `      out[(i * cfg.n_save + save) * N + ${k}u] = y[${k}];
     if (!all_finite(y) || !all_finite(f0) || !pfin) { status = STATUS_NON_FINITE; }
   }
   // The next save's time (nextSave); past the last save it is never read.
-  var sv = vec2<f32>(${hi}, ${lo});
+  ${declareNextSave}
   var budget = cfg.step_budget;
   loop {
 ${loopHead(T, 'if (budget == 0u) { break; }\nbudget -= 1u;')}`;
