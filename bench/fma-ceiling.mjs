@@ -1,5 +1,5 @@
 // The f32 FMA rate a WGSL compute shader actually reaches on this adapter (run by hand after
-// `npm run build`: node bench/fma-ceiling.mjs [--runs 5]). bench/run.mjs reports the UDE's MLP
+// `npm run build`: node bench/fma-ceiling.mjs [--runs 5] [--shapes mlp,mlp-clamp]). bench/run.mjs reports the UDE's MLP
 // FLOP rate against the CPU's theoretical peak (cores × clock × 2 FMA units × 2 × 8 lanes); this
 // measures what the same hardware gives through Dawn and llvmpipe when the shader does nothing but
 // independent FMAs, so the UDE's fraction can also be read against an attainable ceiling.
@@ -29,6 +29,7 @@ import { peak, mlpFlops } from './machine.mjs';
 
 const arg = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
 const runs = Number(arg('runs', '5'));
+const only = arg('shapes', undefined)?.split(',');
 const CHAINS = 16, DEPTH = 256, TANH_DEPTH = 64, INVOCATIONS = 1 << 20;
 const MLP_EVALS = 48, MLP_INVOCATIONS = 1 << 16;
 
@@ -75,6 +76,7 @@ const machine = peak();
 console.log(JSON.stringify({ gpu: info.description, machine }));
 const out = device.createBuffer({ size: INVOCATIONS * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
 for (const [shape, make] of Object.entries(SHAPES)) {
+  if (only && !only.includes(shape)) continue;
   const { body, result, prelude = '', ops = CHAINS * DEPTH, flopsPerOp = 2, invocations = INVOCATIONS, unit = 'op' } = make();
   const groups = invocations / 64, gx = Math.min(groups, device.limits.maxComputeWorkgroupsPerDimension);
   const code = `${prelude}@group(0) @binding(0) var<storage, read_write> o: array<f32>;

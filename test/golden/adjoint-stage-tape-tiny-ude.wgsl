@@ -161,28 +161,13 @@ fn nn_tanh(x: f32) -> f32 {
   return clamp(num / den, -1.0, 1.0);
 }
 fn nn_forward(x: array<f32, 2>) -> array<f32, 1> {
-  var z2_0 = nn_w[12u];
-  {
-    let j = 0u;
-    let r1 = 0u + j * 2u;
-    let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
-    let a1 = nn_tanh(z1);
-    z2_0 += nn_w[9u + j] * a1;
-  }
-  {
-    let j = 1u;
-    let r1 = 0u + j * 2u;
-    let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
-    let a1 = nn_tanh(z1);
-    z2_0 += nn_w[9u + j] * a1;
-  }
-  {
-    let j = 2u;
-    let r1 = 0u + j * 2u;
-    let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
-    let a1 = nn_tanh(z1);
-    z2_0 += nn_w[9u + j] * a1;
-  }
+  let z1_0 = nn_w[0u] * x[0] + nn_w[1u] * x[1] + nn_w[6u];
+  let z1_1 = nn_w[2u] * x[0] + nn_w[3u] * x[1] + nn_w[7u];
+  let z1_2 = nn_w[4u] * x[0] + nn_w[5u] * x[1] + nn_w[8u];
+  let a1_0 = nn_tanh(z1_0);
+  let a1_1 = nn_tanh(z1_1);
+  let a1_2 = nn_tanh(z1_2);
+  let z2_0 = nn_w[9u] * a1_0 + nn_w[10u] * a1_1 + nn_w[11u] * a1_2 + nn_w[12u];
   return array<f32, 1>(z2_0);
 }
 fn nn_jacobian(x: array<f32, 2>) -> array<f32, 2> {
@@ -235,28 +220,13 @@ fn nn_jacobian(x: array<f32, 2>) -> array<f32, 2> {
   return out;
 }
 fn nn_vjp_acc(x: array<f32, 2>, gy: array<f32, 1>) -> array<f32, 2> {
-  var z2_0 = nn_w[12u];
-  {
-    let j = 0u;
-    let r1 = 0u + j * 2u;
-    let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
-    let a1 = nn_tanh(z1);
-    z2_0 += nn_w[9u + j] * a1;
-  }
-  {
-    let j = 1u;
-    let r1 = 0u + j * 2u;
-    let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
-    let a1 = nn_tanh(z1);
-    z2_0 += nn_w[9u + j] * a1;
-  }
-  {
-    let j = 2u;
-    let r1 = 0u + j * 2u;
-    let z1 = nn_w[r1 + 0u] * x[0] + nn_w[r1 + 1u] * x[1] + nn_w[6u + j];
-    let a1 = nn_tanh(z1);
-    z2_0 += nn_w[9u + j] * a1;
-  }
+  let z1_0 = nn_w[0u] * x[0] + nn_w[1u] * x[1] + nn_w[6u];
+  let z1_1 = nn_w[2u] * x[0] + nn_w[3u] * x[1] + nn_w[7u];
+  let z1_2 = nn_w[4u] * x[0] + nn_w[5u] * x[1] + nn_w[8u];
+  let a1_0 = nn_tanh(z1_0);
+  let a1_1 = nn_tanh(z1_1);
+  let a1_2 = nn_tanh(z1_2);
+  let z2_0 = nn_w[9u] * a1_0 + nn_w[10u] * a1_1 + nn_w[11u] * a1_2 + nn_w[12u];
   let g2_0 = gy[0];
   th[12u + 0u] += g2_0 * 1.0;
   var gx_0 = 0.0;
