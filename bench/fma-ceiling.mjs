@@ -1,5 +1,6 @@
 // The f32 FMA rate a WGSL compute shader actually reaches on this adapter (run by hand after
-// `npm run build`: node bench/fma-ceiling.mjs [--runs 5] [--shapes mlp,mlp-clamp]). bench/run.mjs reports the UDE's MLP
+// `npm run build`: node bench/fma-ceiling.mjs [--runs 5] [--shapes mlp,mlp-clamp], where --shapes
+// names the shapes below to run, all by default). bench/run.mjs reports the UDE's MLP
 // FLOP rate against the CPU's theoretical peak (cores × clock × 2 FMA units × 2 × 8 lanes); this
 // measures what the same hardware gives through Dawn and llvmpipe when the shader does nothing but
 // independent FMAs, so the UDE's fraction can also be read against an attainable ceiling.
