@@ -3,7 +3,10 @@
 // names the shapes below to run, all by default). bench/run.mjs reports the UDE's MLP
 // FLOP rate against the CPU's theoretical peak (cores × clock × 2 FMA units × 2 × 8 lanes); this
 // measures what the same hardware gives through Dawn and llvmpipe when the shader does nothing but
-// independent FMAs, so the UDE's fraction can also be read against an attainable ceiling.
+// independent FMAs, so the UDE's fraction can also be read against an attainable ceiling. llvmpipe
+// issues each fma() as a multiplication and an addition (Mesa's NIR options for llvmpipe set
+// lower_ffma32), so every shape here pays two vector operations per multiply–add;
+// bench/mlp-native.mjs runs the `mlp` shape's network as native C, with and without FMAs.
 //
 // The first two shapes run 16 independent FMA chains per invocation (enough to hide the FMA latency):
 //   straight — 16 × 256 FMAs as straight-line code (`let` chains), no control flow;
