@@ -13,6 +13,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { benchProblem, PROBLEM_NAMES } from './problems.mjs';
 
 const { positionals, values } = parseArgs({ allowPositionals: true, options: {
   model: { type: 'string', default: 'condensate' }, rounds: { type: 'string', default: '6' }, batch: { type: 'string', default: '1e5' } } });
@@ -20,23 +21,14 @@ if (positionals.length !== 2) {
   console.error('usage: node bench/compare-builds.mjs OLD_DIST NEW_DIST [--model condensate|lorenz|ude] [--rounds 6] [--batch 1e5]');
   process.exit(2);
 }
-const PROBLEMS = {
-  condensate: { t1: 100, spec: { name: 'condensate3', states: { c: 8, phi: 0.01, P: 0 },
-    params: { k_syn: 1, k_deg: 0.1, k_part: 2, c_sat: 5, k_off: 0.05, k_nuc: 0.001, k_rec: 1, K_phi: 0.2, k_esc: 0.3 },
-    equations: { c: 'k_syn - k_deg*c - k_part*phi*(c - c_sat)', phi: 'k_part*phi*(c - c_sat)*(1 - phi) - k_off*phi + k_nuc', P: 'k_rec*phi/(K_phi + phi)*(1 - P) - k_esc*P' } } },
-  lorenz: { t1: 10, spec: { name: 'lorenz', states: { x: 1, y: 0, z: 0 }, params: { sigma: 10, rho: 28, beta: 8 / 3 },
-    equations: { x: 'sigma*(y-x)', y: 'x*(rho-z)-y', z: 'x*y-beta*z' } } },
-  ude: { t1: 600 },
-};
 const which = values.model, rounds = Number(values.rounds), B = Number(values.batch);
-if (!PROBLEMS[which]) { console.error(`--model ${which}: choose condensate, lorenz or ude`); process.exit(2); }
+if (!PROBLEM_NAMES.includes(which)) { console.error(`--model ${which}: choose ${PROBLEM_NAMES.join(', ')}`); process.exit(2); }
 const builds = await Promise.all(positionals.map((d) => import(pathToFileURL(resolve(d, 'index.js')).href)));
 const names = ['old', 'new'];
 const options = { backend: 'gpu', rtol: 1e-6, atol: 1e-8, ...(which === 'ude' ? { bakeWeights: true } : {}) };
-const { t1 } = PROBLEMS[which];
 const problems = [];
 for (const lib of builds) {
-  const model = which === 'ude' ? lib.condensateModel({ rna: false, neural: true }) : lib.parseModel(PROBLEMS[which].spec);
+  const { model, t1 } = benchProblem(lib, which);
   problems.push(lib.makeProblem(model, { t1, batch: B, saveat: [t1] }));
   await lib.solve(lib.makeProblem(model, { t1, batch: 64, saveat: [t1] }), 'dopri5', options); // compile, warm up
 }

@@ -14,25 +14,16 @@
 import { mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { makeProblem, solve, releaseGpu, parseModel, condensateModel } from '../dist/index.js';
+import * as engine from '../dist/index.js';
+import { makeProblem, solve, releaseGpu } from '../dist/index.js';
+import { benchProblem, PROBLEM_NAMES } from './problems.mjs';
 
 const { values } = parseArgs({ options: {
   model: { type: 'string', default: 'condensate' }, seconds: { type: 'string', default: '10' },
   batch: { type: 'string', default: '1e5' }, out: { type: 'string', default: join('bench', 'out', 'jit') } } });
-// bench/run.mjs's problems (same equations as bench/native/dopri5_ensemble.c).
-const SPECS = {
-  condensate: { t1: 100, spec: { name: 'condensate3', states: { c: 8, phi: 0.01, P: 0 },
-    params: { k_syn: 1, k_deg: 0.1, k_part: 2, c_sat: 5, k_off: 0.05, k_nuc: 0.001, k_rec: 1, K_phi: 0.2, k_esc: 0.3 },
-    equations: { c: 'k_syn - k_deg*c - k_part*phi*(c - c_sat)', phi: 'k_part*phi*(c - c_sat)*(1 - phi) - k_off*phi + k_nuc', P: 'k_rec*phi/(K_phi + phi)*(1 - P) - k_esc*P' } } },
-  lorenz: { t1: 10, spec: { name: 'lorenz', states: { x: 1, y: 0, z: 0 }, params: { sigma: 10, rho: 28, beta: 8 / 3 },
-    equations: { x: 'sigma*(y-x)', y: 'x*(rho-z)-y', z: 'x*y-beta*z' } } },
-  ude: { t1: 600 },
-};
-const problemSpec = SPECS[values.model];
-if (!problemSpec) { console.error(`--model ${values.model}: choose condensate, lorenz or ude`); process.exit(2); }
-const model = values.model === 'ude' ? condensateModel({ rna: false, neural: true }) : parseModel(problemSpec.spec);
+if (!PROBLEM_NAMES.includes(values.model)) { console.error(`--model ${values.model}: choose ${PROBLEM_NAMES.join(', ')}`); process.exit(2); }
+const { model, t1 } = benchProblem(engine, values.model);
 const options = { backend: 'gpu', rtol: 1e-6, atol: 1e-8, ...(values.model === 'ude' ? { bakeWeights: true } : {}) };
-const { t1 } = problemSpec;
 
 await solve(makeProblem(model, { t1, batch: 64, saveat: [t1] }), 'dopri5', options); // compiles
 const problem = makeProblem(model, { t1, batch: Number(values.batch), saveat: [t1] });

@@ -15,7 +15,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { peak, mlpFlops } from './machine.mjs';
-import { parseModel, makeProblem, solve, releaseGpu, releaseCpuWorkers, acquireGpu, condensateModel } from '../dist/index.js';
+import * as engine from '../dist/index.js';
+import { makeProblem, solve, releaseGpu, releaseCpuWorkers, acquireGpu } from '../dist/index.js';
+import { benchProblem, PROBLEM_NAMES } from './problems.mjs';
 import { defaultWeights } from '../dist/internals.js';
 
 const arg = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
@@ -34,28 +36,8 @@ async function medianRun(run) {
   return { median: sorted[Math.floor((sorted.length - 1) / 2)], first: runs[0] };
 }
 
-// The problems of issue #2: Lorenz (σ=10, ρ=28, β=8/3, u0=(1,0,0), t∈[0,10]) and a 3-state
-// condensate-like model (the same equations as the C reference), dopri5, rtol 1e-6, atol 1e-8.
-const PROBLEMS = {
-  lorenz: {
-    t1: 10,
-    model: parseModel({ name: 'lorenz', states: { x: 1, y: 0, z: 0 }, params: { sigma: 10, rho: 28, beta: 8 / 3 },
-      equations: { x: 'sigma*(y-x)', y: 'x*(rho-z)-y', z: 'x*y-beta*z' } }),
-  },
-  condensate: {
-    t1: 100,
-    model: parseModel({ name: 'condensate3', states: { c: 8, phi: 0.01, P: 0 },
-      params: { k_syn: 1, k_deg: 0.1, k_part: 2, c_sat: 5, k_off: 0.05, k_nuc: 0.001, k_rec: 1, K_phi: 0.2, k_esc: 0.3 },
-      equations: {
-        c: 'k_syn - k_deg*c - k_part*phi*(c - c_sat)',
-        phi: 'k_part*phi*(c - c_sat)*(1 - phi) - k_off*phi + k_nuc',
-        P: 'k_rec*phi/(K_phi + phi)*(1 - P) - k_esc*P',
-      } }),
-  },
-  // The default condensate model without RNA, with its neural term (docs/model.md), 10 min from
-  // dilute TF; the C reference (ude in dopri5_ensemble.c) hard-codes the same defaults and reads θ.
-  ude: { t1: 600, model: condensateModel({ rna: false, neural: true }) },
-};
+// The problems of issue #2 (bench/problems.mjs), dopri5, rtol 1e-6, atol 1e-8.
+const PROBLEMS = Object.fromEntries(PROBLEM_NAMES.map((name) => [name, benchProblem(engine, name)]));
 
 const print = (o) => console.log(JSON.stringify(o));
 const sum = (a) => a.reduce((s, x) => s + x, 0);
