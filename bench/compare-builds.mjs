@@ -13,7 +13,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { benchProblem, PROBLEM_NAMES } from './problems.mjs';
+import { benchProblem, benchSolveOptions, PROBLEM_NAMES } from './problems.mjs';
 
 const { positionals, values } = parseArgs({ allowPositionals: true, options: {
   model: { type: 'string', default: 'condensate' }, rounds: { type: 'string', default: '6' }, batch: { type: 'string', default: '1e5' } } });
@@ -25,7 +25,7 @@ const which = values.model, rounds = Number(values.rounds), B = Number(values.ba
 if (!PROBLEM_NAMES.includes(which)) { console.error(`--model ${which}: choose ${PROBLEM_NAMES.join(', ')}`); process.exit(2); }
 const builds = await Promise.all(positionals.map((d) => import(pathToFileURL(resolve(d, 'index.js')).href)));
 const names = ['old', 'new'];
-const options = { backend: 'gpu', rtol: 1e-6, atol: 1e-8, ...(which === 'ude' ? { bakeWeights: true } : {}) };
+const options = benchSolveOptions(which);
 const problems = [];
 for (const lib of builds) {
   const { model, t1 } = benchProblem(lib, which);

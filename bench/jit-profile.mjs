@@ -16,14 +16,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as engine from '../dist/index.js';
 import { makeProblem, solve, releaseGpu } from '../dist/index.js';
-import { benchProblem, PROBLEM_NAMES } from './problems.mjs';
+import { benchProblem, benchSolveOptions, PROBLEM_NAMES } from './problems.mjs';
 
 const { values } = parseArgs({ options: {
   model: { type: 'string', default: 'condensate' }, seconds: { type: 'string', default: '10' },
   batch: { type: 'string', default: '1e5' }, out: { type: 'string', default: join('bench', 'out', 'jit') } } });
 if (!PROBLEM_NAMES.includes(values.model)) { console.error(`--model ${values.model}: choose ${PROBLEM_NAMES.join(', ')}`); process.exit(2); }
 const { model, t1 } = benchProblem(engine, values.model);
-const options = { backend: 'gpu', rtol: 1e-6, atol: 1e-8, ...(values.model === 'ude' ? { bakeWeights: true } : {}) };
+const options = benchSolveOptions(values.model);
 
 await solve(makeProblem(model, { t1, batch: 64, saveat: [t1] }), 'dopri5', options); // compiles
 const problem = makeProblem(model, { t1, batch: Number(values.batch), saveat: [t1] });

@@ -134,6 +134,8 @@ const file = join('bench', 'out', 'mlp_native.c');
 writeFileSync(file, source);
 const machine = peak();
 const flops = mlpFlops(spec);
+/** One core's f32 FLOPs per cycle in bench/machine.mjs's peak (2 FMA units × 2 × 8 lanes). */
+const f32PerCycle = machine.ghz ? machine.f32_gflops / (machine.cores * machine.ghz) : null;
 console.log(JSON.stringify({ machine, network: sizes.join('→'), flops_per_evaluation: flops, evaluations: EVALS, lanes: GROUPS * LANES }));
 
 const BUILDS = { 'mul+add': '-ffp-contract=off', fma: '-ffp-contract=fast' };
@@ -172,7 +174,7 @@ for (const [name, flag] of Object.entries(BUILDS)) {
   const c = alone.length ? median(alone) : null, gflops = median(together);
   console.log(JSON.stringify({ build: name, cflags: `-O3 -march=native ${flag}`, fma_instructions: fmaInstructions, max_rel_error_vs_f64: +worst.toExponential(2), runs,
     alone: { cpu_cycles_per_evaluation_on_8_lanes: c === null ? null : +c.toFixed(1), min: alone.length ? +Math.min(...alone).toFixed(1) : null, max: alone.length ? +Math.max(...alone).toFixed(1) : null,
-      fraction_of_core_f32_peak: c === null ? null : +((flops * LANES) / (c * 2 * 2 * 8)).toFixed(3) },
+      fraction_of_core_f32_peak: c === null ? null : +((flops * LANES) / (c * f32PerCycle)).toFixed(3) },
     all_cores: { processes: machine.cores, median_gflop_per_s: +gflops.toFixed(1), min: +Math.min(...together).toFixed(1), max: +Math.max(...together).toFixed(1),
       fraction_of_f32_peak: machine.f32_gflops ? +(gflops / machine.f32_gflops).toFixed(3) : null,
       cpu_cycles_per_evaluation_on_8_lanes: togetherCycles.length ? +median(togetherCycles).toFixed(1) : null } }));

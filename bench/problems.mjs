@@ -29,3 +29,6 @@ export function benchProblem(lib, name) {
   const model = name === 'ude' ? lib.condensateModel({ rna: false, neural: true }) : lib.parseModel(p.spec);
   return { model, t1: p.t1 };
 }
+
+/** How the GPU benches solve problem `name`: dopri5's tolerances above, the UDE with its weights compiled in. */
+export const benchSolveOptions = (name) => ({ backend: 'gpu', rtol: 1e-6, atol: 1e-8, ...(name === 'ude' ? { bakeWeights: true } : {}) });
