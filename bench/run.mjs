@@ -49,16 +49,21 @@ let gpuInfo;
 try { gpuInfo = (await acquireGpu()).info; } catch (e) { print({ note: `no GPU backend: ${e.message}` }); }
 if (gpuInfo) print({ gpu: gpuInfo.description, backend: gpuInfo.backend });
 
-// The C reference in f64 and in f32 (the GPU path's precision); ratios are against the faster one.
+// The C reference in f64 and in f32 (the GPU path's precision); the goal's ratio is against the
+// faster of the two. The third build, f32 with -ffp-contract=off, is not a candidate for it: it has
+// the arithmetic llvmpipe can issue (no fused multiply-adds), so its ratio says how much of the gap
+// is GCC's FMAs. It runs for the mechanistic models only, whose goal is a ratio to native C (for the
+// UDE it would add three runs of ~40 s each to a figure no goal reads).
 mkdirSync(join('bench', 'out'), { recursive: true });
-const exes = { f64: join('bench', 'out', 'dopri5_ensemble_f64'), f32: join('bench', 'out', 'dopri5_ensemble_f32') };
-const cflags = ['-O3', '-march=native', '-fopenmp', 'bench/native/dopri5_ensemble.c', '-lm'];
-execFileSync(process.env.CC ?? 'cc', [...cflags, '-o', exes.f64]);
-execFileSync(process.env.CC ?? 'cc', [...cflags, '-DREAL=float', '-fsingle-precision-constant', '-o', exes.f32]);
-// Not a candidate for the goal's ratio (that stays against the faster of f64 and f32, FMAs and all):
-// it says how much of the gap is GCC's fused multiply-adds, which no WGSL shader gets on llvmpipe.
-const noFmaExe = join('bench', 'out', 'dopri5_ensemble_f32_no_fma');
-execFileSync(process.env.CC ?? 'cc', [...cflags, '-DREAL=float', '-fsingle-precision-constant', '-ffp-contract=off', '-o', noFmaExe]);
+const F32 = ['-DREAL=float', '-fsingle-precision-constant'];
+const nativeBuilds = [
+  { label: 'native-c-f64', exe: 'dopri5_ensemble_f64', precision: 'f64', flags: [], goal: true },
+  { label: 'native-c-f32', exe: 'dopri5_ensemble_f32', precision: 'f32', flags: F32, goal: true },
+  { label: 'native-c-f32-no-fma', exe: 'dopri5_ensemble_f32_no_fma', precision: 'f32', flags: [...F32, '-ffp-contract=off'], goal: false },
+].map((build) => ({ ...build, exe: join('bench', 'out', build.exe) }));
+for (const build of nativeBuilds) {
+  execFileSync(process.env.CC ?? 'cc', ['-O3', '-march=native', '-fopenmp', 'bench/native/dopri5_ensemble.c', '-lm', ...build.flags, '-o', build.exe]);
+}
 
 const machine = peak();
 print({ machine, bake: bakeArg ?? 'default' });
@@ -72,14 +77,14 @@ for (const name of models) {
     writeFileSync(file, Array.from(defaultWeights(model)).join('\n'));
     extra.push(file);
   }
-  const native = {};
+  const native = {}; // the goal's reference: the faster build of f64 and f32
   const nativeNoFma = {};
   for (const B of sizes.filter((b) => b >= 1e4)) {
-    // The FMA-less build only for the mechanistic models, whose goal is a ratio to native C: for the
-    // UDE it would add three runs of ~40 s each here to a figure no goal reads.
-    for (const [precision, exe] of [...Object.entries(exes), ...(model.neural ? [] : [['f32', noFmaExe]])]) {
+    for (const { label, precision, exe, goal } of nativeBuilds) {
+      if (!goal && model.neural) continue;
       const { median: line } = await medianRun(async () => JSON.parse(execFileSync(exe, [name, String(B), ...extra], { encoding: 'utf8' })));
-      if (exe === noFmaExe) { line.backend += '-no-fma'; nativeNoFma[B] = line; }
+      line.backend = label;
+      if (!goal) nativeNoFma[B] = line;
       else if (!native[B] || line.traj_per_s > native[B].traj_per_s) native[B] = line;
       if (flops) {
         line.mlp_gflop_per_s = +((line.rhs_evals * flops) / line.seconds / 1e9).toFixed(3);
